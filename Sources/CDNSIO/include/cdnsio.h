@@ -1,0 +1,1 @@
+int meridian_cdnsio_placeholder(void);

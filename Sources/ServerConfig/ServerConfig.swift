@@ -1,0 +1,1 @@
+// ServerConfig: to be written

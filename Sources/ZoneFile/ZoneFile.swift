@@ -1,0 +1,1 @@
+// ZoneFile: to be written
