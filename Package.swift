@@ -53,5 +53,6 @@ let package = Package(
         .testTarget(name: "ZoneFileTests", dependencies: ["DNSWire", "DNSZone", "ZoneFile"]),
         .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "QueryEngine"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "DNSServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
     ]
 )
