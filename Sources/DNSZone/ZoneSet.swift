@@ -1,20 +1,32 @@
-public import DNSWire
+import DNSWire
 
 /// An immutable set of zones served together; the query path reads it without locks.
+/// A reload builds a new one and swaps the reference.
 public final class ZoneSet: Sendable {
     public let zones: [Zone]
+    private let apexes: NameTable
 
     public init(zones: [Zone]) {
         self.zones = zones
+        self.apexes = NameTable(keys: zones.map { $0.origin.lowercased().wire })
     }
-}
 
-/// One zone compiled for answering.
-public final class Zone: Sendable {
-    public let origin: DNSName
-
-    /// Compiles validated records (see ZoneFile for validation) into a zone snapshot.
-    public init(origin: DNSName, records: [ZoneRecord]) {
-        self.origin = origin
+    /// The zone with the longest origin that `name` (lower-case wire bytes) lies in, skipping
+    /// suffixes that no origin is as long as; -1 when no zone encloses it. `below` excludes zones whose
+    /// origin is `name` itself or longer, which finds the parent of a zone for DS queries.
+    @inline(__always)
+    public func zoneIndex(for name: UnsafeRawBufferPointer, shorterThan below: Int = Int.max) -> Int {
+        let count = name.count
+        var i = 0
+        while true {
+            let suffix = count - i
+            if suffix < below && apexes.hasKey(ofLength: suffix) {
+                let z = apexes.find(name.baseAddress! + i, suffix)
+                if z >= 0 { return Int(z) }
+            }
+            let len = Int(name[i])
+            if len == 0 { return -1 }
+            i += len + 1
+        }
     }
 }

@@ -1,0 +1,168 @@
+/// Writes a message into a caller's buffer, owning name compression (RFC 1035 §4.1.4).
+///
+/// Every write checks against `limit` and returns false when it does not fit, so callers can roll
+/// back to a `Mark` and never emit a partial RRset. Compression remembers where each written name
+/// suffix starts; a suffix is reused only when its uncompressed length matches, which rejects almost
+/// every candidate before any byte is compared.
+public struct ResponseWriter {
+    public let base: UnsafeMutableRawPointer
+    /// Bytes written so far.
+    public private(set) var position: Int
+    /// No write may end beyond this offset.
+    public var limit: Int
+
+    /// Name suffixes already in the message, packed as `offset << 8 | uncompressedLength`.
+    /// 64 entries cover every realistic answer; further names are written uncompressed.
+    private var suffixes = InlineArray<64, UInt32>(repeating: 0)
+    private var suffixCount = 0
+
+    /// Compression pointers hold 14-bit offsets.
+    private static let maxPointerOffset = 0x3FFF
+
+    public init(into buffer: UnsafeMutableRawBufferPointer, limit: Int) {
+        self.base = buffer.baseAddress!
+        self.position = 0
+        self.limit = Swift.min(limit, buffer.count)
+    }
+
+    /// A point to roll back to.
+    public struct Mark {
+        fileprivate let position: Int
+        fileprivate let suffixCount: Int
+    }
+
+    public var mark: Mark { Mark(position: position, suffixCount: suffixCount) }
+
+    public mutating func rollBack(to m: Mark) {
+        position = m.position
+        suffixCount = m.suffixCount
+    }
+
+    @inline(__always)
+    public func fits(_ count: Int) -> Bool { position + count <= limit }
+
+    @inline(__always)
+    public mutating func writeU16(_ v: UInt16) -> Bool {
+        guard fits(2) else { return false }
+        base.storeBytes(of: v.bigEndian, toByteOffset: position, as: UInt16.self)
+        position += 2
+        return true
+    }
+
+    @inline(__always)
+    public mutating func writeU32(_ v: UInt32) -> Bool {
+        guard fits(4) else { return false }
+        base.storeBytes(of: v.bigEndian, toByteOffset: position, as: UInt32.self)
+        position += 4
+        return true
+    }
+
+    @inline(__always)
+    public mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard fits(bytes.count) else { return false }
+        if bytes.count > 0 { (base + position).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        position += bytes.count
+        return true
+    }
+
+    /// Overwrites a 16-bit field written earlier (counts, RDLENGTH).
+    @inline(__always)
+    public func patchU16(_ v: UInt16, at offset: Int) {
+        base.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt16.self)
+    }
+
+    /// Writes a compression pointer to a name already in the message.
+    @inline(__always)
+    public mutating func writePointer(to offset: Int) -> Bool {
+        writeU16(0xC000 | UInt16(offset))
+    }
+
+    /// Records the suffixes of an uncompressed name already present at `offset` (e.g. QNAME).
+    public mutating func rememberName(at offset: Int) {
+        var i = offset
+        var remaining = 0
+        while base.load(fromByteOffset: i + remaining, as: UInt8.self) != 0 {
+            remaining += Int(base.load(fromByteOffset: i + remaining, as: UInt8.self)) + 1
+        }
+        remaining += 1
+        while remaining > 1 {
+            remember(offset: i, length: remaining)
+            let len = Int(base.load(fromByteOffset: i, as: UInt8.self)) + 1
+            i += len
+            remaining -= len
+        }
+    }
+
+    @inline(__always)
+    private mutating func remember(offset: Int, length: Int) {
+        guard suffixCount < 64, offset <= ResponseWriter.maxPointerOffset else { return }
+        suffixes[suffixCount] = UInt32(offset) << 8 | UInt32(length)
+        suffixCount += 1
+    }
+
+    /// Writes `name` (uncompressed wire bytes) compressed against the names already written.
+    public mutating func writeName(_ name: UnsafeRawBufferPointer) -> Bool {
+        let total = name.count
+        var start = 0
+        while start < total - 1 {
+            let length = total - start
+            for k in 0..<suffixCount {
+                let entry = suffixes[k]
+                guard Int(entry & 0xFF) == length else { continue }
+                let offset = Int(entry >> 8)
+                if matches(name, from: start, at: offset) {
+                    return writeLabels(name, upTo: start, thenPointerTo: offset)
+                }
+            }
+            start += Int(name[start]) + 1
+        }
+        return writeLabels(name, upTo: total - 1, thenPointerTo: nil)
+    }
+
+    /// Writes `name` without compression and without remembering it (RFC 3597 types, DNAME targets).
+    public mutating func writeNameUncompressed(_ name: UnsafeRawBufferPointer) -> Bool {
+        writeBytes(name)
+    }
+
+    private mutating func writeLabels(_ name: UnsafeRawBufferPointer, upTo end: Int, thenPointerTo target: Int?) -> Bool {
+        let needed = end + (target == nil ? 1 : 2)
+        guard fits(needed) else { return false }
+        let first = position
+        if end > 0 { (base + position).copyMemory(from: name.baseAddress!, byteCount: end) }
+        position += end
+        if let target {
+            _ = writePointer(to: target)
+        } else {
+            base.storeBytes(of: 0, toByteOffset: position, as: UInt8.self)
+            position += 1
+        }
+        var i = 0
+        while i < end {
+            remember(offset: first + i, length: name.count - i)
+            i += Int(name[i]) + 1
+        }
+        return true
+    }
+
+    /// Compares `name[from...]` with the (possibly compressed) name in the message at `offset`,
+    /// ignoring ASCII case. Lengths are known equal, so only label bytes need comparing.
+    private func matches(_ name: UnsafeRawBufferPointer, from: Int, at offset: Int) -> Bool {
+        var i = from
+        var o = offset
+        while true {
+            var len = Int(base.load(fromByteOffset: o, as: UInt8.self))
+            if len & 0xC0 == 0xC0 {
+                o = (len & 0x3F) << 8 | Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
+                len = Int(base.load(fromByteOffset: o, as: UInt8.self))
+            }
+            guard len == Int(name[i]) else { return false }
+            if len == 0 { return true }
+            for k in 1...len {
+                let a = DNSName.lower(base.load(fromByteOffset: o + k, as: UInt8.self))
+                if a != DNSName.lower(name[i + k]) { return false }
+            }
+            i += len + 1
+            o += len + 1
+        }
+    }
+}

@@ -1,0 +1,116 @@
+/// An immutable open-addressing hash table from lower-case wire names to dense indices, probed
+/// straight from packet bytes with no allocation. Keys are stored back to back in one arena.
+final class NameTable: @unchecked Sendable {
+    private let slots: UnsafeMutableBufferPointer<UInt32>  // index + 1; 0 = empty
+    private let mask: Int
+    private let keyOffsets: UnsafeMutableBufferPointer<UInt32>
+    private let keyLengths: UnsafeMutableBufferPointer<UInt8>
+    private let arena: UnsafeMutableRawBufferPointer
+    /// Which key lengths occur (bit per length 0…255): lets callers skip suffixes no key can match.
+    private(set) var lengths = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+
+    /// `keys` must be lower-case, distinct wire names; key `i` maps to index `i`.
+    init(keys: [[UInt8]]) {
+        // Load factor at most 1/2 keeps linear probes short.
+        var size = 8
+        while size < keys.count * 2 { size <<= 1 }
+        mask = size - 1
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: 0)
+        keyOffsets = .allocate(capacity: max(keys.count, 1))
+        keyLengths = .allocate(capacity: max(keys.count, 1))
+        let total = keys.reduce(0) { $0 + $1.count }
+        arena = .allocate(byteCount: max(total, 1), alignment: 8)
+        var offset = 0
+        for (index, key) in keys.enumerated() {
+            keyOffsets[index] = UInt32(offset)
+            keyLengths[index] = UInt8(key.count - 1)  // stored minus one: 256 lengths fit in a byte
+            key.withUnsafeBytes { (arena.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: key.count) }
+            offset += key.count
+            setLength(key.count)
+            var slot = key.withUnsafeBytes { NameTable.hash($0.baseAddress!, key.count) } & mask
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = UInt32(index + 1)
+        }
+    }
+
+    deinit {
+        slots.deallocate()
+        keyOffsets.deallocate()
+        keyLengths.deallocate()
+        arena.deallocate()
+    }
+
+    private func setLength(_ n: Int) {
+        let bit = UInt64(1) << UInt64(n & 63)
+        switch n >> 6 {
+        case 0: lengths.0 |= bit
+        case 1: lengths.1 |= bit
+        case 2: lengths.2 |= bit
+        default: lengths.3 |= bit
+        }
+    }
+
+    /// True when some key is `n` bytes long.
+    @inline(__always)
+    func hasKey(ofLength n: Int) -> Bool {
+        let bit = UInt64(1) << UInt64(n & 63)
+        switch n >> 6 {
+        case 0: return lengths.0 & bit != 0
+        case 1: return lengths.1 & bit != 0
+        case 2: return lengths.2 & bit != 0
+        default: return lengths.3 & bit != 0
+        }
+    }
+
+    /// The index of the key equal to the `count` bytes at `name` (already lower case), or -1.
+    @inline(__always)
+    func find(_ name: UnsafeRawPointer, _ count: Int) -> Int32 {
+        var slot = NameTable.hash(name, count) & mask
+        while true {
+            let s = Int(slots[slot])
+            if s == 0 { return -1 }
+            let index = s - 1
+            if Int(keyLengths[index]) + 1 == count
+                && memcmp(arena.baseAddress! + Int(keyOffsets[index]), name, count) == 0
+            {
+                return Int32(index)
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// The stored key of `index`.
+    func key(_ index: Int32) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(
+            start: arena.baseAddress! + Int(keyOffsets[Int(index)]), count: Int(keyLengths[Int(index)]) + 1)
+    }
+
+    /// A multiply-xor hash over 8-byte words (names are short; this is a few cycles per word).
+    @inline(__always)
+    static func hash(_ p: UnsafeRawPointer, _ count: Int) -> Int {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(count)
+        var i = 0
+        while i + 8 <= count {
+            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 29
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < count {
+            tail |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        h ^= h >> 32
+        return Int(truncatingIfNeeded: h)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,295 @@
+public import DNSWire
+
+/// One zone compiled for answering (Knot's `adjust` done once at load): every owner and empty
+/// non-terminal is a node in a hash table, every RRset is pre-encoded wire data, and each node knows
+/// the delegation or DNAME that occludes it, its wildcard child and its additional-section targets.
+/// A query does no parsing of zone data.
+public final class Zone: @unchecked Sendable {
+    /// One owner name (or empty non-terminal) of the zone.
+    public struct Node: Sendable {
+        /// The parent node; -1 at the apex.
+        public var parent: Int32
+        /// The `*` child of this node (RFC 4592 source of synthesis); -1 when none.
+        public var wildcard: Int32
+        /// The topmost delegation point at or above this node, or DNAME owner strictly above it; -1 when none.
+        public var occluder: Int32
+        public var rrsetStart: Int32
+        public var rrsetCount: Int32
+        public var flags: UInt8
+
+        public static let isDelegation: UInt8 = 1
+        public static let hasDNAME: UInt8 = 2
+        public static let hasCNAME: UInt8 = 4
+        public static let occludedByDNAME: UInt8 = 8
+        public static let hasAddresses: UInt8 = 16
+    }
+
+    /// One RRset, pre-encoded as the bytes after the owner of each RR: TYPE CLASS TTL RDLENGTH RDATA.
+    public struct RRSet: Sendable {
+        public var type: RRType
+        public var count: Int32
+        public var ttl: UInt32
+        public var dataOffset: Int32
+        public var dataLength: Int32
+        /// Nodes holding addresses of names in this RRset's RDATA (NS, MX, SRV targets), in `additional`.
+        public var additionalStart: Int32
+        public var additionalCount: Int32
+    }
+
+    public let origin: DNSName
+    /// The lower-case wire form of the origin.
+    public let apex: [UInt8]
+    /// Number of RRs compiled.
+    public let recordCount: Int
+    /// The SOA serial, or nil when the zone has no SOA.
+    public let serial: UInt32?
+
+    private let table: NameTable
+    public let nodes: UnsafeMutableBufferPointer<Node>
+    public let rrsets: UnsafeMutableBufferPointer<RRSet>
+    public let additional: UnsafeMutableBufferPointer<Int32>
+    public let data: UnsafeMutableRawBufferPointer
+    /// The SOA RRset with its TTL lowered to the negative-caching TTL (RFC 2308 §3), pre-encoded.
+    public let negativeSOA: UnsafeMutableRawBufferPointer
+
+    /// Compiles validated records (see ZoneFile for validation) into a zone snapshot. Records with
+    /// the same owner, type and RDATA are kept once; an RRset takes the TTL of its first record.
+    public init(origin: DNSName, records: [ZoneRecord]) {
+        self.origin = origin
+        let apex = origin.lowercased()
+        self.apex = apex.wire
+
+        // Owners and empty non-terminals, parents before children.
+        var byOwner: [DNSName: [ZoneRecord]] = [:]
+        var ownerOrder: [DNSName] = []
+        for r in records where r.owner.isSubdomain(of: apex) {
+            let owner = r.owner.lowercased()
+            if byOwner[owner] == nil {
+                ownerOrder.append(owner)
+                byOwner[owner] = []
+                var p = owner.parent
+                while let name = p, name.wire.count >= apex.wire.count, byOwner[name] == nil {
+                    byOwner[name] = []
+                    ownerOrder.append(name)
+                    p = name.parent
+                }
+            }
+            byOwner[owner]!.append(r)
+        }
+        if byOwner[apex] == nil {
+            byOwner[apex] = []
+            ownerOrder.append(apex)
+        }
+        let names = ownerOrder.sorted { a, b in
+            a.wire.count != b.wire.count ? a.wire.count < b.wire.count : a.wire.lexicographicallyPrecedes(b.wire)
+        }
+        table = NameTable(keys: names.map(\.wire))
+
+        // RRsets, in order of first appearance at each owner.
+        var nodeList: [Node] = []
+        var setList: [RRSet] = []
+        var bytes: [UInt8] = []
+        var setRData: [[[UInt8]]] = []
+        var total = 0
+        var serial: UInt32? = nil
+        var soaRecord: (ttl: UInt32, rdata: [UInt8])? = nil
+        nodeList.reserveCapacity(names.count)
+        for name in names {
+            let recs = byOwner[name]!
+            var types: [RRType] = []
+            var grouped: [RRType: (ttl: UInt32, rdatas: [[UInt8]])] = [:]
+            for r in recs {
+                if grouped[r.type] == nil {
+                    types.append(r.type)
+                    grouped[r.type] = (r.ttl, [])
+                }
+                if !grouped[r.type]!.rdatas.contains(r.rdata) { grouped[r.type]!.rdatas.append(r.rdata) }
+            }
+            var flags: UInt8 = 0
+            let start = setList.count
+            for t in types {
+                let g = grouped[t]!
+                let offset = bytes.count
+                for rd in g.rdatas {
+                    Zone.append(t.rawValue, to: &bytes)
+                    Zone.append(RRClass.in.rawValue, to: &bytes)
+                    Zone.append32(g.ttl, to: &bytes)
+                    Zone.append(UInt16(rd.count), to: &bytes)
+                    bytes.append(contentsOf: rd)
+                }
+                total += g.rdatas.count
+                setList.append(RRSet(
+                    type: t, count: Int32(g.rdatas.count), ttl: g.ttl, dataOffset: Int32(offset),
+                    dataLength: Int32(bytes.count - offset), additionalStart: 0, additionalCount: 0))
+                setRData.append(g.rdatas)
+                switch t {
+                case .ns where name != apex: flags |= Node.isDelegation
+                case .dname: flags |= Node.hasDNAME
+                case .cname: flags |= Node.hasCNAME
+                case .a, .aaaa: flags |= Node.hasAddresses
+                case .soa where name == apex:
+                    if let rd = g.rdatas.first, rd.count >= 20 {
+                        soaRecord = (g.ttl, rd)
+                        serial = rd.withUnsafeBytes { $0.u32(at: rd.count - 20) }
+                    }
+                default: break
+                }
+            }
+            let parent: Int32 = name == apex ? -1 : table.find(name.parent!.wire, name.parent!.wire.count)
+            nodeList.append(Node(
+                parent: parent, wildcard: -1, occluder: -1, rrsetStart: Int32(start),
+                rrsetCount: Int32(setList.count - start), flags: flags))
+        }
+        recordCount = total
+        self.serial = serial
+
+        // Wildcard children and occluders; parents come first, so one pass suffices.
+        for i in 0..<nodeList.count {
+            let p = Int(nodeList[i].parent)
+            guard p >= 0 else { continue }
+            if names[i].isWildcard { nodeList[p].wildcard = Int32(i) }
+            if nodeList[p].occluder >= 0 {
+                nodeList[i].occluder = nodeList[p].occluder
+                nodeList[i].flags |= nodeList[p].flags & Node.occludedByDNAME
+            } else if nodeList[p].flags & Node.hasDNAME != 0 {
+                nodeList[i].occluder = Int32(p)
+                nodeList[i].flags |= Node.occludedByDNAME
+            } else if nodeList[i].flags & Node.isDelegation != 0 {
+                nodeList[i].occluder = Int32(i)
+            }
+        }
+
+        // Additional-section targets: nodes of this zone holding addresses for NS, MX and SRV names.
+        var additionalList: [Int32] = []
+        for s in 0..<setList.count {
+            let position: Int
+            switch setList[s].type {
+            case .ns: position = 0
+            case .mx: position = 2
+            case .srv: position = 6
+            default: continue
+            }
+            setList[s].additionalStart = Int32(additionalList.count)
+            for rd in setRData[s] where rd.count > position {
+                guard let target = try? DNSName(wire: Array(rd[position...])) else { continue }
+                let key = target.lowercased().wire
+                let n = table.find(key, key.count)
+                if n >= 0 && nodeList[Int(n)].flags & Node.hasAddresses != 0 && !additionalList[Int(setList[s].additionalStart)...].contains(n) {
+                    additionalList.append(n)
+                }
+            }
+            setList[s].additionalCount = Int32(additionalList.count) - setList[s].additionalStart
+        }
+
+        nodes = .allocate(capacity: max(nodeList.count, 1))
+        _ = nodes.initialize(from: nodeList)
+        rrsets = .allocate(capacity: max(setList.count, 1))
+        _ = rrsets.initialize(from: setList)
+        additional = .allocate(capacity: max(additionalList.count, 1))
+        _ = additional.initialize(from: additionalList)
+        let dataBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        bytes.withUnsafeBytes { dataBuffer.copyMemory(from: $0) }
+        data = dataBuffer
+
+        var negative: [UInt8] = []
+        if let soa = soaRecord {
+            let minimum = soa.rdata.withUnsafeBytes { $0.u32(at: soa.rdata.count - 4) }
+            Zone.append(RRType.soa.rawValue, to: &negative)
+            Zone.append(RRClass.in.rawValue, to: &negative)
+            Zone.append32(min(soa.ttl, minimum), to: &negative)
+            Zone.append(UInt16(soa.rdata.count), to: &negative)
+            negative.append(contentsOf: soa.rdata)
+        }
+        let negativeBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(negative.count, 1), alignment: 8)
+        negative.withUnsafeBytes { negativeBuffer.copyMemory(from: $0) }
+        negativeSOA = negativeBuffer
+        negativeSOALength = negative.count
+    }
+
+    /// Length of the bytes in `negativeSOA` (0 when the zone has no SOA).
+    public let negativeSOALength: Int
+
+    deinit {
+        nodes.deallocate()
+        rrsets.deallocate()
+        additional.deallocate()
+        data.deallocate()
+        negativeSOA.deallocate()
+    }
+
+    private static func append(_ v: UInt16, to b: inout [UInt8]) {
+        b.append(UInt8(v >> 8)); b.append(UInt8(v & 0xFF))
+    }
+    private static func append32(_ v: UInt32, to b: inout [UInt8]) {
+        append(UInt16(v >> 16), to: &b); append(UInt16(v & 0xFFFF), to: &b)
+    }
+
+    /// The node whose name is the `count` lower-case wire bytes at `name`, or -1.
+    @inline(__always)
+    public func node(_ name: UnsafeRawPointer, _ count: Int) -> Int32 { table.find(name, count) }
+
+    /// The lower-case wire name of a node.
+    public func name(of node: Int32) -> UnsafeRawBufferPointer { table.key(node) }
+
+    /// The RRset of `type` at `node`, or -1.
+    @inline(__always)
+    public func rrset(at node: Int32, _ type: RRType) -> Int32 {
+        let n = nodes[Int(node)]
+        var s = Int(n.rrsetStart)
+        let end = s + Int(n.rrsetCount)
+        while s < end {
+            if rrsets[s].type == type { return Int32(s) }
+            s += 1
+        }
+        return -1
+    }
+
+    /// The pre-encoded bytes of an RRset.
+    @inline(__always)
+    public func bytes(of rrset: Int32) -> UnsafeRawBufferPointer {
+        let s = rrsets[Int(rrset)]
+        return UnsafeRawBufferPointer(start: data.baseAddress! + Int(s.dataOffset), count: Int(s.dataLength))
+    }
+
+    /// Where a name leads in this zone (RFC 1034 §4.3.2 step 3, RFC 4592, RFC 6672).
+    public enum Resolution: Sendable, Equatable {
+        /// The name exists and is authoritative data (or an empty non-terminal).
+        case node(Int32)
+        /// The name does not exist but the wildcard node synthesizes it; `closestEncloser` is its parent.
+        case wildcard(Int32)
+        /// The name does not exist; no wildcard applies.
+        case nxdomain
+        /// The name is at or below this delegation point: answer with a referral.
+        case delegation(Int32)
+        /// The name is below this DNAME owner: substitute.
+        case dname(Int32)
+    }
+
+    /// Resolves a lower-case wire name inside this zone. `name` must lie in the zone. `forDS` answers
+    /// a name that is itself a delegation point from the parent side (RFC 4035 §3.1.4.1).
+    @inline(__always)
+    public func resolve(_ name: UnsafeRawBufferPointer, forDS: Bool) -> Resolution {
+        let base = name.baseAddress!
+        let exact = table.find(base, name.count)
+        if exact >= 0 {
+            let n = nodes[Int(exact)]
+            if n.occluder < 0 || (n.occluder == exact && forDS) { return .node(exact) }
+            return n.flags & Node.occludedByDNAME != 0 ? .dname(n.occluder) : .delegation(n.occluder)
+        }
+        // Closest encloser: strip labels until a node exists (the apex always does).
+        var i = Int(name[0]) + 1
+        while i < name.count {
+            let ce = table.find(base + i, name.count - i)
+            if ce >= 0 {
+                let n = nodes[Int(ce)]
+                if n.occluder >= 0 {
+                    return n.flags & Node.occludedByDNAME != 0 ? .dname(n.occluder) : .delegation(n.occluder)
+                }
+                if n.flags & Node.hasDNAME != 0 { return .dname(ce) }
+                return n.wildcard >= 0 ? .wildcard(n.wildcard) : .nxdomain
+            }
+            i += Int(name[i]) + 1
+        }
+        return .nxdomain
+    }
+}
