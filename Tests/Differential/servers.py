@@ -1,0 +1,285 @@
+"""Start knotd, nsd and meridian on loopback ports for the differential and
+malformed-packet suites.
+
+Every server listens on 127.0.0.1 and ::1 only, on a free port, with its
+configuration and state in a temporary directory that is removed afterwards.
+Nothing here sends a packet anywhere but loopback: the zones' name servers are
+never contacted (no NOTIFY, no transfers are configured).
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import dns.message
+import dns.query
+import dns.rdatatype
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+FIXTURE_CONFIG = os.path.join(REPO, "Tests", "Fixtures", "meridian.yaml")
+
+
+class Missing(Exception):
+    """A tool the suite needs is not installed: the suite fails, saying which."""
+
+
+def which(tool, package):
+    for d in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/usr/bin", "/sbin"]:
+        p = os.path.join(d, tool)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    raise Missing(f"{tool} not found: install the Debian package '{package}' (scripts/install-deps)")
+
+
+def load_zones(config_path):
+    """(origin, absolute zone file path) for each zone of a meridian config.
+
+    A deliberately small reader for the `zones:` list (origin/file pairs), so
+    the suite needs nothing beyond dnspython.
+    """
+    base = os.path.dirname(os.path.abspath(config_path))
+    zones, cur = [], None
+    in_zones = False
+    with open(config_path) as f:
+        for raw in f:
+            line = raw.split("#", 1)[0].rstrip()
+            if not line.strip():
+                continue
+            if not raw.startswith((" ", "-", "\t")):
+                in_zones = line.startswith("zones:")
+                continue
+            if not in_zones:
+                continue
+            s = line.strip()
+            if s.startswith("- "):
+                cur = {}
+                zones.append(cur)
+                s = s[2:].strip()
+            if ":" in s and cur is not None:
+                k, v = s.split(":", 1)
+                cur[k.strip()] = v.strip().strip('"').strip("'")
+    out = []
+    for z in zones:
+        origin = z["origin"] if z["origin"].endswith(".") else z["origin"] + "."
+        path = z["file"] if os.path.isabs(z["file"]) else os.path.join(base, z["file"])
+        out.append((origin, path))
+    return out
+
+
+def free_port():
+    """A port free for UDP and TCP on 127.0.0.1 and ::1."""
+    for _ in range(200):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        ok = True
+        for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            for typ in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                t = socket.socket(fam, typ)
+                try:
+                    t.bind((addr, port))
+                except OSError:
+                    ok = False
+                finally:
+                    t.close()
+        if ok:
+            return port
+    raise RuntimeError("no free loopback port")
+
+
+class Server:
+    """A running name server: name, host, port, process, temp dir."""
+
+    def __init__(self, name, port, proc, tmp, log):
+        self.name, self.port, self.proc, self.tmp, self.log = name, port, proc, tmp, log
+        self.host = "127.0.0.1"
+        self.host6 = "::1"
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def wait_ready(server, origin, timeout=20.0):
+    """Wait until the server answers SOA for origin with rcode NOERROR over UDP and TCP."""
+    deadline = time.time() + timeout
+    q = dns.message.make_query(origin, "SOA")
+    last = None
+    while time.time() < deadline:
+        if not server.alive():
+            raise RuntimeError(f"{server.name} exited with status {server.proc.returncode}:\n{server.log_text()}")
+        try:
+            r = dns.query.udp(q, server.host, port=server.port, timeout=0.5)
+            if r.rcode() == 0 and r.answer:
+                r = dns.query.tcp(q, server.host, port=server.port, timeout=1.0)
+                if r.rcode() == 0 and r.answer:
+                    return
+            last = f"rcode {r.rcode()}"
+        except Exception as e:  # not up yet
+            last = repr(e)
+        time.sleep(0.1)
+    raise RuntimeError(f"{server.name} did not answer SOA {origin} within {timeout}s ({last}):\n{server.log_text()}")
+
+
+def _zone_copy(tmp, zones):
+    d = os.path.join(tmp, "zones")
+    os.makedirs(d)
+    out = []
+    for origin, path in zones:
+        dst = os.path.join(d, origin + "zone")
+        shutil.copyfile(path, dst)
+        out.append((origin, dst))
+    return d, out
+
+
+def start_knot(zones, port=None):
+    knotd = which("knotd", "knot")
+    port = port or free_port()
+    tmp = tempfile.mkdtemp(prefix="meridian-knot-")
+    zdir, zs = _zone_copy(tmp, zones)
+    lines = [
+        "server:",
+        f"    rundir: {tmp}",
+        f"    listen: [ 127.0.0.1@{port}, ::1@{port} ]",
+        "    udp-workers: 1",
+        "    tcp-workers: 1",
+        "    background-workers: 1",
+        "database:",
+        f"    storage: {tmp}/db",
+        "log:",
+        "  - target: stderr",
+        "    any: warning",
+        "template:",
+        "  - id: default",
+        f"    storage: {zdir}",
+        "    zonefile-sync: -1",
+        "    zonefile-load: whole",
+        "    journal-content: none",
+        "zone:",
+    ]
+    for origin, path in zs:
+        lines += [f"  - domain: {origin}", f"    file: {path}"]
+    conf = os.path.join(tmp, "knot.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    log = os.path.join(tmp, "knot.log")
+    proc = subprocess.Popen([knotd, "-c", conf], stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    s = Server("knot", port, proc, tmp, log)
+    try:
+        for origin, _ in zones:
+            wait_ready(s, origin)
+    except Exception:
+        s.stop()
+        raise
+    return s
+
+
+def start_nsd(zones, port=None):
+    nsd = which("nsd", "nsd")
+    port = port or free_port()
+    tmp = tempfile.mkdtemp(prefix="meridian-nsd-")
+    zdir, zs = _zone_copy(tmp, zones)
+    lines = [
+        "server:",
+        f"    ip-address: 127.0.0.1@{port}",
+        f"    ip-address: ::1@{port}",
+        f"    port: {port}",
+        "    server-count: 1",
+        '    username: ""',
+        '    chroot: ""',
+        f"    zonesdir: {zdir}",
+        '    database: ""',
+        f"    zonelistfile: {tmp}/zone.list",
+        f"    pidfile: {tmp}/nsd.pid",
+        f"    xfrdfile: {tmp}/xfrd.state",
+        f"    xfrdir: {tmp}",
+        f"    logfile: {tmp}/nsd.log",
+        "    verbosity: 1",
+        # Debian's nsd rate-limits by default; the corpus would trip it.
+        "    rrl-ratelimit: 0",
+        "    minimal-responses: yes",
+        "    hide-version: yes",
+        "    hide-identity: yes",
+        "remote-control:",
+        "    control-enable: no",
+    ]
+    for origin, path in zs:
+        lines += ["zone:", f"    name: {origin}", f"    zonefile: {path}"]
+    conf = os.path.join(tmp, "nsd.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    log = os.path.join(tmp, "nsd.out")
+    proc = subprocess.Popen([nsd, "-d", "-c", conf], stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    s = Server("nsd", port, proc, tmp, log)
+    try:
+        for origin, _ in zones:
+            wait_ready(s, origin)
+    except Exception:
+        s.stop()
+        raise
+    return s
+
+
+def start_meridian(binary, zones, port=None, extra_yaml=""):
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        raise Missing(f"meridian binary not found at {binary}: run `swift build` first")
+    port = port or free_port()
+    tmp = tempfile.mkdtemp(prefix="meridian-mer-")
+    zdir, zs = _zone_copy(tmp, zones)
+    lines = [f'listen: ["127.0.0.1:{port}", "[::1]:{port}"]', "workers: 1"]
+    if extra_yaml:
+        lines.append(extra_yaml.rstrip())
+    lines.append("zones:")
+    for origin, path in zs:
+        lines += [f"  - origin: {origin}", f"    file: zones/{os.path.basename(path)}"]
+    conf = os.path.join(tmp, "meridian.yaml")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    log = os.path.join(tmp, "meridian.log")
+    proc = subprocess.Popen([binary, "serve", "--config", conf], stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    s = Server("meridian", port, proc, tmp, log)
+    try:
+        for origin, _ in zones:
+            wait_ready(s, origin)
+    except Exception:
+        s.stop()
+        raise
+    return s
+
+
+def default_meridian():
+    for p in (os.path.join(REPO, ".build", "debug", "meridian"),
+              os.path.join(REPO, ".build-e2e", "debug", "meridian")):
+        if os.path.isfile(p):
+            return p
+    return os.path.join(REPO, ".build", "debug", "meridian")
+
+
+def eprint(*a):
+    print(*a, file=sys.stderr, flush=True)
