@@ -42,6 +42,14 @@ public struct ResponseWriter {
     public func fits(_ count: Int) -> Bool { position + count <= limit }
 
     @inline(__always)
+    public mutating func writeU8(_ v: UInt8) -> Bool {
+        guard fits(1) else { return false }
+        base.storeBytes(of: v, toByteOffset: position, as: UInt8.self)
+        position += 1
+        return true
+    }
+
+    @inline(__always)
     public mutating func writeU16(_ v: UInt16) -> Bool {
         guard fits(2) else { return false }
         base.storeBytes(of: v.bigEndian, toByteOffset: position, as: UInt16.self)
@@ -100,8 +108,10 @@ public struct ResponseWriter {
         suffixCount += 1
     }
 
-    /// Writes `name` (uncompressed wire bytes) compressed against the names already written.
-    public mutating func writeName(_ name: UnsafeRawBufferPointer) -> Bool {
+    /// Writes `name` (uncompressed wire bytes) compressed against the names already written and
+    /// returns the offset at which the name can be pointed to (its first label, or the target of the
+    /// pointer it became), or -1 when it does not fit.
+    public mutating func writeName(_ name: UnsafeRawBufferPointer) -> Int {
         let total = name.count
         var start = 0
         while start < total - 1 {
@@ -119,14 +129,9 @@ public struct ResponseWriter {
         return writeLabels(name, upTo: total - 1, thenPointerTo: nil)
     }
 
-    /// Writes `name` without compression and without remembering it (RFC 3597 types, DNAME targets).
-    public mutating func writeNameUncompressed(_ name: UnsafeRawBufferPointer) -> Bool {
-        writeBytes(name)
-    }
-
-    private mutating func writeLabels(_ name: UnsafeRawBufferPointer, upTo end: Int, thenPointerTo target: Int?) -> Bool {
+    private mutating func writeLabels(_ name: UnsafeRawBufferPointer, upTo end: Int, thenPointerTo target: Int?) -> Int {
         let needed = end + (target == nil ? 1 : 2)
-        guard fits(needed) else { return false }
+        guard fits(needed) else { return -1 }
         let first = position
         if end > 0 { (base + position).copyMemory(from: name.baseAddress!, byteCount: end) }
         position += end
@@ -141,7 +146,7 @@ public struct ResponseWriter {
             remember(offset: first + i, length: name.count - i)
             i += Int(name[i]) + 1
         }
-        return true
+        return end > 0 ? first : target!
     }
 
     /// Compares `name[from...]` with the (possibly compressed) name in the message at `offset`,

@@ -24,7 +24,7 @@ public final class Zone: @unchecked Sendable {
         public static let hasAddresses: UInt8 = 16
     }
 
-    /// One RRset, pre-encoded as the bytes after the owner of each RR: TYPE CLASS TTL RDLENGTH RDATA.
+    /// One RRset (a node's RRsets are ordered by type code), pre-encoded as the bytes after the owner of each RR: TYPE CLASS TTL RDLENGTH RDATA.
     public struct RRSet: Sendable {
         public var type: RRType
         public var count: Int32
@@ -107,7 +107,8 @@ public final class Zone: @unchecked Sendable {
             }
             var flags: UInt8 = 0
             let start = setList.count
-            for t in types {
+            // Ordered by type code, as Knot does: an RFC 8482 ANY answer is the first RRset.
+            for t in types.sorted(by: { $0.rawValue < $1.rawValue }) {
                 let g = grouped[t]!
                 let offset = bytes.count
                 for rd in g.rdatas {

@@ -1,4 +1,4 @@
-public import DNSWire
+import DNSWire
 public import DNSZone
 
 /// The transport a query arrived on; it decides the response size limit and truncation.
@@ -7,40 +7,37 @@ public enum Transport: Sendable {
     case tcp
 }
 
-/// The address a query came from (the resolver), as raw network-order bytes.
+/// The address a query came from (the resolver): IPv4 in the low 4 bytes of `high`, or IPv6 as two
+/// big-endian halves. The routing layer locates clients from it.
 public struct ClientAddress: Sendable, Hashable {
-    /// 4 bytes for IPv4, 16 for IPv6, in the first `count` bytes of `bytes`.
-    public var bytes: (UInt64, UInt64)
+    public var high: UInt64
+    public var low: UInt64
     public var isIPv6: Bool
 
     public init(ipv4: (UInt8, UInt8, UInt8, UInt8)) {
-        let v = UInt64(ipv4.0) | UInt64(ipv4.1) << 8 | UInt64(ipv4.2) << 16 | UInt64(ipv4.3) << 24
-        self.bytes = (v, 0)
+        self.high = UInt64(ipv4.0) << 24 | UInt64(ipv4.1) << 16 | UInt64(ipv4.2) << 8 | UInt64(ipv4.3)
+        self.low = 0
         self.isIPv6 = false
     }
 
     public init(ipv6High: UInt64, low: UInt64) {
-        self.bytes = (ipv6High, low)
+        self.high = ipv6High
+        self.low = low
         self.isIPv6 = true
-    }
-
-    public static func == (a: ClientAddress, b: ClientAddress) -> Bool {
-        a.isIPv6 == b.isIPv6 && a.bytes.0 == b.bytes.0 && a.bytes.1 == b.bytes.1
-    }
-    public func hash(into h: inout Hasher) {
-        h.combine(isIPv6); h.combine(bytes.0); h.combine(bytes.1)
     }
 
     public static let unspecified = ClientAddress(ipv4: (0, 0, 0, 0))
 }
 
-/// Answers one query: bytes in, bytes out, over an immutable zone snapshot. No I/O, no locks.
+/// Answers one query: bytes in, bytes out, over an immutable zone snapshot. No I/O, no locks, no
+/// heap allocation: names are handled as wire bytes in stack buffers and RRsets are copied from
+/// their pre-encoded form.
 public struct QueryEngine: Sendable {
     /// Settings that shape every response.
     public struct Options: Sendable {
         /// Largest UDP payload we send and advertise in OPT (RFC 6891 §6.2.5; 1232 per DNS Flag Day 2020).
         public var maxUDPPayload: Int = 1232
-        /// TXT answer for CHAOS `id.server.` / `hostname.bind.`; nil refuses such queries.
+        /// TXT answer for CHAOS `id.server.` / `hostname.bind.` (RFC 4892); nil refuses such queries.
         public var identity: String? = nil
         /// TXT answer for CHAOS `version.server.` / `version.bind.`; nil refuses such queries.
         public var version: String? = nil
@@ -50,12 +47,17 @@ public struct QueryEngine: Sendable {
     /// The smallest response buffer `respond` may be given: the TCP message limit.
     public static let responseBufferSize = 65535
 
+    /// Longest CNAME/DNAME chain followed inside a zone before answering with what we have.
+    static let maxChain = 16
+
     public let zones: ZoneSet
     public let options: Options
+    private let chaos: ChaosAnswers
 
     public init(zones: ZoneSet, options: Options = Options()) {
         self.zones = zones
         self.options = options
+        self.chaos = ChaosAnswers(identity: options.identity, version: options.version)
     }
 
     /// Writes the response to `query` into `response` (at least `responseBufferSize` bytes) and
@@ -66,6 +68,80 @@ public struct QueryEngine: Sendable {
         over transport: Transport,
         into response: UnsafeMutableRawBufferPointer
     ) -> Int {
-        0
+        let q: ParsedQuery
+        switch QueryParser.parse(query) {
+        case .drop: return 0
+        case .formatError(let bad): return errorResponse(bad, query, .formErr, into: response)
+        case .query(let good): q = good
+        }
+        switch q.opcode {
+        case .query: break
+        case .notify, .update: return errorResponse(q, query, .refused, into: response)
+        default: return errorResponse(q, query, .notImp, into: response)
+        }
+        if let edns = q.edns, edns.version > 0 {
+            return errorResponse(q, query, .badVers, into: response)  // RFC 6891 §6.1.3
+        }
+        switch q.qtype {
+        case .axfr, .ixfr: return errorResponse(q, query, .refused, into: response)
+        case .opt: return errorResponse(q, query, .formErr, into: response)
+        default: break
+        }
+        if q.qclass == .chaos {
+            return chaos.respond(q, query, transportLimit(q, transport), into: response)
+        }
+        guard q.qclass == .in else { return errorResponse(q, query, .refused, into: response) }
+
+        return withUnsafeTemporaryAllocation(byteCount: 2 * 256, alignment: 8) { scratch in
+            // The lower-case QNAME, for lookups; the second half holds names built by DNAME.
+            let name = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<256])
+            for i in 0..<q.qnameLength { name[i] = DNSName.lower(query[Header.size + i]) }
+            let qname = UnsafeRawBufferPointer(rebasing: name[0..<q.qnameLength])
+            var zoneIndex = zones.zoneIndex(for: qname)
+            guard zoneIndex >= 0 else { return errorResponse(q, query, .refused, into: response) }
+            // RFC 4035 §3.1.4.1: DS at a zone apex comes from the parent zone when we serve it too.
+            if q.qtype == .ds && zones.zones[zoneIndex].apex.count == q.qnameLength {
+                let parent = zones.zoneIndex(for: qname, shorterThan: q.qnameLength)
+                if parent >= 0 { zoneIndex = parent }
+            }
+            var answer = Answer(
+                zone: zones.zones[zoneIndex], query: q, packet: query, response: response,
+                limit: transportLimit(q, transport), payload: options.maxUDPPayload, scratch: scratch)
+            return answer.build(name: name)
+        }
     }
+
+    /// The size a response may have: 512 without EDNS, else the requestor's size clamped between
+    /// 512 and our maximum (RFC 6891 §6.2.5); 65535 over TCP.
+    @inline(__always)
+    func transportLimit(_ q: ParsedQuery, _ transport: Transport) -> Int {
+        if transport == .tcp { return QueryEngine.responseBufferSize }
+        guard let edns = q.edns else { return 512 }
+        return min(max(512, Int(edns.udpPayloadSize)), options.maxUDPPayload)
+    }
+
+    /// A response with no records: the question (when it was read) and OPT (when the query had one).
+    func errorResponse(
+        _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ rcode: RCode,
+        into response: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        var w = ResponseWriter(into: response, limit: QueryEngine.responseBufferSize)
+        writeHeader(&w, q, query, rcode: rcode, authoritative: false)
+        if q.edns != nil { _ = writeOPT(&w, q, rcode: rcode, payload: options.maxUDPPayload) }
+        w.patchU16(q.edns != nil ? 1 : 0, at: 10)
+        return w.position
+    }
+}
+
+/// The OPT record of a response (RFC 6891 §6.1.2): our payload size, the extended RCODE bits, the DO
+/// bit echoed (RFC 3225 §3), version 0, no options. False when 11 bytes do not fit.
+@inline(__always)
+func writeOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, rcode: RCode, payload: Int) -> Bool {
+    guard w.fits(11) else { return false }
+    _ = w.writeU8(0)
+    _ = w.writeU16(RRType.opt.rawValue)
+    _ = w.writeU16(UInt16(payload))
+    _ = w.writeU32(UInt32(rcode.rawValue >> 4) << 24 | ((q.edns?.dnssecOK ?? false) ? 0x8000 : 0))
+    _ = w.writeU16(0)
+    return true
 }

@@ -1,0 +1,308 @@
+import DNSWire
+import DNSZone
+
+/// One authoritative answer under construction: RFC 1034 §4.3.2 over a compiled zone, with CNAME
+/// and DNAME chains followed inside the zone, RFC 2308 negative answers, RFC 4592 wildcards,
+/// referrals with glue, RFC 8482 ANY and truncation that never splits an RRset.
+struct Answer {
+    let zone: Zone
+    let query: ParsedQuery
+    let packet: UnsafeRawBufferPointer
+    let limit: Int
+    let payload: Int
+    let scratch: UnsafeMutableRawBufferPointer
+    var w: ResponseWriter
+    var rcode = RCode.noError
+    var authoritative = true
+    var truncated = false
+    var answerCount: UInt16 = 0
+    var authorityCount: UInt16 = 0
+    var additionalCount: UInt16 = 0
+
+    init(zone: Zone, query: ParsedQuery, packet: UnsafeRawBufferPointer, response: UnsafeMutableRawBufferPointer,
+         limit: Int, payload: Int, scratch: UnsafeMutableRawBufferPointer) {
+        self.zone = zone
+        self.query = query
+        self.packet = packet
+        self.limit = limit
+        self.payload = payload
+        self.scratch = scratch
+        self.w = ResponseWriter(into: response, limit: limit)
+    }
+
+    /// Answers for the lower-case QNAME in `name` and returns the response length.
+    mutating func build(name: UnsafeMutableRawBufferPointer) -> Int {
+        writeHeader(&w, query, packet, rcode: .noError, authoritative: true)
+        if query.edns != nil { w.limit = limit - 11 }  // room for OPT is kept from the start
+        w.rememberName(at: Header.size)
+        var length = query.qnameLength
+        var owner = Header.size
+        var visited = InlineArray<16, Int32>(repeating: -1)
+        var steps = 0
+        chain: while true {
+            let current = UnsafeRawBufferPointer(rebasing: name[0..<length])
+            let target: Int
+            switch zone.resolve(current, forDS: query.qtype == .ds) {
+            case .node(let n), .wildcard(let n):
+                for k in 0..<steps where visited[k] == n { break chain }  // a CNAME loop
+                visited[steps] = n
+                target = answer(at: n, owner: owner)
+            case .nxdomain:
+                rcode = .nxDomain
+                negative()
+                break chain
+            case .delegation(let cut):
+                referral(cut)
+                break chain
+            case .dname(let d):
+                target = substitute(d, current: current, owner: owner)
+            }
+            // Follow the new name only while it stays in this zone (as Knot does) and the chain is short.
+            guard target >= 0, steps + 1 < QueryEngine.maxChain, query.qtype != .cname else { break chain }
+            length = copyLowercasedName(at: target, into: name)
+            guard length > 0, isInZone(UnsafeRawBufferPointer(rebasing: name[0..<length])) else { break chain }
+            owner = target
+            steps += 1
+        }
+        return finish()
+    }
+
+    /// Answers from an existing (or wildcard-synthesized) node. Returns the packet offset of a CNAME
+    /// target to follow, or -1.
+    mutating func answer(at n: Int32, owner: Int) -> Int {
+        let node = zone.nodes[Int(n)]
+        var set: Int32 = -1
+        if query.qtype == .any {
+            if node.rrsetCount > 0 { set = node.rrsetStart }  // RFC 8482 §4.1: one RRset
+        } else {
+            set = zone.rrset(at: n, query.qtype)
+        }
+        if set >= 0 {
+            guard write(set, owner: owner, node: n) >= 0 else { truncated = true; return -1 }
+            answerCount += UInt16(zone.rrsets[Int(set)].count)
+            addAdditional(for: set, requiredBelow: nil)
+            return -1
+        }
+        if node.flags & Zone.Node.hasCNAME != 0 {
+            let c = zone.rrset(at: n, .cname)
+            let target = write(c, owner: owner, node: n)
+            guard target >= 0 else { truncated = true; return -1 }
+            answerCount += 1
+            return target
+        }
+        negative()
+        return -1
+    }
+
+    /// RFC 6672 §3.3: the DNAME RRset, then a CNAME from the current name to its substitution.
+    /// Returns the packet offset of the new name to follow, or -1.
+    mutating func substitute(_ d: Int32, current: UnsafeRawBufferPointer, owner: Int) -> Int {
+        let set = zone.rrset(at: d, .dname)
+        guard write(set, owner: -1, node: d) >= 0 else { truncated = true; return -1 }
+        answerCount += 1
+        let rr = zone.bytes(of: set)
+        let ttl = rr.u32(at: 4)
+        let target = UnsafeRawBufferPointer(rebasing: rr[10..<(10 + Int(rr.u16(at: 8)))])
+        let prefix = current.count - zone.name(of: d).count
+        guard prefix + target.count <= DNSName.maxWireLength else {
+            rcode = RCode(6)  // YXDOMAIN: the substituted name would be too long
+            return -1
+        }
+        let built = UnsafeMutableRawBufferPointer(rebasing: scratch[256..<(256 + prefix + target.count)])
+        built.baseAddress!.copyMemory(from: current.baseAddress!, byteCount: prefix)
+        (built.baseAddress! + prefix).copyMemory(from: target.baseAddress!, byteCount: target.count)
+        let mark = w.mark
+        guard w.writePointer(to: owner), w.writeU16(RRType.cname.rawValue), w.writeU16(RRClass.in.rawValue),
+              w.writeU32(ttl), w.writeU16(0)
+        else { w.rollBack(to: mark); truncated = true; return -1 }
+        let rdlength = w.position
+        let offset = w.writeName(UnsafeRawBufferPointer(built))
+        guard offset >= 0 else { w.rollBack(to: mark); truncated = true; return -1 }
+        w.patchU16(UInt16(w.position - rdlength), at: rdlength - 2)
+        answerCount += 1
+        return offset
+    }
+
+    /// NXDOMAIN or NODATA: the zone's SOA in authority with the negative TTL (RFC 2308 §3).
+    mutating func negative() {
+        let soa = UnsafeRawBufferPointer(start: zone.negativeSOA.baseAddress, count: zone.negativeSOALength)
+        guard soa.count > 0 else { return }
+        let apexOffset = Header.size + query.qnameLength - zone.apex.count
+        guard writeRecords(soa, type: .soa, count: 1, owner: apexOffset, node: 0) >= 0 else {
+            truncated = true
+            return
+        }
+        authorityCount += 1
+    }
+
+    /// A referral (RFC 1034 §4.3.2 step 3b): not authoritative, the delegation's NS in authority, DS
+    /// too when DNSSEC is asked for, and glue in additional. Missing in-domain glue sets TC (RFC 9471 §3).
+    mutating func referral(_ cut: Int32) {
+        if answerCount == 0 { authoritative = false }
+        let ns = zone.rrset(at: cut, .ns)
+        guard write(ns, owner: -1, node: cut) >= 0 else { truncated = true; return }
+        authorityCount += UInt16(zone.rrsets[Int(ns)].count)
+        if query.edns?.dnssecOK == true {
+            let ds = zone.rrset(at: cut, .ds)
+            if ds >= 0 {
+                guard write(ds, owner: -1, node: cut) >= 0 else { truncated = true; return }
+                authorityCount += UInt16(zone.rrsets[Int(ds)].count)
+            }
+        }
+        addAdditional(for: ns, requiredBelow: cut)
+    }
+
+    /// A and AAAA of the in-zone names an NS, MX or SRV RRset points to. Addresses that do not fit are
+    /// left out without TC, except glue below `requiredBelow` (in-domain glue of a referral).
+    mutating func addAdditional(for set: Int32, requiredBelow cut: Int32?) {
+        let info = zone.rrsets[Int(set)]
+        guard info.additionalCount > 0 else { return }
+        for k in Int(info.additionalStart)..<Int(info.additionalStart + info.additionalCount) {
+            let target = zone.additional[k]
+            for type in [RRType.a, RRType.aaaa] {
+                let s = zone.rrset(at: target, type)
+                guard s >= 0 else { continue }
+                if write(s, owner: -1, node: target) < 0 {
+                    if let cut, isBelow(target, cut) { truncated = true }
+                    return
+                }
+                additionalCount += UInt16(zone.rrsets[Int(s)].count)
+            }
+        }
+    }
+
+    func isBelow(_ node: Int32, _ ancestor: Int32) -> Bool {
+        let n = zone.name(of: node), a = zone.name(of: ancestor)
+        guard n.count > a.count else { return false }
+        return memcmp(n.baseAddress! + (n.count - a.count), a.baseAddress!, a.count) == 0
+    }
+
+    func isInZone(_ name: UnsafeRawBufferPointer) -> Bool {
+        let apex = zone.apex
+        guard name.count >= apex.count else { return false }
+        var i = 0
+        while name.count - i > apex.count { i += Int(name[i]) + 1 }
+        guard name.count - i == apex.count else { return false }
+        return apex.withUnsafeBytes { memcmp(name.baseAddress! + i, $0.baseAddress!, apex.count) == 0 }
+    }
+
+    /// Copies the (possibly compressed) name at `offset` in the response, lower-cased, into `name`.
+    func copyLowercasedName(at offset: Int, into name: UnsafeMutableRawBufferPointer) -> Int {
+        var o = offset
+        var n = 0
+        while true {
+            let len = Int(w.base.load(fromByteOffset: o, as: UInt8.self))
+            if len & 0xC0 == 0xC0 {
+                o = (len & 0x3F) << 8 | Int(w.base.load(fromByteOffset: o + 1, as: UInt8.self))
+                continue
+            }
+            guard n + len + 1 <= DNSName.maxWireLength else { return 0 }
+            name[n] = UInt8(len)
+            if len == 0 { return n + 1 }
+            for k in 1...len { name[n + k] = DNSName.lower(w.base.load(fromByteOffset: o + k, as: UInt8.self)) }
+            n += len + 1
+            o += len + 1
+        }
+    }
+
+    /// Writes an RRset of the zone; see `writeRecords`.
+    @inline(__always)
+    mutating func write(_ set: Int32, owner: Int, node: Int32) -> Int {
+        let info = zone.rrsets[Int(set)]
+        return writeRecords(zone.bytes(of: set), type: info.type, count: Int(info.count), owner: owner, node: node)
+    }
+
+    /// Writes `count` pre-encoded records (TYPE CLASS TTL RDLENGTH RDATA each). The owner is a pointer
+    /// to `owner`, or when that is -1 the node's name, compressed. RDATA names of RFC 1035 types are
+    /// compressed. Returns the offset of the last record's first RDATA name (0 when it has none), or
+    /// -1 after rolling back when the records do not all fit.
+    mutating func writeRecords(_ data: UnsafeRawBufferPointer, type: RRType, count: Int, owner: Int, node: Int32) -> Int {
+        let mark = w.mark
+        var ownerOffset = owner
+        var nameOffset = 0
+        var i = 0
+        for _ in 0..<count {
+            if ownerOffset >= 0 {
+                guard w.writePointer(to: ownerOffset) else { w.rollBack(to: mark); return -1 }
+            } else {
+                ownerOffset = w.writeName(zone.name(of: node))
+                guard ownerOffset >= 0 else { w.rollBack(to: mark); return -1 }
+            }
+            let rdlength = Int(data.u16(at: i + 8))
+            if !type.hasCompressibleNames {
+                guard w.writeBytes(UnsafeRawBufferPointer(rebasing: data[i..<(i + 10 + rdlength)])) else {
+                    w.rollBack(to: mark)
+                    return -1
+                }
+            } else {
+                guard w.writeBytes(UnsafeRawBufferPointer(rebasing: data[i..<(i + 8)])), w.writeU16(0) else {
+                    w.rollBack(to: mark)
+                    return -1
+                }
+                let start = w.position
+                nameOffset = writeCompressedRData(UnsafeRawBufferPointer(rebasing: data[(i + 10)..<(i + 10 + rdlength)]), type)
+                guard nameOffset >= 0 else { w.rollBack(to: mark); return -1 }
+                w.patchU16(UInt16(w.position - start), at: start - 2)
+            }
+            i += 10 + rdlength
+        }
+        return nameOffset
+    }
+
+    /// RDATA of the RFC 1035 types with names (RFC 3597 §4): names compressed, other fields copied.
+    /// Returns the offset of the first name, or -1 when it does not fit.
+    mutating func writeCompressedRData(_ rdata: UnsafeRawBufferPointer, _ type: RRType) -> Int {
+        var i = 0
+        if type == .mx {
+            guard w.writeBytes(UnsafeRawBufferPointer(rebasing: rdata[0..<2])) else { return -1 }
+            i = 2
+        }
+        let names = (type == .soa || type == .minfo) ? 2 : 1
+        var first = -1
+        for k in 0..<names {
+            var end = i
+            while rdata[end] != 0 { end += Int(rdata[end]) + 1 }
+            end += 1
+            let offset = w.writeName(UnsafeRawBufferPointer(rebasing: rdata[i..<end]))
+            guard offset >= 0 else { return -1 }
+            if k == 0 { first = offset }
+            i = end
+        }
+        guard w.writeBytes(UnsafeRawBufferPointer(rebasing: rdata[i...])) else { return -1 }
+        return first
+    }
+
+    /// Fills in the header flags and counts and appends OPT when the query had one.
+    mutating func finish() -> Int {
+        var flags = Header.qr | (query.flags & (0x7800 | Header.rd | Header.cd)) | (rcode.rawValue & 0xF)
+        if authoritative { flags |= Header.aa }
+        if truncated { flags |= Header.tc }
+        w.patchU16(flags, at: 2)
+        w.patchU16(answerCount, at: 6)
+        w.patchU16(authorityCount, at: 8)
+        if query.edns != nil {
+            w.limit = limit
+            if writeOPT(&w, query, rcode: rcode, payload: payload) { additionalCount += 1 }
+        }
+        w.patchU16(additionalCount, at: 10)
+        return w.position
+    }
+}
+
+/// Header and question: ID, opcode, RD and CD copied; QDCOUNT 1 when the question was read (the
+/// question is copied byte for byte, so QNAME case is echoed exactly).
+func writeHeader(_ w: inout ResponseWriter, _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, rcode: RCode, authoritative: Bool) {
+    let copied = q.flags & (0x7800 | Header.rd | Header.cd)
+    _ = w.writeU16(q.id)
+    _ = w.writeU16(Header.qr | copied | (authoritative ? Header.aa : 0) | (rcode.rawValue & 0xF))
+    _ = w.writeU16(q.hasQuestion ? 1 : 0)
+    _ = w.writeU32(0)
+    _ = w.writeU16(0)
+    if q.hasQuestion {
+        _ = w.writeBytes(UnsafeRawBufferPointer(rebasing: query[Header.size..<q.questionEnd]))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
