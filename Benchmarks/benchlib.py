@@ -111,7 +111,11 @@ def system_busy():
 
 
 def memory(root):
-    """[(pid, comm, VmRSS kB, VmHWM kB)] for root's process tree."""
+    """[(pid, comm, VmRSS kB, VmHWM kB, Pss kB)] for root's process tree.
+
+    Pss (proportional set size, /proc/PID/smaps_rollup) splits pages shared
+    between processes (nsd's forked servers share the zone with the main
+    process), so summing Pss over the tree does not count them twice."""
     res = []
     for pid in process_tree(root):
         vals = {"Name": "?", "VmRSS": 0, "VmHWM": 0}
@@ -125,7 +129,15 @@ def memory(root):
                         vals[k] = int(v.split()[0])
         except OSError:
             continue
-        res.append((pid, vals["Name"], vals["VmRSS"], vals["VmHWM"]))
+        pss = 0
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss = int(line.split()[1])
+        except OSError:
+            pass
+        res.append((pid, vals["Name"], vals["VmRSS"], vals["VmHWM"], pss))
     return res
 
 
