@@ -1,2 +1,142 @@
+#define _GNU_SOURCE
 #include "cdnsio.h"
-int meridian_cdnsio_placeholder(void) { return 0; }
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/// Pending connections the kernel queues before accept (listen(2) caps it at somaxconn).
+#define CDNSIO_TCP_BACKLOG 1024
+
+struct cdnsio_batch {
+    unsigned capacity, queued;
+    size_t rx_size, tx_size;
+    uint8_t *rx, *tx;
+    struct sockaddr_storage *peers;
+    struct iovec *rx_iov, *tx_iov;
+    struct mmsghdr *rx_msgs, *tx_msgs;
+};
+
+cdnsio_batch *cdnsio_batch_create(unsigned capacity, size_t rx_size, size_t tx_size) {
+    cdnsio_batch *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->capacity = capacity;
+    b->rx_size = rx_size;
+    b->tx_size = tx_size;
+    b->rx = malloc(capacity * rx_size);
+    b->tx = malloc(capacity * tx_size);
+    b->peers = calloc(capacity, sizeof *b->peers);
+    b->rx_iov = calloc(capacity, sizeof *b->rx_iov);
+    b->tx_iov = calloc(capacity, sizeof *b->tx_iov);
+    b->rx_msgs = calloc(capacity, sizeof *b->rx_msgs);
+    b->tx_msgs = calloc(capacity, sizeof *b->tx_msgs);
+    if (!b->rx || !b->tx || !b->peers || !b->rx_iov || !b->tx_iov || !b->rx_msgs || !b->tx_msgs) {
+        cdnsio_batch_destroy(b);
+        return NULL;
+    }
+    return b;
+}
+
+void cdnsio_batch_destroy(cdnsio_batch *b) {
+    if (!b) return;
+    free(b->rx); free(b->tx); free(b->peers);
+    free(b->rx_iov); free(b->tx_iov); free(b->rx_msgs); free(b->tx_msgs);
+    free(b);
+}
+
+int cdnsio_recv(cdnsio_batch *b, int fd) {
+    for (unsigned i = 0; i < b->capacity; i++) {
+        b->rx_iov[i] = (struct iovec){ b->rx + i * b->rx_size, b->rx_size };
+        b->rx_msgs[i].msg_hdr = (struct msghdr){
+            .msg_name = &b->peers[i], .msg_namelen = sizeof b->peers[i],
+            .msg_iov = &b->rx_iov[i], .msg_iovlen = 1,
+        };
+    }
+    b->queued = 0;
+    int n = recvmmsg(fd, b->rx_msgs, b->capacity, MSG_DONTWAIT, NULL);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    for (int i = 0; i < n; i++)
+        if (b->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) b->rx_msgs[i].msg_len = 0;
+    return n;
+}
+
+const uint8_t *cdnsio_rx_data(const cdnsio_batch *b, unsigned i) { return b->rx + i * b->rx_size; }
+size_t cdnsio_rx_length(const cdnsio_batch *b, unsigned i) { return b->rx_msgs[i].msg_len; }
+
+int cdnsio_address_words(const void *sockaddr, uint64_t out[2]) {
+    out[0] = out[1] = 0;
+    const struct sockaddr_storage *ss = sockaddr;
+    if (ss->ss_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+        return 4;
+    }
+    if (ss->ss_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+        return 6;
+    }
+    return 0;
+}
+
+int cdnsio_rx_peer(const cdnsio_batch *b, unsigned i, uint64_t out[2]) {
+    return cdnsio_address_words(&b->peers[i], out);
+}
+
+uint8_t *cdnsio_tx_buffer(cdnsio_batch *b, unsigned i) { return b->tx + i * b->tx_size; }
+
+void cdnsio_tx_queue(cdnsio_batch *b, unsigned i, size_t length) {
+    unsigned q = b->queued++;
+    b->tx_iov[q] = (struct iovec){ cdnsio_tx_buffer(b, i), length };
+    b->tx_msgs[q].msg_hdr = (struct msghdr){
+        .msg_name = &b->peers[i], .msg_namelen = b->rx_msgs[i].msg_hdr.msg_namelen,
+        .msg_iov = &b->tx_iov[q], .msg_iovlen = 1,
+    };
+}
+
+int cdnsio_send(cdnsio_batch *b, int fd) {
+    unsigned done = 0, sent = 0;
+    while (done < b->queued) {
+        int n = sendmmsg(fd, b->tx_msgs + done, b->queued - done, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { done++; continue; }  // the datagram at `done` failed: skip it
+        done += n;
+        sent += n;
+    }
+    b->queued = 0;
+    return (int)sent;
+}
+
+int cdnsio_bound_socket(const char *address, uint16_t port, int stream) {
+    struct sockaddr_storage ss = {0};
+    socklen_t len;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        len = sizeof *sin;
+    } else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        len = sizeof *sin6;
+    } else {
+        return -EINVAL;
+    }
+    int type = (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
+    int fd = socket(ss.ss_family, type, 0);
+    if (fd < 0) return -errno;
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0
+        || (stream && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
+        || (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) < 0)
+        || bind(fd, (struct sockaddr *)&ss, len) < 0
+        || (stream && listen(fd, CDNSIO_TCP_BACKLOG) < 0)) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}

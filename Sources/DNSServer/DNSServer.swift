@@ -1,1 +1,214 @@
-// DNSServer: to be written
+import Atomics
+import CDNSIO
+public import Logging
+import NIOCore
+import NIOPosix
+public import QueryEngine
+public import ServerConfig
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A running DNS server: UDP worker threads over recvmmsg/sendmmsg and SwiftNIO for TCP, on
+/// every listen address, all answering with one swappable `QueryEngine`.
+///
+/// ```swift
+/// let server = try DNSServer.start(DNSServer.Configuration(config), engine: engine, logger: logger)
+/// // … until SIGTERM …
+/// server.shutdown()
+/// ```
+public final class DNSServer: Sendable {
+    /// What to listen on and how.
+    public struct Configuration: Sendable {
+        public var listen: [ListenAddress]
+        /// UDP worker threads; each owns a socket on every listen address.
+        public var workers: Int
+        /// A TCP connection that receives nothing for this long is closed.
+        public var tcpIdleTimeout: Duration
+        /// Open TCP connections; beyond it the longest-idle connection is closed.
+        public var tcpMaxConnections: Int
+
+        public init(listen: [ListenAddress], workers: Int, tcpIdleTimeout: Duration, tcpMaxConnections: Int) {
+            self.listen = listen
+            self.workers = workers
+            self.tcpIdleTimeout = tcpIdleTimeout
+            self.tcpMaxConnections = tcpMaxConnections
+        }
+
+        /// The network settings of a configuration file; `workers` defaults to the number of cores.
+        public init(_ config: ServerConfiguration) {
+            self.init(
+                listen: config.listen, workers: config.workers ?? System.coreCount,
+                tcpIdleTimeout: config.tcp.idleTimeout, tcpMaxConnections: config.tcp.maxConnections)
+        }
+    }
+
+    private let engine: EngineReference
+    private let logger: Logger
+    private let stopping: ManagedAtomic<Bool>
+    private let wakePipe: (read: Int32, write: Int32)
+    private let udpSockets: [Int32]
+    private let threads: [pthread_t]
+    private let tcpGroup: MultiThreadedEventLoopGroup
+    private let tcpChannels: [any Channel]
+
+    private init(
+        engine: EngineReference, logger: Logger, stopping: ManagedAtomic<Bool>, wakePipe: (Int32, Int32), udpSockets: [Int32],
+        threads: [pthread_t], tcpGroup: MultiThreadedEventLoopGroup, tcpChannels: [any Channel]
+    ) {
+        self.engine = engine
+        self.logger = logger
+        self.stopping = stopping
+        self.wakePipe = wakePipe
+        self.udpSockets = udpSockets
+        self.threads = threads
+        self.tcpGroup = tcpGroup
+        self.tcpChannels = tcpChannels
+    }
+
+    /// Binds every address over UDP and TCP and starts answering. Nothing is left open on failure.
+    public static func start(_ configuration: Configuration, engine: QueryEngine, logger: Logger) throws(DNSServerError) -> DNSServer {
+        let reference = EngineReference(engine)
+        let workers = max(1, configuration.workers)
+        let stopping = ManagedAtomic(false)
+        var udpSockets: [Int32] = []
+        var pipeEnds: [Int32] = [0, 0]
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: workers)
+        var tcpChannels: [any Channel] = []
+        func cleanUp() {
+            for fd in udpSockets { close(fd) }
+            for channel in tcpChannels { channel.close(promise: nil) }
+            try? group.syncShutdownGracefully()
+        }
+
+        do throws(DNSServerError) {
+            guard pipe(&pipeEnds) == 0 else { throw DNSServerError(address: nil, reason: "pipe: \(String(cString: strerror(errno)))") }
+            for address in configuration.listen {
+                for _ in 0..<workers {
+                    udpSockets.append(try boundSocket(address, stream: false))
+                }
+            }
+            let tcp = TCPServer(
+                engine: reference, group: group, idleTimeout: configuration.tcpIdleTimeout,
+                connections: TCPConnections(limit: configuration.tcpMaxConnections))
+            for address in configuration.listen {
+                let fd = try boundSocket(address, stream: true)
+                do {
+                    tcpChannels.append(try tcp.bootstrap().withBoundSocket(fd).wait())
+                } catch {
+                    close(fd)
+                    throw DNSServerError(address: address, reason: "TCP: \(error)")
+                }
+            }
+        } catch {
+            cleanUp()
+            if pipeEnds != [0, 0] { close(pipeEnds[0]); close(pipeEnds[1]) }
+            throw error
+        }
+
+        var threads: [pthread_t] = []
+        let perWorker = configuration.listen.count
+        for w in 0..<workers {
+            let worker = UDPWorker(
+                sockets: (0..<perWorker).map { udpSockets[$0 * workers + w] },
+                wakeDescriptor: pipeEnds[0], stopping: stopping, engine: reference)
+            guard let thread = startThread({
+                if let failure = worker.run() { logger.critical("UDP worker stopped: \(failure)") }
+            }) else {
+                // Stop the workers already running, then release everything.
+                _ = write(pipeEnds[1], "x", 1)
+                for t in threads { pthread_join(t, nil) }
+                cleanUp()
+                close(pipeEnds[0]); close(pipeEnds[1])
+                throw DNSServerError(address: nil, reason: "cannot start a UDP worker thread")
+            }
+            threads.append(thread)
+        }
+        return DNSServer(
+            engine: reference, logger: logger, stopping: stopping, wakePipe: (pipeEnds[0], pipeEnds[1]), udpSockets: udpSockets,
+            threads: threads, tcpGroup: group, tcpChannels: tcpChannels)
+    }
+
+    /// Answers every later query with `engine`; queries already being answered finish with the old one.
+    public func replaceEngine(_ engine: QueryEngine) {
+        self.engine.replace(with: engine)
+    }
+
+    /// Stops reading, lets the UDP workers finish their batch, closes every socket and TCP
+    /// connection, and returns when all of it is done. Call it once.
+    public func shutdown() {
+        guard stopping.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        _ = write(wakePipe.write, "x", 1)
+        for channel in tcpChannels { try? channel.close().wait() }
+        for thread in threads { pthread_join(thread, nil) }
+        for fd in udpSockets { close(fd) }
+        close(wakePipe.read)
+        close(wakePipe.write)
+        do {
+            try tcpGroup.syncShutdownGracefully()
+        } catch {
+            logger.warning("TCP shutdown: \(error)")
+        }
+    }
+
+    private static func boundSocket(_ address: ListenAddress, stream: Bool) throws(DNSServerError) -> Int32 {
+        let fd = cdnsio_bound_socket(address.host, address.port, stream ? 1 : 0)
+        guard fd >= 0 else {
+            throw DNSServerError(address: address, reason: "\(stream ? "TCP" : "UDP"): \(String(cString: strerror(-fd)))")
+        }
+        return fd
+    }
+}
+
+/// A listen address that could not be served, or another reason the server could not start.
+public struct DNSServerError: Error, Sendable, CustomStringConvertible {
+    public var address: ListenAddress?
+    public var reason: String
+    public var description: String { address.map { "\($0): \(reason)" } ?? reason }
+}
+
+extension QueryEngine.Options {
+    /// The response settings of a configuration file.
+    public init(_ config: ServerConfiguration) {
+        self.init()
+        identity = config.identity
+        version = config.version
+    }
+}
+
+/// Accepts TCP connections for every listen address on one event loop group.
+private struct TCPServer {
+    let engine: EngineReference
+    let group: MultiThreadedEventLoopGroup
+    let idleTimeout: Duration
+    let connections: TCPConnections
+    /// One response buffer per event loop (see `ResponseScratch`).
+    let scratch: [ObjectIdentifier: ResponseScratch]
+
+    init(engine: EngineReference, group: MultiThreadedEventLoopGroup, idleTimeout: Duration, connections: TCPConnections) {
+        self.engine = engine
+        self.group = group
+        self.idleTimeout = idleTimeout
+        self.connections = connections
+        var scratch: [ObjectIdentifier: ResponseScratch] = [:]
+        for loop in group.makeIterator() { scratch[ObjectIdentifier(loop)] = ResponseScratch() }
+        self.scratch = scratch
+    }
+
+    func bootstrap() -> ServerBootstrap {
+        let (engine, connections, scratch) = (engine, connections, scratch)
+        let idle = TimeAmount(idleTimeout)
+        return ServerBootstrap(group: group)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let entry = connections.admit(channel)
+                    try channel.pipeline.syncOperations.addHandlers(
+                        IdleStateHandler(readTimeout: idle),
+                        ByteToMessageHandler(DNSTCPFrameDecoder()),
+                        DNSTCPQueryHandler(engine: engine, scratch: scratch[ObjectIdentifier(channel.eventLoop)]!, connection: entry))
+                }
+            }
+    }
+}

@@ -1,1 +1,371 @@
-// ServerConfig: to be written
+public import DNSWire
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Yams
+
+/// The validated contents of `meridian.yaml`.
+///
+/// ```yaml
+/// listen: ["127.0.0.1:5353", "[::1]:5353"]   # UDP and TCP on each
+/// workers: 2                 # UDP worker threads; default = number of cores
+/// log-level: info            # trace|debug|info|notice|warning|error
+/// identity: ns1.example.     # optional CHAOS TXT id.server. / hostname.bind.
+/// version: "meridian 0.1"    # optional CHAOS TXT version.server. / version.bind.
+/// tcp: { idle-timeout: 10s, max-connections: 1000 }
+/// zones:
+///   - origin: example.com.
+///     file: zones/example.com.zone     # relative to the config file's directory
+/// ```
+public struct ServerConfiguration: Sendable, Equatable {
+    /// Addresses served over both UDP and TCP.
+    public var listen: [ListenAddress]
+    /// UDP worker threads, each with its own socket on every listen address; nil means one per core.
+    public var workers: Int?
+    public var logLevel: LogLevel
+    /// CHAOS TXT answer for `id.server.` / `hostname.bind.`; nil leaves it unanswered.
+    public var identity: String?
+    /// CHAOS TXT answer for `version.server.` / `version.bind.`; nil leaves it unanswered.
+    public var version: String?
+    public var tcp: TCPSettings
+    public var zones: [ZoneEntry]
+
+    /// Reads and validates the configuration file at `path`; zone paths are resolved against its directory.
+    public static func load(path: String) throws(ServerConfigErrors) -> ServerConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ServerConfigErrors([ServerConfigError(.io, file: path, line: nil, key: nil, "cannot read: \(error.localizedDescription)")])
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory)
+    }
+
+    /// Validates YAML text; `file` names it in errors and `baseDirectory` anchors relative zone paths.
+    public static func parse(yaml: String, file: String, baseDirectory: String) throws(ServerConfigErrors) -> ServerConfiguration {
+        var parser = Parser(file: file, baseDirectory: baseDirectory)
+        let config = parser.parse(yaml)
+        guard let config, parser.errors.isEmpty else { throw ServerConfigErrors(parser.errors) }
+        return config
+    }
+}
+
+/// One `host:port` to serve on.
+public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
+    /// The address in presentation form, without brackets.
+    public var host: String
+    public var port: UInt16
+    public var isIPv6: Bool
+
+    public init(host: String, port: UInt16, isIPv6: Bool) {
+        self.host = host
+        self.port = port
+        self.isIPv6 = isIPv6
+    }
+
+    /// Parses `a.b.c.d:port` or `[ipv6]:port`; nil when malformed.
+    public init?(_ text: String) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+            var bytes = in6_addr()
+            guard inet_pton(AF_INET6, String(host), &bytes) == 1 else { return nil }
+            isIPv6 = true
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+            guard octets.count == 4, octets.allSatisfy({ $0.count <= 3 && Self.isDigits($0) && UInt8($0) != nil })
+            else { return nil }
+            isIPv6 = false
+        }
+        guard Self.isDigits(portText), let port = UInt16(portText), port != 0 else { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+
+    private static func isDigits(_ s: Substring) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Log verbosity, with the names swift-log uses.
+public enum LogLevel: String, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error
+}
+
+/// TCP connection handling (RFC 7766).
+public struct TCPSettings: Sendable, Equatable {
+    /// A connection with no complete read for this long is closed (RFC 7766 §6.2.3 suggests seconds).
+    public var idleTimeout: Duration = .seconds(10)
+    /// Open connections allowed; at the limit a new connection closes the longest-idle one.
+    public var maxConnections: Int = 1000
+    public init() {}
+}
+
+/// One zone to serve.
+public struct ZoneEntry: Sendable, Equatable {
+    public var origin: DNSName
+    /// The zone file path, resolved against the config file's directory.
+    public var file: String
+    /// The config line of this entry, for messages about the zone.
+    public var line: Int
+}
+
+/// One problem in the configuration, shown as `file:line: key: reason`.
+public struct ServerConfigError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of problem this is, for tests to compare.
+    public enum Code: Hashable, Sendable {
+        case io, syntax, unknownKey, missingKey, wrongType, invalidValue
+        case badListenAddress, duplicateListenAddress, badDuration, badName
+        case duplicateOrigin, missingZoneFile
+    }
+
+    public let code: Code
+    public let file: String
+    public let line: Int?
+    /// The dotted key path (`tcp.idle-timeout`, `zones.origin`), nil for file-level problems.
+    public let key: String?
+    public let reason: String
+
+    public init(_ code: Code, file: String, line: Int?, key: String?, _ reason: String) {
+        self.code = code
+        self.file = file
+        self.line = line
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String {
+        var s = file
+        if let line { s += ":\(line)" }
+        if let key { s += ": \(key)" }
+        return s + ": " + reason
+    }
+}
+
+/// Every problem found in a configuration file.
+public struct ServerConfigErrors: Error, Sendable, CustomStringConvertible {
+    public let errors: [ServerConfigError]
+    public init(_ errors: [ServerConfigError]) { self.errors = errors }
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+/// Walks the composed YAML tree, collecting every error rather than stopping at the first.
+private struct Parser {
+    let file: String
+    let baseDirectory: String
+    var errors: [ServerConfigError] = []
+
+    init(file: String, baseDirectory: String) {
+        self.file = file
+        self.baseDirectory = baseDirectory
+    }
+
+    mutating func fail(_ code: ServerConfigError.Code, _ node: Node?, _ key: String?, _ reason: String) {
+        errors.append(ServerConfigError(code, file: file, line: node?.mark?.line ?? 1, key: key, reason))
+    }
+
+    mutating func parse(_ yaml: String) -> ServerConfiguration? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            errors.append(ServerConfigError(.syntax, file: file, line: Self.line(of: error), key: nil, Self.problem(of: error)))
+            return nil
+        } catch {
+            errors.append(ServerConfigError(.syntax, file: file, line: nil, key: nil, "\(error)"))
+            return nil
+        }
+        guard let root, let top = mapping(root, key: "top level") else {
+            if root == nil { fail(.missingKey, nil, "listen", "the file is empty; listen and zones are required") }
+            return nil
+        }
+
+        var config = ServerConfiguration(listen: [], workers: nil, logLevel: .info, identity: nil, version: nil, tcp: TCPSettings(), zones: [])
+        var seen: Set<String> = []
+        for (keyNode, value) in top {
+            guard let key = keyNode.scalar?.string else { fail(.wrongType, keyNode, nil, "keys must be plain names"); continue }
+            seen.insert(key)
+            switch key {
+            case "listen": config.listen = listen(value)
+            case "workers": config.workers = positiveInt(value, key: key, max: 1024)
+            case "log-level":
+                guard let text = scalar(value, key: key) else { break }
+                if let level = LogLevel(rawValue: text) {
+                    config.logLevel = level
+                } else {
+                    fail(.invalidValue, value, key, "\"\(text)\" is not one of \(LogLevel.allCases.map(\.rawValue).joined(separator: "|"))")
+                }
+            case "identity": config.identity = txt(value, key: key)
+            case "version": config.version = txt(value, key: key)
+            case "tcp": config.tcp = tcp(value)
+            case "zones": config.zones = zones(value)
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        for required in ["listen", "zones"] where !seen.contains(required) {
+            fail(.missingKey, root, required, "required key is missing")
+        }
+        return config
+    }
+
+    // MARK: sections
+
+    mutating func listen(_ node: Node) -> [ListenAddress] {
+        guard let items = sequence(node, key: "listen") else { return [] }
+        if items.isEmpty { fail(.invalidValue, node, "listen", "at least one address is required") }
+        var result: [ListenAddress] = []
+        for item in items {
+            guard let text = scalar(item, key: "listen") else { continue }
+            guard let address = ListenAddress(text) else {
+                fail(.badListenAddress, item, "listen", "\"\(text)\" is not a.b.c.d:port or [ipv6]:port with a port of 1-65535")
+                continue
+            }
+            if result.contains(address) {
+                fail(.duplicateListenAddress, item, "listen", "\(address) is listed twice")
+                continue
+            }
+            result.append(address)
+        }
+        return result
+    }
+
+    mutating func tcp(_ node: Node) -> TCPSettings {
+        var settings = TCPSettings()
+        guard let map = mapping(node, key: "tcp") else { return settings }
+        for (keyNode, value) in map {
+            let key = "tcp." + (keyNode.scalar?.string ?? "?")
+            switch keyNode.scalar?.string {
+            case "idle-timeout":
+                if let d = duration(value, key: key) { settings.idleTimeout = d }
+            case "max-connections":
+                if let n = positiveInt(value, key: key, max: 1_000_000) { settings.maxConnections = n }
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        return settings
+    }
+
+    mutating func zones(_ node: Node) -> [ZoneEntry] {
+        guard let items = sequence(node, key: "zones") else { return [] }
+        if items.isEmpty { fail(.invalidValue, node, "zones", "at least one zone is required") }
+        var result: [ZoneEntry] = []
+        for item in items {
+            guard let map = mapping(item, key: "zones") else { continue }
+            var origin: DNSName?
+            var path: String?
+            for (keyNode, value) in map {
+                let name = keyNode.scalar?.string ?? "?"
+                let key = "zones." + name
+                switch name {
+                case "origin":
+                    guard let text = scalar(value, key: key) else { break }
+                    do throws(DNSWireError) {
+                        let parsed = try DNSName(text)
+                        if result.contains(where: { $0.origin == parsed }) {
+                            fail(.duplicateOrigin, value, key, "zone \(parsed) is listed twice")
+                        } else {
+                            origin = parsed
+                        }
+                    } catch {
+                        fail(.badName, value, key, "\"\(text)\" is not a domain name: \(error)")
+                    }
+                case "file":
+                    guard let text = scalar(value, key: key) else { break }
+                    let resolved = text.hasPrefix("/") ? text : baseDirectory + "/" + text
+                    if FileManager.default.isReadableFile(atPath: resolved) {
+                        path = resolved
+                    } else {
+                        fail(.missingZoneFile, value, key, "\(resolved): no such readable file")
+                    }
+                default: fail(.unknownKey, keyNode, key, "unknown key")
+                }
+            }
+            for (required, present) in [("origin", origin != nil), ("file", path != nil)]
+            where !present && map[required] == nil {
+                fail(.missingKey, item, "zones." + required, "required key is missing")
+            }
+            if let origin, let path {
+                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1))
+            }
+        }
+        return result
+    }
+
+    // MARK: values
+
+    mutating func mapping(_ node: Node, key: String) -> Node.Mapping? {
+        guard let map = node.mapping else { fail(.wrongType, node, key, "expected a mapping"); return nil }
+        return map
+    }
+
+    mutating func sequence(_ node: Node, key: String) -> Node.Sequence? {
+        guard let seq = node.sequence else { fail(.wrongType, node, key, "expected a list"); return nil }
+        return seq
+    }
+
+    mutating func scalar(_ node: Node, key: String) -> String? {
+        guard let s = node.scalar?.string else { fail(.wrongType, node, key, "expected a single value"); return nil }
+        return s
+    }
+
+    mutating func positiveInt(_ node: Node, key: String, max: Int) -> Int? {
+        guard let text = scalar(node, key: key) else { return nil }
+        guard let n = Int(text), n >= 1, n <= max else {
+            fail(.invalidValue, node, key, "\"\(text)\" is not a whole number from 1 to \(max)")
+            return nil
+        }
+        return n
+    }
+
+    /// A TXT character-string: 1 to 255 bytes (RFC 1035 §3.3).
+    mutating func txt(_ node: Node, key: String) -> String? {
+        guard let text = scalar(node, key: key) else { return nil }
+        guard !text.isEmpty, text.utf8.count <= 255 else {
+            fail(.invalidValue, node, key, "must be 1 to 255 bytes long")
+            return nil
+        }
+        return text
+    }
+
+    /// `500ms`, `10s`, `2m`, `1h`: a positive whole number and a unit.
+    mutating func duration(_ node: Node, key: String) -> Duration? {
+        guard let text = scalar(node, key: key) else { return nil }
+        let digits = text.prefix(while: { $0.isASCII && $0.isNumber })
+        let units: [Substring: Int64] = ["ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000]
+        guard let n = Int64(digits), n > 0, let scale = units[text.dropFirst(digits.count)],
+              n <= Int64.max / scale / 1_000_000
+        else {
+            fail(.badDuration, node, key, "\"\(text)\" is not a positive duration such as 500ms, 10s, 2m or 1h")
+            return nil
+        }
+        return .milliseconds(n * scale)
+    }
+
+    static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        case .duplicatedKeysInMapping(_, let context): context.mark.line
+        default: nil
+        }
+    }
+
+    static func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
+            "YAML syntax: \(problem)"
+        case .duplicatedKeysInMapping(let duplicates, _):
+            "YAML: duplicate keys \(duplicates.joined(separator: ", "))"
+        default: "YAML: \(error)"
+        }
+    }
+}

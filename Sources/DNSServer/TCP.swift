@@ -1,0 +1,140 @@
+import Atomics
+public import NIOCore
+import QueryEngine
+import Synchronization
+
+/// Splits a TCP byte stream into DNS messages, each preceded by its 2-byte big-endian length
+/// (RFC 1035 §4.2.2, RFC 7766 §8). Bytes may arrive one at a time; several messages may arrive
+/// in one read. Emits each message without its length prefix.
+public struct DNSTCPFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
+
+    public init() {}
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
+              buffer.readableBytes >= 2 + Int(length)
+        else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 2)
+        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) -> DecodingState {
+        while case .continue = decode(context: context, buffer: &buffer) {}
+        // A message cut off by the end of the stream is dropped with the connection.
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        return .needMoreData
+    }
+}
+
+/// A response buffer for one event loop, shared by every connection on it: handlers run on
+/// their loop's thread one at a time, so a message is answered into it and copied out at once.
+final class ResponseScratch: @unchecked Sendable {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: QueryEngine.responseBufferSize, alignment: 16)
+    deinit { buffer.deallocate() }
+}
+
+/// Open TCP connections and when each last received a byte, so that at the connection limit the
+/// longest-idle one is closed to make room instead of refusing the newcomer (RFC 7766 §6.2.3).
+final class TCPConnections: Sendable {
+    final class Entry: Sendable {
+        let channel: any Channel
+        /// `NIODeadline.now().uptimeNanoseconds` of the last read.
+        let lastActivity = ManagedAtomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+        init(_ channel: any Channel) { self.channel = channel }
+        func touch() { lastActivity.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed) }
+    }
+
+    let limit: Int
+    private let open = Mutex<[ObjectIdentifier: Entry]>([:])
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Registers `channel`; when that exceeds the limit, closes the longest-idle other connection.
+    func admit(_ channel: any Channel) -> Entry {
+        let entry = Entry(channel)
+        let victim: Entry? = open.withLock { open in
+            open[ObjectIdentifier(channel)] = entry
+            guard open.count > limit else { return nil }
+            let v = open.values.filter { $0 !== entry }.min { $0.lastActivity.load(ordering: .relaxed) < $1.lastActivity.load(ordering: .relaxed) }
+            if let v { open[ObjectIdentifier(v.channel)] = nil }
+            return v
+        }
+        victim?.channel.close(promise: nil)
+        channel.closeFuture.whenComplete { [weak self] _ in
+            self?.open.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
+        return entry
+    }
+}
+
+/// Answers each framed message in order, writing responses as they are made and flushing once
+/// per read burst. An engine result of 0 (nothing to send) or the client's end of input closes
+/// the connection once earlier responses are written; so does the idle timeout.
+final class DNSTCPQueryHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let engine: EngineReference
+    private let scratch: ResponseScratch
+    private let connection: TCPConnections.Entry
+    private var client = ClientAddress.unspecified
+    private var lastWrite: EventLoopFuture<Void>?
+    private var closing = false
+
+    init(engine: EngineReference, scratch: ResponseScratch, connection: TCPConnections.Entry) {
+        self.engine = engine
+        self.scratch = scratch
+        self.connection = connection
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        client = ClientAddress(context.channel.remoteAddress)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        connection.touch()
+        let message = unwrapInboundIn(data)
+        let length = message.withUnsafeReadableBytes { query in
+            engine.load().engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer)
+        }
+        guard length > 0 else { return closeAfterWrites(context: context) }
+        var out = context.channel.allocator.buffer(capacity: 2 + length)
+        out.writeInteger(UInt16(length))
+        out.writeBytes(UnsafeRawBufferPointer(rebasing: scratch.buffer[..<length]))
+        lastWrite = context.write(wrapOutboundOut(out))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else if case .some(.inputClosed) = event as? ChannelEvent {
+            closeAfterWrites(context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func closeAfterWrites(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        context.flush()
+        let channel = context.channel
+        if let lastWrite {
+            lastWrite.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import DNSWire
+import Foundation
+import ServerConfig
+import Testing
+
+/// A temporary directory holding a config file and the zone files it names.
+private struct Fixture {
+    let directory: String
+
+    init(zoneFiles: [String] = ["example.com.zone"]) throws {
+        directory = NSTemporaryDirectory() + "meridian-config-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for file in zoneFiles {
+            try "; zone\n".write(toFile: directory + "/" + file, atomically: true, encoding: .utf8)
+        }
+    }
+
+    func parse(_ yaml: String) throws(ServerConfigErrors) -> ServerConfiguration {
+        try ServerConfiguration.parse(yaml: yaml, file: "m.yaml", baseDirectory: directory)
+    }
+
+    /// The errors of `yaml` as (code, line, key), in the order reported.
+    func errors(_ yaml: String) -> [ServerConfigError] {
+        do {
+            _ = try parse(yaml)
+            Issue.record("expected errors")
+            return []
+        } catch {
+            return error.errors
+        }
+    }
+}
+
+@Test func parsesFullConfiguration() throws {
+    let f = try Fixture(zoneFiles: ["example.com.zone", "example.net.zone"])
+    let config = try f.parse("""
+        listen: ["127.0.0.1:5353", "[::1]:5353"]
+        workers: 3
+        log-level: debug
+        identity: ns1.example.
+        version: "meridian 0.1"
+        tcp: { idle-timeout: 500ms, max-connections: 20 }
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+          - origin: Example.NET
+            file: \(f.directory)/example.net.zone
+        """)
+    #expect(config.listen == [
+        ListenAddress(host: "127.0.0.1", port: 5353, isIPv6: false),
+        ListenAddress(host: "::1", port: 5353, isIPv6: true),
+    ])
+    #expect(config.listen.map(\.description) == ["127.0.0.1:5353", "[::1]:5353"])
+    #expect(config.workers == 3)
+    #expect(config.logLevel == .debug)
+    #expect(config.identity == "ns1.example.")
+    #expect(config.version == "meridian 0.1")
+    #expect(config.tcp.idleTimeout == .milliseconds(500))
+    #expect(config.tcp.maxConnections == 20)
+    #expect(config.zones.map(\.origin) == [try DNSName("example.com."), try DNSName("example.net.")])
+    #expect(config.zones.map(\.file) == [f.directory + "/example.com.zone", f.directory + "/example.net.zone"])
+    #expect(config.zones.map(\.line) == [8, 10])
+}
+
+@Test func appliesDefaults() throws {
+    let f = try Fixture()
+    let config = try f.parse("""
+        listen: ["127.0.0.1:53"]
+        zones: [{ origin: example.com., file: example.com.zone }]
+        """)
+    #expect(config.workers == nil)
+    #expect(config.logLevel == .info)
+    #expect(config.identity == nil)
+    #expect(config.version == nil)
+    #expect(config.tcp.idleTimeout == .seconds(10))
+    #expect(config.tcp.maxConnections == 1000)
+}
+
+@Test(arguments: [("10s", Duration.seconds(10)), ("2m", .seconds(120)), ("1h", .seconds(3600)), ("250ms", .milliseconds(250))])
+func parsesDurations(text: String, expected: Duration) throws {
+    let f = try Fixture()
+    let config = try f.parse("""
+        listen: ["127.0.0.1:53"]
+        tcp: { idle-timeout: \(text) }
+        zones: [{ origin: example.com., file: example.com.zone }]
+        """)
+    #expect(config.tcp.idleTimeout == expected)
+}
+
+/// Every kind of error, each on its own line, all reported in one pass.
+@Test func reportsEveryErrorWithItsLine() throws {
+    let f = try Fixture()
+    let errors = f.errors("""
+        listen:
+          - "127.0.0.1:5353"
+          - "127.0.0.256:53"
+          - "[::1]:0"
+          - "[fe80::zz]:53"
+          - "localhost:53"
+          - "127.0.0.1:5353"
+        workers: 0
+        log-level: loud
+        identity: ""
+        tcp:
+          idle-timeout: 10
+          max-connections: many
+          idle-timout: 5s
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+          - origin: EXAMPLE.com
+            file: example.com.zone
+          - origin: bad..name
+            file: missing.zone
+          - file: example.com.zone
+          - origin: x.example.
+            flie: example.com.zone
+          - "not a mapping"
+        lisen: []
+        """)
+    let summary = errors.map { "\($0.line ?? 0) \($0.key ?? "-") \($0.code)" }
+    #expect(summary == [
+        "3 listen badListenAddress",
+        "4 listen badListenAddress",
+        "5 listen badListenAddress",
+        "6 listen badListenAddress",
+        "7 listen duplicateListenAddress",
+        "8 workers invalidValue",
+        "9 log-level invalidValue",
+        "10 identity invalidValue",
+        "12 tcp.idle-timeout badDuration",
+        "13 tcp.max-connections invalidValue",
+        "14 tcp.idle-timout unknownKey",
+        "18 zones.origin duplicateOrigin",
+        "20 zones.origin badName",
+        "21 zones.file missingZoneFile",
+        "22 zones.origin missingKey",
+        "24 zones.flie unknownKey",
+        "23 zones.file missingKey",
+        "25 zones wrongType",
+        "26 lisen unknownKey",
+    ])
+    #expect(errors[0].description == "m.yaml:3: listen: \"127.0.0.256:53\" is not a.b.c.d:port or [ipv6]:port with a port of 1-65535")
+    #expect(errors[13].description.hasPrefix("m.yaml:21: zones.file: \(f.directory)/missing.zone: no such readable file"))
+}
+
+@Test func reportsMissingRequiredKeys() throws {
+    let f = try Fixture()
+    let errors = f.errors("workers: 2\n")
+    #expect(errors.map { "\($0.line ?? 0) \($0.key ?? "-") \($0.code)" } == ["1 listen missingKey", "1 zones missingKey"])
+}
+
+@Test func reportsWrongTypes() throws {
+    let f = try Fixture()
+    let errors = f.errors("""
+        listen: "127.0.0.1:53"
+        tcp: [1, 2]
+        zones: {}
+        version: [a]
+        """)
+    #expect(errors.map { "\($0.line ?? 0) \($0.key ?? "-") \($0.code)" } == [
+        "1 listen wrongType", "2 tcp wrongType", "3 zones wrongType", "4 version wrongType",
+    ])
+}
+
+@Test func reportsEmptyLists() throws {
+    let f = try Fixture()
+    let errors = f.errors("listen: []\nzones: []\n")
+    #expect(errors.map { "\($0.line ?? 0) \($0.key ?? "-") \($0.code)" } == ["1 listen invalidValue", "2 zones invalidValue"])
+}
+
+@Test func reportsYAMLSyntaxErrorsWithTheirLine() throws {
+    let f = try Fixture()
+    let errors = f.errors("listen: [\"127.0.0.1:53\"]\nzones:\n  - origin: [unclosed\n")
+    #expect(errors.count == 1)
+    #expect(errors.first?.code == .syntax)
+    #expect(errors.first?.line == 4)
+    #expect(errors.first?.description.hasPrefix("m.yaml:4: YAML syntax: ") == true)
+}
+
+@Test func reportsDuplicateKeys() throws {
+    let f = try Fixture()
+    let errors = f.errors("listen: []\nworkers: 1\nworkers: 2\n")
+    #expect(errors.map(\.code) == [.syntax])
+    #expect(errors.first?.description.contains("workers") == true)
+}
+
+@Test func reportsAnUnreadableFile() {
+    do {
+        _ = try ServerConfiguration.load(path: "/nonexistent/meridian.yaml")
+        Issue.record("expected an error")
+    } catch {
+        #expect(error.errors.map(\.code) == [.io])
+        #expect(error.errors.first?.description.hasPrefix("/nonexistent/meridian.yaml: cannot read") == true)
+    }
+}
+
+@Test func loadResolvesZonesAgainstTheConfigDirectory() throws {
+    let f = try Fixture()
+    let path = f.directory + "/meridian.yaml"
+    try "listen: [\"[::1]:5353\"]\nzones:\n  - origin: example.com.\n    file: example.com.zone\n"
+        .write(toFile: path, atomically: true, encoding: .utf8)
+    let config = try ServerConfiguration.load(path: path)
+    #expect(config.zones.first?.file == f.directory + "/example.com.zone")
+}
+
+@Test(arguments: ["127.0.0.1", "1.2.3.4:", "1.2.3:53", "01234.1.1.1:53", "[::1]53", "::1:53", "[::1]:65536", "1.2.3.4:+53", " 1.2.3.4:53"])
+func rejectsListenAddress(text: String) {
+    #expect(ListenAddress(text) == nil)
+}
