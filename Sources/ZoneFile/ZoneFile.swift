@@ -9,11 +9,17 @@ public struct ZoneFileError: Error, Hashable, Sendable, CustomStringConvertible 
         case syntax
         case missingSOA
         case multipleSOA
+        case soaNotAtApex
         case missingApexNS
         case cnameWithOtherData
+        case multipleCNAME
+        case multipleDNAME
         case dataBelowDelegation
+        case dataBelowDNAME
         case outOfZone
         case nameTooLong
+        case labelTooLong
+        case unsupportedClass
         case badInclude
     }
 
@@ -41,9 +47,39 @@ public struct ZoneFileErrors: Error, Sendable, CustomStringConvertible {
 }
 
 /// Reads RFC 1035 zone files through ldns and compiles them into `Zone` snapshots.
+///
+/// Supported: every RR type ldns knows, RFC 3597 `TYPEn`/`CLASSn`/`\# len hex`, `$ORIGIN`,
+/// `$TTL`, `$INCLUDE file [origin]` (relative to the including file's directory; origin, `$TTL`
+/// and the current owner revert after it, RFC 1035 §5.1), `@`, relative names, blank owners,
+/// parentheses, `;` comments, `\.` and `\DDD` escapes. Only class IN is served.
+///
+/// TTLs follow Knot DNS: a record without a TTL takes the last `$TTL`, else `defaultTTL`; an
+/// RRset written with different TTLs takes its last record's TTL. Repeated records are dropped.
 public enum ZoneFile {
+    /// The TTL of records without one when no `$TTL` precedes them (Knot's `default-ttl`).
+    public static let defaultTTL: UInt32 = 3600
+
     /// Reads, validates and compiles the zone file at `path` for `origin`.
     public static func load(origin: DNSName, path: String) throws(ZoneFileErrors) -> Zone {
-        throw ZoneFileErrors([ZoneFileError(.io, at: nil, "\(path): zone file reading is not built yet")])
+        let (records, readErrors) = readCollecting(origin: origin, path: path)
+        // Without the file there is nothing to validate.
+        if readErrors.contains(where: { $0.code == .io }) { throw ZoneFileErrors(readErrors) }
+        let errors = readErrors + validate(origin: origin, records: records)
+        guard errors.isEmpty else { throw ZoneFileErrors(errors) }
+        return Zone(origin: origin, records: records)
+    }
+
+    /// The records of the zone file at `path` (and the files it includes), in file order, with
+    /// repeated records dropped and one TTL per RRset. Not validated: see `validate`.
+    public static func read(origin: DNSName, path: String) throws(ZoneFileErrors) -> [ZoneRecord] {
+        let (records, errors) = readCollecting(origin: origin, path: path)
+        guard errors.isEmpty else { throw ZoneFileErrors(errors) }
+        return records
+    }
+
+    private static func readCollecting(origin: DNSName, path: String) -> ([ZoneRecord], [ZoneFileError]) {
+        var reader = ZoneFileReader(origin: origin)
+        reader.readFile(path, scope: .init(origin: origin, defaultTTL: defaultTTL, owner: nil), includedFrom: nil)
+        return (normalized(reader.records), reader.errors)
     }
 }

@@ -1,0 +1,456 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import DNSWire
+import DNSZone
+
+/// A problem found before its location is attached.
+struct ZoneProblem: Error {
+    let code: ZoneFileError.Code
+    let reason: String
+    init(_ code: ZoneFileError.Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+}
+
+/// Reads one zone file and the files it includes into records.
+///
+/// The text is split into logical entries here (so that line numbers are exact and `$INCLUDE`
+/// works); the owner, TTL and class fields are parsed here too, and only `TYPE RDATA` goes to
+/// ldns. Missing TTLs follow Knot DNS: the last `$TTL`, else `ZoneFile.defaultTTL` (3600).
+struct ZoneFileReader {
+    private(set) var records: [ZoneRecord] = []
+    private(set) var errors: [ZoneFileError] = []
+    private let parser: LDNSRecordParser
+    /// Real paths of the files being read, outermost first, to detect include loops.
+    private var includeStack: [String] = []
+    /// The current logical entry, reused across entries.
+    private var entry: [UInt8] = []
+    /// The NUL-terminated text handed to ldns, reused across records.
+    private var ldnsLine: [CChar] = []
+
+    /// Deepest `$INCLUDE` nesting accepted; loops are caught earlier by real path.
+    private static let maxIncludeDepth = 16
+
+    /// State that `$INCLUDE` inherits and that reverts when the included file ends (RFC 1035 §5.1).
+    struct Scope {
+        var origin: DNSName
+        var defaultTTL: UInt32
+        var owner: DNSName?
+    }
+
+    init(origin: DNSName) {
+        parser = LDNSRecordParser(origin: origin)
+    }
+
+    /// Reads the file at `path`, reporting an unreadable file at `includedFrom` when it is included.
+    mutating func readFile(_ path: String, scope: Scope, includedFrom: SourceLocation?) {
+        let failCode: ZoneFileError.Code = includedFrom == nil ? .io : .badInclude
+        guard includeStack.count < Self.maxIncludeDepth else {
+            errors.append(ZoneFileError(.badInclude, at: includedFrom, "includes nested more than \(Self.maxIncludeDepth) deep at \(path)"))
+            return
+        }
+        guard let resolved = realpath(path, nil) else {
+            errors.append(ZoneFileError(failCode, at: includedFrom, "cannot open \(path): \(Self.errnoText())"))
+            return
+        }
+        let real = String(cString: resolved)
+        free(resolved)
+        guard !includeStack.contains(real) else {
+            errors.append(ZoneFileError(.badInclude, at: includedFrom, "include loop: \(path) is already being read"))
+            return
+        }
+        let bytes: [UInt8]
+        switch Self.readBytes(path) {
+        case .success(let b): bytes = b
+        case .failure(let p):
+            errors.append(ZoneFileError(failCode, at: includedFrom, "cannot read \(path): \(p.reason)"))
+            return
+        }
+        includeStack.append(real)
+        defer { includeStack.removeLast() }
+
+        var scope = scope
+        var scanner = EntryScanner(bytes: bytes)
+        while let (line, problem) = scanner.next(into: &entry) {
+            let location = SourceLocation(file: path, line: line)
+            if let problem {
+                errors.append(ZoneFileError(problem.code, at: location, problem.reason))
+                continue
+            }
+            do throws(ZoneProblem) {
+                if entry.first == UInt8(ascii: "$") {
+                    try directive(at: location, scope: &scope)
+                } else {
+                    try record(at: location, scope: &scope)
+                }
+            } catch {
+                errors.append(ZoneFileError(error.code, at: location, error.reason))
+            }
+        }
+    }
+
+    // MARK: Directives
+
+    private mutating func directive(at location: SourceLocation, scope: inout Scope) throws(ZoneProblem) {
+        let tokens = Self.tokens(entry)
+        let name = String(decoding: entry[tokens[0]], as: UTF8.self).uppercased()
+        func argument(_ i: Int) -> ArraySlice<UInt8>? { i < tokens.count ? entry[tokens[i]] : nil }
+        func expectArguments(_ range: ClosedRange<Int>) throws(ZoneProblem) {
+            guard range.contains(tokens.count - 1) else {
+                throw ZoneProblem(.syntax, "\(name) takes \(range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) or \(range.upperBound)") argument(s), not \(tokens.count - 1)")
+            }
+        }
+        switch name {
+        case "$ORIGIN":
+            try expectArguments(1...1)
+            scope.origin = try Self.parseName(argument(1)!, origin: scope.origin)
+        case "$TTL":
+            try expectArguments(1...1)
+            scope.defaultTTL = try Self.parseTTL(argument(1)!)
+        case "$INCLUDE":
+            try expectArguments(1...2)
+            var inner = scope
+            if let origin = argument(2) { inner.origin = try Self.parseName(origin, origin: scope.origin) }
+            let file = String(decoding: Self.unquoted(argument(1)!), as: UTF8.self)
+            let path: String
+            if file.hasPrefix("/") {
+                path = file
+            } else if let slash = location.file.lastIndex(of: "/") {
+                path = String(location.file[...slash]) + file
+            } else {
+                path = file
+            }
+            readFile(path, scope: inner, includedFrom: location)
+        default:
+            throw ZoneProblem(.syntax, "unknown directive \(name)")
+        }
+    }
+
+    // MARK: Records
+
+    private mutating func record(at location: SourceLocation, scope: inout Scope) throws(ZoneProblem) {
+        var i = 0
+        let owner: DNSName
+        if Self.isBlank(entry[0]) {
+            guard let previous = scope.owner else {
+                throw ZoneProblem(.syntax, "a record with a blank owner must follow a record with an owner")
+            }
+            owner = previous
+        } else {
+            let t = Self.token(entry, from: 0)!
+            owner = try Self.parseName(entry[t], origin: scope.origin)
+            scope.owner = owner
+            i = t.upperBound
+        }
+        // [TTL] [class] in either order (RFC 1035 §5.1); the type comes next.
+        var ttl: UInt32?
+        var sawClass = false
+        var typeStart: Int?
+        while let t = Self.token(entry, from: i) {
+            let field = entry[t]
+            if ttl == nil, Self.isDigit(field.first!) {
+                ttl = try Self.parseTTL(field)
+            } else if !sawClass, let rrClass = Self.parseClass(field) {
+                guard rrClass == .in else {
+                    throw ZoneProblem(.unsupportedClass, "class \(rrClass) is not served: only IN")
+                }
+                sawClass = true
+            } else {
+                typeStart = t.lowerBound
+                break
+            }
+            i = t.upperBound
+        }
+        guard let typeStart else { throw ZoneProblem(.syntax, "record has no type") }
+
+        // ldns sees a root owner (ours is already parsed) and the type and RDATA as written.
+        ldnsLine.removeAll(keepingCapacity: true)
+        ldnsLine.append(CChar(UInt8(ascii: ".")))
+        ldnsLine.append(CChar(UInt8(ascii: " ")))
+        for b in entry[typeStart...] { ldnsLine.append(CChar(bitPattern: b)) }
+        ldnsLine.append(0)
+        parser.setOrigin(scope.origin)
+        let (type, rdata) = try ldnsLine.withUnsafeBufferPointer { buffer throws(ZoneProblem) in
+            try parser.parse(buffer.baseAddress!).get()
+        }
+        guard !type.isMetaType else {
+            throw ZoneProblem(.syntax, "type \(type) is for queries only and cannot appear in a zone")
+        }
+        records.append(ZoneRecord(owner: owner, type: type, ttl: ttl ?? scope.defaultTTL, rdata: rdata, location: location))
+    }
+
+    // MARK: Fields
+
+    /// Parses a presentation-format name (`@`, relative or absolute, `\X` and `\DDD` escapes).
+    static func parseName(_ text: ArraySlice<UInt8>, origin: DNSName) throws(ZoneProblem) -> DNSName {
+        func problem(_ code: ZoneFileError.Code, _ what: String) -> ZoneProblem {
+            ZoneProblem(code, "\(what) in name \(String(decoding: text, as: UTF8.self))")
+        }
+        if text.count == 1 && text.first == UInt8(ascii: "@") { return origin }
+        if text.count == 1 && text.first == UInt8(ascii: ".") { return .root }
+        var wire: [UInt8] = [0]
+        wire.reserveCapacity(text.count + origin.wire.count + 1)
+        var labelStart = 0
+        var absolute = false
+        func closeLabel() throws(ZoneProblem) {
+            let length = wire.count - labelStart - 1
+            guard length > 0 else { throw problem(.syntax, "empty label") }
+            guard length <= DNSName.maxLabelLength else {
+                throw problem(.labelTooLong, "label of \(length) bytes (more than 63)")
+            }
+            wire[labelStart] = UInt8(length)
+        }
+        var i = text.startIndex
+        while i < text.endIndex {
+            let c = text[i]
+            if c == UInt8(ascii: ".") {
+                try closeLabel()
+                if i == text.endIndex - 1 {
+                    absolute = true
+                } else {
+                    labelStart = wire.count
+                    wire.append(0)
+                }
+                i += 1
+            } else if c == UInt8(ascii: "\\") {
+                guard i + 1 < text.endIndex else { throw problem(.syntax, "dangling escape") }
+                if isDigit(text[i + 1]) {
+                    guard i + 3 < text.endIndex, isDigit(text[i + 2]), isDigit(text[i + 3]) else {
+                        throw problem(.syntax, "bad \\DDD escape")
+                    }
+                    let value = Int(text[i + 1] - 48) * 100 + Int(text[i + 2] - 48) * 10 + Int(text[i + 3] - 48)
+                    guard value <= 255 else { throw problem(.syntax, "\\DDD escape above 255") }
+                    wire.append(UInt8(value))
+                    i += 4
+                } else {
+                    wire.append(text[i + 1])
+                    i += 2
+                }
+            } else {
+                wire.append(c)
+                i += 1
+            }
+        }
+        if absolute {
+            wire.append(0)
+        } else {
+            try closeLabel()
+            wire.append(contentsOf: origin.wire)
+        }
+        guard wire.count <= DNSName.maxWireLength else {
+            throw problem(.nameTooLong, "\(wire.count) bytes on the wire (more than 255)")
+        }
+        do { return try DNSName(wire: wire) } catch { throw problem(.syntax, error.reason) }
+    }
+
+    /// Parses a TTL: seconds, or BIND-style units such as `1h30m` (s, m, h, d, w).
+    static func parseTTL(_ text: ArraySlice<UInt8>) throws(ZoneProblem) -> UInt32 {
+        var total: UInt64 = 0
+        var number: UInt64 = 0
+        var digits = false
+        for c in text {
+            if isDigit(c) {
+                number = number * 10 + UInt64(c - 48)
+                digits = true
+            } else {
+                let unit: UInt64
+                switch c | 0x20 {
+                case UInt8(ascii: "s"): unit = 1
+                case UInt8(ascii: "m"): unit = 60
+                case UInt8(ascii: "h"): unit = 3600
+                case UInt8(ascii: "d"): unit = 86400
+                case UInt8(ascii: "w"): unit = 604_800
+                default: unit = 0
+                }
+                guard digits, unit > 0 else {
+                    throw ZoneProblem(.syntax, "bad TTL \(String(decoding: text, as: UTF8.self))")
+                }
+                total += number * unit
+                number = 0
+                digits = false
+            }
+            guard number <= UInt32.max, total <= UInt32.max else {
+                throw ZoneProblem(.syntax, "TTL \(String(decoding: text, as: UTF8.self)) is above 4294967295")
+            }
+        }
+        total += number
+        guard total <= UInt32.max else {
+            throw ZoneProblem(.syntax, "TTL \(String(decoding: text, as: UTF8.self)) is above 4294967295")
+        }
+        return UInt32(total)
+    }
+
+    /// The class a field names (`IN`, `CH`, `HS`, `CS`, `NONE`, `ANY`, `CLASSn`), or nil for another field.
+    static func parseClass(_ text: ArraySlice<UInt8>) -> RRClass? {
+        let upper = String(decoding: text.prefix(16), as: UTF8.self).uppercased()
+        switch upper {
+        case "IN": return .in
+        case "CS": return RRClass(2)
+        case "CH": return .chaos
+        case "HS": return RRClass(4)
+        case "NONE": return RRClass.none
+        case "ANY": return .any
+        default:
+            guard upper.hasPrefix("CLASS"), let n = UInt16(upper.dropFirst(5)) else { return nil }
+            return RRClass(n)
+        }
+    }
+
+    // MARK: Tokens
+
+    static func isBlank(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") }
+    static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+
+    /// The next whitespace-separated field at or after `start`, keeping quoted strings and escapes whole.
+    static func token(_ text: [UInt8], from start: Int) -> Range<Int>? {
+        var i = start
+        while i < text.count, isBlank(text[i]) { i += 1 }
+        guard i < text.count else { return nil }
+        let begin = i
+        var quoted = false
+        while i < text.count {
+            let c = text[i]
+            if c == UInt8(ascii: "\\") {
+                i += 2
+                continue
+            }
+            if c == UInt8(ascii: "\"") { quoted.toggle() } else if !quoted && isBlank(c) { break }
+            i += 1
+        }
+        return begin..<min(i, text.count)
+    }
+
+    static func tokens(_ text: [UInt8]) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var i = 0
+        while let t = token(text, from: i) {
+            result.append(t)
+            i = t.upperBound
+        }
+        return result
+    }
+
+    static func unquoted(_ text: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        guard text.count >= 2, text.first == UInt8(ascii: "\""), text.last == UInt8(ascii: "\"") else { return text }
+        return text.dropFirst().dropLast()
+    }
+
+    // MARK: Files
+
+    private static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    private static func readBytes(_ path: String) -> Result<[UInt8], ZoneProblem> {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return .failure(ZoneProblem(.io, errnoText())) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(ZoneProblem(.io, errnoText())) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return .failure(ZoneProblem(.io, "not a regular file")) }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
+        var filled = 0
+        while true {
+            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: 65536)) }
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(ZoneProblem(.io, errnoText()))
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        bytes.removeSubrange(filled...)
+        return .success(bytes)
+    }
+}
+
+/// Splits zone file text into logical entries (RFC 1035 §5.1): one line, or several joined by
+/// parentheses. Comments are dropped, parentheses and line breaks inside them become spaces, and
+/// quoted strings and escapes pass through untouched.
+struct EntryScanner {
+    private let bytes: [UInt8]
+    private var position = 0
+    private var line = 1
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Fills `entry` with the next non-empty entry and returns its first line, with a problem
+    /// if it is malformed; nil at the end of the text.
+    mutating func next(into entry: inout [UInt8]) -> (line: Int, problem: ZoneProblem?)? {
+        entry.removeAll(keepingCapacity: true)
+        var start = line
+        var depth = 0
+        var quoted = false
+        var problem: ZoneProblem?
+        let n = bytes.count
+        while position < n {
+            let c = bytes[position]
+            if quoted {
+                if c == UInt8(ascii: "\n") {
+                    problem = problem ?? ZoneProblem(.syntax, "quoted string not closed at the end of the line")
+                    quoted = false
+                    continue
+                }
+                entry.append(c)
+                position += 1
+                if c == UInt8(ascii: "\\"), position < n, bytes[position] != UInt8(ascii: "\n") {
+                    entry.append(bytes[position])
+                    position += 1
+                } else if c == UInt8(ascii: "\"") {
+                    quoted = false
+                }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\n"):
+                line += 1
+                position += 1
+                if depth > 0 {
+                    entry.append(UInt8(ascii: " "))
+                } else if entry.contains(where: { !ZoneFileReader.isBlank($0) }) {
+                    return (start, problem)
+                } else {
+                    entry.removeAll(keepingCapacity: true)
+                    start = line
+                }
+            case UInt8(ascii: ";"):
+                while position < n, bytes[position] != UInt8(ascii: "\n") { position += 1 }
+            case UInt8(ascii: "\\"):
+                entry.append(c)
+                position += 1
+                if position < n, bytes[position] != UInt8(ascii: "\n") {
+                    entry.append(bytes[position])
+                    position += 1
+                }
+            case UInt8(ascii: "\""):
+                quoted = true
+                entry.append(c)
+                position += 1
+            case UInt8(ascii: "("):
+                depth += 1
+                entry.append(UInt8(ascii: " "))
+                position += 1
+            case UInt8(ascii: ")"):
+                if depth == 0 {
+                    problem = problem ?? ZoneProblem(.syntax, "\")\" without a matching \"(\"")
+                } else {
+                    depth -= 1
+                }
+                entry.append(UInt8(ascii: " "))
+                position += 1
+            case UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                entry.append(c == UInt8(ascii: "\t") ? c : UInt8(ascii: " "))
+                position += 1
+            default:
+                entry.append(c)
+                position += 1
+            }
+        }
+        if depth > 0 { problem = problem ?? ZoneProblem(.syntax, "\"(\" not closed before the end of the file") }
+        guard entry.contains(where: { !ZoneFileReader.isBlank($0) }) else { return nil }
+        return (start, problem)
+    }
+}
