@@ -1,0 +1,275 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Paths and helpers shared by the end-to-end tests: they start the real `meridian`
+/// binary on a free loopback port and query it with dig and kdig. Every packet goes
+/// to 127.0.0.1 or ::1.
+enum E2E {
+    /// The repository root, found from this source file's path.
+    static let repo: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The meridian binary: $MERIDIAN_BINARY, else next to the running test bundle
+    /// (`.build/debug/meridian` beside `.build/debug/MeridianPackageTests.xctest`).
+    static func meridianBinary() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["MERIDIAN_BINARY"], !env.isEmpty {
+            return env
+        }
+        var candidates: [URL] = []
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<4 {  // the bundle may be a directory (…xctest/…) or a plain executable
+            candidates.append(dir.appendingPathComponent("meridian"))
+            dir = dir.deletingLastPathComponent()
+        }
+        candidates.append(repo.appendingPathComponent(".build/debug/meridian"))
+        for c in candidates where FileManager.default.isExecutableFile(atPath: c.path) {
+            return c.path
+        }
+        throw E2EError.missing("the meridian binary (looked in \(candidates.map(\.path))): run `swift build`")
+    }
+
+    /// A required external tool; the test fails (does not skip) when it is missing.
+    static func tool(_ name: String, package: String) throws -> String {
+        for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
+            let p = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        throw E2EError.missing("\(name): install the Debian package \(package) (scripts/install-deps)")
+    }
+
+    /// Debian's python3 with dnspython (the pyenv python3 on PATH lacks it).
+    static func python() throws -> String {
+        let py = try tool("python3", package: "python3")
+        let r = try run("/usr/bin/python3", ["-c", "import dns.message, dns.zone"], timeout: 30)
+        if r.status != 0 {
+            throw E2EError.missing("python3-dnspython for /usr/bin/python3 (\(r.stderr.prefix(200)))")
+        }
+        return py == "/usr/bin/python3" ? py : "/usr/bin/python3"
+    }
+
+    struct Output { var status: Int32; var stdout: String; var stderr: String }
+
+    /// Runs a program to completion (killing it after `timeout` seconds).
+    static func run(_ exe: String, _ args: [String], timeout: TimeInterval) throws -> Output {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let pid = p.processIdentifier
+        let killer = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        // Read both pipes concurrently so that neither fills up and blocks the child.
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        killer.cancel()
+        return Output(status: p.terminationStatus,
+                      stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A port free on 127.0.0.1 and ::1 for both UDP and TCP.
+    static func freePort() throws -> UInt16 {
+        for _ in 0..<100 {
+            let port = try ephemeralPort()
+            if bindable(port) { return port }
+        }
+        throw E2EError.setup("no free loopback port")
+    }
+
+    private static func ephemeralPort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw E2EError.setup("socket() failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+            }
+        }
+        guard ok else { throw E2EError.setup("bind() failed") }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
+    private static func bindable(_ port: UInt16) -> Bool {
+        for type in [Int32(SOCK_STREAM.rawValue), Int32(SOCK_DGRAM.rawValue)] {
+            let fd4 = socket(AF_INET, type, 0)
+            var a4 = sockaddr_in()
+            a4.sin_family = sa_family_t(AF_INET)
+            a4.sin_addr.s_addr = inet_addr("127.0.0.1")
+            a4.sin_port = port.bigEndian
+            let ok4 = withUnsafePointer(to: &a4) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd4, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            close(fd4)
+            let fd6 = socket(AF_INET6, type, 0)
+            var a6 = sockaddr_in6()
+            a6.sin6_family = sa_family_t(AF_INET6)
+            a6.sin6_addr = in6addr_loopback
+            a6.sin6_port = port.bigEndian
+            let ok6 = withUnsafePointer(to: &a6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd6, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+                }
+            }
+            close(fd6)
+            if !ok4 || !ok6 { return false }
+        }
+        return true
+    }
+}
+
+enum E2EError: Error, CustomStringConvertible {
+    case missing(String)
+    case setup(String)
+    var description: String {
+        switch self {
+        case .missing(let s): return "missing: \(s)"
+        case .setup(let s): return "setup failed: \(s)"
+        }
+    }
+}
+
+/// A running meridian serving copies of zone files from a temporary directory.
+final class MeridianProcess {
+    let port: UInt16
+    let dir: URL
+    let process: Process
+    let log: URL
+
+    /// zones: (origin, zone file path). extra: additional top-level YAML lines.
+    init(zones: [(String, URL)], extra: String = "") throws {
+        let binary = try E2E.meridianBinary()
+        port = try E2E.freePort()
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("zones"), withIntermediateDirectories: true)
+        var yaml = "listen: [\"127.0.0.1:\(port)\", \"[::1]:\(port)\"]\nworkers: 1\n"
+        yaml += extra
+        yaml += "zones:\n"
+        for (origin, file) in zones {
+            let dst = dir.appendingPathComponent("zones/\(file.lastPathComponent)")
+            try FileManager.default.copyItem(at: file, to: dst)
+            yaml += "  - origin: \(origin)\n    file: zones/\(file.lastPathComponent)\n"
+        }
+        let config = dir.appendingPathComponent("meridian.yaml")
+        try yaml.write(to: config, atomically: true, encoding: .utf8)
+        log = dir.appendingPathComponent("meridian.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--config", config.path]
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try waitReady(origin: zones[0].0)
+    }
+
+    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    private func waitReady(origin: String) throws {
+        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if !process.isRunning {
+                throw E2EError.setup("meridian exited with status \(process.terminationStatus):\n\(logText)")
+            }
+            let r = try E2E.run(dig, ["@127.0.0.1", "-p", "\(port)", "+time=1", "+tries=1", "+short", origin, "SOA"],
+                                timeout: 5)
+            if r.status == 0 && !r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return }
+            usleep(100_000)
+        }
+        throw E2EError.setup("meridian did not answer SOA \(origin) on port \(port) within 30 s:\n\(logText)")
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    deinit { stop() }
+}
+
+/// One parsed dig or kdig response.
+struct DigResponse: CustomStringConvertible {
+    var status = ""
+    var flags: Set<String> = []
+    var answer: [String] = []
+    var authority: [String] = []
+    var additional: [String] = []
+    var raw = ""
+
+    var description: String { raw }
+
+    /// Records normalised to single spaces, as a set (RRset order is not significant).
+    static func norm(_ line: String) -> String {
+        line.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+    }
+
+    /// Parses `dig +noall +comments +answer +authority +additional` output.
+    static func parseDig(_ text: String) -> DigResponse {
+        var r = DigResponse(raw: text)
+        var section: WritableKeyPath<DigResponse, [String]>? = nil
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.contains("->>HEADER<<-"), let s = line.range(of: "status: ") {
+                r.status = String(line[s.upperBound...].prefix { $0.isLetter })
+            } else if line.hasPrefix(";; flags:") {
+                let f = line.dropFirst(";; flags:".count).prefix { $0 != ";" }
+                r.flags = Set(f.split(separator: " ").map(String.init))
+            } else if line.hasPrefix(";; ANSWER SECTION:") {
+                section = \.answer
+            } else if line.hasPrefix(";; AUTHORITY SECTION:") {
+                section = \.authority
+            } else if line.hasPrefix(";; ADDITIONAL SECTION:") {
+                section = \.additional
+            } else if line.isEmpty || line.hasPrefix(";") {
+                if line.isEmpty { section = nil }
+            } else if let s = section {
+                r[keyPath: s].append(norm(line))
+            }
+        }
+        return r
+    }
+
+    /// Parses `kdig +noall +header +answer` output (kdig prints no section titles).
+    static func parseKdig(_ text: String) -> DigResponse {
+        var r = DigResponse(raw: text)
+        for line in text.split(separator: "\n").map(String.init) {
+            if line.contains("->>HEADER<<-"), let s = line.range(of: "status: ") {
+                r.status = String(line[s.upperBound...].prefix { $0.isLetter })
+            } else if line.hasPrefix(";; Flags:") {
+                let f = line.dropFirst(";; Flags:".count).prefix { $0 != ";" }
+                r.flags = Set(f.split(separator: " ").map(String.init))
+            } else if !line.hasPrefix(";") && !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                r.answer.append(norm(line))
+            }
+        }
+        return r
+    }
+}
