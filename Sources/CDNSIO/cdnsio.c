@@ -9,9 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/// Pending connections the kernel queues before accept (listen(2) caps it at somaxconn).
-#define CDNSIO_TCP_BACKLOG 1024
-
 struct cdnsio_batch {
     unsigned capacity, queued;
     size_t rx_size, tx_size;
@@ -132,8 +129,7 @@ int cdnsio_bound_socket(const char *address, uint16_t port, int stream) {
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0
         || (stream && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
         || (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) < 0)
-        || bind(fd, (struct sockaddr *)&ss, len) < 0
-        || (stream && listen(fd, CDNSIO_TCP_BACKLOG) < 0)) {
+        || bind(fd, (struct sockaddr *)&ss, len) < 0) {
         int e = errno;
         close(fd);
         return -e;

@@ -176,7 +176,8 @@ extension QueryEngine.Options {
     }
 }
 
-/// Accepts TCP connections for every listen address on one event loop group.
+/// Accepts TCP connections for every listen address on one event loop group. NIO starts
+/// listening on the bound socket with its default backlog of 128.
 private struct TCPServer {
     let engine: EngineReference
     let group: MultiThreadedEventLoopGroup
@@ -203,11 +204,10 @@ private struct TCPServer {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let entry = connections.admit(channel)
                     try channel.pipeline.syncOperations.addHandlers(
-                        IdleStateHandler(readTimeout: idle),
+                        TCPIdleHandler(connection: connections.admit(channel), timeout: idle),
                         ByteToMessageHandler(DNSTCPFrameDecoder()),
-                        DNSTCPQueryHandler(engine: engine, scratch: scratch[ObjectIdentifier(channel.eventLoop)]!, connection: entry))
+                        DNSTCPQueryHandler(engine: engine, scratch: scratch[ObjectIdentifier(channel.eventLoop)]!))
                 }
             }
     }

@@ -40,10 +40,12 @@ final class ResponseScratch: @unchecked Sendable {
 final class TCPConnections: Sendable {
     final class Entry: Sendable {
         let channel: any Channel
-        /// `NIODeadline.now().uptimeNanoseconds` of the last read.
-        let lastActivity = ManagedAtomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
-        init(_ channel: any Channel) { self.channel = channel }
-        func touch() { lastActivity.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed) }
+        /// Uptime nanoseconds, on the channel's event loop clock, of the last byte received.
+        let lastActivity: ManagedAtomic<UInt64>
+        init(_ channel: any Channel) {
+            self.channel = channel
+            lastActivity = ManagedAtomic(channel.eventLoop.now.uptimeNanoseconds)
+        }
     }
 
     let limit: Int
@@ -57,9 +59,14 @@ final class TCPConnections: Sendable {
         let victim: Entry? = open.withLock { open in
             open[ObjectIdentifier(channel)] = entry
             guard open.count > limit else { return nil }
-            let v = open.values.filter { $0 !== entry }.min { $0.lastActivity.load(ordering: .relaxed) < $1.lastActivity.load(ordering: .relaxed) }
-            if let v { open[ObjectIdentifier(v.channel)] = nil }
-            return v
+            var oldest: Entry?
+            for candidate in open.values where candidate !== entry {
+                if oldest == nil || candidate.lastActivity.load(ordering: .relaxed) < oldest!.lastActivity.load(ordering: .relaxed) {
+                    oldest = candidate
+                }
+            }
+            if let oldest { open[ObjectIdentifier(oldest.channel)] = nil }
+            return oldest
         }
         victim?.channel.close(promise: nil)
         channel.closeFuture.whenComplete { [weak self] _ in
@@ -69,24 +76,72 @@ final class TCPConnections: Sendable {
     }
 }
 
+/// First in a connection's pipeline: records every read as activity and closes the connection
+/// once nothing has been received for `timeout` — so a client that sends a length prefix and
+/// stops is dropped, while one that drips a byte at a time is not.
+final class TCPIdleHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let connection: TCPConnections.Entry
+    private let timeout: TimeAmount
+    private var check: Scheduled<Void>?
+
+    init(connection: TCPConnections.Entry, timeout: TimeAmount) {
+        self.connection = connection
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { schedule(context: context, in: timeout) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if check == nil { schedule(context: context, in: timeout) }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.lastActivity.store(context.eventLoop.now.uptimeNanoseconds, ordering: .relaxed)
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        check?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        check?.cancel()
+    }
+
+    private func schedule(context: ChannelHandlerContext, in delay: TimeAmount) {
+        check = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            let idle = TimeAmount.nanoseconds(Int64(context.eventLoop.now.uptimeNanoseconds - connection.lastActivity.load(ordering: .relaxed)))
+            if idle >= timeout {
+                context.close(promise: nil)
+            } else {
+                schedule(context: context, in: timeout - idle)
+            }
+        }
+    }
+}
+
 /// Answers each framed message in order, writing responses as they are made and flushing once
 /// per read burst. An engine result of 0 (nothing to send) or the client's end of input closes
-/// the connection once earlier responses are written; so does the idle timeout.
+/// the connection once earlier responses are written.
 final class DNSTCPQueryHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let engine: EngineReference
     private let scratch: ResponseScratch
-    private let connection: TCPConnections.Entry
     private var client = ClientAddress.unspecified
     private var lastWrite: EventLoopFuture<Void>?
     private var closing = false
 
-    init(engine: EngineReference, scratch: ResponseScratch, connection: TCPConnections.Entry) {
+    init(engine: EngineReference, scratch: ResponseScratch) {
         self.engine = engine
         self.scratch = scratch
-        self.connection = connection
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -96,7 +151,6 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        connection.touch()
         let message = unwrapInboundIn(data)
         let length = message.withUnsafeReadableBytes { query in
             engine.load().engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer)
@@ -113,9 +167,7 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else if case .some(.inputClosed) = event as? ChannelEvent {
+        if case .some(.inputClosed) = event as? ChannelEvent {
             closeAfterWrites(context: context)
         } else {
             context.fireUserInboundEventTriggered(event)

@@ -60,11 +60,11 @@ private func framed(_ messages: [[UInt8]]) -> ByteBuffer {
 private func connection(_ connections: TCPConnections, idle: TimeAmount = .seconds(10)) throws -> EmbeddedChannel {
     let channel = EmbeddedChannel()
     let engine = EngineReference(QueryEngine(zones: ZoneSet(zones: [])))
-    try channel.pipeline.syncOperations.addHandlers(
-        IdleStateHandler(readTimeout: idle),
-        ByteToMessageHandler(DNSTCPFrameDecoder()),
-        DNSTCPQueryHandler(engine: engine, scratch: ResponseScratch(), connection: connections.admit(channel)))
     try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()
+    try channel.pipeline.syncOperations.addHandlers(
+        TCPIdleHandler(connection: connections.admit(channel), timeout: idle),
+        ByteToMessageHandler(DNSTCPFrameDecoder()),
+        DNSTCPQueryHandler(engine: engine, scratch: ResponseScratch()))
     return channel
 }
 
@@ -91,10 +91,45 @@ private func connection(_ connections: TCPConnections, idle: TimeAmount = .secon
     let connections = TCPConnections(limit: 2)
     let first = try connection(connections)
     let second = try connection(connections)
-    // The first connection was active more recently than the second.
+    // One byte (half a length prefix) a second later makes the first connection the more recent.
+    first.embeddedEventLoop.advanceTime(by: .seconds(1))
     try first.writeInbound(ByteBuffer(bytes: [0x00]))
     let third = try connection(connections)
     #expect(first.isActive)
     #expect(!second.isActive)
     #expect(third.isActive)
+}
+
+/// A query for `a.example.` type A with message ID `id`.
+private func query(id: UInt16) -> [UInt8] {
+    [UInt8(id >> 8), UInt8(id & 0xFF), 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        + [1, UInt8(ascii: "a"), 7] + Array("example".utf8) + [0, 0, 1, 0, 1]
+}
+
+/// Reads every framed response the channel wrote, checking each frame's length prefix.
+private func responses(_ channel: EmbeddedChannel) throws -> [[UInt8]] {
+    var result: [[UInt8]] = []
+    while var frame = try channel.readOutbound(as: ByteBuffer.self) {
+        let length = frame.readInteger(as: UInt16.self)
+        #expect(length.map(Int.init) == frame.readableBytes)
+        result.append(frame.readBytes(length: frame.readableBytes)!)
+    }
+    return result
+}
+
+/// With no zones the real engine refuses every query, which is enough to see order and framing.
+@Test func pipelinedQueriesAreAnsweredInOrder() throws {
+    let channel = try connection(TCPConnections(limit: 10))
+    try channel.writeInbound(framed([query(id: 1), query(id: 2), query(id: 3)]))
+    let answers = try responses(channel)
+    #expect(answers.map { UInt16($0[0]) << 8 | UInt16($0[1]) } == [1, 2, 3])
+    #expect(answers.allSatisfy { $0[2] & 0x80 != 0 && $0[3] & 0x0F == 5 })  // QR=1, REFUSED
+    #expect(channel.isActive)
+}
+
+@Test func aMessageTheEngineWillNotAnswerClosesTheConnectionAfterEarlierAnswers() throws {
+    let channel = try connection(TCPConnections(limit: 10))
+    try channel.writeInbound(framed([query(id: 7), [], query(id: 8)]))
+    #expect(try responses(channel).map { UInt16($0[0]) << 8 | UInt16($0[1]) } == [7])
+    #expect(!channel.isActive)
 }

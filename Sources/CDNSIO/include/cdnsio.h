@@ -37,8 +37,8 @@ void cdnsio_tx_queue(cdnsio_batch *batch, unsigned i, size_t length);
 int cdnsio_send(cdnsio_batch *batch, int fd);
 
 /// Creates a socket bound to `address` (IPv4 dotted quad or IPv6 text) and `port` with
-/// SO_REUSEPORT (and IPV6_V6ONLY for IPv6), listening when `stream` is nonzero, datagram
-/// otherwise. Non-blocking, close-on-exec. Returns the descriptor or -errno
+/// SO_REUSEPORT (and IPV6_V6ONLY for IPv6); a stream socket (not yet listening) when `stream` is
+/// nonzero, datagram otherwise. Non-blocking, close-on-exec. Returns the descriptor or -errno
 /// (-EINVAL for an unparseable address).
 int cdnsio_bound_socket(const char *address, uint16_t port, int stream);
 
