@@ -130,7 +130,12 @@ struct EndToEndTests {
             var args = ["@\(host)", "-p", "\(server.port)", "+time=2", "+retry=0", "+noall", "+header", "+answer"]
             if tcp { args.append("+tcp") }
             let out = try E2E.run(kdig, args + [c.name, c.type], timeout: 10)
-            expectCase(c, DigResponse.parseKdig(out.stdout), sections: false, via: "kdig \(tcp ? "tcp" : "udp") \(host)")
+            // kdig prints long hex fields (the DS digest) unsplit, dig splits them: compare without spaces
+            var r = DigResponse.parseKdig(out.stdout)
+            r.answer = r.answer.map { $0.replacingOccurrences(of: " ", with: "") }
+            var e = c
+            e.answer = c.answer.map { DigResponse.norm($0).replacingOccurrences(of: " ", with: "") }
+            expectCase(e, r, sections: false, via: "kdig \(tcp ? "tcp" : "udp") \(host)")
         }
     }
 
@@ -165,19 +170,22 @@ struct EndToEndTests {
     func truncation() throws {
         let server = try MeridianProcess(zones: fixtureZones)
         defer { server.stop() }
-        // "big" holds 20 TXT records, about 1.2 KB: more than 512, less than 1232.
+        // "big" holds 15 TXT records, about 1 KB: more than 512, less than 1232; "huge" 50, about 3.5 KB.
         var r = try dig(server, .udp4, ["+noedns", "+ignore", "big.example.org.", "TXT"])
         #expect(r.flags.contains("tc"), "no TC for 1.2 KB without EDNS:\n\(r.raw)")
-        #expect(r.answer.isEmpty || r.answer.count == 20, "partial RRset in a truncated answer:\n\(r.raw)")
+        #expect(r.answer.isEmpty || r.answer.count == 15, "partial RRset in a truncated answer:\n\(r.raw)")
         r = try dig(server, .udp4, ["+bufsize=1232", "+ignore", "big.example.org.", "TXT"])
-        #expect(!r.flags.contains("tc") && r.answer.count == 20, "1232 bytes should hold big:\n\(r.raw)")
+        #expect(!r.flags.contains("tc") && r.answer.count == 15, "1232 bytes should hold big:\n\(r.raw)")
         r = try dig(server, .udp6, ["+bufsize=1232", "+ignore", "huge.example.org.", "TXT"])
         #expect(r.flags.contains("tc"), "huge (3.5 KB) must be truncated at 1232:\n\(r.raw)")
-        #expect(r.answer.isEmpty || r.answer.count == 80, "partial RRset:\n\(r.raw)")
+        #expect(r.answer.isEmpty || r.answer.count == 50, "partial RRset:\n\(r.raw)")
         r = try dig(server, .tcp4, ["huge.example.org.", "TXT"])
-        #expect(!r.flags.contains("tc") && r.answer.count == 80, "TCP must carry all of huge:\n\(r.raw)")
+        #expect(!r.flags.contains("tc") && r.answer.count == 50, "TCP must carry all of huge:\n\(r.raw)")
+        // The server's own maximum UDP payload is 1232 by default (issue 2; RFC 6891 6.2.5 and
+        // DNS Flag Day 2020), as Knot's is: a client offering 4096 still gets TC for 3.5 KB.
         r = try dig(server, .udp4, ["+bufsize=4096", "+ignore", "huge.example.org.", "TXT"])
-        #expect(!r.flags.contains("tc") && r.answer.count == 80, "4096 bytes should hold huge:\n\(r.raw)")
+        #expect(r.flags.contains("tc") && (r.answer.isEmpty || r.answer.count == 50),
+                "huge must be truncated at the server's 1232-byte maximum:\n\(r.raw)")
     }
 
     @Test("CHAOS id.server / version.server: REFUSED unless configured, answered when configured")
