@@ -24,6 +24,21 @@ public struct ParsedQuery: Sendable {
     public var edns: EDNS?
 
     public var opcode: Opcode { Header.opcode(flags) }
+
+    /// An empty query, to be filled by `QueryParser.parse`.
+    public init() {
+        self.init(id: 0, flags: 0, questionEnd: Header.size, qnameLength: 0, qtype: RRType(0), qclass: RRClass(0), edns: nil)
+    }
+
+    init(id: UInt16, flags: UInt16, questionEnd: Int, qnameLength: Int, qtype: RRType, qclass: RRClass, edns: EDNS?) {
+        self.id = id
+        self.flags = flags
+        self.questionEnd = questionEnd
+        self.qnameLength = qnameLength
+        self.qtype = qtype
+        self.qclass = qclass
+        self.edns = edns
+    }
     public var hasQuestion: Bool { qnameLength > 0 }
 }
 
@@ -32,37 +47,38 @@ public enum QueryParseOutcome: Sendable {
     /// Not to be answered: shorter than a header, or a response (QR=1), RFC 1035 §4.1.1.
     case drop
     /// Readable header but a malformed message: answer FORMERR with what was read.
-    case formatError(ParsedQuery)
+    case formatError
     /// A well-formed message.
-    case query(ParsedQuery)
+    case query
 }
 
 /// Strict, bounds-checked reader of incoming queries.
 public enum QueryParser {
-    /// Reads the header, the question and every record, checking each name and the OPT record.
-    public static func parse(_ p: UnsafeRawBufferPointer) -> QueryParseOutcome {
+    /// Reads the header, the question and every record, checking each name and the OPT record, into
+    /// `q` (whatever could be read, also when the outcome is a format error).
+    public static func parse(_ p: UnsafeRawBufferPointer, into q: inout ParsedQuery) -> QueryParseOutcome {
         let n = p.count
         guard n >= Header.size else { return .drop }
         let flags = p.u16(at: 2)
         guard flags & Header.qr == 0 else { return .drop }
-        var q = ParsedQuery(
+        q = ParsedQuery(
             id: p.u16(at: 0), flags: flags, questionEnd: Header.size, qnameLength: 0,
             qtype: RRType(0), qclass: RRClass(0), edns: nil)
         let qdcount = p.u16(at: 4), ancount = p.u16(at: 6), nscount = p.u16(at: 8), arcount = p.u16(at: 10)
-        guard qdcount == 1 else { return .formatError(q) }
+        guard qdcount == 1 else { return .formatError }
 
         // QNAME: plain labels only; a compression pointer cannot point anywhere useful in a question.
         var i = Header.size
         while true {
-            guard i < n else { return .formatError(q) }
+            guard i < n else { return .formatError }
             let len = Int(p[i])
             if len == 0 { i += 1; break }
-            guard len <= DNSName.maxLabelLength else { return .formatError(q) }
+            guard len <= DNSName.maxLabelLength else { return .formatError }
             i += 1 + len
-            guard i - Header.size < DNSName.maxWireLength else { return .formatError(q) }
+            guard i - Header.size < DNSName.maxWireLength else { return .formatError }
         }
         let qnameLength = i - Header.size
-        guard qnameLength <= DNSName.maxWireLength, i + 4 <= n else { return .formatError(q) }
+        guard qnameLength <= DNSName.maxWireLength, i + 4 <= n else { return .formatError }
         q.qnameLength = qnameLength
         q.qtype = RRType(p.u16(at: i))
         q.qclass = RRClass(p.u16(at: i + 2))
@@ -71,25 +87,25 @@ public enum QueryParser {
 
         // Answer and authority records are skipped but must be well formed.
         for _ in 0..<(Int(ancount) + Int(nscount)) {
-            guard let next = skipRecord(p, at: i) else { return .formatError(q) }
+            guard let next = skipRecord(p, at: i) else { return .formatError }
             i = next
         }
         for _ in 0..<Int(arcount) {
             let ownerStart = i
-            guard let ownerEnd = skipName(p, at: i), ownerEnd + 10 <= n else { return .formatError(q) }
+            guard let ownerEnd = skipName(p, at: i), ownerEnd + 10 <= n else { return .formatError }
             let type = p.u16(at: ownerEnd)
             let rdlen = Int(p.u16(at: ownerEnd + 8))
             let rdata = ownerEnd + 10
-            guard rdata + rdlen <= n else { return .formatError(q) }
+            guard rdata + rdlen <= n else { return .formatError }
             if type == RRType.opt.rawValue {
                 // RFC 6891 §6.1.1: one OPT at most, owned by the root.
-                guard q.edns == nil, ownerEnd == ownerStart + 1, p[ownerStart] == 0 else { return .formatError(q) }
+                guard q.edns == nil, ownerEnd == ownerStart + 1, p[ownerStart] == 0 else { return .formatError }
                 var o = rdata
                 while o < rdata + rdlen {
-                    guard o + 4 <= rdata + rdlen else { return .formatError(q) }
+                    guard o + 4 <= rdata + rdlen else { return .formatError }
                     o += 4 + Int(p.u16(at: o + 2))
                 }
-                guard o == rdata + rdlen else { return .formatError(q) }
+                guard o == rdata + rdlen else { return .formatError }
                 let ttl = p.u32(at: ownerEnd + 4)
                 q.edns = EDNS(
                     udpPayloadSize: p.u16(at: ownerEnd + 2), version: UInt8((ttl >> 16) & 0xFF),
@@ -97,8 +113,8 @@ public enum QueryParser {
             }
             i = rdata + rdlen
         }
-        guard i == n else { return .formatError(q) }
-        return .query(q)
+        guard i == n else { return .formatError }
+        return .query
     }
 
     /// Skips a whole resource record; nil when it runs past the end or its owner is malformed.

@@ -12,8 +12,9 @@ public struct ResponseWriter {
     public var limit: Int
 
     /// Name suffixes already in the message, packed as `offset << 8 | uncompressedLength`.
-    /// 64 entries cover every realistic answer; further names are written uncompressed.
-    private var suffixes = InlineArray<64, UInt32>(repeating: 0)
+    /// 32 entries cover a QNAME and a dozen RDATA names; further names are written uncompressed
+    /// (a larger table costs a memset per response).
+    private var suffixes = InlineArray<32, UInt32>(repeating: 0)
     private var suffixCount = 0
 
     /// Compression pointers hold 14-bit offsets.
@@ -85,14 +86,10 @@ public struct ResponseWriter {
         writeU16(0xC000 | UInt16(offset))
     }
 
-    /// Records the suffixes of an uncompressed name already present at `offset` (e.g. QNAME).
-    public mutating func rememberName(at offset: Int) {
+    /// Records the suffixes of an uncompressed name of `length` bytes already at `offset` (e.g. QNAME).
+    public mutating func rememberName(at offset: Int, length: Int) {
         var i = offset
-        var remaining = 0
-        while base.load(fromByteOffset: i + remaining, as: UInt8.self) != 0 {
-            remaining += Int(base.load(fromByteOffset: i + remaining, as: UInt8.self)) + 1
-        }
-        remaining += 1
+        var remaining = length
         while remaining > 1 {
             remember(offset: i, length: remaining)
             let len = Int(base.load(fromByteOffset: i, as: UInt8.self)) + 1
@@ -103,7 +100,7 @@ public struct ResponseWriter {
 
     @inline(__always)
     private mutating func remember(offset: Int, length: Int) {
-        guard suffixCount < 64, offset <= ResponseWriter.maxPointerOffset else { return }
+        guard suffixCount < 32, offset <= ResponseWriter.maxPointerOffset else { return }
         suffixes[suffixCount] = UInt32(offset) << 8 | UInt32(length)
         suffixCount += 1
     }

@@ -34,7 +34,7 @@ struct Answer {
     mutating func build(name: UnsafeMutableRawBufferPointer) -> Int {
         writeHeader(&w, query, packet, rcode: .noError, authoritative: true)
         if query.edns != nil { w.limit = limit - 11 }  // room for OPT is kept from the start
-        w.rememberName(at: Header.size)
+        w.rememberName(at: Header.size, length: query.qnameLength)
         var length = query.qnameLength
         var owner = Header.size
         var visited = InlineArray<16, Int32>(repeating: -1)
@@ -159,16 +159,22 @@ struct Answer {
         guard info.additionalCount > 0 else { return }
         for k in Int(info.additionalStart)..<Int(info.additionalStart + info.additionalCount) {
             let target = zone.additional[k]
-            for type in [RRType.a, RRType.aaaa] {
-                let s = zone.rrset(at: target, type)
-                guard s >= 0 else { continue }
-                if write(s, owner: -1, node: target) < 0 {
-                    if let cut, isBelow(target, cut) { truncated = true }
-                    return
-                }
-                additionalCount += UInt16(zone.rrsets[Int(s)].count)
-            }
+            guard addAddresses(of: target, .a, requiredBelow: cut),
+                  addAddresses(of: target, .aaaa, requiredBelow: cut)
+            else { return }
         }
+    }
+
+    /// Adds one address RRset of `target` to the additional section; false when it did not fit.
+    mutating func addAddresses(of target: Int32, _ type: RRType, requiredBelow cut: Int32?) -> Bool {
+        let s = zone.rrset(at: target, type)
+        guard s >= 0 else { return true }
+        guard write(s, owner: -1, node: target) >= 0 else {
+            if let cut, isBelow(target, cut) { truncated = true }
+            return false
+        }
+        additionalCount += UInt16(zone.rrsets[Int(s)].count)
+        return true
     }
 
     func isBelow(_ node: Int32, _ ancestor: Int32) -> Bool {

@@ -68,11 +68,11 @@ public struct QueryEngine: Sendable {
         over transport: Transport,
         into response: UnsafeMutableRawBufferPointer
     ) -> Int {
-        let q: ParsedQuery
-        switch QueryParser.parse(query) {
+        var q = ParsedQuery()
+        switch QueryParser.parse(query, into: &q) {
         case .drop: return 0
-        case .formatError(let bad): return errorResponse(bad, query, .formErr, into: response)
-        case .query(let good): q = good
+        case .formatError: return errorResponse(q, query, .formErr, into: response)
+        case .query: break
         }
         switch q.opcode {
         case .query: break
@@ -95,7 +95,7 @@ public struct QueryEngine: Sendable {
         return withUnsafeTemporaryAllocation(byteCount: 2 * 256, alignment: 8) { scratch in
             // The lower-case QNAME, for lookups; the second half holds names built by DNAME.
             let name = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<256])
-            for i in 0..<q.qnameLength { name[i] = DNSName.lower(query[Header.size + i]) }
+            lowercase(UnsafeRawBufferPointer(rebasing: query[Header.size..<(Header.size + q.qnameLength)]), into: name)
             let qname = UnsafeRawBufferPointer(rebasing: name[0..<q.qnameLength])
             var zoneIndex = zones.zoneIndex(for: qname)
             guard zoneIndex >= 0 else { return errorResponse(q, query, .refused, into: response) }
@@ -130,6 +130,26 @@ public struct QueryEngine: Sendable {
         if q.edns != nil { _ = writeOPT(&w, q, rcode: rcode, payload: options.maxUDPPayload) }
         w.patchU16(q.edns != nil ? 1 : 0, at: 10)
         return w.position
+    }
+}
+
+/// Copies `source` into `target` with ASCII letters folded to lower case, eight bytes at a time:
+/// a byte is upper case when adding 0x3F sets its top bit (≥ 0x41) and adding 0x25 does not (< 0x5B).
+/// Label length bytes are at most 63, so they are never changed.
+@inline(__always)
+func lowercase(_ source: UnsafeRawBufferPointer, into target: UnsafeMutableRawBufferPointer) {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    var i = 0
+    while i + 8 <= source.count {
+        let x = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        let low7 = x & (0x7F &* ones)
+        let upper = ((low7 &+ 0x3F &* ones) ^ (low7 &+ 0x25 &* ones)) & ~x & (0x80 &* ones)
+        target.storeBytes(of: x | (upper >> 2), toByteOffset: i, as: UInt64.self)
+        i += 8
+    }
+    while i < source.count {
+        target[i] = DNSName.lower(source[i])
+        i += 1
     }
 }
 

@@ -2,8 +2,10 @@ import DNSWire
 import Testing
 
 /// Runs the parser over a byte array.
-func parse(_ bytes: [UInt8]) -> QueryParseOutcome {
-    bytes.withUnsafeBytes { QueryParser.parse($0) }
+func parse(_ bytes: [UInt8]) -> (QueryParseOutcome, ParsedQuery) {
+    var q = ParsedQuery()
+    let outcome = bytes.withUnsafeBytes { QueryParser.parse($0, into: &q) }
+    return (outcome, q)
 }
 
 func header(id: UInt16 = 0xBEEF, flags: UInt16 = 0, qd: UInt16 = 1, an: UInt16 = 0, ns: UInt16 = 0, ar: UInt16 = 0) -> [UInt8] {
@@ -41,7 +43,8 @@ let malformedQueries: [(String, [UInt8])] = {
     /// `dig +norec www.example.com A` as captured on the wire (EDNS, DO=0, a cookie option removed).
     @Test func readsAGoldenQuery() throws {
         let packet: [UInt8] = header(flags: 0x0000, ar: 1) + wwwExample + typeA + [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0]
-        guard case .query(let q) = parse(packet) else { Issue.record("not parsed"); return }
+        let (outcome, q) = parse(packet)
+        guard case .query = outcome else { Issue.record("not parsed"); return }
         #expect(q.id == 0xBEEF)
         #expect(q.qnameLength == wwwExample.count)
         #expect(q.qtype == .a && q.qclass == .in)
@@ -53,19 +56,21 @@ let malformedQueries: [(String, [UInt8])] = {
     @Test func readsDOBitAndVersion() {
         var o = opt
         o[6] = 1  // version 1
-        guard case .query(let q) = parse(header(ar: 1) + wwwExample + typeA + o) else { Issue.record("not parsed"); return }
+        let (outcome, q) = parse(header(ar: 1) + wwwExample + typeA + o)
+        guard case .query = outcome else { Issue.record("not parsed"); return }
         #expect(q.edns?.version == 1)
         #expect(q.edns?.dnssecOK == true)
     }
 
     @Test func dropsShortPacketsAndResponses() {
-        guard case .drop = parse([0, 1, 2]) else { Issue.record("short packet answered"); return }
-        guard case .drop = parse(header(flags: 0x8000) + wwwExample + typeA) else { Issue.record("response answered"); return }
+        guard case .drop = parse([0, 1, 2]).0 else { Issue.record("short packet answered"); return }
+        guard case .drop = parse(header(flags: 0x8000) + wwwExample + typeA).0 else { Issue.record("response answered"); return }
     }
 
     @Test(arguments: malformedQueries)
     func formErrWhereAHeaderCanBeRead(_ c: (String, [UInt8])) {
-        guard case .formatError(let q) = parse(c.1) else { Issue.record("\(c.0): not FORMERR"); return }
+        let (outcome, q) = parse(c.1)
+        guard case .formatError = outcome else { Issue.record("\(c.0): not FORMERR"); return }
         #expect(q.id == 0xBEEF, "\(c.0)")
     }
 

@@ -193,3 +193,34 @@ func names(_ records: [Message.Record]) -> [String] { records.map { "\($0.owner.
         #expect(try ask([1, 2, 3]) == nil)
     }
 }
+
+@Suite struct CaseFoldingTests {
+    /// Bytes next to the letter ranges ('@' 0x40, '[' 0x5B, '`' 0x60, '{' 0x7B) and bytes ≥ 0x80 must
+    /// not be folded; letters must be, in every position of the eight-byte words the engine folds.
+    @Test func foldsOnlyASCIILetters() throws {
+        let label: [UInt8] = [0x40, 0x5B, 0x60, 0x7B, 0xC1, 0xDA, 0x41, 0x5A, 0x61, 0x7A, 0x30, 0x2D]
+        let owner = try DNSName(wire: [UInt8(label.count)] + label + (try DNSName("example.com.")).wire)
+        let zone = Zone(origin: try DNSName("example.com."), records: [
+            record("example.com.", .soa, R.soa(minimum: 60)),
+            record("example.com.", .ns, R.name("ns1.example.com.")),
+            ZoneRecord(owner: owner, type: .a, ttl: 60, rdata: R.a(192, 0, 2, 7), location: SourceLocation(file: "t", line: 1)),
+        ])
+        let e = QueryEngine(zones: ZoneSet(zones: [zone]))
+        func rcode(_ l: [UInt8]) throws -> (RCode, Int) {
+            let q = Message.query(name: try DNSName(wire: [UInt8(l.count)] + l + (try DNSName("EXAMPLE.com.")).wire), type: .a)
+            var out = [UInt8](repeating: 0, count: QueryEngine.responseBufferSize)
+            let n = q.withUnsafeBytes { qb in out.withUnsafeMutableBytes { e.respond(to: qb, from: .unspecified, over: .udp, into: $0) } }
+            let m = try Message(decoding: Array(out[0..<n]))
+            return (m.rcode, m.answer.count)
+        }
+        #expect(try rcode(label) == (.noError, 1))
+        var upper = label
+        upper[8] = 0x41; upper[9] = 0x5A  // 'a','z' asked as 'A','Z'
+        #expect(try rcode(upper) == (.noError, 1))
+        for (i, other) in [(0, UInt8(0x60)), (1, 0x7B), (2, 0x40), (3, 0x5B), (4, 0xE1), (5, 0xFA)] {
+            var l = label
+            l[i] = other
+            #expect(try rcode(l).0 == .nxDomain, "byte \(i) folded")
+        }
+    }
+}
