@@ -71,18 +71,20 @@ public final class DNSServer: Sendable {
         let reference = EngineReference(engine)
         let workers = max(1, configuration.workers)
         let stopping = ManagedAtomic(false)
-        var udpSockets: [Int32] = []
         var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else { throw DNSServerError(address: nil, reason: "pipe: \(String(cString: strerror(errno)))") }
+        var udpSockets: [Int32] = []
         let group = MultiThreadedEventLoopGroup(numberOfThreads: workers)
         var tcpChannels: [any Channel] = []
         func cleanUp() {
             for fd in udpSockets { close(fd) }
             for channel in tcpChannels { channel.close(promise: nil) }
             try? group.syncShutdownGracefully()
+            close(pipeEnds[0])
+            close(pipeEnds[1])
         }
 
         do throws(DNSServerError) {
-            guard pipe(&pipeEnds) == 0 else { throw DNSServerError(address: nil, reason: "pipe: \(String(cString: strerror(errno)))") }
             for address in configuration.listen {
                 for _ in 0..<workers {
                     udpSockets.append(try boundSocket(address, stream: false))
@@ -102,7 +104,6 @@ public final class DNSServer: Sendable {
             }
         } catch {
             cleanUp()
-            if pipeEnds != [0, 0] { close(pipeEnds[0]); close(pipeEnds[1]) }
             throw error
         }
 
@@ -119,7 +120,6 @@ public final class DNSServer: Sendable {
                 _ = write(pipeEnds[1], "x", 1)
                 for t in threads { pthread_join(t, nil) }
                 cleanUp()
-                close(pipeEnds[0]); close(pipeEnds[1])
                 throw DNSServerError(address: nil, reason: "cannot start a UDP worker thread")
             }
             threads.append(thread)
@@ -135,7 +135,7 @@ public final class DNSServer: Sendable {
     }
 
     /// Stops reading, lets the UDP workers finish their batch, closes every socket and TCP
-    /// connection, and returns when all of it is done. Call it once.
+    /// connection, and returns when all of it is done. Later calls do nothing.
     public func shutdown() {
         guard stopping.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         _ = write(wakePipe.write, "x", 1)

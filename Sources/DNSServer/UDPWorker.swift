@@ -50,9 +50,12 @@ struct UDPWorker: Sendable {
         repeat {
             received = cdnsio_recv(batch, fd)
             if received < 0 {
-                // ECONNREFUSED and the like report an earlier ICMP error; the socket is fine.
-                if received == -ECONNREFUSED || received == -EHOSTUNREACH || received == -ENETUNREACH { return nil }
-                return "recvmmsg: \(String(cString: strerror(-received)))"
+                // These mean the socket itself is unusable; anything else (an ICMP error reported
+                // late, ENOMEM, EINTR) passes, and the worker polls again.
+                if [EBADF, ENOTSOCK, EINVAL, EFAULT].contains(-received) {
+                    return "recvmmsg: \(String(cString: strerror(-received)))"
+                }
+                return nil
             }
             let engine = self.engine.load().engine
             for i in 0..<UInt32(received) {

@@ -90,6 +90,7 @@ public final class Zone: @unchecked Sendable {
         var setList: [RRSet] = []
         var bytes: [UInt8] = []
         var setRData: [[[UInt8]]] = []
+        var owners: [DNSName] = []
         var total = 0
         var serial: UInt32? = nil
         var soaRecord: (ttl: UInt32, rdata: [UInt8])? = nil
@@ -123,6 +124,7 @@ public final class Zone: @unchecked Sendable {
                     type: t, count: Int32(g.rdatas.count), ttl: g.ttl, dataOffset: Int32(offset),
                     dataLength: Int32(bytes.count - offset), additionalStart: 0, additionalCount: 0))
                 setRData.append(g.rdatas)
+                owners.append(name)
                 switch t {
                 case .ns where name != apex: flags |= Node.isDelegation
                 case .dname: flags |= Node.hasDNAME
@@ -168,12 +170,17 @@ public final class Zone: @unchecked Sendable {
             case .ns: position = 0
             case .mx: position = 2
             case .srv: position = 6
+            case .svcb, .https: position = 2  // RFC 9460 §4.1: TargetName after SvcPriority
             default: continue
             }
             setList[s].additionalStart = Int32(additionalList.count)
             for rd in setRData[s] where rd.count > position {
-                guard let target = try? DNSName(wire: Array(rd[position...])) else { continue }
-                let key = target.lowercased().wire
+                guard let end = Zone.nameEnd(rd, from: position),
+                      let target = try? DNSName(wire: Array(rd[position..<end]))
+                else { continue }
+                // An SVCB TargetName of "." stands for the owner itself (RFC 9460 §2.5).
+                let key = (target == .root && setList[s].type != .ns && setList[s].type != .mx && setList[s].type != .srv)
+                    ? owners[s].wire : target.lowercased().wire
                 let n = table.find(key, key.count)
                 if n >= 0 && nodeList[Int(n)].flags & Node.hasAddresses != 0 && !additionalList[Int(setList[s].additionalStart)...].contains(n) {
                     additionalList.append(n)
@@ -216,6 +223,16 @@ public final class Zone: @unchecked Sendable {
         additional.deallocate()
         data.deallocate()
         negativeSOA.deallocate()
+    }
+
+    /// The end of the uncompressed name starting at `start` in `rdata`, or nil when it runs past it.
+    private static func nameEnd(_ rdata: [UInt8], from start: Int) -> Int? {
+        var i = start
+        while i < rdata.count {
+            if rdata[i] == 0 { return i + 1 }
+            i += Int(rdata[i]) + 1
+        }
+        return nil
     }
 
     private static func append(_ v: UInt16, to b: inout [UInt8]) {

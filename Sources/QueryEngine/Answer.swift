@@ -55,6 +55,9 @@ struct Answer {
                 referral(cut)
                 break chain
             case .dname(let d):
+                // A DNAME met again (its target lies below it) is applied once, as NSD does.
+                for k in 0..<steps where visited[k] == d { break chain }
+                visited[steps] = d
                 target = substitute(d, current: current, owner: owner)
             }
             // Follow the new name only while it stays in this zone (as Knot does) and the chain is short.
@@ -135,20 +138,14 @@ struct Answer {
         authorityCount += 1
     }
 
-    /// A referral (RFC 1034 §4.3.2 step 3b): not authoritative, the delegation's NS in authority, DS
-    /// too when DNSSEC is asked for, and glue in additional. Missing in-domain glue sets TC (RFC 9471 §3).
+    /// A referral (RFC 1034 §4.3.2 step 3b): not authoritative, the delegation's NS in authority and
+    /// glue in additional. Missing in-domain glue sets TC (RFC 9471 §3). Zones are served unsigned, so
+    /// no DS or NSEC proof is added (as Knot and NSD do for unsigned zones).
     mutating func referral(_ cut: Int32) {
         if answerCount == 0 { authoritative = false }
         let ns = zone.rrset(at: cut, .ns)
         guard write(ns, owner: -1, node: cut) >= 0 else { truncated = true; return }
         authorityCount += UInt16(zone.rrsets[Int(ns)].count)
-        if query.edns?.dnssecOK == true {
-            let ds = zone.rrset(at: cut, .ds)
-            if ds >= 0 {
-                guard write(ds, owner: -1, node: cut) >= 0 else { truncated = true; return }
-                authorityCount += UInt16(zone.rrsets[Int(ds)].count)
-            }
-        }
         addAdditional(for: ns, requiredBelow: cut)
     }
 

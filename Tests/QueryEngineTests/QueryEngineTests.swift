@@ -40,6 +40,9 @@ let exampleZone = Zone(origin: try! DNSName("example.com."), records: [
     record("sub.example.com.", .ds, [0x30, 0x39, 8, 2] + Array(repeating: 0xAB, count: 32)),
     record("ns.sub.example.com.", .a, R.a(192, 0, 2, 53)),
     record("dn.example.com.", .dname, R.name("example.net.")),
+    record("self.example.com.", .dname, R.name("x.self.example.com.")),
+    record("svc.example.com.", .svcb, R.u16(1) + R.name("mail.example.com.")),
+    record("mail.example.com.", .https, R.u16(1) + R.name(".")),
     record("big.example.com.", .txt, R.txt(String(repeating: "x", count: 200))),
     record("big.example.com.", .txt, R.txt(String(repeating: "y", count: 200))),
     record("big.example.com.", .txt, R.txt(String(repeating: "z", count: 200))),
@@ -122,14 +125,25 @@ func names(_ records: [Message.Record]) -> [String] { records.map { "\($0.owner.
         #expect(names(m.additional) == ["ns.sub.example.com. A"])
         let ds = try ask("sub.example.com.", .ds)  // parent side, authoritative
         #expect(ds.flags & Header.aa != 0 && names(ds.answer) == ["sub.example.com. DS"])
-        let signed = try ask("sub.example.com.", .a, edns: (1232, true))
-        #expect(names(signed.authority) == ["sub.example.com. NS", "sub.example.com. DS"])
+        let dnssec = try ask("sub.example.com.", .a, edns: (1232, true))  // unsigned zone: no DS in referrals
+        #expect(names(dnssec.authority) == ["sub.example.com. NS"])
     }
 
     @Test func dnameSynthesizesACNAME() throws {
         let m = try ask("a.b.dn.example.com.", .a)
         #expect(names(m.answer) == ["dn.example.com. DNAME", "a.b.dn.example.com. CNAME"])
         #expect(m.answer.last?.rdata == R.name("a.b.example.net."))
+    }
+
+    @Test func dnameBelowItselfIsAppliedOnce() throws {
+        let m = try ask("a.self.example.com.", .a)
+        #expect(names(m.answer) == ["self.example.com. DNAME", "a.self.example.com. CNAME"])
+        #expect(m.flags & Header.tc == 0)
+    }
+
+    @Test func additionalAddressesForSVCBTargets() throws {
+        #expect(names(try ask("svc.example.com.", .svcb).additional) == ["mail.example.com. A"])
+        #expect(names(try ask("mail.example.com.", .https).additional) == ["mail.example.com. A"])  // TargetName "."
     }
 
     @Test func additionalAddressesForMXAndNS() throws {
