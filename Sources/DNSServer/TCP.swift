@@ -127,7 +127,7 @@ final class TCPIdleHandler: ChannelInboundHandler {
 }
 
 /// Answers each framed message in order, writing responses as they are made and flushing once
-/// per read burst. An engine result of 0 (nothing to send) or the client's end of input closes
+/// per read burst, and pauses reading while the client is not reading. An engine result of 0 (nothing to send) or the client's end of input closes
 /// the connection once earlier responses are written.
 final class DNSTCPQueryHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -164,6 +164,13 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
+    }
+
+    /// Stops reading while responses pile up unsent (a client that queries but does not read),
+    /// so memory stays bounded; such a client then goes idle and is closed.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        try? context.channel.syncOptions?.setOption(.autoRead, value: context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
