@@ -90,7 +90,6 @@ public final class Zone: @unchecked Sendable {
         var setList: [RRSet] = []
         var bytes: [UInt8] = []
         var setRData: [[[UInt8]]] = []
-        var owners: [DNSName] = []
         var total = 0
         var serial: UInt32? = nil
         var soaRecord: (ttl: UInt32, rdata: [UInt8])? = nil
@@ -124,7 +123,6 @@ public final class Zone: @unchecked Sendable {
                     type: t, count: Int32(g.rdatas.count), ttl: g.ttl, dataOffset: Int32(offset),
                     dataLength: Int32(bytes.count - offset), additionalStart: 0, additionalCount: 0))
                 setRData.append(g.rdatas)
-                owners.append(name)
                 switch t {
                 case .ns where name != apex: flags |= Node.isDelegation
                 case .dname: flags |= Node.hasDNAME
@@ -178,9 +176,10 @@ public final class Zone: @unchecked Sendable {
                 guard let end = Zone.nameEnd(rd, from: position),
                       let target = try? DNSName(wire: Array(rd[position..<end]))
                 else { continue }
-                // An SVCB TargetName of "." stands for the owner itself (RFC 9460 §2.5).
-                let key = (target == .root && setList[s].type != .ns && setList[s].type != .mx && setList[s].type != .srv)
-                    ? owners[s].wire : target.lowercased().wire
+                // An SVCB TargetName of "." means the owner itself (RFC 9460 §2.5), whose addresses the
+                // client asks for anyway; like Knot, add nothing for it.
+                guard target != .root else { continue }
+                let key = target.lowercased().wire
                 let n = table.find(key, key.count)
                 if n >= 0 && nodeList[Int(n)].flags & Node.hasAddresses != 0 && !additionalList[Int(setList[s].additionalStart)...].contains(n) {
                     additionalList.append(n)

@@ -521,23 +521,27 @@ def _knot_chain_limit(q, a, b, diff, ctx, pair):
     return len(seen) == 5 and ctx.zone_of(end) == ctx.zone_of(seen[-1])
 
 
-@known("nsd-dname-applied-once",
+@known("dname-applied-once",
        "A DNAME whose target lies below its own owner (dnloop DNAME x.dnloop) makes every synthesized "
        "name match the DNAME again; RFC 6672 section 3.1 only says such a chain must be stopped, not "
-       "where. NSD applies the DNAME once and answers DNAME + one synthesized CNAME; Knot keeps "
-       "substituting until its chain limit. Matched only when the NSD side's answer is exactly one DNAME "
-       "and one CNAME whose target is below that same DNAME owner, and it is a subset of the other's.")
-def _nsd_dname_once(q, a, b, diff, ctx, pair):
-    if set(diff) - {"answer", "authority", "additional"} or "nsd" not in (pair.a, pair.b):
+       "where. NSD and Meridian apply the DNAME once and answer DNAME + one synthesized CNAME; Knot keeps "
+       "substituting until its chain limit. Matched only when the NSD or Meridian side's answer is exactly "
+       "one DNAME and one CNAME whose target is below that same DNAME owner, and it is a subset of the other's.")
+def _dname_once(q, a, b, diff, ctx, pair):
+    if set(diff) - {"answer", "authority", "additional"}:
         return False
-    n, o = (a, b) if pair.a == "nsd" else (b, a)
-    if n["rcode"] != "NOERROR" or n["authority"] or len(n["answer"]) != 2 or not n["answer"] <= o["answer"]:
-        return False
-    dn = [k for k in n["answer"] if k[1] == "DNAME"]
-    if len(dn) != 1 or _count(n, "CNAME") != 1:
-        return False
-    end, seen = _chain_end(q.qname, n["answer"])
-    return len(seen) == 1 and dns.name.from_text(end).is_subdomain(dns.name.from_text(dn[0][0]))
+    for once, other, n, o in ((pair.a, pair.b, a, b), (pair.b, pair.a, b, a)):
+        if once not in ("nsd", "meridian") or other != "knot":
+            continue
+        if n["rcode"] != "NOERROR" or n["authority"] or len(n["answer"]) != 2 or not n["answer"] <= o["answer"]:
+            continue
+        dn = [k for k in n["answer"] if k[1] == "DNAME"]
+        if len(dn) != 1 or _count(n, "CNAME") != 1:
+            continue
+        end, seen = _chain_end(q.qname, n["answer"])
+        if len(seen) == 1 and dns.name.from_text(end).is_subdomain(dns.name.from_text(dn[0][0])):
+            return True
+    return False
 
 
 @known("nsd-refused-class-without-question",
