@@ -97,6 +97,11 @@ public final class DNSServer: Sendable {
                 let fd = try boundSocket(address, stream: true)
                 do {
                     tcpChannels.append(try tcp.bootstrap().withBoundSocket(fd).wait())
+                    // NIO listens on a socket it is handed with a backlog of 128, which overflows when
+                    // clients connect faster than one event loop accepts: the kernel then drops the SYN
+                    // and the client waits a full second to retry. Listening again only raises the
+                    // queue (gdnsd uses 4096 too; the kernel caps it at net.core.somaxconn).
+                    listen(fd, TCPServer.backlog)
                 } catch {
                     close(fd)
                     throw DNSServerError(address: address, reason: "TCP: \(error)")
@@ -176,9 +181,10 @@ extension QueryEngine.Options {
     }
 }
 
-/// Accepts TCP connections for every listen address on one event loop group. NIO starts
-/// listening on the bound socket with its default backlog of 128.
+/// Accepts TCP connections for every listen address on one event loop group.
 private struct TCPServer {
+    /// Pending-connection queue of each TCP listener (see where it is applied).
+    static let backlog: Int32 = 4096
     let engine: EngineReference
     let group: MultiThreadedEventLoopGroup
     let idleTimeout: Duration
