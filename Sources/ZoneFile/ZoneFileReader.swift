@@ -286,18 +286,21 @@ struct ZoneFileReader {
 
     /// The class a field names (`IN`, `CH`, `HS`, `CS`, `NONE`, `ANY`, `CLASSn`), or nil for another field.
     static func parseClass(_ text: ArraySlice<UInt8>) -> RRClass? {
-        let upper = String(decoding: text.prefix(16), as: UTF8.self).uppercased()
-        switch upper {
-        case "IN": return .in
-        case "CS": return RRClass(2)
-        case "CH": return .chaos
-        case "HS": return RRClass(4)
-        case "NONE": return RRClass.none
-        case "ANY": return .any
-        default:
-            guard upper.hasPrefix("CLASS"), let n = UInt16(upper.dropFirst(5)) else { return nil }
-            return RRClass(n)
+        /// Compares with an upper-case word, ignoring ASCII case (`& 0xDF` folds only letters onto letters).
+        func isWord(_ word: StaticString) -> Bool {
+            text.count == word.utf8CodeUnitCount
+                && zip(text, UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)).allSatisfy { $0 & 0xDF == $1 }
         }
+        if isWord("IN") { return .in }
+        if isWord("CS") { return RRClass(2) }
+        if isWord("CH") { return .chaos }
+        if isWord("HS") { return RRClass(4) }
+        if isWord("NONE") { return RRClass.none }
+        if isWord("ANY") { return .any }
+        let digits = text.dropFirst(5)
+        guard text.count > 5, text.count <= 10, text.prefix(5).elementsEqual("CLASS".utf8, by: { $0 & 0xDF == $1 }),
+              digits.allSatisfy(isDigit), let n = UInt16(String(decoding: digits, as: UTF8.self)) else { return nil }
+        return RRClass(n)
     }
 
     // MARK: Tokens

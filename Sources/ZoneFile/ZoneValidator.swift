@@ -1,35 +1,37 @@
 import DNSWire
 import DNSZone
 
-/// The owner (lowercased wire form), type and, for RRSIG, covered type that make one RRset.
+/// A wire name (or a suffix of one) as a hash key that ignores ASCII case, like `DNSName`, but
+/// hashes the case-folded bytes as one block and works on slices without copying.
+private struct NameKey: Hashable {
+    let wire: ArraySlice<UInt8>
+
+    init(_ wire: ArraySlice<UInt8>) { self.wire = wire }
+
+    static func == (lhs: NameKey, rhs: NameKey) -> Bool {
+        lhs.wire.count == rhs.wire.count && lhs.wire.elementsEqual(rhs.wire) { DNSName.lower($0) == DNSName.lower($1) }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: wire.count) { folded in
+            for (i, b) in wire.enumerated() { folded[i] = DNSName.lower(b) }
+            hasher.combine(bytes: UnsafeRawBufferPointer(folded))
+        }
+    }
+}
+
+/// The owner, type and, for RRSIG, covered type that make one RRset.
 private struct RRsetKey: Hashable {
-    let owner: [UInt8]
+    let owner: NameKey
     let type: UInt16
     let covered: UInt16
 
-    init(_ record: ZoneRecord, owner: [UInt8]) {
-        self.owner = owner
+    init(_ record: ZoneRecord) {
+        owner = NameKey(record.owner.wire[...])
         type = record.type.rawValue
         // RRSIGs covering different types are different RRsets, each with its covered RRset's TTL
         // (RFC 4035 §2.2).
         covered = record.type == .rrsig && record.rdata.count >= 2 ? UInt16(record.rdata[0]) << 8 | UInt16(record.rdata[1]) : 0
-    }
-
-    func hash(into hasher: inout Hasher) {
-        owner.withUnsafeBytes { hasher.combine(bytes: $0) }
-        hasher.combine(type)
-        hasher.combine(covered)
-    }
-}
-
-/// One record's identity for duplicate detection: its RRset and its RDATA bytes.
-private struct RecordKey: Hashable {
-    let rrset: RRsetKey
-    let rdata: [UInt8]
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(rrset)
-        rdata.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }
 
@@ -39,27 +41,70 @@ extension ZoneFile {
     /// As Knot DNS does (and logs "TTL mismatch"), an RRset whose records were written with
     /// different TTLs takes the TTL of its last record; this is not an error.
     static func normalized(_ records: [ZoneRecord]) -> [ZoneRecord] {
-        var seen = Set<RecordKey>(minimumCapacity: records.count)
-        var ttls = [RRsetKey: UInt32](minimumCapacity: records.count)
+        /// RRsets this large keep a set of their RDATA for the duplicate check; smaller ones are scanned.
+        let scanLimit = 16
+        var groupOf = [RRsetKey: Int](minimumCapacity: records.count)
+        var groupTTL: [UInt32] = []
+        var groupSize: [Int] = []
+        var groupLast: [Int] = []  // index in `kept` of the group's latest record
+        var largeGroups: [Int: Set<[UInt8]>] = [:]
         var kept: [ZoneRecord] = []
-        var keys: [RRsetKey] = []
+        var keptGroup: [Int] = []
+        var previousInGroup: [Int] = []
         kept.reserveCapacity(records.count)
-        keys.reserveCapacity(records.count)
+        keptGroup.reserveCapacity(records.count)
+        previousInGroup.reserveCapacity(records.count)
         var mismatch = false
         for record in records {
-            let key = RRsetKey(record, owner: record.owner.lowercased().wire)
-            if let old = ttls.updateValue(record.ttl, forKey: key), old != record.ttl { mismatch = true }
-            guard seen.insert(RecordKey(rrset: key, rdata: record.rdata)).inserted else { continue }
+            let key = RRsetKey(record)
+            let group: Int
+            if let g = groupOf[key] {
+                group = g
+                if groupTTL[g] != record.ttl {
+                    groupTTL[g] = record.ttl
+                    mismatch = true
+                }
+            } else {
+                group = groupTTL.count
+                groupOf[key] = group
+                groupTTL.append(record.ttl)
+                groupSize.append(0)
+                groupLast.append(-1)
+            }
+            var duplicate = false
+            if groupSize[group] < scanLimit {
+                var i = groupLast[group]
+                while i >= 0 && !duplicate {
+                    duplicate = kept[i].rdata == record.rdata
+                    i = previousInGroup[i]
+                }
+            } else {
+                if largeGroups[group] == nil {
+                    var set = Set<[UInt8]>()
+                    var i = groupLast[group]
+                    while i >= 0 {
+                        set.insert(kept[i].rdata)
+                        i = previousInGroup[i]
+                    }
+                    largeGroups[group] = set
+                }
+                duplicate = !largeGroups[group]!.insert(record.rdata).inserted
+            }
+            guard !duplicate else { continue }
+            previousInGroup.append(groupLast[group])
+            groupLast[group] = kept.count
+            groupSize[group] += 1
+            keptGroup.append(group)
             kept.append(record)
-            keys.append(key)
         }
         if mismatch {
-            for i in kept.indices { kept[i].ttl = ttls[keys[i]]! }
+            for i in kept.indices { kept[i].ttl = groupTTL[keptGroup[i]] }
         }
         return kept
     }
 
-    /// Every problem with `records` as the contents of the zone `origin`, in record order.
+    /// Every problem with `records` as the contents of the zone `origin`, grouped by check and in
+    /// record order within each check.
     ///
     /// Checks: one SOA, at the apex; NS at the apex; no CNAME beside other data (RRSIG and NSEC
     /// excepted, RFC 2181 §10.1, RFC 4035 §2.5) and at most one CNAME or DNAME per owner; no data
@@ -68,21 +113,14 @@ extension ZoneFile {
     /// outside the zone.
     public static func validate(origin: DNSName, records: [ZoneRecord]) -> [ZoneFileError] {
         var errors: [ZoneFileError] = []
-        let apex = origin.lowercased().wire
+        let apexLength = origin.wire.count
         var apexSOA: Int?
         var apexNS = false
-
-        /// Indices of what one owner holds, to check the CNAME and DNAME rules.
-        struct OwnerData {
-            var cname: Int?
-            var other: Int?
-            var dname: Int?
-        }
-        var owners: [[UInt8]: OwnerData] = [:]
-        var cuts = Set<ArraySlice<UInt8>>()
-        var dnames = Set<ArraySlice<UInt8>>()
-        var nsTargets = Set<[UInt8]>()
-        var inZone: [(index: Int, owner: [UInt8])] = []
+        var cuts = Set<NameKey>()
+        var dnames = [NameKey: Int]()
+        var nsTargets = Set<NameKey>()
+        var cnameOwners = Set<NameKey>()
+        var inZone: [Int] = []
         inZone.reserveCapacity(records.count)
 
         for (index, record) in records.enumerated() {
@@ -93,9 +131,9 @@ extension ZoneFile {
                 report(.outOfZone, "\(record.owner) is outside the zone \(origin)")
                 continue
             }
-            let owner = record.owner.lowercased().wire
-            let atApex = owner == apex
-            inZone.append((index, owner))
+            inZone.append(index)
+            let owner = NameKey(record.owner.wire[...])
+            let atApex = record.owner.wire.count == apexLength
             switch record.type {
             case .soa:
                 if !atApex {
@@ -106,44 +144,56 @@ extension ZoneFile {
                     apexSOA = index
                 }
             case .ns:
-                if atApex { apexNS = true } else { cuts.insert(owner[...]) }
-                nsTargets.insert(lowercased(record.rdata))
+                if atApex { apexNS = true } else { cuts.insert(owner) }
+                nsTargets.insert(NameKey(record.rdata[...]))
             case .dname:
-                dnames.insert(owner[...])
+                if let first = dnames[owner] {
+                    report(.multipleDNAME, "second DNAME at \(record.owner) (the first is at \(records[first].location))")
+                } else {
+                    dnames[owner] = index
+                }
+            case .cname:
+                cnameOwners.insert(owner)
             default:
                 break
             }
+        }
 
-            func check(_ data: inout OwnerData) {
+        // A second pass over the (usually few) owners that have a CNAME.
+        if !cnameOwners.isEmpty {
+            var firstCNAME: [NameKey: Int] = [:]
+            var firstOther: [NameKey: Int] = [:]
+            for index in inZone {
+                let record = records[index]
+                let owner = NameKey(record.owner.wire[...])
+                guard cnameOwners.contains(owner) else { continue }
+                func report(_ code: ZoneFileError.Code, _ reason: String) {
+                    errors.append(ZoneFileError(code, at: record.location, reason))
+                }
                 switch record.type {
                 case .cname:
-                    if let first = data.cname {
+                    if let first = firstCNAME[owner] {
                         report(.multipleCNAME, "second CNAME at \(record.owner) (the first is at \(records[first].location))")
-                    } else if let other = data.other {
+                    } else if let other = firstOther[owner] {
                         report(.cnameWithOtherData, "CNAME at \(record.owner) beside \(records[other].type) at \(records[other].location)")
                     }
-                    data.cname = data.cname ?? index
+                    if firstCNAME[owner] == nil { firstCNAME[owner] = index }
                 case .rrsig, .nsec:
                     break
                 default:
-                    if data.other == nil, let cname = data.cname {
-                        report(.cnameWithOtherData, "\(record.type) at \(record.owner) beside the CNAME at \(records[cname].location)")
-                    }
-                    if record.type == .dname {
-                        if let first = data.dname {
-                            report(.multipleDNAME, "second DNAME at \(record.owner) (the first is at \(records[first].location))")
+                    if firstOther[owner] == nil {
+                        if let cname = firstCNAME[owner] {
+                            report(.cnameWithOtherData, "\(record.type) at \(record.owner) beside the CNAME at \(records[cname].location)")
                         }
-                        data.dname = data.dname ?? index
+                        firstOther[owner] = index
                     }
-                    data.other = data.other ?? index
                 }
             }
-            check(&owners[owner, default: OwnerData()])
         }
 
         if !cuts.isEmpty || !dnames.isEmpty {
-            for (index, owner) in inZone {
-                if let problem = occlusion(of: records[index], owner: owner, apexLength: apex.count, cuts: cuts, dnames: dnames, nsTargets: nsTargets) {
+            for index in inZone {
+                if let problem = occlusion(of: records[index], apexLength: apexLength, cuts: cuts, dnames: dnames, nsTargets: nsTargets) {
                     errors.append(problem)
                 }
             }
@@ -161,24 +211,25 @@ extension ZoneFile {
 
     /// The error for a record hidden by a DNAME above it or by a delegation at or above it, if any.
     private static func occlusion(
-        of record: ZoneRecord, owner: [UInt8], apexLength: Int,
-        cuts: Set<ArraySlice<UInt8>>, dnames: Set<ArraySlice<UInt8>>, nsTargets: Set<[UInt8]>
+        of record: ZoneRecord, apexLength: Int,
+        cuts: Set<NameKey>, dnames: [NameKey: Int], nsTargets: Set<NameKey>
     ) -> ZoneFileError? {
+        let owner = record.owner.wire
         var cut: ArraySlice<UInt8>?
         var offset = 0
         // Walk from the owner up to the apex; cuts are never at the apex, DNAMEs may be.
         while owner.count - offset >= apexLength {
-            let name = owner[offset...]
-            if offset > 0, dnames.contains(name) {
-                return ZoneFileError(.dataBelowDNAME, at: record.location, "\(record.owner) is below the DNAME at \(display(name)), so it is occluded")
+            let name = NameKey(owner[offset...])
+            if offset > 0, dnames[name] != nil {
+                return ZoneFileError(.dataBelowDNAME, at: record.location, "\(record.owner) is below the DNAME at \(display(name.wire)), so it is occluded")
             }
             // The topmost cut decides: a delegation below another one is itself occluded.
-            if owner.count - offset > apexLength, cuts.contains(name) { cut = name }
+            if owner.count - offset > apexLength, cuts.contains(name) { cut = name.wire }
             offset += Int(owner[offset]) + 1
         }
         guard let cut else { return nil }
         let atCut = cut.count == owner.count
-        let glue = (record.type == .a || record.type == .aaaa) && nsTargets.contains(owner)
+        let glue = (record.type == .a || record.type == .aaaa) && nsTargets.contains(NameKey(owner[...]))
         let parentSide = atCut && [RRType.ns, .ds, .nsec, .rrsig].contains(record.type)
         guard !glue && !parentSide else { return nil }
         return ZoneFileError(.dataBelowDelegation, at: record.location, "\(record.type) at \(record.owner) is \(atCut ? "at" : "below") the delegation \(display(cut)) and is not glue")
@@ -188,8 +239,4 @@ extension ZoneFile {
         (try? DNSName(wire: Array(wire)))?.description ?? "?"
     }
 
-    /// The wire name with ASCII letters folded to lower case.
-    private static func lowercased(_ wire: [UInt8]) -> [UInt8] {
-        wire.map(DNSName.lower)
-    }
 }

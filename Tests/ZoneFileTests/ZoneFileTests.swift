@@ -377,8 +377,8 @@ let apexLines = """
 
             """)
         let errors = loadErrors(path)
-        #expect(errors.map(\.code) == [.syntax, .cnameWithOtherData, .outOfZone, .missingSOA, .missingApexNS])
-        #expect(errors.map(\.location?.line) == [3, 2, 4, 1, 1])
+        #expect(errors.map(\.code) == [.syntax, .outOfZone, .cnameWithOtherData, .missingSOA, .missingApexNS])
+        #expect(errors.map(\.location?.line) == [3, 4, 2, 1, 1])
         #expect(ZoneFileErrors(errors).description.split(separator: "\n").count == 5)
     }
 }
