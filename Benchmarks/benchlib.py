@@ -368,6 +368,26 @@ zones:
         return os.access(self.binary, os.X_OK)
 
 
+def git_revision():
+    """Short HEAD of the repository, '+dirty' if Sources/ has uncommitted changes
+    (the meridian binary may have been built from them)."""
+    try:
+        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "Sources", "Package.swift"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def binary_age(path):
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(path)))
+    except OSError:
+        return "?"
+
+
 SERVERS = {"meridian": Meridian, "knotd": Knot, "nsd": NSD, "gdnsd": Gdnsd}
 
 

@@ -116,8 +116,8 @@ def main():
             server.stop()
         work.cleanup()
 
-    lines = ["%d records (%.0f MB zone file), %d CPUs, %s" % (
-        args.records, zone_mb, os.cpu_count(), datetime.datetime.now().isoformat(timespec="seconds")),
+    lines = ["%d records (%.0f MB zone file), %d CPUs, %s, repo %s" % (
+        args.records, zone_mb, os.cpu_count(), datetime.datetime.now().isoformat(timespec="seconds"), B.git_revision()),
         "%-9s %10s %10s %10s %12s %10s" % ("server", "load s", "RSS MB", "HWM MB", "tree PSS MB", "CPU s"),
         "-" * 66]
     for name in names:
@@ -130,7 +130,7 @@ def main():
     lines.append("(RSS/HWM: main process, 1 s after the first answer; tree PSS: all processes; medians of %d)" % args.repeat)
     table = "\n".join(lines)
     with open(os.path.join(outdir, "results.json"), "w") as f:
-        json.dump({"args": vars(args), "zone_mb": zone_mb, "results": results}, f, indent=1)
+        json.dump({"args": vars(args), "git": B.git_revision(), "zone_mb": zone_mb, "results": results}, f, indent=1)
     with open(os.path.join(outdir, "summary.txt"), "w") as f:
         f.write(table + "\n")
     print(table)

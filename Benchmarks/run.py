@@ -444,6 +444,7 @@ def main():
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
         "versions": versions, "args": vars(args),
+        "git": B.git_revision(), "meridian_binary": "%s (built %s)" % (B.Meridian.binary, B.binary_age(B.Meridian.binary)),
         "dnsperf": "-c %d -q %d -T %d -l %d%s" % (args.clients, args.outstanding, args.threads, args.duration,
                                                    " -Q %d" % args.qps if args.qps else ""),
     }
@@ -457,9 +458,11 @@ def main():
         w.writeheader()
         for r in runs:
             w.writerow(r)
-    head = "%s  %d CPUs  kernel %s  %s\nservers: %s\ndnsperf %s, %d interleaved rounds\n" % (
-        meta["date"], meta["cpus"], meta["kernel"], meta["host"],
+    head = "%s  %d CPUs  kernel %s  %s  repo %s\nservers: %s\ndnsperf %s, %d interleaved rounds\n" % (
+        meta["date"], meta["cpus"], meta["kernel"], meta["host"], meta["git"],
         ", ".join("%s %s" % kv for kv in versions.items()), meta["dnsperf"], args.rounds)
+    if "meridian" in versions:
+        head += "meridian binary: %s\n" % meta["meridian_binary"]
     rc = "response codes (last round): " + "; ".join(
         "%s %s" % (r["server"], " ".join("%s %.1f%%" % (k, 100.0 * v / max(1, r["completed"])) for k, v in r["rcodes"].items()))
         for r in runs if r["round"] == args.rounds)
