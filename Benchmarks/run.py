@@ -362,6 +362,8 @@ def main():
     args = ap.parse_args()
     B.install_signal_handlers()
     B.Meridian.binary = os.path.abspath(args.meridian)
+    if args.rounds < 3:
+        B.log("run: note: %d round(s); medians mean little below 3" % args.rounds)
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     outdir = os.path.join(args.out, "run-" + stamp)
