@@ -53,8 +53,10 @@ public struct ZoneFileErrors: Error, Sendable, CustomStringConvertible {
 /// and the current owner revert after it, RFC 1035 §5.1), `@`, relative names, blank owners,
 /// parentheses, `;` comments, `\.` and `\DDD` escapes. Only class IN is served.
 ///
-/// TTLs follow Knot DNS: a record without a TTL takes the last `$TTL`, else `defaultTTL`; an
-/// RRset written with different TTLs takes its last record's TTL. Repeated records are dropped.
+/// TTLs follow Knot DNS, which Meridian is compared against (checked with knotd 3.2): a record
+/// without a TTL takes the last `$TTL` (RFC 2308 §4), else `defaultTTL` (BIND would reuse the
+/// previous record's TTL); an RRset written with different TTLs takes its last record's TTL, which
+/// is not an error (Knot logs "TTL mismatch"). Repeated records are dropped, as BIND and Knot do.
 public enum ZoneFile {
     /// The TTL of records without one when no `$TTL` precedes them (Knot's `default-ttl`).
     public static let defaultTTL: UInt32 = 3600

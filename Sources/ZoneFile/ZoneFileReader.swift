@@ -180,6 +180,10 @@ struct ZoneFileReader {
         guard !type.isMetaType else {
             throw ZoneProblem(.syntax, "type \(type) is for queries only and cannot appear in a zone")
         }
+        // ldns accepts any length in RFC 3597 form (`A \# 0`); addresses must have theirs.
+        if (type == .a && rdata.count != 4) || (type == .aaaa && rdata.count != 16) {
+            throw ZoneProblem(.syntax, "\(type) RDATA must be \(type == .a ? 4 : 16) bytes, not \(rdata.count)")
+        }
         records.append(ZoneRecord(owner: owner, type: type, ttl: ttl ?? scope.defaultTTL, rdata: rdata, location: location))
     }
 

@@ -38,8 +38,8 @@ private struct RRsetKey: Hashable {
 extension ZoneFile {
     /// Drops repeated records (same owner, type and RDATA) and gives every RRset one TTL.
     ///
-    /// As Knot DNS does (and logs "TTL mismatch"), an RRset whose records were written with
-    /// different TTLs takes the TTL of its last record; this is not an error.
+    /// As Knot DNS does, an RRset whose records were written with different TTLs takes the TTL
+    /// of its last record (RRSIGs form one RRset per covered type).
     static func normalized(_ records: [ZoneRecord]) -> [ZoneRecord] {
         /// RRsets this large keep a set of their RDATA for the duplicate check; smaller ones are scanned.
         let scanLimit = 16

@@ -360,6 +360,10 @@ let apexLines = """
         expect("\(apexLines)\nx TYPE255 \\# 0\n", [(.syntax, 5)])
     }
 
+    @Test func genericAddressRDATAMustHaveTheAddressLength() {
+        expect("\(apexLines)\nx TYPE1 \\# 0\ny AAAA \\# 4 0a000001\nz A \\# 4 0a000001\n", [(.syntax, 5), (.syntax, 6)])
+    }
+
     @Test func unreadableFile() {
         let errors = loadErrors("/nonexistent/zone")
         #expect(errors.map(\.code) == [.io])
