@@ -54,7 +54,7 @@ int cdnsio_recv(cdnsio_batch *b, int fd) {
         };
     }
     b->queued = 0;
-    int n = recvmmsg(fd, b->rx_msgs, b->capacity, MSG_DONTWAIT, NULL);
+    int n = recvmmsg(fd, b->rx_msgs, b->capacity, MSG_WAITFORONE, NULL);
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
     for (int i = 0; i < n; i++)
         if (b->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) b->rx_msgs[i].msg_len = 0;
@@ -122,12 +122,16 @@ int cdnsio_bound_socket(const char *address, uint16_t port, int stream) {
     } else {
         return -EINVAL;
     }
-    int type = (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
+    int type = stream ? (SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC) : (SOCK_DGRAM | SOCK_CLOEXEC);
     int fd = socket(ss.ss_family, type, 0);
     if (fd < 0) return -errno;
     int on = 1;
+    /* A UDP worker blocks in recvmmsg; the timeout bounds how long it takes to notice shutdown
+       should the wake-up by shutdown(2) be missed. 250 ms is invisible to an operator. */
+    struct timeval wake = { .tv_sec = 0, .tv_usec = 250000 };
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0
         || (stream && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
+        || (!stream && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wake, sizeof wake) < 0)
         || (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) < 0)
         || bind(fd, (struct sockaddr *)&ss, len) < 0) {
         int e = errno;

@@ -21,7 +21,7 @@ public final class DNSServer: Sendable {
     /// What to listen on and how.
     public struct Configuration: Sendable {
         public var listen: [ListenAddress]
-        /// UDP worker threads; each owns a socket on every listen address.
+        /// UDP worker threads per listen address, each with its own SO_REUSEPORT socket.
         public var workers: Int
         /// A TCP connection that receives nothing for this long is closed.
         public var tcpIdleTimeout: Duration
@@ -46,20 +46,18 @@ public final class DNSServer: Sendable {
     private let engine: EngineReference
     private let logger: Logger
     private let stopping: ManagedAtomic<Bool>
-    private let wakePipe: (read: Int32, write: Int32)
     private let udpSockets: [Int32]
     private let threads: [pthread_t]
     private let tcpGroup: MultiThreadedEventLoopGroup
     private let tcpChannels: [any Channel]
 
     private init(
-        engine: EngineReference, logger: Logger, stopping: ManagedAtomic<Bool>, wakePipe: (Int32, Int32), udpSockets: [Int32],
+        engine: EngineReference, logger: Logger, stopping: ManagedAtomic<Bool>, udpSockets: [Int32],
         threads: [pthread_t], tcpGroup: MultiThreadedEventLoopGroup, tcpChannels: [any Channel]
     ) {
         self.engine = engine
         self.logger = logger
         self.stopping = stopping
-        self.wakePipe = wakePipe
         self.udpSockets = udpSockets
         self.threads = threads
         self.tcpGroup = tcpGroup
@@ -71,8 +69,6 @@ public final class DNSServer: Sendable {
         let reference = EngineReference(engine)
         let workers = max(1, configuration.workers)
         let stopping = ManagedAtomic(false)
-        var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else { throw DNSServerError(address: nil, reason: "pipe: \(String(cString: strerror(errno)))") }
         var udpSockets: [Int32] = []
         let group = MultiThreadedEventLoopGroup(numberOfThreads: workers)
         var tcpChannels: [any Channel] = []
@@ -80,8 +76,6 @@ public final class DNSServer: Sendable {
             for fd in udpSockets { close(fd) }
             for channel in tcpChannels { channel.close(promise: nil) }
             try? group.syncShutdownGracefully()
-            close(pipeEnds[0])
-            close(pipeEnds[1])
         }
 
         do throws(DNSServerError) {
@@ -113,16 +107,14 @@ public final class DNSServer: Sendable {
         }
 
         var threads: [pthread_t] = []
-        let perWorker = configuration.listen.count
-        for w in 0..<workers {
-            let worker = UDPWorker(
-                sockets: (0..<perWorker).map { udpSockets[$0 * workers + w] },
-                wakeDescriptor: pipeEnds[0], stopping: stopping, engine: reference)
+        for socket in udpSockets {
+            let worker = UDPWorker(socket: socket, stopping: stopping, engine: reference)
             guard let thread = startThread({
                 if let failure = worker.run() { logger.critical("UDP worker stopped: \(failure)") }
             }) else {
                 // Stop the workers already running, then release everything.
-                _ = write(pipeEnds[1], "x", 1)
+                stopping.store(true, ordering: .relaxed)
+                for fd in udpSockets { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
                 for t in threads { pthread_join(t, nil) }
                 cleanUp()
                 throw DNSServerError(address: nil, reason: "cannot start a UDP worker thread")
@@ -130,7 +122,7 @@ public final class DNSServer: Sendable {
             threads.append(thread)
         }
         return DNSServer(
-            engine: reference, logger: logger, stopping: stopping, wakePipe: (pipeEnds[0], pipeEnds[1]), udpSockets: udpSockets,
+            engine: reference, logger: logger, stopping: stopping, udpSockets: udpSockets,
             threads: threads, tcpGroup: group, tcpChannels: tcpChannels)
     }
 
@@ -143,12 +135,10 @@ public final class DNSServer: Sendable {
     /// connection, and returns when all of it is done. Later calls do nothing.
     public func shutdown() {
         guard stopping.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
-        _ = write(wakePipe.write, "x", 1)
+        for fd in udpSockets { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
         for channel in tcpChannels { try? channel.close().wait() }
         for thread in threads { pthread_join(thread, nil) }
         for fd in udpSockets { close(fd) }
-        close(wakePipe.read)
-        close(wakePipe.write)
         do {
             try tcpGroup.syncShutdownGracefully()
         } catch {

@@ -14,13 +14,13 @@ let udpBatchSize: UInt32 = 32
 /// Receive buffer per datagram: the largest UDP payload, so no query is ever cut short.
 let udpReceiveBufferSize = 65535
 
-/// One UDP worker thread: its own SO_REUSEPORT socket on every listen address, looping
-/// recvmmsg → `QueryEngine.respond` → sendmmsg over buffers allocated once. The per-packet path
-/// takes no lock, allocates nothing and calls the engine statically.
+/// One UDP worker thread on one SO_REUSEPORT socket: blocks in recvmmsg until datagrams arrive,
+/// answers each with `QueryEngine.respond` into buffers allocated once, and sends them with one
+/// sendmmsg. Two system calls per batch and no poll: the per-packet path takes no lock, allocates
+/// nothing and calls the engine statically. Shutdown sets `stopping` and shuts the socket down,
+/// which wakes recvmmsg (its 250 ms receive timeout is the fallback).
 struct UDPWorker: Sendable {
-    let sockets: [Int32]
-    /// Read end of the server's wake-up pipe: readable once shutdown begins.
-    let wakeDescriptor: Int32
+    let socket: Int32
     let stopping: ManagedAtomic<Bool>
     let engine: EngineReference
 
@@ -30,32 +30,15 @@ struct UDPWorker: Sendable {
             return "cannot allocate UDP buffers"
         }
         defer { cdnsio_batch_destroy(batch) }
-        var fds = sockets.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        fds.append(pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0))
-        while true {
-            if poll(&fds, nfds_t(fds.count), -1) < 0 {
-                if errno == EINTR { continue }
-                return "poll: \(String(cString: strerror(errno)))"
-            }
-            if fds[fds.count - 1].revents != 0 { return nil }
-            for i in 0..<sockets.count where fds[i].revents != 0 {
-                if let failure = drain(sockets[i], batch) { return failure }
-            }
-        }
-    }
-
-    /// Answers batches from `fd` until it has nothing more waiting or shutdown begins.
-    private func drain(_ fd: Int32, _ batch: OpaquePointer) -> String? {
-        var received: Int32
-        repeat {
-            received = cdnsio_recv(batch, fd)
-            if received < 0 {
-                // These mean the socket itself is unusable; anything else (an ICMP error reported
-                // late, ENOMEM, EINTR) passes, and the worker polls again.
-                if [EBADF, ENOTSOCK, EINVAL, EFAULT].contains(-received) {
+        while !stopping.load(ordering: .relaxed) {
+            let received = cdnsio_recv(batch, socket)
+            if received <= 0 {
+                // These mean the socket itself is unusable; anything else (a timeout, an ICMP error
+                // reported late, ENOMEM, EINTR) passes, and the worker waits again.
+                if received < 0 && [EBADF, ENOTSOCK, EINVAL, EFAULT].contains(-received) {
                     return "recvmmsg: \(String(cString: strerror(-received)))"
                 }
-                return nil
+                continue
             }
             let engine = self.engine.load().engine
             for i in 0..<UInt32(received) {
@@ -68,8 +51,8 @@ struct UDPWorker: Sendable {
                 let length = engine.respond(to: query, from: ClientAddress(family: family, words: words), over: .udp, into: response)
                 if length > 0 { cdnsio_tx_queue(batch, i, length) }
             }
-            cdnsio_send(batch, fd)
-        } while received == Int32(udpBatchSize) && !stopping.load(ordering: .relaxed)
+            cdnsio_send(batch, socket)
+        }
         return nil
     }
 }

@@ -14,8 +14,9 @@ typedef struct cdnsio_batch cdnsio_batch;
 cdnsio_batch *cdnsio_batch_create(unsigned capacity, size_t rx_size, size_t tx_size);
 void cdnsio_batch_destroy(cdnsio_batch *batch);
 
-/// Receives up to `capacity` datagrams from `fd` without blocking. Returns the count, 0 when
-/// nothing is waiting, or -errno. Datagrams longer than rx_size are reported with length 0.
+/// Waits for at least one datagram on `fd`, then takes up to `capacity` of those waiting
+/// (MSG_WAITFORONE). Returns the count, 0 when the socket's receive timeout passed or it was shut
+/// down, or -errno. Datagrams longer than rx_size are reported with length 0.
 int cdnsio_recv(cdnsio_batch *batch, int fd);
 
 /// Slot `i` after cdnsio_recv: the datagram and its length.
@@ -38,7 +39,8 @@ int cdnsio_send(cdnsio_batch *batch, int fd);
 
 /// Creates a socket bound to `address` (IPv4 dotted quad or IPv6 text) and `port` with
 /// SO_REUSEPORT (and IPV6_V6ONLY for IPv6); a stream socket (not yet listening) when `stream` is
-/// nonzero, datagram otherwise. Non-blocking, close-on-exec. Returns the descriptor or -errno
+/// nonzero (non-blocking, for NIO), a blocking datagram socket with a 250 ms receive timeout
+/// otherwise. Close-on-exec. Returns the descriptor or -errno
 /// (-EINVAL for an unparseable address).
 int cdnsio_bound_socket(const char *address, uint16_t port, int stream);
 
