@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -26,12 +28,26 @@ let package = Package(
         .target(name: "DNSWire", swiftSettings: strict),
         .target(name: "DNSZone", dependencies: ["DNSWire"], swiftSettings: strict),
         .target(name: "ZoneFile", dependencies: ["DNSWire", "DNSZone", "CLDNS"], swiftSettings: strict),
-        .target(name: "QueryEngine", dependencies: ["DNSWire", "DNSZone"], swiftSettings: strict),
+        .target(name: "GeoIP", dependencies: ["CMaxMindDB"], swiftSettings: strict),
+        .target(name: "Routing", dependencies: ["DNSWire", "GeoIP"], swiftSettings: strict),
+        .target(
+            name: "Health",
+            dependencies: [
+                "Routing", "DNSWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "QueryEngine", dependencies: ["DNSWire", "DNSZone", "GeoIP", "Routing"], swiftSettings: strict),
         .target(name: "ServerConfig", dependencies: ["DNSWire", "Yams"], swiftSettings: strict),
         .target(
             name: "DNSServer",
             dependencies: [
-                "DNSWire", "DNSZone", "ZoneFile", "QueryEngine", "ServerConfig", "CDNSIO",
+                "DNSWire", "DNSZone", "ZoneFile", "QueryEngine", "ServerConfig", "CDNSIO", "GeoIP", "Routing", "Health",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -53,6 +69,9 @@ let package = Package(
         .testTarget(name: "ZoneFileTests", dependencies: ["DNSWire", "DNSZone", "ZoneFile"]),
         .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "QueryEngine"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "GeoIP", "DNSWire"]),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "Routing", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "DNSServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
     ]
 )

@@ -1,0 +1,175 @@
+/// An IPv4 or IPv6 address as a 128-bit number, most significant bit first: IPv6 in `high`/`low`,
+/// IPv4 in the top 32 bits of `high` (so bit `i` of the address is bit `i` of the number for both
+/// families, which is what prefix tries walk).
+public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+    public var isIPv6: Bool
+
+    public init(high: UInt64, low: UInt64, isIPv6: Bool) {
+        self.high = high
+        self.low = low
+        self.isIPv6 = isIPv6
+    }
+
+    /// An IPv4 address from its 32-bit value (`0x7F000001` is 127.0.0.1).
+    public init(ipv4 value: UInt32) {
+        self.init(high: UInt64(value) << 32, low: 0, isIPv6: false)
+    }
+
+    /// Number of bits: 32 or 128.
+    @inline(__always)
+    public var bitCount: Int { isIPv6 ? 128 : 32 }
+
+    /// The IPv4 value, for IPv4 addresses.
+    public var ipv4Value: UInt32 { UInt32(truncatingIfNeeded: high >> 32) }
+
+    /// Bit `i` (0 = most significant).
+    @inline(__always)
+    public func bit(_ i: Int) -> Bool {
+        i < 64 ? (high >> UInt64(63 - i)) & 1 != 0 : (low >> UInt64(127 - i)) & 1 != 0
+    }
+
+    /// The address with every bit from `length` on cleared.
+    public func masked(to length: Int) -> IPAddress {
+        var a = self
+        if length <= 0 {
+            a.high = 0; a.low = 0
+        } else if length < 64 {
+            a.high &= ~(UInt64.max >> UInt64(length)); a.low = 0
+        } else if length == 64 {
+            a.low = 0
+        } else if length < 128 {
+            a.low &= ~(UInt64.max >> UInt64(length - 64))
+        }
+        return a
+    }
+
+    /// The network-order bytes: 4 for IPv4, 16 for IPv6.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * i))) }
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * i))) }
+        return isIPv6 ? out : Array(out[0..<4])
+    }
+
+    /// An address from 4 or 16 network-order bytes.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 4 || bytes.count == 16 else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0
+        for (i, b) in bytes.enumerated() {
+            if i < 8 { high |= UInt64(b) << UInt64(56 - 8 * i) } else { low |= UInt64(b) << UInt64(56 - 8 * (i - 8)) }
+        }
+        self.init(high: high, low: low, isIPv6: bytes.count == 16)
+    }
+
+    /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (with `::` and an embedded IPv4 tail).
+    public init?(_ text: some StringProtocol) {
+        if !text.contains(":") {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 4 else { return nil }
+            var value: UInt32 = 0
+            for p in parts {
+                guard !p.isEmpty, p.count <= 3, let v = UInt8(p), String(v) == p else { return nil }
+                value = value << 8 | UInt32(v)
+            }
+            self.init(ipv4: value)
+            return
+        }
+        var groups: [UInt16] = []
+        var tail: [UInt16] = []
+        var seenGap = false
+        let chars = Array(String(text))
+        var halves: [String] = []
+        var current = ""
+        var i = 0
+        while i < chars.count {
+            if chars[i] == ":" && i + 1 < chars.count && chars[i + 1] == ":" {
+                halves.append(current)
+                current = ""
+                i += 2
+            } else {
+                current.append(chars[i])
+                i += 1
+            }
+        }
+        halves.append(current)
+        guard halves.count <= 2 else { return nil }
+        func parse(_ s: String, into out: inout [UInt16]) -> Bool {
+            if s.isEmpty { return true }
+            let fields = s.split(separator: ":", omittingEmptySubsequences: false)
+            for (i, f) in fields.enumerated() {
+                if i == fields.count - 1, f.contains(".") {
+                    guard let v4 = IPAddress(f), !v4.isIPv6 else { return false }
+                    out.append(UInt16(v4.ipv4Value >> 16)); out.append(UInt16(v4.ipv4Value & 0xFFFF))
+                    continue
+                }
+                guard !f.isEmpty, f.count <= 4, let v = UInt16(f, radix: 16) else { return false }
+                out.append(v)
+            }
+            return true
+        }
+        guard parse(halves[0], into: &groups) else { return nil }
+        if halves.count == 2 {
+            seenGap = true
+            guard parse(halves[1], into: &tail) else { return nil }
+        }
+        let total = groups.count + tail.count
+        guard seenGap ? total < 8 : total == 8 else { return nil }
+        let all = groups + Array(repeating: 0, count: 8 - total) + tail
+        var bytes: [UInt8] = []
+        for g in all { bytes.append(UInt8(g >> 8)); bytes.append(UInt8(g & 0xFF)) }
+        self.init(bytes: bytes)
+    }
+
+    public var description: String {
+        if !isIPv6 {
+            let v = ipv4Value
+            return "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
+        }
+        let b = bytes
+        let groups = (0..<8).map { UInt16(b[2 * $0]) << 8 | UInt16(b[2 * $0 + 1]) }
+        // RFC 5952: compress the longest run (≥ 2) of zero groups.
+        var bestStart = -1, bestLength = 1, i = 0
+        while i < 8 {
+            var j = i
+            while j < 8 && groups[j] == 0 { j += 1 }
+            if j - i > bestLength { bestStart = i; bestLength = j - i }
+            i = max(j, i + 1)
+        }
+        func hex(_ r: Range<Int>) -> String { r.map { String(groups[$0], radix: 16) }.joined(separator: ":") }
+        if bestStart < 0 { return hex(0..<8) }
+        return hex(0..<bestStart) + "::" + hex((bestStart + bestLength)..<8)
+    }
+}
+
+/// An address prefix such as `10.20.0.0/16` or `2001:db8::/32`.
+public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
+    public var address: IPAddress
+    public var length: Int
+
+    /// A prefix; bits of `address` beyond `length` must be zero.
+    public init?(address: IPAddress, length: Int) {
+        guard length >= 0, length <= address.bitCount, address.masked(to: length) == address else { return nil }
+        self.address = address
+        self.length = length
+    }
+
+    /// Parses `address/length`; a bare address is a host prefix.
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let address = IPAddress(parts[0]) else { return nil }
+        var length = address.bitCount
+        if parts.count == 2 {
+            guard let l = Int(parts[1]), String(l) == parts[1] else { return nil }
+            length = l
+        }
+        self.init(address: address, length: length)
+    }
+
+    public func contains(_ a: IPAddress) -> Bool {
+        a.isIPv6 == address.isIPv6 && a.masked(to: length) == address
+    }
+
+    public var description: String { "\(address)/\(length)" }
+}

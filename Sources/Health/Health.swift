@@ -1,0 +1,1 @@
+// Health: checker protocol, checkers, scheduling, hysteresis (being written)
