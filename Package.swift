@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "DNSZone", dependencies: ["DNSWire"], swiftSettings: strict),
         .target(name: "ZoneFile", dependencies: ["DNSWire", "DNSZone", "CLDNS"], swiftSettings: strict),
         .target(name: "GeoIP", dependencies: ["CMaxMindDB"], swiftSettings: strict),
-        .target(name: "Routing", dependencies: ["DNSWire", "GeoIP"], swiftSettings: strict),
+        .target(name: "Routing", dependencies: ["DNSWire", "GeoIP", "ServerConfig"], swiftSettings: strict),
         .target(
             name: "Health",
             dependencies: [
@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "QueryEngine"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSWire"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
-        .testTarget(name: "RoutingTests", dependencies: ["Routing", "GeoIP", "DNSWire"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "GeoIP", "DNSWire", "ServerConfig"]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "Routing", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "DNSServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
     ]
