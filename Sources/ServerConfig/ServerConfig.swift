@@ -17,6 +17,7 @@ import Yams
 /// zones:
 ///   - origin: example.com.
 ///     file: zones/example.com.zone     # relative to the config file's directory
+/// # geoip, datacenters, checks, health, services: see ``RoutingConfiguration``
 /// ```
 public struct ServerConfiguration: Sendable, Equatable {
     /// Addresses served over both UDP and TCP.
@@ -30,6 +31,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var version: String?
     public var tcp: TCPSettings
     public var zones: [ZoneEntry]
+    /// Data centers, health checks and the service names answered by routing; empty when the file has none.
+    public var routing = RoutingConfiguration()
 
     /// Reads and validates the configuration file at `path`; zone paths are resolved against its directory.
     public static func load(path: String) throws(ServerConfigErrors) -> ServerConfiguration {
@@ -45,7 +48,7 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Validates YAML text; `file` names it in errors and `baseDirectory` anchors relative zone paths.
     public static func parse(yaml: String, file: String, baseDirectory: String) throws(ServerConfigErrors) -> ServerConfiguration {
-        var parser = Parser(file: file, baseDirectory: baseDirectory)
+        var parser = ConfigParser(file: file, baseDirectory: baseDirectory)
         let config = parser.parse(yaml)
         guard let config, parser.errors.isEmpty else { throw ServerConfigErrors(parser.errors) }
         return config
@@ -127,6 +130,32 @@ public struct ServerConfigError: Error, Hashable, Sendable, CustomStringConverti
         case io, syntax, unknownKey, missingKey, wrongType, invalidValue
         case badListenAddress, duplicateListenAddress, badDuration, badName
         case duplicateOrigin, missingZoneFile
+        /// A mapping key given twice (data center, check, service, …), or two service names equal
+        /// ignoring case.
+        case duplicateKey
+        case unknownDataCenter, unknownCheck, unknownPolicy, unknownCheckType
+        /// Negative or non-numeric weight, or every weight zero.
+        case badWeight
+        /// Latitude outside −90…90 or longitude outside −180…180.
+        case badCoordinates
+        case badAddress
+        /// Malformed CIDR prefix, or one with bits set beyond its length.
+        case badPrefix
+        case badCountry, badContinent
+        /// geo-nearest over a data center that has no `location`.
+        case missingLocation
+        /// A geo map without a `default` entry.
+        case missingDefault
+        /// TTL 0 or above 2^31−1, or degraded-ttl above ttl.
+        case badTTL
+        /// A check timeout not shorter than its interval.
+        case badTimeout
+        /// A data center without addresses.
+        case noAddresses
+        /// A service name without the final dot.
+        case relativeName
+        /// A file the configuration names (GeoIP database) that cannot be read.
+        case missingFile
     }
 
     public let code: Code
@@ -160,10 +189,12 @@ public struct ServerConfigErrors: Error, Sendable, CustomStringConvertible {
 }
 
 /// Walks the composed YAML tree, collecting every error rather than stopping at the first.
-private struct Parser {
+struct ConfigParser {
     let file: String
     let baseDirectory: String
     var errors: [ServerConfigError] = []
+    /// Keys renamed because they repeat an earlier key of their mapping: placeholder → (key, line of the first).
+    var duplicates: [String: (key: String, firstLine: Int)] = [:]
 
     init(file: String, baseDirectory: String) {
         self.file = file
@@ -177,7 +208,7 @@ private struct Parser {
     mutating func parse(_ yaml: String) -> ServerConfiguration? {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            root = try composeKeepingDuplicates(yaml)
         } catch let error as YamlError {
             errors.append(ServerConfigError(.syntax, file: file, line: Self.line(of: error), key: nil, Self.problem(of: error)))
             return nil
@@ -190,9 +221,12 @@ private struct Parser {
             return nil
         }
 
+        reportDuplicates(root, path: "")
+
         var config = ServerConfiguration(listen: [], workers: nil, logLevel: .info, identity: nil, version: nil, tcp: TCPSettings(), zones: [])
         var seen: Set<String> = []
-        for (keyNode, value) in top {
+        var routingSections: [String: (key: Node, value: Node)] = [:]
+        for (keyNode, value) in top where !isDuplicate(keyNode) {
             guard let key = keyNode.scalar?.string else { fail(.wrongType, keyNode, nil, "keys must be plain names"); continue }
             seen.insert(key)
             switch key {
@@ -209,12 +243,14 @@ private struct Parser {
             case "version": config.version = txt(value, key: key)
             case "tcp": config.tcp = tcp(value)
             case "zones": config.zones = zones(value)
+            case "geoip", "datacenters", "checks", "health", "services": routingSections[key] = (keyNode, value)
             default: fail(.unknownKey, keyNode, key, "unknown key")
             }
         }
         for required in ["listen", "zones"] where !seen.contains(required) {
             fail(.missingKey, root, required, "required key is missing")
         }
+        config.routing = routing(routingSections)
         return config
     }
 
@@ -242,7 +278,7 @@ private struct Parser {
     mutating func tcp(_ node: Node) -> TCPSettings {
         var settings = TCPSettings()
         guard let map = mapping(node, key: "tcp") else { return settings }
-        for (keyNode, value) in map {
+        for (keyNode, value) in map where !isDuplicate(keyNode) {
             let key = "tcp." + (keyNode.scalar?.string ?? "?")
             switch keyNode.scalar?.string {
             case "idle-timeout":
@@ -263,7 +299,7 @@ private struct Parser {
             guard let map = mapping(item, key: "zones") else { continue }
             var origin: DNSName?
             var path: String?
-            for (keyNode, value) in map {
+            for (keyNode, value) in map where !isDuplicate(keyNode) {
                 let name = keyNode.scalar?.string ?? "?"
                 let key = "zones." + name
                 switch name {
