@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSWire", "DNSZone"]),
         .testTarget(name: "ZoneFileTests", dependencies: ["DNSWire", "DNSZone", "ZoneFile"]),
-        .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "QueryEngine"]),
+        .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "QueryEngine", "GeoIP", "Routing", "ServerConfig"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSWire"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "GeoIP", "DNSWire", "ServerConfig"]),

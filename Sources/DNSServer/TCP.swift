@@ -1,6 +1,8 @@
 import Atomics
 public import NIOCore
 import QueryEngine
+import GeoIP
+import Routing
 import Synchronization
 
 /// Splits a TCP byte stream into DNS messages, each preceded by its 2-byte big-endian length
@@ -135,7 +137,9 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
 
     private let engine: EngineReference
     private let scratch: ResponseScratch
-    private var client = ClientAddress.unspecified
+    private var client = IPAddress.unspecified
+    /// Routing state of this connection (weighted choices, round-robin rotation).
+    private var state = RoutingState(seed: UInt64.random(in: 0...UInt64.max))
     private var lastWrite: EventLoopFuture<Void>?
     private var closing = false
 
@@ -145,7 +149,7 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        client = ClientAddress(context.channel.remoteAddress)
+        client = IPAddress(context.channel.remoteAddress)
         context.fireChannelActive()
     }
 
@@ -153,7 +157,7 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
         guard !closing else { return }
         let message = unwrapInboundIn(data)
         let length = message.withUnsafeReadableBytes { query in
-            engine.load().engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer)
+            engine.load().engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer, state: &state)
         }
         guard length > 0 else { return closeAfterWrites(context: context) }
         var out = context.channel.allocator.buffer(capacity: 2 + length)

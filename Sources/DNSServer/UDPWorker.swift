@@ -1,6 +1,8 @@
 import Atomics
 import CDNSIO
 import QueryEngine
+import GeoIP
+import Routing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,6 +32,7 @@ struct UDPWorker: Sendable {
             return "cannot allocate UDP buffers"
         }
         defer { cdnsio_batch_destroy(batch) }
+        var state = RoutingState(seed: UInt64.random(in: 0...UInt64.max))
         while !stopping.load(ordering: .relaxed) {
             let received = cdnsio_recv(batch, socket)
             if received <= 0 {
@@ -48,7 +51,8 @@ struct UDPWorker: Sendable {
                 }
                 let query = UnsafeRawBufferPointer(start: cdnsio_rx_data(batch, i), count: cdnsio_rx_length(batch, i))
                 let response = UnsafeMutableRawBufferPointer(start: cdnsio_tx_buffer(batch, i), count: QueryEngine.responseBufferSize)
-                let length = engine.respond(to: query, from: ClientAddress(family: family, words: words), over: .udp, into: response)
+                let length = engine.respond(
+                    to: query, from: IPAddress(family: family, words: words), over: .udp, into: response, state: &state)
                 if length > 0 { cdnsio_tx_queue(batch, i, length) }
             }
             cdnsio_send(batch, socket)

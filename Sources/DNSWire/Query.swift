@@ -8,6 +8,66 @@ public struct EDNS: Sendable, Equatable {
     /// Offset and length of the options in the query (the OPT RDATA).
     public var optionsOffset: Int
     public var optionsLength: Int
+    /// The EDNS Client Subnet option (RFC 7871), when the query carried a valid one.
+    public var clientSubnet: ClientSubnet? = nil
+}
+
+/// An EDNS Client Subnet option of a query (RFC 7871 §6), validated.
+///
+/// ```
+///                 +0 (MSB)                            +1 (LSB)
+///   +---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
+///   |                          FAMILY                               |
+///   +---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
+///   |     SOURCE PREFIX-LENGTH      |     SCOPE PREFIX-LENGTH       |
+///   +---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
+///   |                           ADDRESS...                          /
+///   +---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
+/// ```
+public struct ClientSubnet: Sendable, Equatable {
+    /// 1 = IPv4, 2 = IPv6 (IANA address family numbers).
+    public var family: UInt16
+    public var sourcePrefixLength: UInt8
+    public var scopePrefixLength: UInt8
+    /// The address as a 128-bit number, most significant bit first (IPv4 in the top 32 bits of `high`),
+    /// bits beyond the source prefix zero.
+    public var high: UInt64
+    public var low: UInt64
+    /// Where the option's ADDRESS starts in the query and how long it is, for echoing it.
+    public var addressOffset: Int
+    public var addressLength: Int
+
+    /// EDNS option code of ECS.
+    public static let optionCode: UInt16 = 8
+
+    /// Reads and checks one ECS option body; nil when malformed (FORMERR, RFC 7871 §7.1.1): an unknown
+    /// family, a source prefix longer than the family's address, an ADDRESS not exactly as long as the
+    /// prefix needs, or address bits set beyond the prefix.
+    static func parse(_ p: UnsafeRawBufferPointer, at start: Int, length: Int) -> ClientSubnet? {
+        guard length >= 4 else { return nil }
+        let family = p.u16(at: start)
+        let source = Int(p[start + 2])
+        let maxBits: Int
+        switch family {
+        case 1: maxBits = 32
+        case 2: maxBits = 128
+        default: return nil
+        }
+        let addressLength = length - 4
+        guard source <= maxBits, addressLength == (source + 7) / 8 else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0
+        for i in 0..<addressLength {
+            let b = UInt64(p[start + 4 + i])
+            if i < 8 { high |= b << UInt64(56 - 8 * i) } else { low |= b << UInt64(56 - 8 * (i - 8)) }
+        }
+        if source % 8 != 0, addressLength > 0 {
+            let last = p[start + 4 + addressLength - 1]
+            guard last & (0xFF >> UInt8(source % 8)) == 0 else { return nil }
+        }
+        return ClientSubnet(
+            family: family, sourcePrefixLength: UInt8(source), scopePrefixLength: p[start + 3],
+            high: high, low: low, addressOffset: start + 4, addressLength: addressLength)
+    }
 }
 
 /// A query read in place from its bytes: offsets into the packet, no copies (RFC 1035 §4.1).
@@ -100,16 +160,25 @@ public enum QueryParser {
             if type == RRType.opt.rawValue {
                 // RFC 6891 §6.1.1: one OPT at most, owned by the root.
                 guard q.edns == nil, ownerEnd == ownerStart + 1, p[ownerStart] == 0 else { return .formatError }
+                var subnet: ClientSubnet? = nil
                 var o = rdata
                 while o < rdata + rdlen {
                     guard o + 4 <= rdata + rdlen else { return .formatError }
-                    o += 4 + Int(p.u16(at: o + 2))
+                    let length = Int(p.u16(at: o + 2))
+                    guard o + 4 + length <= rdata + rdlen else { return .formatError }
+                    if p.u16(at: o) == ClientSubnet.optionCode {
+                        // One ECS option at most, and a well-formed one (RFC 7871 §7.1.1).
+                        guard subnet == nil, let parsed = ClientSubnet.parse(p, at: o + 4, length: length) else {
+                            return .formatError
+                        }
+                        subnet = parsed
+                    }
+                    o += 4 + length
                 }
-                guard o == rdata + rdlen else { return .formatError }
                 let ttl = p.u32(at: ownerEnd + 4)
                 q.edns = EDNS(
                     udpPayloadSize: p.u16(at: ownerEnd + 2), version: UInt8((ttl >> 16) & 0xFF),
-                    dnssecOK: ttl & 0x8000 != 0, optionsOffset: rdata, optionsLength: rdlen)
+                    dnssecOK: ttl & 0x8000 != 0, optionsOffset: rdata, optionsLength: rdlen, clientSubnet: subnet)
             }
             i = rdata + rdlen
         }

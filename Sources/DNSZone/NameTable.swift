@@ -1,6 +1,6 @@
 /// An immutable open-addressing hash table from lower-case wire names to dense indices, probed
 /// straight from packet bytes with no allocation. Keys are stored back to back in one arena.
-final class NameTable: @unchecked Sendable {
+public final class NameTable: @unchecked Sendable {
     private let slots: UnsafeMutableBufferPointer<UInt32>  // index + 1; 0 = empty
     private let mask: Int
     private let keyOffsets: UnsafeMutableBufferPointer<UInt32>
@@ -10,7 +10,7 @@ final class NameTable: @unchecked Sendable {
     private(set) var lengths = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
 
     /// `keys` must be lower-case, distinct wire names; key `i` maps to index `i`.
-    init(keys: [[UInt8]]) {
+    public init(keys: [[UInt8]]) {
         // Load factor at most 1/2 keeps linear probes short.
         var size = 8
         while size < keys.count * 2 { size <<= 1 }
@@ -65,7 +65,7 @@ final class NameTable: @unchecked Sendable {
 
     /// The index of the key equal to the `count` bytes at `name` (already lower case), or -1.
     @inline(__always)
-    func find(_ name: UnsafeRawPointer, _ count: Int) -> Int32 {
+    public func find(_ name: UnsafeRawPointer, _ count: Int) -> Int32 {
         var slot = NameTable.hash(name, count) & mask
         while true {
             let s = Int(slots[slot])

@@ -17,6 +17,26 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(high: UInt64(value) << 32, low: 0, isIPv6: false)
     }
 
+    /// True for addresses that say nothing about where a client is (RFC 6890 special-purpose
+    /// ranges: private, loopback, link-local, shared, documentation, benchmarking, multicast,
+    /// reserved, unique-local, IPv4-mapped); ECS addresses like these fall back to the resolver's.
+    public var isPrivateOrReserved: Bool {
+        if !isIPv6 {
+            let v = ipv4Value
+            let ranges: [(UInt32, Int)] = [
+                (0x0000_0000, 8), (0x0A00_0000, 8), (0x6440_0000, 10), (0x7F00_0000, 8), (0xA9FE_0000, 16),
+                (0xAC10_0000, 12), (0xC000_0000, 24), (0xC000_0200, 24), (0xC0A8_0000, 16), (0xC612_0000, 15),
+                (0xC633_6400, 24), (0xCB00_7100, 24), (0xE000_0000, 4), (0xF000_0000, 4),
+            ]
+            return ranges.contains { v >> UInt32(32 - $0.1) == $0.0 >> UInt32(32 - $0.1) }
+        }
+        let top16 = high >> 48
+        if high == 0 && (low == 0 || low == 1) { return true }  // :: and ::1
+        if high == 0 && low >> 32 == 0xFFFF { return true }  // ::ffff:0:0/96
+        if top16 & 0xFE00 == 0xFC00 || top16 & 0xFFC0 == 0xFE80 || top16 & 0xFF00 == 0xFF00 { return true }
+        return high >> 32 == 0x2001_0DB8  // documentation
+    }
+
     /// Number of bits: 32 or 128.
     @inline(__always)
     public var bitCount: Int { isIPv6 ? 128 : 32 }
@@ -95,24 +115,28 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
         halves.append(current)
         guard halves.count <= 2 else { return nil }
-        func parse(_ s: String, into out: inout [UInt16]) -> Bool {
+        // `allowsIPv4Tail`: a dotted-quad may only end the whole address, never precede `::`.
+        func parse(_ s: String, allowsIPv4Tail: Bool, into out: inout [UInt16]) -> Bool {
             if s.isEmpty { return true }
             let fields = s.split(separator: ":", omittingEmptySubsequences: false)
             for (i, f) in fields.enumerated() {
-                if i == fields.count - 1, f.contains(".") {
+                if allowsIPv4Tail, i == fields.count - 1, f.contains(".") {
                     guard let v4 = IPAddress(f), !v4.isIPv6 else { return false }
                     out.append(UInt16(v4.ipv4Value >> 16)); out.append(UInt16(v4.ipv4Value & 0xFFFF))
                     continue
                 }
-                guard !f.isEmpty, f.count <= 4, let v = UInt16(f, radix: 16) else { return false }
+                // Hex digits only: `UInt16(_:radix:)` alone would also accept a sign ("+1", "-0").
+                guard !f.isEmpty, f.count <= 4, f.allSatisfy(\.isHexDigit), let v = UInt16(f, radix: 16) else {
+                    return false
+                }
                 out.append(v)
             }
             return true
         }
-        guard parse(halves[0], into: &groups) else { return nil }
+        guard parse(halves[0], allowsIPv4Tail: halves.count == 1, into: &groups) else { return nil }
         if halves.count == 2 {
             seenGap = true
-            guard parse(halves[1], into: &tail) else { return nil }
+            guard parse(halves[1], allowsIPv4Tail: true, into: &tail) else { return nil }
         }
         let total = groups.count + tail.count
         guard seenGap ? total < 8 : total == 8 else { return nil }
@@ -126,6 +150,10 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         if !isIPv6 {
             let v = ipv4Value
             return "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
+        }
+        // RFC 5952 §5: IPv4-mapped addresses end in dotted-quad notation.
+        if high == 0, low >> 32 == 0xFFFF {
+            return "::ffff:" + IPAddress(ipv4: UInt32(truncatingIfNeeded: low)).description
         }
         let b = bytes
         let groups = (0..<8).map { UInt16(b[2 * $0]) << 8 | UInt16(b[2 * $0 + 1]) }

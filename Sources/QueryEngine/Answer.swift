@@ -1,5 +1,15 @@
 import DNSWire
 import DNSZone
+import GeoIP
+import Routing
+
+/// What a query in a zone with service names needs to answer them.
+struct RoutingContext {
+    let services: ServiceSet
+    let health: RoutingHealth
+    /// The resolver's address (the packet's source).
+    let resolver: IPAddress
+}
 
 /// One authoritative answer under construction: RFC 1034 §4.3.2 over a compiled zone, with CNAME
 /// and DNAME chains followed inside the zone, RFC 2308 negative answers, RFC 4592 wildcards,
@@ -15,6 +25,10 @@ struct Answer {
     var rcode = RCode.noError
     var authoritative = true
     var truncated = false
+    /// Set when the zone holds service names.
+    var routing: RoutingContext? = nil
+    /// ECS SCOPE PREFIX-LENGTH of the response: 0 unless a routed answer depended on the client.
+    var scope: UInt8 = 0
     var answerCount: UInt16 = 0
     var authorityCount: UInt16 = 0
     var additionalCount: UInt16 = 0
@@ -31,9 +45,9 @@ struct Answer {
     }
 
     /// Answers for the lower-case QNAME in `name` and returns the response length.
-    mutating func build(name: UnsafeMutableRawBufferPointer) -> Int {
+    mutating func build(name: UnsafeMutableRawBufferPointer, state: inout RoutingState) -> Int {
         writeHeader(&w, query, packet, rcode: .noError, authoritative: true)
-        if query.edns != nil { w.limit = limit - 11 }  // room for OPT is kept from the start
+        w.limit = limit - optSize(query)  // room for OPT is kept from the start
         w.rememberName(at: Header.size, length: query.qnameLength)
         var length = query.qnameLength
         var owner = Header.size
@@ -41,6 +55,13 @@ struct Answer {
         var steps = 0
         chain: while true {
             let current = UnsafeRawBufferPointer(rebasing: name[0..<length])
+            if let routing {
+                let service = routing.services.names.find(current.baseAddress!, length)
+                if service >= 0 {
+                    answerService(Int(service), routing, owner: owner, state: &state)
+                    break chain
+                }
+            }
             let target: Int
             switch zone.resolve(current, forDS: query.qtype == .ds) {
             case .node(let n), .wildcard(let n):
@@ -124,6 +145,46 @@ struct Answer {
         w.patchU16(UInt16(w.position - rdlength), at: rdlength - 2)
         answerCount += 1
         return offset
+    }
+
+    /// A service name: A or AAAA records chosen by its routing policy for this client (ANY gets the
+    /// A answer, RFC 8482); any other type, or no address of the family, is NODATA.
+    mutating func answerService(_ index: Int, _ routing: RoutingContext, owner: Int, state: inout RoutingState) {
+        let qtype = query.qtype
+        guard qtype == .a || qtype == .aaaa || qtype == .any else { negative(); return }
+        let ipv6 = qtype == .aaaa
+        let routed = routing.services.routing.answer(
+            service: index, ipv6: ipv6, client: client(resolver: routing.resolver), health: routing.health, state: &state)
+        scope = routed.selection.scope
+        guard routed.selection.count > 0 else { negative(); return }
+        let mark = w.mark
+        let before = answerCount
+        let addresses = routing.services.routing.addresses
+        for k in 0..<routed.selection.count {
+            let ip = addresses[Int(routed.selection.ids[k])].ip
+            guard w.writePointer(to: owner), w.writeU16(ipv6 ? RRType.aaaa.rawValue : RRType.a.rawValue),
+                  w.writeU16(RRClass.in.rawValue), w.writeU32(routed.ttl), w.writeU16(ipv6 ? 16 : 4),
+                  ipv6 ? (w.writeU32(UInt32(truncatingIfNeeded: ip.high >> 32)) && w.writeU32(UInt32(truncatingIfNeeded: ip.high))
+                      && w.writeU32(UInt32(truncatingIfNeeded: ip.low >> 32)) && w.writeU32(UInt32(truncatingIfNeeded: ip.low)))
+                      : w.writeU32(ip.ipv4Value)
+            else {
+                w.rollBack(to: mark)
+                truncated = true
+                answerCount = before
+                return
+            }
+            answerCount += 1
+        }
+    }
+
+    /// Who the answer is for (RFC 7871 §7.1.3): the ECS address when the query has one that locates
+    /// anybody, else the resolver. A source prefix of 0 asks for an answer that depends on no client.
+    func client(resolver: IPAddress) -> ClientInfo {
+        guard let subnet = query.edns?.clientSubnet else { return ClientInfo(address: resolver, fromSubnet: false) }
+        guard subnet.sourcePrefixLength > 0 else { return ClientInfo(address: resolver, fromSubnet: false, locatable: false) }
+        let address = IPAddress(high: subnet.high, low: subnet.low, isIPv6: subnet.family == 2)
+        if address.isPrivateOrReserved { return ClientInfo(address: resolver, fromSubnet: false) }
+        return ClientInfo(address: address, fromSubnet: true)
     }
 
     /// NXDOMAIN or NODATA: the zone's SOA in authority with the negative TTL (RFC 2308 §3).
@@ -285,7 +346,7 @@ struct Answer {
         w.patchU16(authorityCount, at: 8)
         if query.edns != nil {
             w.limit = limit
-            if writeOPT(&w, query, rcode: rcode, payload: payload) { additionalCount += 1 }
+            if writeOPT(&w, query, packet, rcode: rcode, payload: payload, scope: scope) { additionalCount += 1 }
         }
         w.patchU16(additionalCount, at: 10)
         return w.position

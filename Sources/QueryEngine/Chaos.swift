@@ -38,10 +38,10 @@ struct ChaosAnswers: Sendable {
         var w = ResponseWriter(into: response, limit: limit)
         guard let rdata else {
             writeHeader(&w, q, query, rcode: .refused, authoritative: false)
-            return finishOPT(&w, q)
+            return finishOPT(&w, q, query)
         }
         writeHeader(&w, q, query, rcode: .noError, authoritative: true)
-        if q.edns != nil { w.limit -= 11 }
+        w.limit -= optSize(q)
         let mark = w.mark
         if w.writePointer(to: Header.size), w.writeU16(RRType.txt.rawValue), w.writeU16(RRClass.chaos.rawValue),
            w.writeU32(0), w.writeU16(UInt16(rdata.count)), rdata.withUnsafeBytes({ w.writeBytes($0) })
@@ -51,12 +51,12 @@ struct ChaosAnswers: Sendable {
             w.rollBack(to: mark)
             w.patchU16(Header.qr | Header.aa | Header.tc | (q.flags & (Header.rd | Header.cd)), at: 2)
         }
-        if q.edns != nil { w.limit += 11 }
-        return finishOPT(&w, q)
+        w.limit += optSize(q)
+        return finishOPT(&w, q, query)
     }
 
-    private func finishOPT(_ w: inout ResponseWriter, _ q: ParsedQuery) -> Int {
-        if q.edns != nil, writeOPT(&w, q, rcode: .noError, payload: 1232) { w.patchU16(1, at: 10) }
+    private func finishOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ query: UnsafeRawBufferPointer) -> Int {
+        if q.edns != nil, writeOPT(&w, q, query, rcode: .noError, payload: 1232, scope: 0) { w.patchU16(1, at: 10) }
         return w.position
     }
 }

@@ -1,5 +1,7 @@
 import DNSWire
 public import DNSZone
+public import GeoIP
+public import Routing
 
 /// The transport a query arrived on; it decides the response size limit and truncation.
 public enum Transport: Sendable {
@@ -7,26 +9,23 @@ public enum Transport: Sendable {
     case tcp
 }
 
-/// The address a query came from (the resolver): IPv4 in the low 4 bytes of `high`, or IPv6 as two
-/// big-endian halves. The routing layer locates clients from it.
-public struct ClientAddress: Sendable, Hashable {
-    public var high: UInt64
-    public var low: UInt64
-    public var isIPv6: Bool
+/// The service names of a routing table, indexed for the query path: a hash table of their
+/// lower-case wire names and, per zone of the zone set, whether any service lies in it (so queries
+/// in zones without services never probe it). Built once per (zones, routing) pair; health is not
+/// part of it.
+public final class ServiceSet: Sendable {
+    public let routing: RoutingTable
+    let names: NameTable
+    let zonesWithServices: [Bool]
 
-    public init(ipv4: (UInt8, UInt8, UInt8, UInt8)) {
-        self.high = UInt64(ipv4.0) << 24 | UInt64(ipv4.1) << 16 | UInt64(ipv4.2) << 8 | UInt64(ipv4.3)
-        self.low = 0
-        self.isIPv6 = false
+    public init(routing: RoutingTable, zones: ZoneSet) {
+        self.routing = routing
+        let keys = routing.services.map { $0.name.lowercased().wire }
+        self.names = NameTable(keys: keys)
+        self.zonesWithServices = zones.zones.map { zone in
+            routing.services.contains { $0.name.isSubdomain(of: zone.origin) }
+        }
     }
-
-    public init(ipv6High: UInt64, low: UInt64) {
-        self.high = ipv6High
-        self.low = low
-        self.isIPv6 = true
-    }
-
-    public static let unspecified = ClientAddress(ipv4: (0, 0, 0, 0))
 }
 
 /// Answers one query: bytes in, bytes out, over an immutable zone snapshot. No I/O, no locks, no
@@ -51,22 +50,35 @@ public struct QueryEngine: Sendable {
     static let maxChain = 16
 
     public let zones: ZoneSet
+    /// Names answered by routing, and the health their answers follow.
+    public let services: ServiceSet?
+    public let health: RoutingHealth?
     public let options: Options
     private let chaos: ChaosAnswers
 
-    public init(zones: ZoneSet, options: Options = Options()) {
+    public init(zones: ZoneSet, services: ServiceSet? = nil, health: RoutingHealth? = nil, options: Options = Options()) {
         self.zones = zones
+        self.services = services
+        self.health = health ?? services.map { $0.routing.health(.allUp(count: $0.routing.addresses.count)) }
         self.options = options
         self.chaos = ChaosAnswers(identity: options.identity, version: options.version)
     }
 
-    /// Writes the response to `query` into `response` (at least `responseBufferSize` bytes) and
-    /// returns its length, or 0 when the query must be dropped without an answer.
+    /// The same zones and services with another health snapshot: what the server swaps in when
+    /// health changes.
+    public func with(health: RoutingHealth) -> QueryEngine {
+        QueryEngine(zones: zones, services: services, health: health, options: options)
+    }
+
+    /// Writes the response to `query` from the resolver at `client` into `response` (at least
+    /// `responseBufferSize` bytes) and returns its length, or 0 when the query must be dropped
+    /// without an answer. `state` is the caller's (per-thread) routing state.
     public func respond(
         to query: UnsafeRawBufferPointer,
-        from client: ClientAddress,
+        from client: IPAddress,
         over transport: Transport,
-        into response: UnsafeMutableRawBufferPointer
+        into response: UnsafeMutableRawBufferPointer,
+        state: inout RoutingState
     ) -> Int {
         var q = ParsedQuery()
         switch QueryParser.parse(query, into: &q) {
@@ -107,7 +119,11 @@ public struct QueryEngine: Sendable {
             var answer = Answer(
                 zone: zones.zones[zoneIndex], query: q, packet: query, response: response,
                 limit: transportLimit(q, transport), payload: options.maxUDPPayload, scratch: scratch)
-            return answer.build(name: name)
+            if let services, services.zonesWithServices[zoneIndex], let health {
+                answer.routing = RoutingContext(services: services, health: health, resolver: client)
+            }
+            let length = answer.build(name: name, state: &state)
+            return length
         }
     }
 
@@ -127,7 +143,7 @@ public struct QueryEngine: Sendable {
     ) -> Int {
         var w = ResponseWriter(into: response, limit: QueryEngine.responseBufferSize)
         writeHeader(&w, q, query, rcode: rcode, authoritative: false)
-        if q.edns != nil { _ = writeOPT(&w, q, rcode: rcode, payload: options.maxUDPPayload) }
+        if q.edns != nil { _ = writeOPT(&w, q, query, rcode: rcode, payload: options.maxUDPPayload, scope: 0) }
         w.patchU16(q.edns != nil ? 1 : 0, at: 10)
         return w.position
     }
@@ -154,14 +170,33 @@ func lowercase(_ source: UnsafeRawBufferPointer, into target: UnsafeMutableRawBu
 }
 
 /// The OPT record of a response (RFC 6891 §6.1.2): our payload size, the extended RCODE bits, the DO
-/// bit echoed (RFC 3225 §3), version 0, no options. False when 11 bytes do not fit.
+/// bit echoed (RFC 3225 §3), version 0, and the query's ECS option echoed with `scope` (RFC 7871
+/// §7.2.1: family, source prefix and address as received). False when it does not fit.
 @inline(__always)
-func writeOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, rcode: RCode, payload: Int) -> Bool {
-    guard w.fits(11) else { return false }
+func writeOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ packet: UnsafeRawBufferPointer, rcode: RCode, payload: Int, scope: UInt8) -> Bool {
+    let subnet = q.edns?.clientSubnet
+    let optionLength = subnet.map { 8 + $0.addressLength } ?? 0
+    guard w.fits(11 + optionLength) else { return false }
     _ = w.writeU8(0)
     _ = w.writeU16(RRType.opt.rawValue)
     _ = w.writeU16(UInt16(payload))
     _ = w.writeU32(UInt32(rcode.rawValue >> 4) << 24 | ((q.edns?.dnssecOK ?? false) ? 0x8000 : 0))
-    _ = w.writeU16(0)
+    _ = w.writeU16(UInt16(optionLength))
+    if let subnet {
+        _ = w.writeU16(ClientSubnet.optionCode)
+        _ = w.writeU16(UInt16(4 + subnet.addressLength))
+        _ = w.writeU16(subnet.family)
+        _ = w.writeU8(subnet.sourcePrefixLength)
+        _ = w.writeU8(scope)
+        _ = w.writeBytes(UnsafeRawBufferPointer(rebasing: packet[subnet.addressOffset..<(subnet.addressOffset + subnet.addressLength)]))
+    }
     return true
 }
+
+/// Room the OPT record of a response to `q` needs (reserved before any record is written).
+@inline(__always)
+func optSize(_ q: ParsedQuery) -> Int {
+    guard let edns = q.edns else { return 0 }
+    return 11 + (edns.clientSubnet.map { 8 + $0.addressLength } ?? 0)
+}
+

@@ -1,6 +1,8 @@
 import DNSWire
 import DNSZone
 import QueryEngine
+import GeoIP
+import Routing
 import Testing
 
 /// Builds records without a zone file: RDATA encoders for the types these tests use.
@@ -57,8 +59,9 @@ let engine = QueryEngine(zones: ZoneSet(zones: [exampleZone]), options: {
 /// Sends `query` through the engine and decodes the answer (nil when the engine stays silent).
 func ask(_ query: [UInt8], over transport: Transport = .udp) throws -> Message? {
     var out = [UInt8](repeating: 0, count: QueryEngine.responseBufferSize)
+    var state = RoutingState(seed: 1)
     let n = query.withUnsafeBytes { q in
-        out.withUnsafeMutableBytes { engine.respond(to: q, from: .unspecified, over: transport, into: $0) }
+        out.withUnsafeMutableBytes { engine.respond(to: q, from: IPAddress(ipv4: 0x7F00_0001), over: transport, into: $0, state: &state) }
     }
     return n == 0 ? nil : try Message(decoding: Array(out[0..<n]))
 }
@@ -223,7 +226,10 @@ func names(_ records: [Message.Record]) -> [String] { records.map { "\($0.owner.
         func rcode(_ l: [UInt8]) throws -> (RCode, Int) {
             let q = Message.query(name: try DNSName(wire: [UInt8(l.count)] + l + (try DNSName("EXAMPLE.com.")).wire), type: .a)
             var out = [UInt8](repeating: 0, count: QueryEngine.responseBufferSize)
-            let n = q.withUnsafeBytes { qb in out.withUnsafeMutableBytes { e.respond(to: qb, from: .unspecified, over: .udp, into: $0) } }
+            var state = RoutingState(seed: 1)
+            let n = q.withUnsafeBytes { qb in
+                out.withUnsafeMutableBytes { e.respond(to: qb, from: IPAddress(ipv4: 0x7F00_0001), over: .udp, into: $0, state: &state) }
+            }
             let m = try Message(decoding: Array(out[0..<n]))
             return (m.rcode, m.answer.count)
         }

@@ -1,0 +1,111 @@
+public import GeoIP
+public import ServerConfig
+
+/// Where a client is, as a geo policy sees it: its row of ranked data centers and the prefix
+/// length over which every address has that row (the ECS scope).
+public struct LocationMap: Sendable {
+    /// Merged prefix map from client address to a row of `rankings`; nil without geo data, in which
+    /// case every client is unlocated.
+    let map: PrefixMap?
+    /// Row for clients that cannot be located.
+    let unlocatedRow: UInt32
+
+    @inline(__always)
+    func locate(_ client: ClientInfo) -> (row: UInt32, scope: UInt8) {
+        guard client.locatable, let map else { return (unlocatedRow, 0) }
+        let found = map.lookup(client.address)
+        // Answers tailored to the resolver's own address are valid for all its clients (scope 0).
+        return (found.decision, client.fromSubnet ? found.prefixLength : 0)
+    }
+}
+
+/// Ranked data centers per client location: the first that is up answers.
+public struct RankedSites: Sendable {
+    public let sites: [Site]
+    /// Each row lists positions in `sites`, best first.
+    public let rankings: [[Int32]]
+    let location: LocationMap
+    public let pick: AddressPick
+
+    @inline(__always)
+    func select<T: SelectionTracer>(_ policy: String, _ request: inout SelectionRequest, _ tracer: inout T,
+                                    into selection: inout Selection) -> Bool {
+        let (row, scope) = location.locate(request.client)
+        tracer.record(.located(policy: policy, detail: row == location.unlocatedRow ? "not located" : "row \(row)", scope: scope))
+        if scope > selection.scope { selection.scope = scope }
+        for (rank, position) in rankings[Int(row)].enumerated() {
+            let site = sites[Int(position)]
+            let up = site.isUp(request)
+            tracer.record(.candidate(site: site.index, detail: "choice \(rank + 1)", up: up))
+            if up {
+                site.append(pick, &request, into: &selection)
+                tracer.record(.chose(policy: policy, detail: "first data center that is up"))
+                return true
+            }
+        }
+        return false
+    }
+}
+
+/// The nearest data center that is up, by great-circle distance from the client's location; the
+/// next nearest when it is down; a configured order for clients that cannot be located.
+public struct GeoNearest: RoutingPolicy {
+    public let ranked: RankedSites
+
+    public init(ranked: RankedSites) { self.ranked = ranked }
+
+    public func select<T: SelectionTracer>(_ request: inout SelectionRequest, _ tracer: inout T, into selection: inout Selection) -> Bool {
+        ranked.select("geo-nearest", &request, &tracer, into: &selection)
+    }
+}
+
+/// Country or continent → ordered data centers, with a default.
+public struct GeoMap: RoutingPolicy {
+    public let ranked: RankedSites
+
+    public init(ranked: RankedSites) { self.ranked = ranked }
+
+    public func select<T: SelectionTracer>(_ request: inout SelectionRequest, _ tracer: inout T, into selection: inout Selection) -> Bool {
+        ranked.select("geo-map", &request, &tracer, into: &selection)
+    }
+}
+
+/// Great-circle distance in kilometres (haversine formula, mean Earth radius 6371.0088 km).
+public func greatCircleDistance(_ a: Coordinates, _ b: Coordinates) -> Double {
+    let rad = Double.pi / 180
+    let dLat = (b.latitude - a.latitude) * rad
+    let dLon = (b.longitude - a.longitude) * rad
+    let h = sin(dLat / 2) * sin(dLat / 2) + cos(a.latitude * rad) * cos(b.latitude * rad) * sin(dLon / 2) * sin(dLon / 2)
+    return 2 * 6371.0088 * asin(min(1, h.squareRoot()))
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension RankedSites {
+    /// Ranks `sites` for every location of `geo` with `rank` (nil: the location cannot be ranked,
+    /// so it gets the `unlocated` order), keeps each distinct ranking once, and merges the networks
+    /// into a prefix map whose prefixes are as wide as the ranking allows (the ECS scope).
+    static func build(sites: [Site], geo: GeoNetworkTable?, unlocated: [Int32], pick: AddressPick,
+                      rank: (GeoLocation) -> [Int32]?) -> RankedSites {
+        var rows: [[Int32]] = [unlocated]
+        var rowIndex: [[Int32]: UInt32] = [unlocated: 0]
+        var map: PrefixMap? = nil
+        if let geo {
+            var decisions = [UInt32](repeating: 0, count: geo.locations.count)
+            for (i, location) in geo.locations.enumerated() {
+                guard let ranking = rank(location) else { continue }
+                if let row = rowIndex[ranking] {
+                    decisions[i] = row
+                } else {
+                    decisions[i] = UInt32(rows.count)
+                    rowIndex[ranking] = UInt32(rows.count)
+                    rows.append(ranking)
+                }
+            }
+            map = PrefixMap(table: geo, decisions: decisions, unknown: 0)
+        }
+        return RankedSites(sites: sites, rankings: rows, location: LocationMap(map: map, unlocatedRow: 0), pick: pick)
+    }
+}
