@@ -1,0 +1,97 @@
+/// A named health check, as configured (mirrors `ServerConfig.CheckConfig`).
+public struct CheckDefinition: Sendable, Equatable {
+    public var name: String
+    /// The checker kind, a key of `HealthCheckers.registry`.
+    public var type: String
+    /// Time between the starts of two checks of one address.
+    public var interval: Duration
+    /// How long one check may take before it counts as failed.
+    public var timeout: Duration
+    /// Random spread of each interval, as a fraction (0.1 = ±10 %).
+    public var jitter: Double
+    /// Consecutive successes that bring a down address up.
+    public var rise: Int
+    /// Consecutive failures that take an up address down.
+    public var fall: Int
+    /// The kind's own settings; scalars as strings, lists joined by U+001F.
+    public var parameters: [String: String]
+
+    public init(name: String, type: String, interval: Duration, timeout: Duration, jitter: Double = 0.1,
+                rise: Int = 2, fall: Int = 3, parameters: [String: String] = [:]) {
+        self.name = name
+        self.type = type
+        self.interval = interval
+        self.timeout = timeout
+        self.jitter = jitter
+        self.rise = rise
+        self.fall = fall
+        self.parameters = parameters
+    }
+
+    /// The separator of list parameters (U+001F, unit separator).
+    public static let listSeparator: Character = "\u{1F}"
+
+    /// The parameter `key` split into its list items.
+    func list(_ key: String) -> [String]? {
+        parameters[key].map { $0.split(separator: Self.listSeparator, omittingEmptySubsequences: false).map(String.init) }
+    }
+}
+
+/// One answer address whose health the monitor keeps.
+public struct MonitoredAddress: Sendable, Equatable {
+    /// The address ID: its index in the routing configuration's address table and in `HealthSnapshot`.
+    public var id: Int
+    public var datacenter: String
+    /// The answer address, presentation form.
+    public var ip: String
+    /// Where it is checked when not at `ip`: `host:port`, `[v6]:port`, a host, a URL (http/https).
+    public var target: String?
+    /// The name of its check; nil = always up, never probed.
+    public var check: String?
+
+    public init(id: Int, datacenter: String, ip: String, target: String? = nil, check: String? = nil) {
+        self.id = id
+        self.datacenter = datacenter
+        self.ip = ip
+        self.target = target
+        self.check = check
+    }
+
+    /// What its checker probes.
+    public var checkTarget: CheckTarget { CheckTarget(ip: ip, target: target, datacenter: datacenter) }
+}
+
+/// What a checker probes: the address's check target (else its answer address) and its data center.
+public struct CheckTarget: Sendable, Equatable, CustomStringConvertible {
+    /// The answer address.
+    public var ip: String
+    /// The configured check target, if any.
+    public var target: String?
+    public var datacenter: String
+
+    public init(ip: String, target: String? = nil, datacenter: String) {
+        self.ip = ip
+        self.target = target
+        self.datacenter = datacenter
+    }
+
+    /// `target` when set, else `ip`.
+    public var endpoint: String { target ?? ip }
+
+    /// `endpoint` split into host and port (`host:port`, `[v6]:port`, bare IPv6, bare host).
+    public var hostPort: (host: String, port: Int?) {
+        let s = endpoint
+        if s.hasPrefix("["), let close = s.firstIndex(of: "]") {
+            let host = String(s[s.index(after: s.startIndex)..<close])
+            let rest = s[s.index(after: close)...]
+            return (host, rest.hasPrefix(":") ? Int(rest.dropFirst()) : nil)
+        }
+        let colons = s.count(where: { $0 == ":" })
+        if colons == 1, let colon = s.firstIndex(of: ":") {
+            return (String(s[..<colon]), Int(s[s.index(after: colon)...]))
+        }
+        return (s, nil)
+    }
+
+    public var description: String { target.map { "\(ip) via \($0)" } ?? ip }
+}

@@ -1,0 +1,81 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// `http` and `https`: GET `path` (default `/`) and pass when the status is `expect` (default 200)
+/// and, if `body` is set, the body contains it. TLS certificates are verified unless `insecure: true`.
+/// The target is `host:port` (port from the target, else parameter `port`, else 80/443) or a full
+/// URL. Redirects are not followed (a 301 is a 301) and every check opens a new connection.
+public struct HTTPChecker: HealthChecker {
+    let scheme: String
+    let path: String
+    let port: Int?
+    let expect: Int
+    let body: String?
+    let insecure: Bool
+
+    /// How much of a response body is searched for `body`: health endpoints answer in a few bytes;
+    /// a larger page is read only this far.
+    static let maxBodyBytes = 64 * 1024
+
+    public init(definition: CheckDefinition, logger: Logger) throws(HealthError) {
+        let p = definition.parameters
+        scheme = definition.type == "https" ? "https" : "http"
+        path = p["path"] ?? "/"
+        guard path.hasPrefix("/") else { throw HealthError(check: definition.name, reason: "path '\(path)' must start with /") }
+        port = try definition.port()
+        guard let expect = Int(p["expect"] ?? "200"), (100...599).contains(expect) else {
+            throw HealthError(check: definition.name, reason: "expect '\(p["expect"] ?? "")' is not an HTTP status")
+        }
+        self.expect = expect
+        body = p["body"]
+        switch p["insecure"] ?? "false" {
+        case "true", "yes": insecure = true
+        case "false", "no": insecure = false
+        case let other: throw HealthError(check: definition.name, reason: "insecure '\(other)' is not true or false")
+        }
+    }
+
+    /// The URL checked for `target`.
+    func url(for target: CheckTarget) -> String {
+        if let t = target.target, t.contains("://") { return t }
+        let (host, targetPort) = target.hostPort
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return (targetPort ?? port).map { "\(scheme)://\(hostPart):\($0)\(path)" } ?? "\(scheme)://\(hostPart)\(path)"
+    }
+
+    public func check(_ target: CheckTarget, timeout: Duration) async -> CheckOutcome {
+        var request = HTTPClientRequest(url: url(for: target))
+        request.headers.add(name: "User-Agent", value: "meridian-health")
+        request.headers.add(name: "Connection", value: "close")
+        do {
+            let client = insecure ? Self.insecureClient : Self.verifyingClient
+            let response = try await client.execute(request, timeout: TimeAmount(timeout))
+            guard Int(response.status.code) == expect else {
+                return .fail("HTTP \(response.status.code), expected \(expect)")
+            }
+            guard let body else { return .pass("HTTP \(response.status.code)") }
+            var bytes: [UInt8] = []
+            for try await chunk in response.body {
+                bytes += chunk.readableBytesView.prefix(Self.maxBodyBytes - bytes.count)
+                if bytes.count >= Self.maxBodyBytes { break }
+            }
+            return String(decoding: bytes, as: UTF8.self).contains(body)
+                ? .pass("HTTP \(response.status.code), body matches")
+                : .fail("HTTP \(response.status.code), body lacks '\(body)'")
+        } catch {
+            return .fail(describe(error))
+        }
+    }
+
+    /// The clients for every HTTP check of the process: they live as long as it does (never shut down).
+    static let verifyingClient = HTTPClient(
+        eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+        configuration: HTTPClient.Configuration(certificateVerification: .fullVerification, redirectConfiguration: .disallow))
+    static let insecureClient = HTTPClient(
+        eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+        configuration: HTTPClient.Configuration(certificateVerification: .none, redirectConfiguration: .disallow))
+}

@@ -1,1 +1,0 @@
-// Health: checker protocol, checkers, scheduling, hysteresis (being written)

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// `tcp`: passes when a TCP connection to the target opens within the timeout. Parameter `port`
+/// applies when the target has none.
+public struct TCPChecker: HealthChecker {
+    let port: Int?
+
+    public init(definition: CheckDefinition, logger: Logger) throws(HealthError) {
+        port = try definition.port()
+    }
+
+    public func check(_ target: CheckTarget, timeout: Duration) async -> CheckOutcome {
+        let (host, targetPort) = target.hostPort
+        guard let port = targetPort ?? port else { return .fail("no port: set one in the target or the check") }
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(TimeAmount(timeout))
+                .connect(host: host, port: port).get()
+            try? await channel.close()
+            return .pass("connected to port \(port)")
+        } catch {
+            return .fail("port \(port): \(describe(error))")
+        }
+    }
+}
+
+extension CheckDefinition {
+    /// The `port` parameter, validated.
+    func port() throws(HealthError) -> Int? {
+        guard let text = parameters["port"] else { return nil }
+        guard let port = Int(text), (1...65535).contains(port) else {
+            throw HealthError(check: name, reason: "port '\(text)' is not 1…65535")
+        }
+        return port
+    }
+}
+
+extension TimeAmount {
+    /// The same span in NIO's unit.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+/// A short reason for a network error: the OS's words for errno, else the error's own text.
+func describe(_ error: any Error) -> String {
+    switch error {
+    case let e as NIOConnectionError:
+        if let first = e.connectionErrors.first { return describe(first.error) }
+        if let dns = e.dnsAAAAError ?? e.dnsAError { return "cannot resolve \(e.host): \(dns)" }
+        return "cannot connect to \(e.host)"
+    case let e as IOError:
+        return String(cString: strerror(e.errnoCode)).lowercased()
+    case ChannelError.connectTimeout:
+        return "connect timed out"
+    default:
+        return String(describing: error)
+    }
+}
