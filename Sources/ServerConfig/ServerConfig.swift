@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var version: String?
     public var tcp: TCPSettings
     public var zones: [ZoneEntry]
+    /// The file this configuration was read from, for messages about it.
+    public var file = ""
     /// Data centers, health checks and the service names answered by routing; empty when the file has none.
     public var routing = RoutingConfiguration()
 
@@ -50,7 +52,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public static func parse(yaml: String, file: String, baseDirectory: String) throws(ServerConfigErrors) -> ServerConfiguration {
         var parser = ConfigParser(file: file, baseDirectory: baseDirectory)
         let config = parser.parse(yaml)
-        guard let config, parser.errors.isEmpty else { throw ServerConfigErrors(parser.errors) }
+        guard var config, parser.errors.isEmpty else { throw ServerConfigErrors(parser.errors) }
+        config.file = file
         return config
     }
 }

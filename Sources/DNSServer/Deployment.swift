@@ -1,0 +1,117 @@
+public import DNSWire
+public import DNSZone
+public import GeoIP
+public import QueryEngine
+public import Routing
+public import ServerConfig
+import ZoneFile
+
+/// Everything one configuration file describes, loaded and cross-checked: the zones, the client
+/// location data, the routing table and the service names indexed for the query path. Built off
+/// the query path (at start and, later, on reload); the engine is made from it.
+public struct Deployment: Sendable {
+    public let config: ServerConfiguration
+    /// The zones in configuration order, with the entries they came from.
+    public let zones: [(entry: ZoneEntry, zone: Zone)]
+    public let zoneSet: ZoneSet
+    /// The routing table, when the configuration has services.
+    public let services: ServiceSet?
+    /// The MaxMind DB, kept open for `explain` (its networks are already merged into the routing table).
+    public let geoDatabase: GeoDatabase?
+
+    /// Loads every zone, the geo data and the routing table, collecting every problem as
+    /// `file:line: reason` (a service name that has records in a zone names both places).
+    public static func load(_ config: ServerConfiguration) throws(DeploymentErrors) -> Deployment {
+        var problems: [String] = []
+        var zones: [(entry: ZoneEntry, zone: Zone)] = []
+        var owners: [DNSName: SourceLocation] = [:]
+        let serviceNames = Set(config.routing.services.map(\.name))
+        for entry in config.zones {
+            do {
+                let records = try ZoneFile.read(origin: entry.origin, path: entry.file)
+                let invalid = ZoneFile.validate(origin: entry.origin, records: records)
+                guard invalid.isEmpty else {
+                    problems += invalid.map(\.description)
+                    continue
+                }
+                if !serviceNames.isEmpty {
+                    for r in records where serviceNames.contains(r.owner) && owners[r.owner] == nil {
+                        owners[r.owner] = r.location
+                    }
+                }
+                zones.append((entry, Zone(origin: entry.origin, records: records)))
+            } catch {
+                problems += error.errors.map(\.description)
+            }
+        }
+        let file = config.file
+        for service in config.routing.services {
+            let where_ = "\(file):\(service.line): services.\(service.name)"
+            if let record = owners[service.name] {
+                problems.append("\(where_): the name also has records in a zone file (\(record)); a service name must have none")
+            }
+            let enclosing = config.zones.filter { service.name.isSubdomain(of: $0.origin) }
+            if enclosing.isEmpty {
+                problems.append("\(where_): the name lies outside every zone served")
+            }
+            for (_, zone) in zones where service.name.isSubdomain(of: zone.origin) {
+                var name = DNSName?.some(service.name.lowercased())
+                while let n = name, n.wire.count > zone.apex.count {
+                    let node = zone.node(n.wire, n.wire.count)
+                    if node >= 0 && zone.nodes[Int(node)].flags & Zone.Node.isDelegation != 0 {
+                        problems.append("\(where_): the name is at or below the delegation \(n) in zone \(zone.origin)")
+                        break
+                    }
+                    name = n.parent
+                }
+            }
+        }
+
+        var geoDatabase: GeoDatabase? = nil
+        var geo: GeoNetworkTable? = nil
+        if let geoip = config.routing.geoip {
+            if let path = geoip.database {
+                do {
+                    let db = try GeoDatabase(path: path)
+                    geoDatabase = db
+                    geo = try db.networks()
+                } catch {
+                    problems.append("\(file):\(geoip.line): geoip.database: \(error)")
+                }
+            }
+            let explicit: [(prefix: IPPrefix, location: GeoLocation)] = geoip.networks.compactMap { n in
+                guard let prefix = IPPrefix(n.prefix) else { return nil }
+                return (prefix, GeoLocation(latitude: n.location?.latitude, longitude: n.location?.longitude,
+                                            countryCode: n.country, continentCode: n.continent))
+            }
+            if !explicit.isEmpty { geo = (geo ?? GeoNetworkTable()).overlaying(explicit) }
+        }
+
+        var services: ServiceSet? = nil
+        let zoneSet = ZoneSet(zones: zones.map(\.zone))
+        if !config.routing.services.isEmpty {
+            do {
+                services = ServiceSet(routing: try RoutingTable(config: config.routing, geo: geo), zones: zoneSet)
+            } catch {
+                problems.append("\(file): services: \(error)")
+            }
+        }
+        guard problems.isEmpty else { throw DeploymentErrors(problems) }
+        return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase)
+    }
+
+    /// The query engine for this deployment with `health` (all up when nil).
+    public func engine(health: HealthSnapshot? = nil) -> QueryEngine {
+        QueryEngine(
+            zones: zoneSet, services: services,
+            health: services.map { s in s.routing.health(health ?? .allUp(count: s.routing.addresses.count)) },
+            options: QueryEngine.Options(config))
+    }
+}
+
+/// Every problem found while loading a deployment, each as `file:line: reason`.
+public struct DeploymentErrors: Error, Sendable, CustomStringConvertible {
+    public let problems: [String]
+    public init(_ problems: [String]) { self.problems = problems }
+    public var description: String { problems.joined(separator: "\n") }
+}
