@@ -137,27 +137,59 @@ private struct Reader {
 }
 
 extension Message {
-    /// Encodes a query for `name`/`type`, optionally with an OPT record (payload size, DO bit).
+    /// Encodes a query for `name`/`type`, optionally with an OPT record (payload size, DO bit) and
+    /// an ECS option (RFC 7871: family 1 or 2, source prefix length, address bytes already cut to it).
     public static func query(
         id: UInt16 = 0x1234, name: DNSName, type: RRType, rrClass: RRClass = .in,
-        recursionDesired: Bool = false, edns: (payload: UInt16, dnssecOK: Bool)? = nil
+        recursionDesired: Bool = false, edns: (payload: UInt16, dnssecOK: Bool)? = nil,
+        clientSubnet: (family: UInt16, sourcePrefixLength: UInt8, address: [UInt8])? = nil
     ) -> [UInt8] {
         var b: [UInt8] = []
         func u16(_ v: UInt16) { b.append(UInt8(v >> 8)); b.append(UInt8(v & 0xFF)) }
+        let opt = edns ?? (clientSubnet == nil ? nil : (1232, false))
         u16(id)
         u16(recursionDesired ? Header.rd : 0)
-        u16(1); u16(0); u16(0); u16(edns == nil ? 0 : 1)
+        u16(1); u16(0); u16(0); u16(opt == nil ? 0 : 1)
         b.append(contentsOf: name.wire)
         u16(type.rawValue)
         u16(rrClass.rawValue)
-        if let edns {
+        if let opt {
             b.append(0)
             u16(RRType.opt.rawValue)
-            u16(edns.payload)
+            u16(opt.payload)
             u16(0)
-            u16(edns.dnssecOK ? 0x8000 : 0)
-            u16(0)
+            u16(opt.dnssecOK ? 0x8000 : 0)
+            if let ecs = clientSubnet {
+                u16(UInt16(8 + ecs.address.count))
+                u16(ClientSubnet.optionCode)
+                u16(UInt16(4 + ecs.address.count))
+                u16(ecs.family)
+                b.append(ecs.sourcePrefixLength)
+                b.append(0)
+                b.append(contentsOf: ecs.address)
+            } else {
+                u16(0)
+            }
         }
         return b
+    }
+}
+
+extension Message {
+    /// The ECS option of the response's OPT record (RFC 7871 §6), when present.
+    public var clientSubnet: (family: UInt16, sourcePrefixLength: UInt8, scopePrefixLength: UInt8, address: [UInt8])? {
+        guard let rdata = opt?.rdata else { return nil }
+        var i = 0
+        while i + 4 <= rdata.count {
+            let code = UInt16(rdata[i]) << 8 | UInt16(rdata[i + 1])
+            let length = Int(UInt16(rdata[i + 2]) << 8 | UInt16(rdata[i + 3]))
+            guard i + 4 + length <= rdata.count else { return nil }
+            if code == ClientSubnet.optionCode, length >= 4 {
+                let body = Array(rdata[(i + 4)..<(i + 4 + length)])
+                return (UInt16(body[0]) << 8 | UInt16(body[1]), body[2], body[3], Array(body[4...]))
+            }
+            i += 4 + length
+        }
+        return nil
     }
 }

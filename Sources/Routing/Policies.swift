@@ -184,3 +184,10 @@ public indirect enum AnyPolicy: RoutingPolicy {
         }
     }
 }
+
+/// Keeps every event, in order: the tracer of `meridian explain`.
+public struct RecordingTracer: SelectionTracer {
+    public private(set) var events: [TraceEvent] = []
+    public init() {}
+    public mutating func record(_ event: @autoclosure () -> TraceEvent) { events.append(event()) }
+}
