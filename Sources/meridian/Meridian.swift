@@ -1,16 +1,21 @@
 import ArgumentParser
 import DNSServer
 import DNSZone
+import Health
 import Logging
 import QueryEngine
 import ServerConfig
+import ServiceLifecycle
+import Routing
+import UnixSignals
 import ZoneFile
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The `meridian` command: serve zones, or check a configuration and its zones.
-struct Meridian: ParsableCommand {
+@main
+struct Meridian: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meridian",
         abstract: "An authoritative DNS server for RFC 1035 zone files, over UDP and TCP.",
@@ -55,15 +60,19 @@ struct ConfigOption: ParsableArguments {
     }
 }
 
-struct Serve: ParsableCommand {
+struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load every zone and answer queries until SIGTERM or SIGINT.",
-        discussion: "Logs go to stderr at the configuration's log-level. Exits 1 if a zone or setting is wrong or an address cannot be bound."
+        discussion: """
+            Logs go to stderr at the configuration's log-level. Exits 1 if a zone or setting is \
+            wrong or an address cannot be bound. With services, health checks start at once; the \
+            last known states are read from the health state file.
+            """
     )
 
     @OptionGroup var options: ConfigOption
 
-    func run() throws {
+    func run() async throws {
         let config = try options.load()
         let level = Logger.Level(config.logLevel)
         LoggingSystem.bootstrap { label in
@@ -72,35 +81,33 @@ struct Serve: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "meridian")
-        let zones = loadZones(config)
-        guard zones.problems.isEmpty else {
-            printErrors(zones.problems)
-            throw ExitCode.failure
-        }
+        let deployment = try loadDeployment(config)
 
-        // Block the stop signals before any thread starts, so every thread inherits the mask
-        // and only `sigwait` below receives them.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGTERM)
-        sigaddset(&signals, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-
-        let engine = QueryEngine(zones: ZoneSet(zones: zones.loaded.map(\.zone)), options: QueryEngine.Options(config))
         let server: DNSServer
         do {
-            server = try DNSServer.start(DNSServer.Configuration(config), engine: engine, logger: logger)
+            server = try DNSServer.start(DNSServer.Configuration(config), engine: deployment.engine(), logger: logger)
         } catch {
             printErrors(["cannot listen on \(error)"])
             throw ExitCode.failure
         }
+        var services: [any Service] = []
+        if deployment.services != nil {
+            do {
+                services.append(try deployment.healthMonitor(server: server, logger: logger))
+            } catch {
+                server.shutdown()
+                printErrors(["\(config.file): checks: \(error)"])
+                throw ExitCode.failure
+            }
+        }
+        services.append(DNSService(server: server, logger: logger))
         let addresses = config.listen.map(\.description).joined(separator: " ")
-        logger.notice("listening on \(addresses) (UDP and TCP), \(zones.loaded.count) zones")
-
-        var received: Int32 = 0
-        sigwait(&signals, &received)
-        logger.notice("stopping on \(received == SIGTERM ? "SIGTERM" : "SIGINT")")
-        server.shutdown()
+        let routed = deployment.services.map { ", \($0.routing.services.count) services" } ?? ""
+        logger.notice("listening on \(addresses) (UDP and TCP), \(deployment.zones.count) zones\(routed)")
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 
@@ -114,30 +121,25 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let zones = loadZones(config)
-        for (entry, zone) in zones.loaded {
+        let deployment = try loadDeployment(config)
+        for (entry, zone) in deployment.zones {
             let serial = zone.serial.map { "serial \($0)" } ?? "no serial"
             print("\(entry.origin): \(zone.recordCount) records, \(serial) (\(entry.file))")
         }
-        guard zones.problems.isEmpty else {
-            printErrors(zones.problems)
-            throw ExitCode.failure
+        if let routing = deployment.services?.routing {
+            print("routing: \(routing.services.count) services, \(routing.sites.count) data centers, \(routing.addresses.count) checked addresses")
         }
     }
 }
 
-/// Loads every zone of `config`, collecting the problems of all that fail.
-func loadZones(_ config: ServerConfiguration) -> (loaded: [(entry: ZoneEntry, zone: Zone)], problems: [String]) {
-    var loaded: [(entry: ZoneEntry, zone: Zone)] = []
-    var problems: [String] = []
-    for entry in config.zones {
-        do {
-            loaded.append((entry, try ZoneFile.load(origin: entry.origin, path: entry.file)))
-        } catch {
-            problems += error.errors.map(\.description)
-        }
+/// Loads the zones, geo data and routing of `config`, or prints every problem and exits 1.
+func loadDeployment(_ config: ServerConfiguration) throws(ExitCode) -> Deployment {
+    do {
+        return try Deployment.load(config)
+    } catch {
+        printErrors(error.problems)
+        throw ExitCode.failure
     }
-    return (loaded, problems)
 }
 
 func printErrors(_ lines: [String]) {
@@ -165,4 +167,3 @@ extension Logger.Level {
     }
 }
 
-Meridian.main()
