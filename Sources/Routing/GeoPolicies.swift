@@ -31,7 +31,7 @@ public struct RankedSites: Sendable {
     func select<T: SelectionTracer>(_ policy: String, _ request: inout SelectionRequest, _ tracer: inout T,
                                     into selection: inout Selection) -> Bool {
         let (row, scope) = location.locate(request.client)
-        tracer.record(.located(policy: policy, detail: row == location.unlocatedRow ? "not located" : "row \(row)", scope: scope))
+        tracer.record(.located(policy: policy, detail: row == location.unlocatedRow ? "in ranking row 0 (also the order for clients that cannot be located)" : "in ranking row \(row)", scope: scope))
         if scope > selection.scope { selection.scope = scope }
         for (rank, position) in rankings[Int(row)].enumerated() {
             let site = sites[Int(position)]

@@ -41,7 +41,7 @@ struct Meridian: AsyncParsableCommand {
               dig @127.0.0.1 -p 5353 www.example.com A
             """,
         version: "meridian 0.1.0",
-        subcommands: [Serve.self, Check.self]
+        subcommands: [Serve.self, Check.self, Explain.self]
     )
 }
 
