@@ -1,0 +1,103 @@
+import DNSWire
+import DNSZone
+import Testing
+
+func rec(_ owner: String, _ type: RRType, _ rdata: [UInt8] = [192, 0, 2, 1]) -> ZoneRecord {
+    ZoneRecord(owner: try! DNSName(owner), type: type, ttl: 300, rdata: rdata, location: SourceLocation(file: "t", line: 1))
+}
+
+func wire(_ s: String) -> [UInt8] { try! DNSName(s).wire }
+
+let soa = wire("ns.example.") + wire("host.example.") + [0, 0, 0, 7] + Array(repeating: 0, count: 12) + [0, 0, 0, 60]
+
+/// A zone with every shape `resolve` tells apart.
+let zone = Zone(origin: try! DNSName("example."), records: [
+    rec("example.", .soa, soa), rec("example.", .ns, wire("ns.example.")), rec("ns.example.", .a),
+    rec("a.b.c.example.", .a),  // b.c and c are empty non-terminals
+    rec("*.w.example.", .txt, [1, 0x78]), rec("x.w.example.", .a),
+    rec("sub.example.", .ns, wire("ns.sub.example.")), rec("ns.sub.example.", .a), rec("sub.example.", .ds, [1, 2, 3, 4]),
+    rec("d.example.", .dname, wire("other.")), rec("MiXeD.example.", .a),
+])
+
+func resolve(_ name: String, ds: Bool = false) -> Zone.Resolution {
+    let w = try! DNSName(name).lowercased().wire
+    return w.withUnsafeBytes { zone.resolve($0, forDS: ds) }
+}
+
+func node(_ name: String) -> Int32 {
+    let w = try! DNSName(name).lowercased().wire
+    return zone.node(w, w.count)
+}
+
+@Suite struct ZoneLookupTests {
+    @Test func exactNamesAndEmptyNonTerminals() {
+        #expect(resolve("example.") == .node(node("example.")))
+        #expect(resolve("a.b.c.example.") == .node(node("a.b.c.example.")))
+        #expect(resolve("b.c.example.") == .node(node("b.c.example.")))  // empty non-terminal exists
+        #expect(zone.nodes[Int(node("b.c.example."))].rrsetCount == 0)
+        #expect(resolve("mixed.example.") == .node(node("mixed.example.")))  // stored lower case
+        #expect(resolve("nothing.example.") == .nxdomain)
+        #expect(resolve("z.b.c.example.") == .nxdomain)
+    }
+
+    @Test func wildcardsApplyBelowTheirClosestEncloserOnly() {
+        let star = node("*.w.example.")
+        #expect(resolve("q.w.example.") == .wildcard(star))
+        #expect(resolve("p.q.w.example.") == .wildcard(star))
+        #expect(resolve("x.w.example.") == .node(node("x.w.example.")))  // an existing name blocks it
+        #expect(resolve("y.x.w.example.") == .nxdomain)  // closest encloser x.w has no wildcard
+        #expect(zone.nodes[Int(node("w.example."))].wildcard == star)
+    }
+
+    @Test func delegationsOccludeEverythingBelowButDSAtTheCut() {
+        let cut = node("sub.example.")
+        #expect(resolve("sub.example.") == .delegation(cut))
+        #expect(resolve("sub.example.", ds: true) == .node(cut))
+        #expect(resolve("ns.sub.example.") == .delegation(cut))
+        #expect(resolve("deep.below.sub.example.") == .delegation(cut))
+        #expect(zone.nodes[Int(cut)].flags & Zone.Node.isDelegation != 0)
+    }
+
+    @Test func dnameRedirectsNamesBelowItsOwner() {
+        let d = node("d.example.")
+        #expect(resolve("d.example.") == .node(d))
+        #expect(resolve("x.d.example.") == .dname(d))
+        #expect(resolve("y.x.d.example.") == .dname(d))
+    }
+
+    @Test func rrsetsArePreEncodedAndOrderedByType() {
+        let apex = node("example.")
+        let n = zone.nodes[Int(apex)]
+        let types = (n.rrsetStart..<(n.rrsetStart + n.rrsetCount)).map { zone.rrsets[Int($0)].type }
+        #expect(types == [.ns, .soa])
+        let ns = zone.rrset(at: apex, .ns)
+        let bytes = Array(zone.bytes(of: ns))
+        #expect(bytes == [0, 2, 0, 1, 0, 0, 1, 44, 0, UInt8(wire("ns.example.").count)] + wire("ns.example."))
+        #expect(zone.rrset(at: apex, .mx) == -1)
+        #expect(zone.serial == 7)
+        // The negative-answer SOA carries min(TTL 300, MINIMUM 60).
+        let negative = Array(UnsafeRawBufferPointer(start: zone.negativeSOA.baseAddress, count: zone.negativeSOALength))
+        #expect(Array(negative[4..<8]) == [0, 0, 0, 60])
+    }
+
+    @Test func glueAndAdditionalTargetsAreLinked() {
+        let cutNS = zone.rrset(at: node("sub.example."), .ns)
+        let info = zone.rrsets[Int(cutNS)]
+        #expect(info.additionalCount == 1)
+        #expect(zone.additional[Int(info.additionalStart)] == node("ns.sub.example."))
+    }
+
+    @Test func zoneSetFindsTheLongestEnclosingZone() throws {
+        let child = Zone(origin: try DNSName("sub.example."), records: [rec("sub.example.", .soa, soa)])
+        let set = ZoneSet(zones: [zone, child])
+        func index(_ s: String, below: Int = Int.max) -> Int {
+            let w = try! DNSName(s).wire
+            return w.withUnsafeBytes { set.zoneIndex(for: $0, shorterThan: below) }
+        }
+        #expect(index("www.sub.example.") == 1)
+        #expect(index("sub.example.") == 1)
+        #expect(index("sub.example.", below: wire("sub.example.").count) == 0)  // its parent, for DS
+        #expect(index("www.example.") == 0)
+        #expect(index("www.example.org.") == -1)
+    }
+}
