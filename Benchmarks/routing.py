@@ -387,12 +387,17 @@ zones:
     file: {zone}
 geoip:
   database: {db}
+# Work-around: with no checks and no state file, `meridian serve` exits at
+# start ("Service failed(Health.HealthMonitor)": the monitor has nothing to
+# run and returns). A state file keeps its save loop alive.
+health:
+  state-file: {d}/health-state.json
 datacenters:
 {dcs}services:
   rr.{origin}: {{ policy: round-robin, datacenters: [{names}], ttl: 30 }}
   wt.{origin}: {{ policy: weighted, datacenters: {{ {weights} }}, ttl: 30 }}
   geo.{origin}: {{ policy: geo-nearest, datacenters: [{names}], ttl: 30 }}
-""".format(port=self.port, w=self.workers, origin=ORIGIN, zone=self.zone, db=self.geodb, dcs=dcs, names=names,
+""".format(port=self.port, w=self.workers, origin=ORIGIN, zone=self.zone, db=self.geodb, dcs=dcs, names=names, d=self.dir,
                 weights=", ".join("%s: %d" % kv for kv in WEIGHTS.items())))
 
 
@@ -541,7 +546,8 @@ def accuracy(servers, subnets, n, outdir):
             got = None
             if r is not None and r[0] == 0 and r[1]:
                 got = ",".join(sorted({DC_BY_ADDR.get(a, a) for a in r[1]}))
-                scopes[r[2]] = scopes.get(r[2], 0) + 1
+                sk = "v%d/%s" % (6 if ":" in s[0] else 4, r[2])
+                scopes[sk] = scopes.get(sk, 0) + 1
             if got == t:
                 ok += 1
             else:
@@ -552,8 +558,10 @@ def accuracy(servers, subnets, n, outdir):
                 mism.append("%s/%d (%s, %.4f,%.4f): expected %s (%.0f km), got %s%s%s" % (
                     s[0], s[1], s[2], s[3], s[4], t, d_t, got if got else ("no answer" if r is None else "rcode %d" % r[0]),
                     " (%.0f km)" % d_g if d_g is not None else "", "  [flat-degree nearest: %s]" % fl if fl != t else ""))
-        summary[srv.name] = {"correct": ok, "total": len(sample), "scopes": {str(k): v for k, v in sorted(
-            scopes.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))}}
+        def order(kv):
+            fam, _, sc = kv[0].partition("/")
+            return fam, int(sc) if sc.isdigit() else 999
+        summary[srv.name] = {"correct": ok, "total": len(sample), "scopes": dict(sorted(scopes.items(), key=order))}
         lines.append("%s: %d/%d true nearest; ECS scopes %s" % (srv.name, ok, len(sample), summary[srv.name]["scopes"]))
         lines += ["  " + m for m in mism]
     flat_ok = sum(1 for t, f in zip(truth, flat) if t == f)
