@@ -181,8 +181,10 @@ func parsesDurations(text: String, expected: Duration) throws {
 @Test func reportsDuplicateKeys() throws {
     let f = try Fixture()
     let errors = f.errors("listen: []\nworkers: 1\nworkers: 2\n")
-    #expect(errors.map(\.code) == [.syntax])
-    #expect(errors.first?.description.contains("workers") == true)
+    #expect(errors.map { "\($0.line ?? 0) \($0.key ?? "-") \($0.code)" } == [
+        "3 workers duplicateKey", "1 listen invalidValue", "1 zones missingKey",
+    ])
+    #expect(errors.first?.description == "m.yaml:3: workers: \"workers\" is already defined at line 2")
 }
 
 @Test func reportsAnUnreadableFile() {
