@@ -59,33 +59,55 @@ public final class Zone: @unchecked Sendable {
         let apex = origin.lowercased()
         self.apex = apex.wire
 
-        // Owners and empty non-terminals, parents before children.
-        var byOwner: [DNSName: [ZoneRecord]] = [:]
-        var ownerOrder: [DNSName] = []
-        for r in records where r.owner.isSubdomain(of: apex) {
-            let owner = r.owner.lowercased()
-            if byOwner[owner] == nil {
-                ownerOrder.append(owner)
-                byOwner[owner] = []
-                var p = owner.parent
-                while let name = p, name.wire.count >= apex.wire.count, byOwner[name] == nil {
-                    byOwner[name] = []
-                    ownerOrder.append(name)
-                    p = name.parent
-                }
+        // Owners and empty non-terminals. Names are keyed by their lower-case wire bytes, hashed in
+        // bulk (a DNSName hashes byte by byte, which dominates a million-record load).
+        var index: [NameKey: Int32] = [:]
+        var ownerNames: [[UInt8]] = []
+        var ownerOf = [Int32](repeating: -1, count: records.count)
+        index.reserveCapacity(records.count + 1)
+        func intern(_ wire: [UInt8]) -> (Int32, isNew: Bool) {
+            let key = NameKey(wire)
+            if let i = index[key] { return (i, false) }
+            let i = Int32(ownerNames.count)
+            index[key] = i
+            ownerNames.append(wire)
+            return (i, true)
+        }
+        _ = intern(apex.wire)
+        for (r, record) in records.enumerated() where record.owner.isSubdomain(of: apex) {
+            let (owner, isNew) = intern(record.owner.lowercased().wire)
+            ownerOf[r] = owner
+            guard isNew else { continue }
+            var wire = ownerNames[Int(owner)]
+            while wire.count > apex.wire.count {
+                wire.removeFirst(Int(wire[0]) + 1)
+                if !intern(wire).isNew { break }
             }
-            byOwner[owner]!.append(r)
         }
-        if byOwner[apex] == nil {
-            byOwner[apex] = []
-            ownerOrder.append(apex)
+        // Parents before children: ordered by wire length (a parent is always shorter).
+        let order = ownerNames.indices.sorted { a, b in
+            ownerNames[a].count != ownerNames[b].count ? ownerNames[a].count < ownerNames[b].count : a < b
         }
-        let names = ownerOrder.sorted { a, b in
-            a.wire.count != b.wire.count ? a.wire.count < b.wire.count : a.wire.lexicographicallyPrecedes(b.wire)
-        }
-        table = NameTable(keys: names.map(\.wire))
+        let names = order.map { ownerNames[$0] }
+        var position = [Int32](repeating: 0, count: ownerNames.count)
+        for (p, o) in order.enumerated() { position[o] = Int32(p) }
+        let nameTable = NameTable(keys: names)
+        table = nameTable
 
-        // RRsets, in order of first appearance at each owner.
+        // Records grouped by node (a counting sort), each group in file order.
+        var groupStart = [Int](repeating: 0, count: names.count + 1)
+        for o in ownerOf where o >= 0 { groupStart[Int(position[Int(o)]) + 1] += 1 }
+        for i in 0..<names.count { groupStart[i + 1] += groupStart[i] }
+        var grouped = [Int32](repeating: 0, count: groupStart[names.count])
+        var fill = groupStart
+        for (r, o) in ownerOf.enumerated() where o >= 0 {
+            let node = Int(position[Int(o)])
+            grouped[fill[node]] = Int32(r)
+            fill[node] += 1
+        }
+
+        // RRsets of each node, ordered by type code as Knot does (an RFC 8482 ANY answer is the
+        // first RRset); identical RDATA kept once.
         var nodeList: [Node] = []
         var setList: [RRSet] = []
         var bytes: [UInt8] = []
@@ -94,22 +116,21 @@ public final class Zone: @unchecked Sendable {
         var serial: UInt32? = nil
         var soaRecord: (ttl: UInt32, rdata: [UInt8])? = nil
         nodeList.reserveCapacity(names.count)
-        for name in names {
-            let recs = byOwner[name]!
-            var types: [RRType] = []
-            var grouped: [RRType: (ttl: UInt32, rdatas: [[UInt8]])] = [:]
+        for (n, name) in names.enumerated() {
+            let recs = grouped[groupStart[n]..<groupStart[n + 1]].sorted {
+                records[Int($0)].type.rawValue != records[Int($1)].type.rawValue
+                    ? records[Int($0)].type.rawValue < records[Int($1)].type.rawValue : $0 < $1
+            }
+            var sets: [(type: RRType, ttl: UInt32, rdatas: [[UInt8]])] = []
             for r in recs {
-                if grouped[r.type] == nil {
-                    types.append(r.type)
-                    grouped[r.type] = (r.ttl, [])
-                }
-                if !grouped[r.type]!.rdatas.contains(r.rdata) { grouped[r.type]!.rdatas.append(r.rdata) }
+                let record = records[Int(r)]
+                if sets.last?.type != record.type { sets.append((record.type, record.ttl, [])) }
+                if !sets[sets.count - 1].rdatas.contains(record.rdata) { sets[sets.count - 1].rdatas.append(record.rdata) }
             }
             var flags: UInt8 = 0
             let start = setList.count
-            // Ordered by type code, as Knot does: an RFC 8482 ANY answer is the first RRset.
-            for t in types.sorted(by: { $0.rawValue < $1.rawValue }) {
-                let g = grouped[t]!
+            for g in sets {
+                let t = g.type
                 let offset = bytes.count
                 for rd in g.rdatas {
                     Zone.append(t.rawValue, to: &bytes)
@@ -124,11 +145,11 @@ public final class Zone: @unchecked Sendable {
                     dataLength: Int32(bytes.count - offset), additionalStart: 0, additionalCount: 0))
                 setRData.append(g.rdatas)
                 switch t {
-                case .ns where name != apex: flags |= Node.isDelegation
+                case .ns where n != 0: flags |= Node.isDelegation
                 case .dname: flags |= Node.hasDNAME
                 case .cname: flags |= Node.hasCNAME
                 case .a, .aaaa: flags |= Node.hasAddresses
-                case .soa where name == apex:
+                case .soa where n == 0:
                     if let rd = g.rdatas.first, rd.count >= 20 {
                         soaRecord = (g.ttl, rd)
                         serial = rd.withUnsafeBytes { $0.u32(at: rd.count - 20) }
@@ -136,7 +157,9 @@ public final class Zone: @unchecked Sendable {
                 default: break
                 }
             }
-            let parent: Int32 = name == apex ? -1 : table.find(name.parent!.wire, name.parent!.wire.count)
+            let parent: Int32 = n == 0 ? -1 : name.withUnsafeBytes { w in
+                nameTable.find(w.baseAddress! + Int(w[0]) + 1, w.count - Int(w[0]) - 1)
+            }
             nodeList.append(Node(
                 parent: parent, wildcard: -1, occluder: -1, rrsetStart: Int32(start),
                 rrsetCount: Int32(setList.count - start), flags: flags))
@@ -148,7 +171,7 @@ public final class Zone: @unchecked Sendable {
         for i in 0..<nodeList.count {
             let p = Int(nodeList[i].parent)
             guard p >= 0 else { continue }
-            if names[i].isWildcard { nodeList[p].wildcard = Int32(i) }
+            if names[i].count >= 2 && names[i][0] == 1 && names[i][1] == UInt8(ascii: "*") { nodeList[p].wildcard = Int32(i) }
             if nodeList[p].occluder >= 0 {
                 nodeList[i].occluder = nodeList[p].occluder
                 nodeList[i].flags |= nodeList[p].flags & Node.occludedByDNAME
@@ -309,4 +332,11 @@ public final class Zone: @unchecked Sendable {
         }
         return .nxdomain
     }
+}
+
+/// A lower-case wire name as a dictionary key, hashed in one call rather than byte by byte.
+private struct NameKey: Hashable {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
 }
