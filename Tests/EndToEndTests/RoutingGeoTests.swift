@@ -63,16 +63,27 @@ private func nearest(_ location: (Double, Double)) -> String {
     datacenters.min { km(location, $0.value) < km(location, $1.value) }!.key
 }
 
-@Suite("Routing end to end: geo-nearest on GeoLite2 with ECS", .serialized)
+@Suite("Routing end to end: geo on GeoLite2 with ECS", .serialized)
 struct RoutingGeoTests {
-    @Test("ECS subnets in Tokyo, Dublin, São Paulo, Frankfurt and Virginia get the nearest data center and a sound, wide scope",
-          .timeLimit(.minutes(2)))
-    func nearestWithScope() throws {
+    /// One meridian for every part: loading GeoLite2 takes a debug build several seconds of CPU.
+    @Test("geo-nearest, geo-map, resolver location, private ECS, scope 0, kdig", .timeLimit(.minutes(3)))
+    func geo() throws {
         let db = try RoutingFixtures.geolite2()
-        let entries = try lookup(db, places.map { String($0.ecs.split(separator: "/")[0]) })
         let server = try RoutedMeridian()
         defer { server.remove() }
         try server.start(routing: try RoutingFixtures.config("geo.yaml", ["DB": db]))
+        try nearestWithScope(server, db)
+        try resolverAddress(server)
+        try privateSubnet(server)
+        try scopeZero(server)
+        try geoMap(server, db)
+        #expect(server.process?.isRunning == true, "meridian exited:\n\(server.logText)")
+    }
+
+    /// ECS subnets in Tokyo, Dublin, São Paulo, Frankfurt and Virginia get the nearest data center
+    /// and a sound, wide scope.
+    func nearestWithScope(_ server: RoutedMeridian, _ db: String) throws {
+        let entries = try lookup(db, places.map { String($0.ecs.split(separator: "/")[0]) })
         var seen: Set<String> = []
         for (place, entry) in zip(places, entries) {
             guard let loc = entry.location else {
@@ -116,12 +127,8 @@ struct RoutingGeoTests {
                 "scope /\(scope) for \(address) covers clients with another nearest data center: \(r.stdout)")
     }
 
-    @Test("the resolver's address locates the client without ECS; no ECS in, none out")
-    func resolverAddress() throws {
-        let db = try RoutingFixtures.geolite2()
-        let server = try RoutedMeridian()
-        defer { server.remove() }
-        try server.start(routing: try RoutingFixtures.config("geo.yaml", ["DB": db]))
+    /// The resolver's address locates the client without ECS; no ECS in, none out.
+    func resolverAddress(_ server: RoutedMeridian) throws {
         // 127.0.0.2 is placed in Tokyo and 127.0.0.3 in São Paulo by the config's explicit networks.
         let tokyo = try server.query("geo.example.com.", source: "127.0.0.2")
         #expect(tokyo.records.map(\.data) == [answerAddress[nearest((35.68, 139.69))]!], "resolver in Tokyo:\n\(tokyo)")
@@ -135,12 +142,8 @@ struct RoutingGeoTests {
         #expect(nowhere.ecs == nil, "\(nowhere)")
     }
 
-    @Test("private and documentation ECS addresses fall back to the resolver's address, with scope 0")
-    func privateSubnet() throws {
-        let db = try RoutingFixtures.geolite2()
-        let server = try RoutedMeridian()
-        defer { server.remove() }
-        try server.start(routing: try RoutingFixtures.config("geo.yaml", ["DB": db]))
+    /// Private and documentation ECS addresses fall back to the resolver's address, with scope 0.
+    func privateSubnet(_ server: RoutedMeridian) throws {
         for ecs in ["10.1.2.0/24", "192.168.7.0/24", "198.51.100.0/24", "fd00:1::/48"] {
             // from the resolver "in São Paulo": gru, whatever the private subnet
             let r = try server.query("geo.example.com.", ecs: ecs, source: "127.0.0.3")
@@ -151,12 +154,8 @@ struct RoutingGeoTests {
         }
     }
 
-    @Test("round-robin and weighted answers do not depend on the client: scope 0; kdig +subnet too")
-    func scopeZero() throws {
-        let db = try RoutingFixtures.geolite2()
-        let server = try RoutedMeridian()
-        defer { server.remove() }
-        try server.start(routing: try RoutingFixtures.config("geo.yaml", ["DB": db]))
+    /// Round-robin and weighted answers do not depend on the client: scope 0; kdig +subnet too.
+    func scopeZero(_ server: RoutedMeridian) throws {
         for name in ["rr.example.com.", "w.example.com."] {
             for ecs in ["1.0.16.0/24", "87.32.0.0/24", "2400:4050::/48"] {
                 let r = try server.query(name, ecs: ecs)
@@ -181,5 +180,28 @@ struct RoutingGeoTests {
             #expect(parts.count == 3 && parts[0] == "201.6.0.0" && parts[1] == "24" && (Int(parts[2]) ?? 0) >= 1,
                     "kdig: ECS 201.6.0.0/24/scope≥1 expected:\n\(out)")
         }
+    }
+
+    /// geo-map: country before continent, then the default, from the database's country and continent.
+    func geoMap(_ server: RoutedMeridian, _ db: String) throws {
+        let entries = try lookup(db, places.map { String($0.ecs.split(separator: "/")[0]) })
+        var rows: Set<String> = []
+        for (place, entry) in zip(places, entries) {
+            // The map of geo.yaml: JP → nrt, IE → dub, continent EU → fra, default → iad.
+            let expected = switch (entry.country, entry.continent) {
+            case ("JP", _): "nrt"
+            case ("IE", _): "dub"
+            case (_, "EU"): "fra"
+            default: "iad"
+            }
+            rows.insert(expected)
+            let v6 = place.ecs.contains(":")
+            let r = try server.query("map.example.com.", v6 ? "AAAA" : "A", ecs: place.ecs)
+            let want = (v6 ? answerAddress6 : answerAddress)[expected]!
+            #expect(r.records.map(\.data) == [want], "\(place.ecs) (\(entry.country ?? "?"), \(entry.continent ?? "?")) → \(expected):\n\(r)")
+            #expect((r.ecs?.scope ?? 0) >= 1 && (r.ecs?.scope ?? 99) <= entry.prefix,
+                    "\(place.ecs): geo-map scope within 1…/\(entry.prefix):\n\(r)")
+        }
+        #expect(rows == ["nrt", "dub", "fra", "iad"], "the sample should reach every map row, reached \(rows)")
     }
 }

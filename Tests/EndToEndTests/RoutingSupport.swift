@@ -78,7 +78,8 @@ final class RoutedMeridian {
         p.standardInput = FileHandle.nullDevice
         try p.run()
         process = p
-        let deadline = Date().addingTimeInterval(30)
+        // Loading GeoLite2 takes a debug build about 10 s of CPU, far longer on a busy machine.
+        let deadline = Date().addingTimeInterval(180)
         while Date() < deadline {
             guard p.isRunning else {
                 throw E2EError.setup("meridian exited with status \(p.terminationStatus):\n\(logText)")
@@ -86,7 +87,7 @@ final class RoutedMeridian {
             if let r = try? query("example.com.", "SOA", timeout: 1), r.status == "NOERROR", !r.answer.isEmpty { return }
             usleep(50_000)
         }
-        throw E2EError.setup("meridian did not answer on port \(port) within 30 s:\n\(logText)")
+        throw E2EError.setup("meridian did not answer on port \(port) within 180 s:\n\(logText)")
     }
 
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
