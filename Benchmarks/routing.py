@@ -658,6 +658,33 @@ def summarize(runs, names, scenarios):
     return "\n".join(lines), medians, ratios
 
 
+def profile(server, qfile, args, outdir):
+    """perf record of the server's user and kernel time during a geo dnsperf run."""
+    data = os.path.join(outdir, "perf.data")
+    cmd = ["dnsperf", "-B", "-s", "127.0.0.1", "-p", str(server.port), "-d", qfile, "-l", str(args.perf + 3),
+           "-c", str(args.clients), "-q", str(args.outstanding), "-t", "1"]
+    d = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        p = subprocess.run(["perf", "record", "-F", "2000", "-g", "-o", data, "-p", str(server.proc.pid), "--",
+                            "sleep", str(args.perf)], capture_output=True, text=True)
+        if p.returncode != 0:
+            B.log("routing: perf record failed: %s" % p.stderr.strip()[-300:])
+            return
+    finally:
+        d.wait(timeout=args.perf + 30)
+    out = []
+    for sort in ("dso", "sym"):
+        r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--sort", sort, "-g", "none"],
+                           capture_output=True, text=True)
+        out += [line for line in r.stdout.splitlines() if "%" in line and not line.startswith("#")][:40]
+        out.append("")
+    with open(os.path.join(outdir, "perf.txt"), "w") as f:
+        f.write("\n".join(out))
+    B.log("routing: perf profile of meridian (geo) in %s; top:\n%s" % (
+        os.path.join(outdir, "perf.txt"), "\n".join(out[:16])))
+
+
 def version_of(name):
     cmd = {"gdnsd": ["gdnsd", "-h"], "pdns": ["pdns_server", "--version"],
            "meridian": [B.Meridian.binary, "--version"]}[name]
@@ -690,6 +717,9 @@ def main():
     ap.add_argument("--pause", type=float, default=1.0, help="idle seconds between runs")
     ap.add_argument("--out", default=os.path.join(B.HERE, "out"), help="output root (default Benchmarks/out)")
     ap.add_argument("--keep-temp", action="store_true", help="keep the temp dir with configs")
+    ap.add_argument("--perf", type=int, default=0, metavar="SECONDS",
+                    help="after the rounds, perf-record meridian for SECONDS during an extra geo run "
+                         "(perf.txt in the output dir; default 0 = off)")
     args = ap.parse_args()
     B.install_signal_handlers()
     B.Meridian.binary = os.path.abspath(args.meridian)
@@ -774,6 +804,9 @@ def main():
                           "lost %d  other %.2f cores" % (
                               len(runs), total, sc, rnd, s.name, r["qps"], (r["lat_avg"] or 0) * 1e6,
                               r["user_us_per_q"], r["sys_us_per_q"], r["lost"], r["other_cores"]))
+        mer = [s for s in servers if s.name == "meridian"]
+        if args.perf and mer and "geo" in qfiles:
+            profile(mer[0], qfiles["geo"], args, outdir)
     finally:
         for s in servers:
             try:
