@@ -31,7 +31,7 @@ public final class ServiceSet: Sendable {
 /// Answers one query: bytes in, bytes out, over an immutable zone snapshot. No I/O, no locks, no
 /// heap allocation: names are handled as wire bytes in stack buffers and RRsets are copied from
 /// their pre-encoded form.
-public struct QueryEngine: Sendable {
+public final class QueryEngine: Sendable {
     /// Settings that shape every response.
     public struct Options: Sendable {
         /// Largest UDP payload we send and advertise in OPT (RFC 6891 §6.2.5; 1232 per DNS Flag Day 2020).
