@@ -1,33 +1,65 @@
 public import DNSWire
 
 /// The data-center routing part of `meridian.yaml`: where clients are, which data centers answer,
-/// how they are checked, and which names are answered dynamically.
+/// how they are checked, and which names are answered dynamically. Every key is optional; unknown keys
+/// are errors. Relative paths are resolved against the config file's directory. Errors name keys as
+/// dotted paths with 0-based list indexes (`services.www.example.com..datacenters[2]`).
 ///
 /// ```yaml
 /// geoip:
-///   database: GeoLite2-City.mmdb            # optional; relative to the config file
-///   networks:                                # explicit prefixes, checked before the database
+///   database: GeoLite2-City.mmdb            # optional; must exist
+///   networks:                                # prefix (no host bits set) → location, country and/or continent
 ///     10.20.0.0/16: { location: [35.68, 139.69], country: JP, continent: AS }
-/// datacenters:
+/// datacenters:                               # name (letters, digits, - and _) → data center
 ///   iad:
-///     location: [38.95, -77.45]              # latitude, longitude
+///     location: [38.95, -77.45]              # [latitude −90…90, longitude −180…180]; needed by geo-nearest
 ///     country: US                            # optional, ISO 3166 alpha-2
 ///     continent: NA                          # optional: AF AN AS EU NA OC SA
-///     addresses:
+///     addresses:                             # at least one; IPv4 or IPv6
 ///       - 192.0.2.10                         # checked at its own address
 ///       - { ip: 198.51.100.10, check: "127.0.0.1:8081" }   # answered with ip, checked at check
 ///       - "2001:db8:1::10"
-/// checks:
-///   web: { type: http, path: /healthz, expect: 200, interval: 5s, timeout: 2s, rise: 2, fall: 3 }
+/// checks:                                    # name → check; services refer to it by name
+///   web:
+///     type: http                             # tcp | http | https | dns | exec | file
+///     interval: 5s                           # default 10s
+///     timeout: 2s                            # default 2s; shorter than interval
+///     jitter: 10%                            # or 0.1; default 10%, below 100%
+///     rise: 2                                # successes to come up, default 2
+///     fall: 3                                # failures to go down, default 3
+///     path: /healthz                         # kind parameters, see below
+///     expect: 200
+///   # tcp:        port
+///   # http/https: port, path (/…), expect (100–599), body (substring), insecure (true|false), host
+///   # dns:        port, name, qtype (A, AAAA, …, TYPEn), rcode (NOERROR, … or 0–4095), answer
+///   # exec:       command (required): [program, arg, …], or one string split at spaces
+///   # file:       path (required)
 /// health:
 ///   state-file: health-state.json            # last known states, used at the next start
-/// services:
+/// services:                                  # absolute owner name → service
 ///   www.example.com.:
-///     policy: geo-nearest                    # round-robin | weighted | geo-nearest | geo-map | failover
-///     datacenters: [iad, dub, nrt]
-///     check: web
-///     ttl: 30
+///     policy: geo-nearest                    # round-robin (default) | weighted | geo-nearest | geo-map | failover
+///     datacenters: [iad, dub, nrt]           # round-robin, geo-nearest: a list
+///     unlocated: [dub, iad]                  # geo-nearest: order for clients not located (default: datacenters)
+///     pick: round-robin                      # geo-nearest, geo-map: round-robin (default) | random
+///     check: web                             # optional; without one every address is up
+///     ttl: 30                                # default 30; 1 to 2^31−1
+///     degraded-ttl: 5                        # while a candidate is down or changing; default min(ttl, 5); at most ttl
+///     max-answers: 2                         # optional, at least 1
+///     when-all-down: fail-open               # fail-open (default) | nodata
+///   w.example.com.: { policy: weighted, datacenters: { iad: 3, dub: 1, nrt: 0 }, per-address: false }
+///   m.example.com.: { policy: geo-map, map: { JP: [nrt, iad], EU: [dub], continent:NA: [iad], default: [iad] } }
+///   f.example.com.:
+///     policy: failover
+///     failover:                              # first step with a healthy answer; nested failovers allowed
+///       - { policy: geo-nearest, datacenters: [iad, nrt] }
+///       - dub                                # a name alone: round-robin over that data center
 /// ```
+///
+/// Weights are numbers ≥ 0, not all 0 (0 = standby). Geo map keys are `default` (required), an ISO
+/// country code, a continent code, or `country:XX` / `continent:XX` (needed for AF, AS, NA and SA,
+/// which are both). Data centers in a service must be declared; duplicate keys anywhere and service
+/// names equal ignoring case are errors.
 public struct RoutingConfiguration: Sendable, Equatable {
     public var geoip: GeoIPConfig?
     /// In file order.
@@ -143,8 +175,9 @@ public struct CheckConfig: Sendable, Equatable {
     /// Consecutive failures that take an up address down.
     public var fall: Int
     /// The kind's own settings, as written (`port`, `path`, `expect`, `body`, `insecure`, `name`,
-    /// `qtype`, `rcode`, `answer`, `command`, `path`, …), scalars as strings, lists joined by
-    /// U+001F (unit separator).
+    /// `qtype`, `rcode`, `answer`, `command`, `path`, …), validated per type, scalars as strings.
+    /// `command` is the argument vector joined by U+001F (unit separator); a file check's `path` is absolute;
+    /// `qtype` and `rcode` are upper case.
     public var parameters: [String: String]
     public var line: Int
     public init(name: String, type: String, interval: Duration, timeout: Duration, jitter: Double, rise: Int, fall: Int,
@@ -209,6 +242,8 @@ public indirect enum PolicyConfig: Sendable, Equatable {
     /// be located get `unlocated` order (default: the listed order). `pick` chooses among its addresses.
     case geoNearest(datacenters: [String], unlocated: [String]?, pick: AddressPick)
     /// Country or continent code (or `default`) → ordered data centers; the first healthy one answers.
+    /// Keys are `default`, an upper-case country code (`JP`), or `continent:` and a continent code
+    /// (`continent:EU`); a client's country entry comes before its continent's.
     case geoMap(map: [(key: String, datacenters: [String])], pick: AddressPick)
     /// The first step that has a healthy answer.
     case failover([PolicyConfig])
@@ -231,4 +266,11 @@ public enum AddressPick: String, Sendable, Equatable {
     case roundRobin = "round-robin"
     /// One of them, at random (equal weights).
     case random
+}
+
+extension PolicyConfig {
+    /// The ``geoMap(map:pick:)`` key of an ISO country code: `JP`.
+    public static func geoMapKey(country: String) -> String { country.uppercased() }
+    /// The ``geoMap(map:pick:)`` key of a continent code: `continent:EU`.
+    public static func geoMapKey(continent: String) -> String { "continent:" + continent.uppercased() }
 }

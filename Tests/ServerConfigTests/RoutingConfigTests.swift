@@ -318,3 +318,18 @@ func validatesPrefixes(text: String, problem: String?) throws {
         #expect(try f.parse(yaml).routing.geoip?.networks.map(\.prefix) == [text])
     }
 }
+
+@Test func reportsFlowDuplicatesAtTheRepeatedKey() throws {
+    let f = try RoutingFixture()
+    let errors = f.errors("""
+        datacenters: { a: { addresses: [192.0.2.1] }, b: { addresses: [192.0.2.2] } }
+        services:
+          w.example.com.: { policy: weighted, datacenters: { a: 1, b: 2,
+                                                             "a": 3 } }
+          m.example.com.: { policy: geo-map, map: { default: [a], JP: [b], jp: [a] } }
+        """)
+    #expect(errors == [
+        "6 services.w.example.com..datacenters.a duplicateKey",
+        "7 services.m.example.com..map.jp duplicateKey",
+    ])
+}
