@@ -18,15 +18,32 @@ public struct Deployment: Sendable {
     public let services: ServiceSet?
     /// The MaxMind DB, kept open for `explain` (its networks are already merged into the routing table).
     public let geoDatabase: GeoDatabase?
+    /// What each zone file looked like when it was read, so a reload can keep zones whose file is unchanged.
+    let stamps: [String: FileStamp]
 
     /// Loads every zone, the geo data and the routing table, collecting every problem as
     /// `file:line: reason` (a service name that has records in a zone names both places).
-    public static func load(_ config: ServerConfiguration) throws(DeploymentErrors) -> Deployment {
+    /// With `previous`, a zone whose origin and file are the same and whose file is unchanged
+    /// (modification time, size and inode; files with `$INCLUDE` are always read again) is reused.
+    public static func load(_ config: ServerConfiguration, reusing previous: Deployment? = nil) throws(DeploymentErrors) -> Deployment {
         var problems: [String] = []
         var zones: [(entry: ZoneEntry, zone: Zone)] = []
         var owners: [DNSName: SourceLocation] = [:]
+        var stamps: [String: FileStamp] = [:]
         let serviceNames = Set(config.routing.services.map(\.name))
         for entry in config.zones {
+            let stamp = FileStamp(path: entry.file)
+            stamps[entry.file] = stamp
+            if let previous, let stamp, previous.stamps[entry.file] == stamp, !stamp.hasInclude,
+               let old = previous.zones.first(where: { $0.entry.origin == entry.origin && $0.entry.file == entry.file }) {
+                for name in serviceNames where name.isSubdomain(of: entry.origin) {
+                    let key = name.lowercased().wire
+                    let node = old.zone.node(key, key.count)
+                    if node >= 0 && old.zone.nodes[Int(node)].rrsetCount > 0 { owners[name] = SourceLocation(file: entry.file, line: 0) }
+                }
+                zones.append((entry, old.zone))
+                continue
+            }
             do {
                 let records = try ZoneFile.read(origin: entry.origin, path: entry.file)
                 let invalid = ZoneFile.validate(origin: entry.origin, records: records)
@@ -97,7 +114,7 @@ public struct Deployment: Sendable {
             }
         }
         guard problems.isEmpty else { throw DeploymentErrors(problems) }
-        return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase)
+        return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps)
     }
 
     /// The query engine for this deployment with `health` (all up when nil).
@@ -115,3 +132,41 @@ public struct DeploymentErrors: Error, Sendable, CustomStringConvertible {
     public init(_ problems: [String]) { self.problems = problems }
     public var description: String { problems.joined(separator: "\n") }
 }
+
+/// A file's identity and version as `stat` sees it.
+struct FileStamp: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: timespec
+    /// True when the file uses `$INCLUDE`: its included files are not stamped, so it is always re-read.
+    let hasInclude: Bool
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        modified = st.st_mtim
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var found = false
+        var line: UnsafeMutablePointer<CChar>? = nil
+        var capacity = 0
+        while getline(&line, &capacity, file) > 0 {
+            if let line, strstr(line, "$INCLUDE") != nil || strstr(line, "$include") != nil { found = true; break }
+        }
+        free(line)
+        hasInclude = found
+    }
+
+    static func == (a: FileStamp, b: FileStamp) -> Bool {
+        a.device == b.device && a.inode == b.inode && a.size == b.size && a.modified.tv_sec == b.modified.tv_sec
+            && a.modified.tv_nsec == b.modified.tv_nsec && a.hasInclude == b.hasInclude
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -205,9 +205,10 @@ private struct Builder {
                 map.first { $0.key.uppercased() == key.uppercased() }.map { $0.datacenters.map { Int32(names.firstIndex(of: $0)!) } }
             }
             let fallback = row("default") ?? []
+            // Keys are a country code, `continent:XX` or `default` (the config layer normalizes them).
             let ranked = RankedSites.build(sites: list, geo: geo, unlocated: fallback, pick: pick) { location in
-                if let c = location.countryCode, let r = row(c) { return r }
-                if let c = location.continentCode, let r = row(c) { return r }
+                if let c = location.countryCode, let r = row(PolicyConfig.geoMapKey(country: c)) { return r }
+                if let c = location.continentCode, let r = row(PolicyConfig.geoMapKey(continent: c)) { return r }
                 return fallback
             }
             return .geoMap(GeoMap(ranked: ranked))
