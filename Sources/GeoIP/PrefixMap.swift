@@ -60,8 +60,8 @@ private struct Trie: Sendable {
         root.withUnsafeBufferPointer { root in
             children.withUnsafeBufferPointer { children in
                 var ref = root[Int(truncatingIfNeeded: high >> UInt64(64 - Self.rootBits))]
-                var hi = high << UInt64(Self.rootBits)
-                var lo = low
+                var hi = high << UInt64(Self.rootBits) | low >> UInt64(64 - Self.rootBits)
+                var lo = low << UInt64(Self.rootBits)
                 while ref & Self.leafTag == 0 {
                     ref = children[Int(truncatingIfNeeded: ref) &* 2 &+ Int(truncatingIfNeeded: hi >> 63)]
                     hi = hi << 1 | lo >> 63
