@@ -90,7 +90,8 @@ private struct Trie: Sendable {
         let top = builder.merge(node: 0, inherited: 0, depth: 0)
         let rootRef = builder.reference(top, depth: 0)
 
-        // Resolve the first `rootBits` bits of every address into the direct table.
+        // Resolve the first `rootBits` bits of every address into the direct table. The nodes above
+        // that depth stay in `children` unreferenced: at most 2¹⁶ − 1 of them, not worth a compaction.
         var root = [UInt32](repeating: 0, count: 1 << Self.rootBits)
         for i in root.indices {
             var ref = rootRef
