@@ -4,8 +4,9 @@ import QueryEngine
 import GeoIP
 public import Routing
 public import ServiceLifecycle
-import ServerConfig
+public import ServerConfig
 import Synchronization
+import UnixSignals
 
 /// The DNS listeners as a service of the service group: they are already answering when the
 /// group starts; graceful shutdown closes them.
@@ -95,6 +96,91 @@ final class AllDownWatch: Sendable {
         }
         for i in before.subtracting(now) {
             logger.notice("a candidate of the service is up again", metadata: ["service": "\(routing.services[i].name)"])
+        }
+    }
+}
+
+/// Keeps the server answering from the current deployment: runs its health monitor, and on every
+/// SIGHUP reloads the configuration, the zone files (those unchanged are kept), the geo database and
+/// the routing table off the query path, then swaps them in with one atomic store. A file with an
+/// error is logged with its file and line and leaves the old data serving; health carries over
+/// through the state file for every address whose check did not change.
+public final class DeploymentService: Service {
+    let configPath: String
+    let server: DNSServer
+    let logger: Logger
+    let initial: Deployment
+
+    public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger) {
+        self.configPath = configPath
+        self.initial = deployment
+        self.server = server
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let first = try start(initial)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let last = await cancelWhenGracefulShutdown { () async -> Task<Void, Never>? in
+            var current = self.initial
+            var monitor = first
+            for await _ in hangups {
+                guard let next = self.reload(from: current) else { continue }
+                if let task = monitor {
+                    task.cancel()
+                    _ = await task.result  // it saves the last states, which the next monitor reads
+                }
+                current = next
+                do {
+                    monitor = try self.start(next)
+                } catch {
+                    self.logger.error("reload: health checks cannot start; answering with every address up",
+                                      metadata: ["error": "\(error)"])
+                    monitor = nil
+                }
+            }
+            return monitor
+        }
+        if let task = last {
+            task.cancel()
+            _ = await task.result
+        }
+    }
+
+    /// Swaps `deployment` in and starts its health monitor, if it has services.
+    private func start(_ deployment: Deployment) throws(HealthError) -> Task<Void, Never>? {
+        guard deployment.services != nil else {
+            server.replaceEngine(deployment.engine())
+            return nil
+        }
+        let monitor = try deployment.healthMonitor(server: server, logger: logger)
+        return Task { try? await monitor.run() }
+    }
+
+    /// The new deployment, or nil (after logging every problem) when anything is wrong.
+    private func reload(from current: Deployment) -> Deployment? {
+        logger.notice("reload: reading \(configPath)")
+        let config: ServerConfiguration
+        do {
+            config = try ServerConfiguration.load(path: configPath)
+        } catch {
+            for problem in error.errors { logger.error("reload failed, old data still serving: \(problem)") }
+            return nil
+        }
+        if config.listen != current.config.listen || config.workers != current.config.workers || config.tcp != current.config.tcp {
+            logger.warning("reload: listen, workers and tcp settings take effect only at restart")
+        }
+        do {
+            let next = try Deployment.load(config, reusing: current)
+            let kept = next.zones.filter { z in current.zones.contains { $0.zone === z.zone } }.count
+            logger.notice("reload: done", metadata: [
+                "zones": "\(next.zones.count)", "unchanged": "\(kept)",
+                "services": "\(next.services?.routing.services.count ?? 0)",
+            ])
+            return next
+        } catch {
+            for problem in error.problems { logger.error("reload failed, old data still serving: \(problem)") }
+            return nil
         }
     }
 }

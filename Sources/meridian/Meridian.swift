@@ -66,7 +66,9 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Logs go to stderr at the configuration's log-level. Exits 1 if a zone or setting is \
             wrong or an address cannot be bound. With services, health checks start at once; the \
-            last known states are read from the health state file.
+            last known states are read from the health state file. SIGHUP reloads the \
+            configuration, changed zone files and the geo database without dropping a query; a \
+            file with an error is logged and the old data keeps serving.
             """
     )
 
@@ -90,17 +92,10 @@ struct Serve: AsyncParsableCommand {
             printErrors(["cannot listen on \(error)"])
             throw ExitCode.failure
         }
-        var services: [any Service] = []
-        if deployment.services != nil {
-            do {
-                services.append(try deployment.healthMonitor(server: server, logger: logger))
-            } catch {
-                server.shutdown()
-                printErrors(["\(config.file): checks: \(error)"])
-                throw ExitCode.failure
-            }
-        }
-        services.append(DNSService(server: server, logger: logger))
+        let services: [any Service] = [
+            DeploymentService(configPath: options.config, deployment: deployment, server: server, logger: logger),
+            DNSService(server: server, logger: logger),
+        ]
         let addresses = config.listen.map(\.description).joined(separator: " ")
         let routed = deployment.services.map { ", \($0.routing.services.count) services" } ?? ""
         logger.notice("listening on \(addresses) (UDP and TCP), \(deployment.zones.count) zones\(routed)")
