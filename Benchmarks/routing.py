@@ -42,6 +42,7 @@ import os
 import platform
 import random
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -535,10 +536,11 @@ def accuracy(servers, subnets, n, outdir):
         [s for s in subnets if s not in sample], n - len(sample))
     truth = [nearest_dc(s[3], s[4]) for s in sample]
     flat = [flat_nearest_dc(s[3], s[4]) for s in sample]
-    lines, summary = [], {}
+    lines, summary, per_server = [], {}, {}
     lines.append("# %d sample subnets; true = nearest by haversine on the database's coordinates" % len(sample))
     for srv in servers:
         res = ask_many(srv.port, SCENARIOS["geo"], sample)
+        per_server[srv.name] = res
         ok = 0
         mism = []
         scopes = {}
@@ -564,6 +566,22 @@ def accuracy(servers, subnets, n, outdir):
         summary[srv.name] = {"correct": ok, "total": len(sample), "scopes": dict(sorted(scopes.items(), key=order))}
         lines.append("%s: %d/%d true nearest; ECS scopes %s" % (srv.name, ok, len(sample), summary[srv.name]["scopes"]))
         lines += ["  " + m for m in mism]
+    # ECS scope: a longer (narrower) scope than needed only costs resolvers' cache hits.
+    if "meridian" in per_server and "gdnsd" in per_server:
+        diffs = []
+        for s, a, b in zip(sample, per_server["meridian"], per_server["gdnsd"]):
+            if a and b and a[2] is not None and b[2] is not None and a[2] != b[2]:
+                diffs.append((a[2] - b[2], s, a[2], b[2]))
+        narrower = [d for d in diffs if d[0] > 0]
+        wider = [d for d in diffs if d[0] < 0]
+        line = "ECS scope meridian vs gdnsd: same on %d/%d, narrower (longer) on %d, wider on %d" % (
+            len(sample) - len(diffs), len(sample), len(narrower), len(wider))
+        summary["scope_vs_gdnsd"] = {"same": len(sample) - len(diffs), "narrower": len(narrower), "wider": len(wider)}
+        lines.append(line)
+        for d, sn, a, b in sorted(narrower, key=lambda x: -x[0])[:20]:
+            lines.append("  narrower: %s/%d: meridian /%d, gdnsd /%d" % (sn[0], sn[1], a, b))
+        for d, sn, a, b in sorted(wider, key=lambda x: x[0])[:20]:
+            lines.append("  wider:    %s/%d: meridian /%d, gdnsd /%d" % (sn[0], sn[1], a, b))
     flat_ok = sum(1 for t, f in zip(truth, flat) if t == f)
     lines.append("(flat-degree metric agrees with haversine on %d/%d)" % (flat_ok, len(sample)))
     with open(os.path.join(outdir, "accuracy.txt"), "w") as f:
@@ -609,8 +627,9 @@ def shares(servers, subnets, n):
 def summarize(runs, names, scenarios):
     lines = []
     medians = {}
-    hdr = "%-9s %-9s %9s %9s %10s %10s %7s %7s %5s" % (
-        "scenario", "server", "QPS", "lat µs", "user µs/q", "sys µs/q", "lost%", "other", "runs")
+    hdr = "%-9s %-9s %9s %9s %10s %10s %10s %10s %7s %7s %5s" % (
+        "scenario", "server", "QPS", "lat µs", "user µs/q", "sys µs/q", "cpu µs/q", "perf usr/q",
+        "lost%", "other", "runs")
     lines += [hdr, "-" * len(hdr)]
     for sc in scenarios:
         for name in names:
@@ -622,19 +641,23 @@ def summarize(runs, names, scenarios):
                 "lat_us": R.med([r["lat_avg"] * 1e6 if r["lat_avg"] is not None else None for r in rs]),
                 "user_us_per_q": R.med([r["user_us_per_q"] for r in rs]),
                 "sys_us_per_q": R.med([r["sys_us_per_q"] for r in rs]),
+                "exact_cpu_us_per_q": R.med([r.get("exact_cpu_us_per_q") for r in rs]),
+                "perf_user_us_per_q": R.med([r.get("perf_user_us_per_q") for r in rs]),
                 "lost_pct": R.med([100.0 * r["lost"] / max(1, r["sent"]) for r in rs]),
                 "other_cores": R.med([r["other_cores"] for r in rs]),
                 "runs": len(rs)}
             medians.setdefault(sc, {})[name] = m
-            lines.append("%-9s %-9s %9.0f %9.0f %10.3f %10.3f %7.2f %7.2f %5d" % (
-                sc, name, m["qps"], m["lat_us"], m["user_us_per_q"], m["sys_us_per_q"], m["lost_pct"],
-                m["other_cores"], m["runs"]))
+            lines.append("%-9s %-9s %9.0f %9.0f %10.3f %10.3f %10.3f %10.3f %7.2f %7.2f %5d" % (
+                sc, name, m["qps"], m["lat_us"], m["user_us_per_q"], m["sys_us_per_q"], m["exact_cpu_us_per_q"],
+                m["perf_user_us_per_q"], m["lost_pct"], m["other_cores"], m["runs"]))
         lines.append("")
-    lines.append("(medians over interleaved runs; 'other' = cores busy with other work during the run)")
+    lines.append("(medians over interleaved runs; user/sys: /proc/PID/stat (tick-sampled); cpu: exact, schedstat;")
+    lines.append(" perf usr/q: cpu x user share of perf cpu-clock samples; 'other' = cores busy with other work)")
     ratios = {}
     if "meridian" in names:
         lines.append("")
-        lines.append("Meridian / peer      QPS ratio (paired)   user-CPU/q ratio (paired)   [lower CPU ratio is better]")
+        lines.append("Meridian / peer      QPS (paired)        /proc user/q (paired)   perf user/q (paired)   cpu/q")
+        lines.append("                                           [CPU ratios: lower is better for Meridian]")
         for sc in scenarios:
             mer = {r["round"]: r for r in runs if r["server"] == "meridian" and r["scenario"] == sc}
             for name in names:
@@ -648,13 +671,22 @@ def summarize(runs, names, scenarios):
                 mm, pm = medians[sc]["meridian"], medians[sc][name]
                 q = mm["qps"] / pm["qps"] if pm["qps"] else float("nan")
                 u = mm["user_us_per_q"] / pm["user_us_per_q"] if pm["user_us_per_q"] else float("nan")
-                ratios.setdefault(sc, {})[name] = {"qps": q, "qps_paired": pq, "user_cpu": u, "user_cpu_paired": pu}
-                lines.append("  %-8s vs %-6s  %6.2fx (%6.2fx)      %7.3fx (%7.3fx)" % (sc, name, q, pq, u, pu))
+                pp = R.med([mer[k]["perf_user_us_per_q"] / peer[k]["perf_user_us_per_q"] for k in common
+                            if peer[k].get("perf_user_us_per_q") and mer[k].get("perf_user_us_per_q") is not None])
+                up = (mm["perf_user_us_per_q"] / pm["perf_user_us_per_q"]
+                      if pm["perf_user_us_per_q"] and not math.isnan(pm["perf_user_us_per_q"]) else float("nan"))
+                c = mm["exact_cpu_us_per_q"] / pm["exact_cpu_us_per_q"] if pm["exact_cpu_us_per_q"] else float("nan")
+                ratios.setdefault(sc, {})[name] = {"qps": q, "qps_paired": pq, "user_cpu": u, "user_cpu_paired": pu,
+                                                   "perf_user_cpu": up, "perf_user_cpu_paired": pp, "exact_cpu": c}
+                lines.append("  %-8s vs %-6s  %6.2fx (%6.2fx)   %7.3fx (%7.3fx)   %7.3fx (%7.3fx)   %7.3fx" % (
+                    sc, name, q, pq, u, pu, up, pp, c))
         g = ratios.get("geo", {}).get("gdnsd")
         if g:
             lines.append("")
-            lines.append("Speed bar (geo+ECS vs gdnsd): QPS >= gdnsd: %s (%.2fx); user CPU/query <= gdnsd: %s (%.2fx)" % (
-                "yes" if g["qps"] >= 1.0 else "NO", g["qps"], "yes" if g["user_cpu"] <= 1.0 else "NO", g["user_cpu"]))
+            uc = g["perf_user_cpu"] if not math.isnan(g["perf_user_cpu"]) else g["user_cpu"]
+            lines.append("Speed bar (geo+ECS vs gdnsd): QPS >= gdnsd: %s (%.2fx); user CPU/query <= gdnsd: %s (%.2fx, %s)" % (
+                "yes" if g["qps"] >= 1.0 else "NO", g["qps"], "yes" if uc <= 1.0 else "NO", uc,
+                "perf split" if not math.isnan(g["perf_user_cpu"]) else "/proc"))
     return "\n".join(lines), medians, ratios
 
 
@@ -683,6 +715,77 @@ def profile(server, qfile, args, outdir):
         f.write("\n".join(out))
     B.log("routing: perf profile of meridian (geo) in %s; top:\n%s" % (
         os.path.join(outdir, "perf.txt"), "\n".join(out[:16])))
+
+
+def sched_ns(root):
+    """Exact CPU time (ns) of every thread of root's process tree: field 1 of
+    /proc/PID/task/TID/schedstat (sum_exec_runtime)."""
+    total = 0
+    for pid in B.process_tree(root):
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
+
+
+def measured_run(server, args, qfile, duration, logpath):
+    """R.dnsperf, plus (with --split) the exact CPU time from schedstat and the
+    user/kernel split from perf cpu-clock samples of the server during the run.
+
+    Why: /proc/PID/stat utime/stime come from tick sampling (CONFIG_TICK_CPU_
+    ACCOUNTING, HZ=250 here) rescaled to the exact runtime with the
+    process's whole history (cputime_adjust keeps both monotonic), so over an
+    8 s window of a process that mostly sits in system calls the user part
+    swings by 2x between runs. 2000 samples/s give a steadier split."""
+    perf = None
+    data = logpath[:-4] + ".perf"
+    if args.split:
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", "1999", "-o", data, "-p", str(server.proc.pid)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+    ns0 = sched_ns(server.proc.pid)
+    try:
+        r = R.dnsperf(server, args, qfile, duration, logpath, binary=True)
+    finally:
+        ns1 = sched_ns(server.proc.pid)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            try:
+                perf.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                perf.kill()
+                perf.wait()
+    n = max(1, r["completed"])
+    r["exact_cpu_us_per_q"] = (ns1 - ns0) / 1e3 / n
+    if perf:
+        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--sort", "dso", "-g", "none"],
+                             capture_output=True, text=True)
+        kern = user = 0.0
+        for line in rep.stdout.splitlines():
+            m = re.match(r"\s+([\d.]+)%\s+(\S.*)$", line)
+            if m:
+                if m.group(2).startswith("[kernel") or m.group(2).startswith("[guest.kernel"):
+                    kern += float(m.group(1))
+                else:
+                    user += float(m.group(1))
+        samples = re.search(r"# Samples: (\d+)", rep.stdout)
+        r["perf_samples"] = int(samples.group(1)) if samples else None
+        frac = user / (user + kern) if user + kern > 0 else float("nan")
+        r["perf_user_frac"] = frac
+        r["perf_user_us_per_q"] = r["exact_cpu_us_per_q"] * frac
+        r["perf_sys_us_per_q"] = r["exact_cpu_us_per_q"] * (1 - frac)
+        try:
+            os.unlink(data)
+        except OSError:
+            pass
+    return r
 
 
 def version_of(name):
@@ -717,6 +820,8 @@ def main():
     ap.add_argument("--pause", type=float, default=1.0, help="idle seconds between runs")
     ap.add_argument("--out", default=os.path.join(B.HERE, "out"), help="output root (default Benchmarks/out)")
     ap.add_argument("--keep-temp", action="store_true", help="keep the temp dir with configs")
+    ap.add_argument("--no-split", dest="split", action="store_false",
+                    help="do not perf-sample the servers during the runs (user/kernel split from /proc only)")
     ap.add_argument("--perf", type=int, default=0, metavar="SECONDS",
                     help="after the rounds, perf-record meridian for SECONDS during an extra geo run "
                          "(perf.txt in the output dir; default 0 = off)")
@@ -749,7 +854,7 @@ def main():
     classes = {"meridian": RoutedMeridian, "gdnsd": RoutedGdnsd, "pdns": PowerDNS}
     work = B.Workdir(keep=args.keep_temp)
     servers, used, runs = [], set(), []
-    acc_lines, acc, share = [], {}, {}
+    acc_lines, acc, share, scope_cmp = [], {}, {}, None
     try:
         for name in [n.strip() for n in args.servers.split(",") if n.strip()]:
             port = B.free_port(used)
@@ -771,6 +876,9 @@ def main():
             for s in servers:
                 B.log("accuracy: %s: %d/%d true nearest data center; ECS scopes %s" % (
                     s.name, acc[s.name]["correct"], acc[s.name]["total"], acc[s.name]["scopes"]))
+            scope_cmp = acc.pop("scope_vs_gdnsd", None)
+            if scope_cmp:
+                B.log("accuracy: ECS scope meridian vs gdnsd on the same subnets: %s" % scope_cmp)
             mer = False
             for line in acc_lines:
                 if not line.startswith("  "):
@@ -795,15 +903,18 @@ def main():
             for rnd in range(1, args.rounds + 1):
                 for s in servers:
                     time.sleep(args.pause)
-                    r = R.dnsperf(s, args, qfiles[sc], args.duration,
-                                  os.path.join(outdir, "dnsperf-%s-%s-r%d.txt" % (sc, s.name, rnd)), binary=True)
+                    r = measured_run(s, args, qfiles[sc], args.duration,
+                                     os.path.join(outdir, "dnsperf-%s-%s-r%d.txt" % (sc, s.name, rnd)))
                     r["round"] = rnd
                     r["scenario"] = sc
                     runs.append(r)
-                    B.log("run %2d/%d  %-8s round %d  %-8s %8.0f qps  lat %6.0f µs  user %8.3f µs/q  sys %7.3f µs/q  "
-                          "lost %d  other %.2f cores" % (
+                    B.log("run %2d/%d  %-8s round %d  %-8s %8.0f qps  lat %6.0f µs  /proc user %8.3f sys %7.3f µs/q  "
+                          "exact cpu %8.3f µs/q%s  lost %d  other %.2f cores" % (
                               len(runs), total, sc, rnd, s.name, r["qps"], (r["lat_avg"] or 0) * 1e6,
-                              r["user_us_per_q"], r["sys_us_per_q"], r["lost"], r["other_cores"]))
+                              r["user_us_per_q"], r["sys_us_per_q"], r["exact_cpu_us_per_q"],
+                              "  perf user %.3f µs/q (%.1f%%, %s samples)" % (
+                                  r["perf_user_us_per_q"], 100 * r["perf_user_frac"], r["perf_samples"])
+                              if "perf_user_frac" in r else "", r["lost"], r["other_cores"]))
         mer = [s for s in servers if s.name == "meridian"]
         if args.perf and mer and "geo" in qfiles:
             profile(mer[0], qfiles["geo"], args, outdir)
@@ -831,6 +942,7 @@ def main():
     }
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"meta": meta, "runs": runs, "medians": medians, "ratios": ratios, "accuracy": acc,
+                   "scope_vs_gdnsd": scope_cmp,
                    "shares": share}, f, indent=1)
     head = "%s  %d CPUs  kernel %s  %s  repo %s\nservers: %s\ndnsperf %s, %d interleaved rounds per scenario\n" % (
         meta["date"], meta["cpus"], meta["kernel"], meta["host"], meta["git"],
