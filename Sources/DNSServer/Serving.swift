@@ -165,6 +165,7 @@ public final class DeploymentService: Service {
             config = try ServerConfiguration.load(path: configPath)
         } catch {
             for problem in error.errors { logger.error("reload failed, old data still serving: \(problem)") }
+            logger.error("reload: rejected, old data still serving")
             return nil
         }
         if config.listen != current.config.listen || config.workers != current.config.workers || config.tcp != current.config.tcp {
@@ -180,6 +181,7 @@ public final class DeploymentService: Service {
             return next
         } catch {
             for problem in error.problems { logger.error("reload failed, old data still serving: \(problem)") }
+            logger.error("reload: rejected, old data still serving")
             return nil
         }
     }

@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""Reload under load: queries flow continuously over UDP and TCP while 20 SIGHUP reloads run,
+alternating two valid configurations (A and B, which answer www differently and route a service
+to different data centers) and a broken one (a zone file with a syntax error). Asserts:
+
+- zero lost queries (every query answered within 1 s),
+- every answer right for a snapshot that could be in force (A or B; never empty, never broken),
+- after each reload settles, the answer is the new snapshot's, and after a broken one the old.
+
+    /usr/bin/python3 Tests/Differential/reload.py [--meridian PATH]
+"""
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import dns.message
+import dns.query
+import dns.rdatatype
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import servers  # noqa: E402
+
+ZONE = """$ORIGIN example.com.
+$TTL 300
+@ IN SOA ns1 hostmaster {serial} 7200 3600 1209600 300
+@ NS ns1
+ns1 A 192.0.2.1
+www A {www}
+"""
+
+CONFIG = """listen: ["127.0.0.1:{port}"]
+workers: 1
+zones:
+  - origin: example.com.
+    file: {zone}
+datacenters:
+  one: {{ addresses: [198.51.100.1] }}
+  two: {{ addresses: [198.51.100.2] }}
+services:
+  app.example.com.:
+    policy: round-robin
+    datacenters: [{dc}]
+    ttl: 30
+"""
+
+SNAPSHOTS = {"A": ("192.0.2.10", "198.51.100.1"), "B": ("192.0.2.20", "198.51.100.2")}
+
+
+def write(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--meridian", default=servers.default_meridian())
+    ap.add_argument("--reloads", type=int, default=20)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="meridian-reload-")
+    port = servers.free_port()
+    conf = os.path.join(tmp, "meridian.yaml")
+
+    def install(kind):
+        if kind == "broken":
+            write(os.path.join(tmp, "a.zone"), ZONE.format(serial=1, www="192.0.2.10") + "bad rr here !!!\n")
+            write(conf, CONFIG.format(port=port, zone="a.zone", dc="one"))
+            return
+        www, _ = SNAPSHOTS[kind]
+        zone = "a.zone" if kind == "A" else "b.zone"
+        write(os.path.join(tmp, zone), ZONE.format(serial=1 if kind == "A" else 2, www=www))
+        write(conf, CONFIG.format(port=port, zone=zone, dc="one" if kind == "A" else "two"))
+
+    install("A")
+    log = open(os.path.join(tmp, "meridian.log"), "w")
+    proc = subprocess.Popen([args.meridian, "serve", "--config", conf], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    failures = []
+    counts = {"sent": 0, "answered": 0}
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def ask(name, tcp):
+        q = dns.message.make_query(name, "A")
+        r = (dns.query.tcp if tcp else dns.query.udp)(q, "127.0.0.1", port=port, timeout=1.0)
+        return [rr.address for rrset in r.answer for rr in rrset if rrset.rdtype == dns.rdatatype.A]
+
+    def reloads_finished():
+        log.flush()
+        text = open(log.name).read()
+        return text.count("reload: done") + text.count("reload: rejected")
+
+    def current():
+        return ask("www.example.com.", False), ask("app.example.com.", False)
+
+    try:
+        deadline = time.time() + 15
+        while True:
+            try:
+                if current() == (["192.0.2.10"], ["198.51.100.1"]):
+                    break
+            except Exception:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise SystemExit("meridian did not start:\n" + open(log.name).read())
+            time.sleep(0.1)
+
+        def load(tcp):
+            n = 0
+            while not stop.is_set():
+                name = "www.example.com." if n % 2 == 0 else "app.example.com."
+                n += 1
+                with lock:
+                    counts["sent"] += 1
+                try:
+                    got = ask(name, tcp)
+                except Exception as e:  # a timeout is a lost query
+                    with lock:
+                        failures.append(f"lost: {name} over {'TCP' if tcp else 'UDP'}: {e!r}")
+                    continue
+                valid = [[s[0]] if name.startswith("www") else [s[1]] for s in SNAPSHOTS.values()]
+                with lock:
+                    counts["answered"] += 1
+                    if got not in valid:
+                        failures.append(f"wrong: {name} -> {got}")
+
+        threads = [threading.Thread(target=load, args=(tcp,)) for tcp in (False, False, True)]
+        for t in threads:
+            t.start()
+        expected = "A"
+        for i in range(args.reloads):
+            kind = ["B", "broken", "A"][i % 3]
+            before = reloads_finished()
+            install(kind)
+            proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 30
+            while reloads_finished() == before:
+                if time.time() > deadline:
+                    failures.append(f"reload {i + 1} ({kind}) never finished")
+                    break
+                time.sleep(0.02)
+            if kind != "broken":
+                expected = kind
+            # Settle, then the answer must be the snapshot in force.
+            want = ([SNAPSHOTS[expected][0]], [SNAPSHOTS[expected][1]])
+            deadline = time.time() + 10
+            while current() != want:
+                if time.time() > deadline:
+                    failures.append(f"reload {i + 1} ({kind}): still answering {current()}, expected {want}")
+                    break
+                time.sleep(0.05)
+            print(f"reload {i + 1:2} {kind:6}: in force {expected}", flush=True)
+        stop.set()
+        for t in threads:
+            t.join()
+        if proc.poll() is not None:
+            failures.append("meridian exited during the reloads")
+        text = open(log.name).read()
+        broken = text.count("reload: rejected")
+        want_broken = sum(1 for i in range(args.reloads) if i % 3 == 1)
+        if broken < want_broken:
+            failures.append(f"expected {want_broken} logged reload failures, saw {broken}")
+        if "a.zone:7:" not in text:
+            failures.append("the broken zone's file:line was not logged")
+        print(f"queries sent {counts['sent']}, answered {counts['answered']}, reloads {args.reloads}, "
+              f"rejected {broken}")
+    finally:
+        stop.set()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    for f in failures[:20]:
+        print("FAIL", f)
+    print("RESULT:", "FAIL" if failures else "PASS")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
