@@ -775,8 +775,9 @@ def measured_run(server, args, qfile, duration, logpath):
                     kern += float(m.group(1))
                 else:
                     user += float(m.group(1))
-        samples = re.search(r"# Samples: (\d+)", rep.stdout)
-        r["perf_samples"] = int(samples.group(1)) if samples else None
+        samples = re.search(r"# Samples: ([\d.]+)([KM]?)", rep.stdout)
+        r["perf_samples"] = (int(float(samples.group(1)) * {"": 1, "K": 1000, "M": 1000000}[samples.group(2)])
+                             if samples else None)
         frac = user / (user + kern) if user + kern > 0 else float("nan")
         r["perf_user_frac"] = frac
         r["perf_user_us_per_q"] = r["exact_cpu_us_per_q"] * frac
