@@ -188,7 +188,7 @@ struct RoutingGeoTests {
         var rows: Set<String> = []
         for (place, entry) in zip(places, entries) {
             // The map of geo.yaml: JP → nrt, IE → dub, continent EU → fra, default → iad.
-            let expected = switch (entry.country, entry.continent) {
+            let expected = switch (entry.country ?? "", entry.continent ?? "") {
             case ("JP", _): "nrt"
             case ("IE", _): "dub"
             case (_, "EU"): "fra"

@@ -77,7 +77,7 @@ struct RoutingHealthTests {
         ]
         for (name, all) in steady {
             let t = try waitFor(3) { let r = try s.query(name); return r.addresses == all && r.ttls == [60] }
-            #expect(t != nil, "\(name): all up with TTL 60 expected:\n\(try s.query(name))")
+            #expect(t != nil, "\(name): all up with TTL 60 expected:\n\(s.show(name))")
         }
 
         // HTTP: kill h2's server.
@@ -99,7 +99,7 @@ struct RoutingHealthTests {
         #expect(t != nil && t! <= interval * rise + margin, "http: h2 back after \(t ?? -1) s; bound \(interval * rise + margin) s")
         #expect(t == nil || t! >= interval * (rise - 1) - 0.1, "http: h2 back after \(t!) s, before rise = 2 passes could happen")
         let full = try waitFor(2) { try s.query("http.example.com.").ttls == [60] }
-        #expect(full != nil, "TTL back to 60 once steady:\n\(try s.query("http.example.com."))")
+        #expect(full != nil, "TTL back to 60 once steady:\n\(s.show("http.example.com."))")
         // all down, fail-open: every address, degraded TTL
         let changes = s.logText.components(separatedBy: "health state changed").count
         t0 = Date()
@@ -158,7 +158,7 @@ struct RoutingHealthTests {
             let r = try s.query("file.example.com.")
             return r.status == "NOERROR" && r.answer.isEmpty
         }
-        #expect(t != nil, "file: f1 drained and f2 down → NODATA:\n\(try s.query("file.example.com."))")
+        #expect(t != nil, "file: f1 drained and f2 down → NODATA:\n\(s.show("file.example.com."))")
         t0 = Date()
         try rig.setOperator("f1 up\n")
         t = try until(s, "file.example.com.", is: ["203.0.113.41", "203.0.113.42"], within: 3, from: t0)

@@ -67,7 +67,7 @@ final class RoutedMeridian {
         yaml += "zones:\n  - origin: example.com.\n    file: example.com.zone\n"
         yaml += routing
         try yaml.write(to: configURL, atomically: true, encoding: .utf8)
-        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try E2E.meridianBinary())
         p.arguments = ["serve", "--config", configURL.path]
@@ -118,6 +118,11 @@ final class RoutedMeridian {
         if let source { args += ["-b", source] }
         let r = try E2E.run(dig, args + [name, type], timeout: TimeInterval(timeout + 8))
         return RoutedResponse(DigResponse.parseDig(r.stdout))
+    }
+
+    /// A response as text, for failure messages.
+    func show(_ name: String, _ type: String = "A") -> String {
+        (try? query(name, type)).map(\.description) ?? "(query failed)"
     }
 
     /// `count` queries for `name` in one dig process (`dig -f`); the answer data of each, in order.
