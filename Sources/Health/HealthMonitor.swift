@@ -115,6 +115,12 @@ public final class HealthMonitor: Service {
         if let initial { saveRequests.yield(initial) }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
+                // A service the ServiceGroup runs must not return before shutdown: with no address
+                // to check and no state file the group would otherwise end at once and take the
+                // server down ("A service has finished unexpectedly").
+                group.addTask {
+                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                }
                 if let path = self.stateFile {
                     group.addTask { await self.saveLoop(path) }
                 }
