@@ -1,7 +1,9 @@
 /// An immutable open-addressing hash table from lower-case wire names to dense indices, probed
 /// straight from packet bytes with no allocation. Keys are stored back to back in one arena.
 public final class NameTable: @unchecked Sendable {
-    private let slots: UnsafeMutableBufferPointer<UInt32>  // index + 1; 0 = empty
+    /// `hash >> 32 << 32 | (index + 1)`; 0 = empty. The upper half rejects almost every other key
+    /// before its bytes are fetched (each fetch is a likely cache miss in a large zone).
+    private let slots: UnsafeMutableBufferPointer<UInt64>
     private let mask: Int
     private let keyOffsets: UnsafeMutableBufferPointer<UInt32>
     private let keyLengths: UnsafeMutableBufferPointer<UInt8>
@@ -28,9 +30,10 @@ public final class NameTable: @unchecked Sendable {
             key.withUnsafeBytes { (arena.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: key.count) }
             offset += key.count
             setLength(key.count)
-            var slot = key.withUnsafeBytes { NameTable.hash($0.baseAddress!, key.count) } & mask
+            let h = key.withUnsafeBytes { NameTable.hash($0.baseAddress!, key.count) }
+            var slot = h & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = UInt32(index + 1)
+            slots[slot] = UInt64(truncatingIfNeeded: h) & 0xFFFF_FFFF_0000_0000 | UInt64(index + 1)
         }
     }
 
@@ -66,18 +69,35 @@ public final class NameTable: @unchecked Sendable {
     /// The index of the key equal to the `count` bytes at `name` (already lower case), or -1.
     @inline(__always)
     public func find(_ name: UnsafeRawPointer, _ count: Int) -> Int32 {
-        var slot = NameTable.hash(name, count) & mask
+        let h = NameTable.hash(name, count)
+        let tag = UInt64(truncatingIfNeeded: h) & 0xFFFF_FFFF_0000_0000
+        var slot = h & mask
         while true {
-            let s = Int(slots[slot])
+            let s = slots[slot]
             if s == 0 { return -1 }
-            let index = s - 1
-            if Int(keyLengths[index]) + 1 == count
-                && memcmp(arena.baseAddress! + Int(keyOffsets[index]), name, count) == 0
-            {
-                return Int32(index)
+            if s & 0xFFFF_FFFF_0000_0000 == tag {
+                let index = Int(s & 0xFFFF_FFFF) - 1
+                if Int(keyLengths[index]) + 1 == count && NameTable.equal(arena.baseAddress! + Int(keyOffsets[index]), name, count) {
+                    return Int32(index)
+                }
             }
             slot = (slot + 1) & mask
         }
+    }
+
+    /// Byte equality eight bytes at a time (names are short; a libc call costs more than the compare).
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        var i = 0
+        while i + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < count {
+            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
     }
 
     /// The stored key of `index`.

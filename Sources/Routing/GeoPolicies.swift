@@ -1,22 +1,17 @@
 public import GeoIP
 public import ServerConfig
 
-/// Where a client is, as a geo policy sees it: its row of ranked data centers and the prefix
-/// length over which every address has that row (the ECS scope).
+/// Where a client is, as a geo policy sees it. Two merged prefix maps: `first` decides only the
+/// first choice (one site), so its prefixes are as wide as an answer that the first choice gives
+/// can be; `full` decides the whole ranking, needed only when the first choice is down. In the
+/// common case one lookup in the smaller map answers, with the widest correct ECS scope.
 public struct LocationMap: Sendable {
-    /// Merged prefix map from client address to a row of `rankings`; nil without geo data, in which
-    /// case every client is unlocated.
-    let map: PrefixMap?
+    /// Address → position in `sites` of the first choice.
+    let first: PrefixMap?
+    /// Address → row of `rankings`.
+    let full: PrefixMap?
     /// Row for clients that cannot be located.
     let unlocatedRow: UInt32
-
-    @inline(__always)
-    func locate(_ client: ClientInfo) -> (row: UInt32, scope: UInt8) {
-        guard client.locatable, let map else { return (unlocatedRow, 0) }
-        let found = map.lookup(client.address)
-        // Answers tailored to the resolver's own address are valid for all its clients (scope 0).
-        return (found.decision, client.fromSubnet ? found.prefixLength : 0)
-    }
 }
 
 /// Ranked data centers per client location: the first that is up answers.
@@ -30,7 +25,22 @@ public struct RankedSites: Sendable {
     @inline(__always)
     func select<T: SelectionTracer>(_ policy: String, _ request: inout SelectionRequest, _ tracer: inout T,
                                     into selection: inout Selection) -> Bool {
-        let (row, scope) = location.locate(request.client)
+        let client = request.client
+        var row = location.unlocatedRow
+        var scope: UInt8 = 0
+        if client.locatable, let first = location.first, let full = location.full {
+            let found = first.lookup(client.address)
+            let site = sites[Int(found.decision)]
+            if site.isUp(request) && !T.recordsEvents {
+                // Every address of the prefix has this first choice: the widest scope there is.
+                if client.fromSubnet && found.prefixLength > selection.scope { selection.scope = found.prefixLength }
+                site.append(pick, &request, into: &selection)
+                return true
+            }
+            let ranked = full.lookup(client.address)
+            row = ranked.decision
+            if client.fromSubnet { scope = site.isUp(request) ? found.prefixLength : ranked.prefixLength }
+        }
         tracer.record(.located(policy: policy, detail: row == location.unlocatedRow ? "in ranking row 0 (also the order for clients that cannot be located)" : "in ranking row \(row)", scope: scope))
         if scope > selection.scope { selection.scope = scope }
         for (rank, position) in rankings[Int(row)].enumerated() {
@@ -91,11 +101,14 @@ extension RankedSites {
                       rank: (GeoLocation) -> [Int32]?) -> RankedSites {
         var rows: [[Int32]] = [unlocated]
         var rowIndex: [[Int32]: UInt32] = [unlocated: 0]
-        var map: PrefixMap? = nil
-        if let geo {
+        var first: PrefixMap? = nil
+        var full: PrefixMap? = nil
+        if let geo, let unlocatedFirst = unlocated.first {
             var decisions = [UInt32](repeating: 0, count: geo.locations.count)
+            var firsts = [UInt32](repeating: UInt32(unlocatedFirst), count: geo.locations.count)
             for (i, location) in geo.locations.enumerated() {
-                guard let ranking = rank(location) else { continue }
+                guard let ranking = rank(location), let best = ranking.first else { continue }
+                firsts[i] = UInt32(best)
                 if let row = rowIndex[ranking] {
                     decisions[i] = row
                 } else {
@@ -104,8 +117,9 @@ extension RankedSites {
                     rows.append(ranking)
                 }
             }
-            map = PrefixMap(table: geo, decisions: decisions, unknown: 0)
+            first = PrefixMap(table: geo, decisions: firsts, unknown: UInt32(unlocatedFirst))
+            full = PrefixMap(table: geo, decisions: decisions, unknown: 0)
         }
-        return RankedSites(sites: sites, rankings: rows, location: LocationMap(map: map, unlocatedRow: 0), pick: pick)
+        return RankedSites(sites: sites, rankings: rows, location: LocationMap(first: first, full: full, unlocatedRow: 0), pick: pick)
     }
 }

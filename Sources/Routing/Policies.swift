@@ -39,6 +39,8 @@ public struct Site: Sendable {
 /// Records why a policy chose what it chose, for `meridian explain`. The query path uses
 /// `NoTrace`, whose calls compile away.
 public protocol SelectionTracer {
+    /// False for tracers that drop every event, so policies may take shortcuts that skip steps.
+    static var recordsEvents: Bool { get }
     mutating func record(_ event: @autoclosure () -> TraceEvent)
 }
 
@@ -54,6 +56,7 @@ public enum TraceEvent: Sendable, Equatable {
 
 /// The tracer of the query path: records nothing.
 public struct NoTrace: SelectionTracer {
+    public static var recordsEvents: Bool { false }
     public init() {}
     @inline(__always)
     public mutating func record(_ event: @autoclosure () -> TraceEvent) {}
@@ -187,6 +190,7 @@ public indirect enum AnyPolicy: RoutingPolicy {
 
 /// Keeps every event, in order: the tracer of `meridian explain`.
 public struct RecordingTracer: SelectionTracer {
+    public static var recordsEvents: Bool { true }
     public private(set) var events: [TraceEvent] = []
     public init() {}
     public mutating func record(_ event: @autoclosure () -> TraceEvent) { events.append(event()) }
