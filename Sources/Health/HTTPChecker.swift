@@ -48,24 +48,27 @@ public struct HTTPChecker: HealthChecker {
     }
 
     public func check(_ target: CheckTarget, timeout: Duration) async -> CheckOutcome {
-        var request = HTTPClientRequest(url: url(for: target))
-        request.headers.add(name: "User-Agent", value: "meridian-health")
-        request.headers.add(name: "Connection", value: "close")
+        var headers = HTTPClientRequest(url: url(for: target))
+        headers.headers.add(name: "User-Agent", value: "meridian-health")
+        headers.headers.add(name: "Connection", value: "close")
+        let client = insecure ? Self.insecureClient : Self.verifyingClient
+        let (expect, body, request) = (expect, body, headers)
         do {
-            let client = insecure ? Self.insecureClient : Self.verifyingClient
-            let response = try await client.execute(request, timeout: TimeAmount(timeout))
-            guard Int(response.status.code) == expect else {
-                return .fail("HTTP \(response.status.code), expected \(expect)")
+            return try await withDeadline(timeout) {
+                let response = try await client.execute(request, timeout: TimeAmount(timeout))
+                guard Int(response.status.code) == expect else {
+                    return .fail("HTTP \(response.status.code), expected \(expect)")
+                }
+                guard let body else { return .pass("HTTP \(response.status.code)") }
+                var bytes: [UInt8] = []
+                for try await chunk in response.body {
+                    bytes += chunk.readableBytesView.prefix(Self.maxBodyBytes - bytes.count)
+                    if bytes.count >= Self.maxBodyBytes { break }
+                }
+                return String(decoding: bytes, as: UTF8.self).contains(body)
+                    ? .pass("HTTP \(response.status.code), body matches")
+                    : .fail("HTTP \(response.status.code), body lacks '\(body)'")
             }
-            guard let body else { return .pass("HTTP \(response.status.code)") }
-            var bytes: [UInt8] = []
-            for try await chunk in response.body {
-                bytes += chunk.readableBytesView.prefix(Self.maxBodyBytes - bytes.count)
-                if bytes.count >= Self.maxBodyBytes { break }
-            }
-            return String(decoding: bytes, as: UTF8.self).contains(body)
-                ? .pass("HTTP \(response.status.code), body matches")
-                : .fail("HTTP \(response.status.code), body lacks '\(body)'")
         } catch {
             return .fail(describe(error))
         }

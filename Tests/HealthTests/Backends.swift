@@ -50,7 +50,8 @@ final class TCPBackend: Sendable {
             received += String(buffer: unwrapInboundIn(data))
             guard received.contains("\r\n\r\n") else { return }
             let response = "HTTP/1.1 \(status) X\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 }
@@ -150,9 +151,9 @@ final class PythonHTTPSBackend: Sendable {
                 self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
                 self.wfile.write(body)
             def log_message(self, *a): pass
-        s = http.server.HTTPServer(("127.0.0.1", 0), H)
+        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain(sys.argv[1], sys.argv[2])
-        s.socket = c.wrap_socket(s.socket, server_side=True)
+        s.socket = c.wrap_socket(s.socket, server_side=True, do_handshake_on_connect=False)
         print(s.server_address[1], flush=True)
         s.serve_forever()
         """
@@ -168,8 +169,6 @@ final class PythonHTTPSBackend: Sendable {
         self.port = port
     }
 
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
-    }
+    /// Kills the server (not waited for: Foundation reaps it).
+    func stop() { kill(process.processIdentifier, SIGKILL) }
 }

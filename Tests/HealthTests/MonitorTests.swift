@@ -153,7 +153,7 @@ func running<T>(_ monitor: HealthMonitor, _ body: () async throws -> T) async th
         let stuck = Stuck(definition: CheckDefinition(name: "s", type: "s", interval: .seconds(1), timeout: .seconds(1)), logger: logger)
         let outcome = await HealthMonitor.guarded(stuck, CheckTarget(ip: "127.0.0.1", datacenter: "x"), timeout: .milliseconds(100))
         #expect(outcome.verdict == .fail)
-        #expect(ContinuousClock.now - start < .milliseconds(500))
+        #expect(ContinuousClock.now - start < .seconds(2), "the stuck check runs 5 s")
     }
 
     /// An operator drain wins over passing checks until undrained, and survives a restart.
