@@ -23,12 +23,10 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     public var isPrivateOrReserved: Bool {
         if !isIPv6 {
             let v = ipv4Value
-            let ranges: [(UInt32, Int)] = [
-                (0x0000_0000, 8), (0x0A00_0000, 8), (0x6440_0000, 10), (0x7F00_0000, 8), (0xA9FE_0000, 16),
-                (0xAC10_0000, 12), (0xC000_0000, 24), (0xC000_0200, 24), (0xC0A8_0000, 16), (0xC612_0000, 15),
-                (0xC633_6400, 24), (0xCB00_7100, 24), (0xE000_0000, 4), (0xF000_0000, 4),
-            ]
-            return ranges.contains { v >> UInt32(32 - $0.1) == $0.0 >> UInt32(32 - $0.1) }
+            for (network, length) in IPAddress.specialIPv4 where v >> UInt32(32 - length) == network >> UInt32(32 - length) {
+                return true
+            }
+            return false
         }
         let top16 = high >> 48
         if high == 0 && (low == 0 || low == 1) { return true }  // :: and ::1
@@ -36,6 +34,14 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         if top16 & 0xFE00 == 0xFC00 || top16 & 0xFFC0 == 0xFE80 || top16 & 0xFF00 == 0xFF00 { return true }
         return high >> 32 == 0x2001_0DB8  // documentation
     }
+
+    /// RFC 6890 special-purpose IPv4 blocks: 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12,
+    /// 192.0.0/24, 192.0.2/24, 192.168/16, 198.18/15, 198.51.100/24, 203.0.113/24, 224/4, 240/4.
+    private static let specialIPv4: [(UInt32, Int)] = [
+        (0x0000_0000, 8), (0x0A00_0000, 8), (0x6440_0000, 10), (0x7F00_0000, 8), (0xA9FE_0000, 16),
+        (0xAC10_0000, 12), (0xC000_0000, 24), (0xC000_0200, 24), (0xC0A8_0000, 16), (0xC612_0000, 15),
+        (0xC633_6400, 24), (0xCB00_7100, 24), (0xE000_0000, 4), (0xF000_0000, 4),
+    ]
 
     /// Number of bits: 32 or 128.
     @inline(__always)

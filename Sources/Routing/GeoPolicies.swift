@@ -14,13 +14,22 @@ public struct LocationMap: Sendable {
     let unlocatedRow: UInt32
 }
 
-/// Ranked data centers per client location: the first that is up answers.
-public struct RankedSites: Sendable {
+/// Ranked data centers per client location: the first that is up answers. A final class: the
+/// policy enum hands it out by reference, so the query path retains it once instead of copying its
+/// arrays and maps.
+public final class RankedSites: Sendable {
     public let sites: [Site]
     /// Each row lists positions in `sites`, best first.
     public let rankings: [[Int32]]
     let location: LocationMap
     public let pick: AddressPick
+
+    init(sites: [Site], rankings: [[Int32]], location: LocationMap, pick: AddressPick) {
+        self.sites = sites
+        self.rankings = rankings
+        self.location = location
+        self.pick = pick
+    }
 
     @inline(__always)
     func select<T: SelectionTracer>(_ policy: String, _ request: inout SelectionRequest, _ tracer: inout T,
