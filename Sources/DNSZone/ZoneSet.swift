@@ -5,10 +5,13 @@ import DNSWire
 public final class ZoneSet: Sendable {
     public let zones: [Zone]
     private let apexes: NameTable
+    /// The origin when exactly one zone is served: then finding the zone is one tail compare.
+    private let single: [UInt8]?
 
     public init(zones: [Zone]) {
         self.zones = zones
         self.apexes = NameTable(keys: zones.map { $0.origin.lowercased().wire })
+        self.single = zones.count == 1 ? zones[0].apex : nil
     }
 
     /// The zone with the longest origin that `name` (lower-case wire bytes) lies in, skipping
@@ -17,6 +20,16 @@ public final class ZoneSet: Sendable {
     @inline(__always)
     public func zoneIndex(for name: UnsafeRawBufferPointer, shorterThan below: Int = Int.max) -> Int {
         let count = name.count
+        if let single {
+            let a = single.count
+            guard a < below, count >= a else { return -1 }
+            let matches = single.withUnsafeBytes { apex in NameTable.equal(name.baseAddress! + (count - a), apex.baseAddress!, a) }
+            guard matches else { return -1 }
+            // The tail must start on a label boundary.
+            var i = 0
+            while i < count - a { i += Int(name[i]) + 1 }
+            return i == count - a ? 0 : -1
+        }
         var i = 0
         while true {
             let suffix = count - i
