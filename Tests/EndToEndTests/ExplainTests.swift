@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// `meridian explain`: the decision trace from the configuration, the zones and the saved health,
+/// as text and as JSON, checked against what the configuration and the state file say.
+@Suite("meridian explain", .serialized)
+struct ExplainTests {
+    /// Three data centers, London and Tokyo placed by explicit networks, Dublin saved as down.
+    func fixture() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-explain-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: RoutingFixtures.zone, to: dir.appendingPathComponent("example.com.zone"))
+        try """
+            listen: ["127.0.0.1:1"]
+            zones:
+              - origin: example.com.
+                file: example.com.zone
+            geoip:
+              networks:
+                81.2.69.0/24: { location: [51.51, -0.13], country: GB, continent: EU }
+                1.0.16.0/20: { location: [35.69, 139.69], country: JP, continent: AS }
+            datacenters:
+              iad: { location: [38.95, -77.45], addresses: [{ ip: 192.0.2.10, check: "127.0.0.1:9" }] }
+              dub: { location: [53.35, -6.26], addresses: [{ ip: 198.51.100.10, check: "127.0.0.1:9" }] }
+              nrt: { location: [35.77, 140.39], addresses: [{ ip: 203.0.113.10, check: "127.0.0.1:9" }] }
+            checks:
+              web: { type: tcp, interval: 10s, timeout: 1s }
+            health:
+              state-file: state.json
+            services:
+              geo.example.com.:
+                policy: geo-nearest
+                datacenters: [iad, dub, nrt]
+                check: web
+                ttl: 30
+                degraded-ttl: 5
+            """.write(to: dir.appendingPathComponent("m.yaml"), atomically: true, encoding: .utf8)
+        // The state a server saved: Dublin's address down since a known time, for a known reason.
+        try """
+            {"version": 1, "addresses": [
+              {"datacenter": "dub", "ip": "198.51.100.10", "target": "127.0.0.1:9", "check": "web", "state": "down",
+               "since": 1795960000, "reason": "connection refused", "drained": false}]}
+            """.write(to: dir.appendingPathComponent("state.json"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func explain(_ dir: URL, _ args: [String]) throws -> E2E.Output {
+        try E2E.run(try E2E.meridianBinary(), ["explain", "--config", dir.appendingPathComponent("m.yaml").path] + args, timeout: 60)
+    }
+
+    @Test("text: located network, candidates with distance and saved health, the choice, answer, TTL, scope")
+    func text() throws {
+        let dir = try fixture()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try explain(dir, ["geo.example.com", "--ecs", "81.2.69.0/24"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = r.stdout
+        #expect(out.contains("located by the ECS subnet 81.2.69.0: 81.2.69.0/24 (geoip.networks"), "\(out)")
+        #expect(out.contains("(GB, EU)"), "\(out)")
+        // London: Dublin is nearest (about 460 km) but saved down, so the next nearest answers.
+        #expect(out.contains("dub: down, choice 1"), "\(out)")
+        #expect(out.contains("198.51.100.10 down since 2026-11-29T") && out.contains("connection refused"), "\(out)")
+        #expect(out.contains("iad: up, choice 2"), "\(out)")
+        #expect(out.contains("geo.example.com. 5 IN A 192.0.2.10"), "degraded TTL while a candidate is down:\n\(out)")
+        #expect(out.contains("TTL 5, ECS scope /24"), "\(out)")
+    }
+
+    @Test("JSON for tools, and a client located by the resolver's address")
+    func json() throws {
+        let dir = try fixture()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try explain(dir, ["geo.example.com", "--ecs", "1.0.17.0/24", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(object["service"] as? String == "geo.example.com.")
+        #expect(object["answer"] as? [String] == ["geo.example.com. 5 IN A 203.0.113.10"])
+        #expect(object["scope"] as? Int == 20)
+        let located = try #require(object["located"] as? [String: Any])
+        #expect(located["country"] as? String == "JP" && located["source"] as? String == "ECS subnet")
+        let candidates = try #require(object["candidates"] as? [[String: Any]])
+        #expect(candidates.first?["datacenter"] as? String == "nrt" && candidates.first?["up"] as? Bool == true)
+        let resolver = try explain(dir, ["geo.example.com", "--client", "81.2.69.7"])
+        #expect(resolver.stdout.contains("located by the resolver address 81.2.69.7"), "\(resolver.stdout)")
+        #expect(resolver.stdout.contains("ECS scope - (no ECS in the query)"), "\(resolver.stdout)")
+        let static_ = try explain(dir, ["ns1.example.com", "--ecs", "81.2.69.0/24"])
+        #expect(static_.stdout.contains("not a service name") && static_.stdout.contains("ECS scope /0"), "\(static_.stdout)")
+    }
+}
