@@ -70,30 +70,49 @@ public protocol RoutingPolicy: Sendable {
 }
 
 /// Every address that is up, of all its data centers, in an order rotated from one response to
-/// the next.
-public struct RoundRobin: RoutingPolicy {
+/// the next. A final class with the addresses flattened per family, so the query path neither
+/// copies nor retains per data center.
+public final class RoundRobin: RoutingPolicy {
     public let sites: [Site]
+    private let ipv4: [Int32]
+    private let ipv6: [Int32]
 
-    public init(sites: [Site]) { self.sites = sites }
+    public init(sites: [Site]) {
+        self.sites = sites
+        self.ipv4 = sites.flatMap(\.ipv4)
+        self.ipv6 = sites.flatMap(\.ipv6)
+    }
 
     public func select<T: SelectionTracer>(_ request: inout SelectionRequest, _ tracer: inout T, into selection: inout Selection) -> Bool {
-        var up = Selection()
-        for site in sites {
-            let isUp = site.isUp(request)
-            tracer.record(.candidate(site: site.index, detail: "round-robin member", up: isUp))
-            site.append(.roundRobin, &request, into: &up)
+        if T.recordsEvents {
+            for site in sites { tracer.record(.candidate(site: site.index, detail: "round-robin member", up: site.isUp(request))) }
         }
-        guard up.count > 0 else { return false }
-        let start = Int(request.state.rotation % UInt32(up.count))
-        for k in 0..<up.count { selection.append(up.ids[(start + k) % up.count]) }
-        tracer.record(.chose(policy: "round-robin", detail: "\(up.count) addresses, rotated by \(start)"))
-        return true
+        return (request.ipv6 ? ipv6 : ipv4).withUnsafeBufferPointer { all in
+            var up = 0
+            for id in all where request.isUp(id) { up += 1 }
+            guard up > 0 else { return false }
+            // The up addresses starting at the rotation point, then those before it.
+            let start = Int(request.state.rotation % UInt32(up))
+            var k = 0
+            for id in all where request.isUp(id) {
+                if k >= start { selection.append(id) }
+                k += 1
+            }
+            k = 0
+            for id in all where request.isUp(id) {
+                guard k < start else { break }
+                selection.append(id)
+                k += 1
+            }
+            tracer.record(.chose(policy: "round-robin", detail: "\(up) addresses, rotated by \(start)"))
+            return true
+        }
     }
 }
 
 /// One data center (or one address, with `perAddress`) at random, in proportion to its weight.
 /// Weight 0 is a standby: chosen (uniformly) only when every weighted candidate is down.
-public struct Weighted: RoutingPolicy {
+public final class Weighted: RoutingPolicy {
     /// Candidates: a whole site, or a single address of it when `perAddress`.
     public struct Entry: Sendable {
         public let site: Site
@@ -152,7 +171,7 @@ public struct Weighted: RoutingPolicy {
 }
 
 /// The first step that has a candidate up.
-public struct Failover: RoutingPolicy {
+public final class Failover: RoutingPolicy {
     public let steps: [AnyPolicy]
 
     public init(steps: [AnyPolicy]) { self.steps = steps }
