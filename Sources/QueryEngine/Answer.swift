@@ -159,9 +159,9 @@ struct Answer {
         guard routed.selection.count > 0 else { negative(); return }
         let mark = w.mark
         let before = answerCount
-        let addresses = routing.services.routing.addresses
+        let addresses = routing.services.routing.answerIPs
         for k in 0..<routed.selection.count {
-            let ip = addresses[Int(routed.selection.ids[k])].ip
+            let ip = addresses[Int(routed.selection.ids[k])]
             guard w.writePointer(to: owner), w.writeU16(ipv6 ? RRType.aaaa.rawValue : RRType.a.rawValue),
                   w.writeU16(RRClass.in.rawValue), w.writeU32(routed.ttl), w.writeU16(ipv6 ? 16 : 4),
                   ipv6 ? (w.writeU32(UInt32(truncatingIfNeeded: ip.high >> 32)) && w.writeU32(UInt32(truncatingIfNeeded: ip.high))

@@ -46,6 +46,9 @@ public final class RoutingTable: Sendable {
     }
 
     public let addresses: [Address]
+    /// `addresses[i].ip` for every ID: a plain value array the query path reads without touching
+    /// the strings of `Address`.
+    public let answerIPs: [IPAddress]
     public let sites: [SiteInfo]
     public let services: [Service]
     /// The client-location data the geo maps were built from, for `explain`.
@@ -65,6 +68,7 @@ public final class RoutingTable: Sendable {
                 candidates: Array(Set(builder.candidates)).sorted()))
         }
         self.addresses = builder.addresses
+        self.answerIPs = builder.addresses.map(\.ip)
         self.sites = config.datacenters.map {
             SiteInfo(name: $0.name, coordinates: $0.location, country: $0.country, continent: $0.continent)
         }
