@@ -5,6 +5,9 @@ import GeoIP
 public import Routing
 public import ServiceLifecycle
 public import ServerConfig
+import DNSWire
+import DNSZone
+import Foundation
 import Synchronization
 import UnixSignals
 
@@ -100,89 +103,182 @@ final class AllDownWatch: Sendable {
     }
 }
 
-/// Keeps the server answering from the current deployment: runs its health monitor, and on every
-/// SIGHUP reloads the configuration, the zone files (those unchanged are kept), the geo database and
-/// the routing table off the query path, then swaps them in with one atomic store. A file with an
-/// error is logged with its file and line and leaves the old data serving; health carries over
-/// through the state file for every address whose check did not change.
-public final class DeploymentService: Service {
+/// Keeps the server answering from the current deployment: runs its health monitor, and reloads
+/// (on SIGHUP or the admin API) the configuration, the zone files (those unchanged are kept), the
+/// geo database and the routing table off the query path, then swaps them in with one atomic store.
+/// A file with an error is logged with its file and line and leaves the old data serving; health
+/// carries over through the state file for every address whose check did not change. Drains go to
+/// the current monitor. An actor: reloads and drains never interleave.
+public actor DeploymentController {
     let configPath: String
     let server: DNSServer
     let logger: Logger
-    let initial: Deployment
+    public private(set) var deployment: Deployment
+    private var monitor: HealthMonitor?
+    private var monitorTask: Task<Void, Never>?
+    /// When each zone (by origin) was last read from its file, seconds since 1970.
+    private var zoneLoadedAt: [String: Double] = [:]
+    /// The last reload: when, and its problems (empty when it succeeded).
+    private var lastReload: (at: Double, problems: [String])?
 
     public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger) {
         self.configPath = configPath
-        self.initial = deployment
+        self.deployment = deployment
         self.server = server
         self.logger = logger
+        let now = Date().timeIntervalSince1970
+        for z in deployment.zones { zoneLoadedAt[z.entry.origin.description] = now }
     }
 
-    public func run() async throws {
-        let first = try start(initial)
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
-        let last = await cancelWhenGracefulShutdown { () async -> Task<Void, Never>? in
-            var current = self.initial
-            var monitor = first
-            for await _ in hangups {
-                guard let next = self.reload(from: current) else { continue }
-                if let task = monitor {
-                    task.cancel()
-                    _ = await task.result  // it saves the last states, which the next monitor reads
-                }
-                current = next
-                do {
-                    monitor = try self.start(next)
-                } catch {
-                    self.logger.error("reload: health checks cannot start; answering with every address up",
-                                      metadata: ["error": "\(error)"])
-                    monitor = nil
-                }
-            }
-            return monitor
-        }
-        if let task = last {
-            task.cancel()
-            _ = await task.result
-        }
-    }
-
-    /// Swaps `deployment` in and starts its health monitor, if it has services.
-    private func start(_ deployment: Deployment) throws(HealthError) -> Task<Void, Never>? {
+    /// Swaps the current deployment in and starts its health monitor, if it has services.
+    public func start() throws(HealthError) {
         guard deployment.services != nil else {
             server.replaceEngine(deployment.engine())
-            return nil
+            return
         }
-        let monitor = try deployment.healthMonitor(server: server, logger: logger)
-        return Task { try? await monitor.run() }
+        let m = try deployment.healthMonitor(server: server, logger: logger)
+        monitor = m
+        monitorTask = Task { try? await m.run() }
     }
 
-    /// The new deployment, or nil (after logging every problem) when anything is wrong.
-    private func reload(from current: Deployment) -> Deployment? {
+    /// Stops the health monitor (which saves the last states).
+    public func stop() async {
+        monitorTask?.cancel()
+        _ = await monitorTask?.value
+        monitorTask = nil
+        monitor = nil
+    }
+
+    /// Reloads everything; returns the problems (empty on success, when the new data now serves).
+    @discardableResult
+    public func reload() async -> [String] {
         logger.notice("reload: reading \(configPath)")
-        let config: ServerConfiguration
+        let now = Date().timeIntervalSince1970
+        let problems: [String]
+        let next: Deployment?
         do {
-            config = try ServerConfiguration.load(path: configPath)
+            let config = try ServerConfiguration.load(path: configPath)
+            if config.listen != deployment.config.listen || config.workers != deployment.config.workers
+                || config.tcp != deployment.config.tcp || config.admin != deployment.config.admin
+            {
+                logger.warning("reload: listen, workers, tcp and admin settings take effect only at restart")
+            }
+            next = try Deployment.load(config, reusing: deployment)
+            problems = []
+        } catch let error as ServerConfigErrors {
+            next = nil
+            problems = error.errors.map(\.description)
+        } catch let error as DeploymentErrors {
+            next = nil
+            problems = error.problems
         } catch {
-            for problem in error.errors { logger.error("reload failed, old data still serving: \(problem)") }
+            next = nil
+            problems = ["\(error)"]
+        }
+        lastReload = (now, problems)
+        guard let next else {
+            for problem in problems { logger.error("reload failed, old data still serving: \(problem)") }
             logger.error("reload: rejected, old data still serving")
-            return nil
+            return problems
         }
-        if config.listen != current.config.listen || config.workers != current.config.workers || config.tcp != current.config.tcp {
-            logger.warning("reload: listen, workers and tcp settings take effect only at restart")
-        }
+        let kept = next.zones.filter { z in deployment.zones.contains { $0.zone === z.zone } }
+        for z in next.zones where !kept.contains(where: { $0.zone === z.zone }) { zoneLoadedAt[z.entry.origin.description] = now }
+        await stop()
+        deployment = next
         do {
-            let next = try Deployment.load(config, reusing: current)
-            let kept = next.zones.filter { z in current.zones.contains { $0.zone === z.zone } }.count
-            logger.notice("reload: done", metadata: [
-                "zones": "\(next.zones.count)", "unchanged": "\(kept)",
-                "services": "\(next.services?.routing.services.count ?? 0)",
-            ])
-            return next
+            try start()
         } catch {
-            for problem in error.problems { logger.error("reload failed, old data still serving: \(problem)") }
-            logger.error("reload: rejected, old data still serving")
-            return nil
+            logger.error("reload: health checks cannot start; answering with every address up", metadata: ["error": "\(error)"])
+            server.replaceEngine(next.engine())
         }
+        logger.notice("reload: done", metadata: [
+            "zones": "\(next.zones.count)", "unchanged": "\(kept.count)",
+            "services": "\(next.services?.routing.services.count ?? 0)",
+        ])
+        return []
+    }
+
+    /// What a drain or undrain did.
+    public struct DrainResult: Codable, Sendable {
+        public var datacenter: String
+        public var drained: Bool
+        public var addresses: [String]
+        /// Seconds since 1970 after which no resolver can still hold a cached answer with the data
+        /// center: now + the largest TTL served for it (now when undrained).
+        public var safeAfter: Double
+        public var largestTTL: UInt32
+    }
+
+    /// Takes a data center out of every answer (or puts it back); nil when there is no such data
+    /// center in the routing table.
+    public func drain(_ name: String, _ on: Bool) -> DrainResult? {
+        guard let routing = deployment.services?.routing,
+              let site = routing.sites.firstIndex(where: { $0.name == name }), let monitor
+        else { return nil }
+        let ids = routing.addresses.indices.filter { Int(routing.addresses[$0].site) == site }
+        monitor.setDrain(addressIDs: ids, on)
+        let idSet = Set(ids.map(Int32.init))
+        let ttl = routing.services.filter { !idSet.isDisjoint(with: $0.candidates) }.map(\.ttl).max() ?? 0
+        let now = Date().timeIntervalSince1970
+        logger.notice(on ? "data center drained" : "data center undrained", metadata: ["datacenter": "\(name)", "largest-ttl": "\(ttl)"])
+        return DrainResult(datacenter: name, drained: on, addresses: ids.map { routing.addresses[$0].ip.description },
+                           safeAfter: on ? now + Double(ttl) : now, largestTTL: ttl)
+    }
+
+    /// The state an operator needs: zones with serials and load times, services, data centers with
+    /// per-address health (since when, why), the last reload.
+    public func status() -> Status {
+        var s = Status()
+        s.zones = deployment.zones.map {
+            .init(origin: $0.entry.origin.description, file: $0.entry.file, serial: $0.zone.serial, records: $0.zone.recordCount,
+                  loadedAt: zoneLoadedAt[$0.entry.origin.description] ?? 0)
+        }
+        if let routing = deployment.services?.routing {
+            let health = monitor?.snapshot ?? .allUp(count: routing.addresses.count)
+            s.services = routing.services.map { .init(name: $0.name.description, ttl: $0.ttl, degradedTTL: $0.degradedTTL) }
+            s.datacenters = routing.sites.enumerated().map { index, site in
+                let addresses: [Status.Address] = routing.addresses.indices.filter { Int(routing.addresses[$0].site) == index }.map { id in
+                    let a = routing.addresses[id]
+                    let known = id < health.states.count
+                    return .init(ip: a.ip.description, check: a.check, state: known ? health.states[id].description : "up",
+                                 since: known ? health.since[id] : 0, reason: known ? health.reasons[id] : "")
+                }
+                let state = addresses.contains { $0.state == "up" } ? "up" : (addresses.contains { $0.state == "drain" } ? "drain" : "down")
+                return .init(name: site.name, state: state, addresses: addresses)
+            }
+        }
+        if let r = lastReload { s.lastReload = .init(at: r.at, ok: r.problems.isEmpty, problems: r.problems) }
+        return s
+    }
+
+    /// `GET /status`.
+    public struct Status: Codable, Sendable {
+        public struct ZoneStatus: Codable, Sendable { var origin: String; var file: String; var serial: UInt32?; var records: Int; var loadedAt: Double }
+        public struct ServiceStatus: Codable, Sendable { var name: String; var ttl: UInt32; var degradedTTL: UInt32 }
+        public struct Address: Codable, Sendable { var ip: String; var check: String?; var state: String; var since: Double; var reason: String }
+        public struct DataCenter: Codable, Sendable { var name: String; var state: String; var addresses: [Address] }
+        public struct Reload: Codable, Sendable { var at: Double; var ok: Bool; var problems: [String] }
+        public var zones: [ZoneStatus] = []
+        public var services: [ServiceStatus] = []
+        public var datacenters: [DataCenter] = []
+        public var lastReload: Reload?
+    }
+}
+
+/// Runs the deployment controller as a service: starts its monitor, reloads on every SIGHUP, and
+/// stops the monitor at shutdown.
+public struct DeploymentService: Service {
+    let controller: DeploymentController
+
+    public init(controller: DeploymentController) { self.controller = controller }
+
+    public func run() async throws {
+        try await controller.start()
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let controller = controller
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups { await controller.reload() }
+        }
+        await controller.stop()
     }
 }

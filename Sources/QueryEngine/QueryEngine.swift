@@ -64,12 +64,6 @@ public final class QueryEngine: Sendable {
         self.chaos = ChaosAnswers(identity: options.identity, version: options.version)
     }
 
-    /// The same zones and services with another health snapshot: what the server swaps in when
-    /// health changes.
-    public func with(health: RoutingHealth) -> QueryEngine {
-        QueryEngine(zones: zones, services: services, health: health, options: options)
-    }
-
     /// Writes the response to `query` from the resolver at `client` into `response` (at least
     /// `responseBufferSize` bytes) and returns its length, or 0 when the query must be dropped
     /// without an answer. `state` is the caller's (per-thread) routing state.

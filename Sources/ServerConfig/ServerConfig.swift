@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var zones: [ZoneEntry]
     /// The file this configuration was read from, for messages about it.
     public var file = ""
+    /// The admin HTTP API, when configured.
+    public var admin: AdminSettings?
     /// Data centers, health checks and the service names answered by routing; empty when the file has none.
     public var routing = RoutingConfiguration()
 
@@ -55,6 +57,17 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard var config, parser.errors.isEmpty else { throw ServerConfigErrors(parser.errors) }
         config.file = file
         return config
+    }
+}
+
+/// The admin HTTP API: where it listens (loopback by default in every example) and the bearer token
+/// its mutating calls need (without one they are refused).
+public struct AdminSettings: Sendable, Equatable {
+    public var listen: ListenAddress
+    public var token: String?
+    public init(listen: ListenAddress, token: String?) {
+        self.listen = listen
+        self.token = token
     }
 }
 
@@ -247,6 +260,7 @@ struct ConfigParser {
             case "tcp": config.tcp = tcp(value)
             case "zones": config.zones = zones(value)
             case "geoip", "datacenters", "checks", "health", "services": routingSections[key] = (keyNode, value)
+            case "admin": config.admin = admin(value)
             default: fail(.unknownKey, keyNode, key, "unknown key")
             }
         }
@@ -276,6 +290,41 @@ struct ConfigParser {
             result.append(address)
         }
         return result
+    }
+
+    mutating func admin(_ node: Node) -> AdminSettings? {
+        guard let map = mapping(node, key: "admin") else { return nil }
+        var listen: ListenAddress? = nil
+        var token: String? = nil
+        for (keyNode, value) in map where !isDuplicate(keyNode) {
+            let key = "admin." + (keyNode.scalar?.string ?? "?")
+            switch keyNode.scalar?.string {
+            case "listen":
+                guard let text = scalar(value, key: key) else { break }
+                guard let address = ListenAddress(text) else {
+                    fail(.badListenAddress, value, key, "\"\(text)\" is not a.b.c.d:port or [ipv6]:port with a port of 1-65535")
+                    break
+                }
+                listen = address
+            case "token":
+                token = scalar(value, key: key)
+            case "token-file":
+                guard let path = scalar(value, key: key) else { break }
+                let resolved = path.hasPrefix("/") ? path : baseDirectory + "/" + path
+                guard let text = try? String(contentsOfFile: resolved, encoding: .utf8) else {
+                    fail(.missingFile, value, key, "cannot read \(resolved)")
+                    break
+                }
+                token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        if token?.isEmpty == true { fail(.invalidValue, node, "admin.token", "the token is empty") }
+        guard let listen else {
+            fail(.missingKey, node, "admin.listen", "required key is missing")
+            return nil
+        }
+        return AdminSettings(listen: listen, token: token)
     }
 
     mutating func tcp(_ node: Node) -> TCPSettings {

@@ -44,6 +44,8 @@ final class LDNSRecordParser {
             return .failure(ZoneProblem(code, message))
         }
         let type = RRType(UInt16(ldns_rr_get_type(rr).rawValue))
+        // ldns reads a word it does not know as a type as type 0 (reserved, RFC 6895 §3.1).
+        guard type.rawValue != 0 else { return .failure(ZoneProblem(.syntax, "unknown RR type")) }
         let count = ldns_rr_rd_count(rr)
         var size = 0
         for i in 0..<count { size += ldns_rdf_size(ldns_rr_rdf(rr, i)) }

@@ -92,10 +92,12 @@ struct Serve: AsyncParsableCommand {
             printErrors(["cannot listen on \(error)"])
             throw ExitCode.failure
         }
-        let services: [any Service] = [
-            DeploymentService(configPath: options.config, deployment: deployment, server: server, logger: logger),
-            DNSService(server: server, logger: logger),
-        ]
+        let controller = DeploymentController(configPath: options.config, deployment: deployment, server: server, logger: logger)
+        var services: [any Service] = [DeploymentService(controller: controller)]
+        if let admin = config.admin {
+            services.append(AdminAPI.application(admin, controller: controller, logger: logger))
+        }
+        services.append(DNSService(server: server, logger: logger))
         let addresses = config.listen.map(\.description).joined(separator: " ")
         let routed = deployment.services.map { ", \($0.routing.services.count) services" } ?? ""
         logger.notice("listening on \(addresses) (UDP and TCP), \(deployment.zones.count) zones\(routed)")

@@ -347,6 +347,14 @@ let apexLines = """
             """, [(.syntax, 5), (.syntax, 6), (.syntax, 7), (.syntax, 8), (.syntax, 9), (.syntax, 10), (.syntax, 11)])
     }
 
+    @Test func unknownTypeMnemonicsAreErrors() {
+        let f = Fixture()
+        let path = f.write("zone", "\(apexLines)\njunk !!\nx FOO 1\n")
+        let errors = loadErrors(path)
+        #expect(errors.map(\.code) == [.syntax, .syntax])
+        #expect(errors.map(\.location?.line) == [5, 6])
+    }
+
     @Test func onlyClassINIsServed() {
         expect("""
             \(apexLines)

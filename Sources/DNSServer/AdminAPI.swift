@@ -1,0 +1,66 @@
+import Foundation
+public import Hummingbird
+public import Logging
+public import ServiceLifecycle
+import NIOCore
+import HTTPTypes
+import ServerConfig
+
+/// The admin HTTP API on its own listener (loopback in every example), built on Hummingbird:
+///
+/// - `GET /status`: zones with serials and load times, services, data centers with per-address
+///   health (since when, why), the last reload (JSON);
+/// - `POST /datacenters/{name}/drain` and `/undrain`: takes a data center out of every answer (or
+///   back), answering when no resolver can still hold a cached answer with it;
+/// - `POST /reload`: reloads like SIGHUP; 200 when the new data serves, 422 with every problem as
+///   `file:line: reason` when the old data keeps serving.
+///
+/// Mutating calls need `Authorization: Bearer <token>` with the configured token; with no token
+/// configured they are refused.
+public enum AdminAPI {
+    public static func application(_ settings: AdminSettings, controller: DeploymentController, logger: Logger) -> some Service {
+        let router = Router()
+        let token = settings.token
+        @Sendable func authorized(_ request: Request) -> Bool {
+            guard let token, let header = request.headers[.authorization] else { return false }
+            return header == "Bearer \(token)"
+        }
+        router.get("/status") { _, _ in
+            try json(await controller.status())
+        }
+        for (path, on) in [("drain", true), ("undrain", false)] {
+            router.post("/datacenters/{name}/\(path)") { request, context -> Response in
+                guard authorized(request) else { return message(.unauthorized, "a bearer token is required") }
+                let name = context.parameters.get("name") ?? ""
+                guard let result = await controller.drain(name, on) else {
+                    return message(.notFound, "no data center \(name) in the routing configuration")
+                }
+                return try json(result)
+            }
+        }
+        router.post("/reload") { request, _ -> Response in
+            guard authorized(request) else { return message(.unauthorized, "a bearer token is required") }
+            let problems = await controller.reload()
+            struct Outcome: Codable { var ok: Bool; var problems: [String] }
+            return try json(Outcome(ok: problems.isEmpty, problems: problems), status: problems.isEmpty ? .ok : .unprocessableContent)
+        }
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(settings.listen.host, port: Int(settings.listen.port)), serverName: "meridian"),
+            logger: logger)
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func message(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        struct Message: Codable { var error: String }
+        return (try? json(Message(error: text), status: status)) ?? Response(status: status)
+    }
+}
