@@ -5,6 +5,8 @@ public import QueryEngine
 public import Routing
 public import ServerConfig
 import ZoneFile
+import Foundation
+import Dispatch
 
 /// Everything one configuration file describes, loaded and cross-checked: the zones, the client
 /// location data, the routing table and the service names indexed for the query path. Built off
