@@ -6,7 +6,6 @@ public import Routing
 public import ServerConfig
 import ZoneFile
 import Foundation
-import Dispatch
 
 /// Everything one configuration file describes, loaded and cross-checked: the zones, the client
 /// location data, the routing table and the service names indexed for the query path. Built off
@@ -135,40 +134,25 @@ public struct DeploymentErrors: Error, Sendable, CustomStringConvertible {
     public var description: String { problems.joined(separator: "\n") }
 }
 
-/// A file's identity and version as `stat` sees it.
+/// A file's identity and version: device, inode, size and modification time.
 struct FileStamp: Equatable, Sendable {
     let device: UInt64
     let inode: UInt64
-    let size: Int64
-    let modified: timespec
+    let size: UInt64
+    let modified: Double
     /// True when the file uses `$INCLUDE`: its included files are not stamped, so it is always re-read.
     let hasInclude: Bool
 
     init?(path: String) {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        device = UInt64(st.st_dev)
-        inode = UInt64(st.st_ino)
-        size = Int64(st.st_size)
-        modified = st.st_mtim
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var found = false
-        var line: UnsafeMutablePointer<CChar>? = nil
-        var capacity = 0
-        while getline(&line, &capacity, file) > 0 {
-            if let line, strstr(line, "$INCLUDE") != nil || strstr(line, "$include") != nil { found = true; break }
-        }
-        free(line)
-        hasInclude = found
-    }
-
-    static func == (a: FileStamp, b: FileStamp) -> Bool {
-        a.device == b.device && a.inode == b.inode && a.size == b.size && a.modified.tv_sec == b.modified.tv_sec
-            && a.modified.tv_nsec == b.modified.tv_nsec && a.hasInclude == b.hasInclude
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = (attributes[.size] as? NSNumber)?.uint64Value,
+              let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970,
+              let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        else { return nil }
+        self.device = (attributes[.systemNumber] as? NSNumber)?.uint64Value ?? 0
+        self.inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
+        self.size = size
+        self.modified = modified
+        self.hasInclude = data.range(of: Data("$INCLUDE".utf8)) != nil || data.range(of: Data("$include".utf8)) != nil
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
