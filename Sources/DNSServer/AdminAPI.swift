@@ -8,6 +8,7 @@ import ServerConfig
 
 /// The admin HTTP API on its own listener (loopback in every example), built on Hummingbird:
 ///
+/// - `GET /`: the status page (`StatusPage`), which renders `GET /status` in a browser;
 /// - `GET /status`: zones with serials and load times, services, data centers with per-address
 ///   health (since when, why), the last reload (JSON);
 /// - `POST /datacenters/{name}/drain` and `/undrain`: takes a data center out of every answer (or
@@ -28,6 +29,7 @@ public enum AdminAPI {
         router.get("/status") { _, _ in
             try json(await controller.status())
         }
+        router.get("/") { _, _ in StatusPage.response() }
         for (path, on) in [("drain", true), ("undrain", false)] {
             router.post("/datacenters/{name}/\(path)") { request, context -> Response in
                 guard authorized(request) else { return message(.unauthorized, "a bearer token is required") }
