@@ -15,17 +15,19 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show how a name would be answered for a client, step by step.",
         discussion: """
-            Loads the configuration like `serve` (health comes from the health state file, as a \\
-            restarted server would start with it), answers one query with the real query engine, \\
-            and traces the routing decision: how the client was located (ECS or source address, \\
-            which network matched, coordinates, country), every candidate data center with its \\
-            distance or weight and health (since when, why), the policy's choice, the answer \\
-            records, TTL and ECS scope.
+            Loads the configuration like serve, with health from the health state file (as \
+            a restarted server would start), answers one query with the real query engine \
+            and traces the routing decision: how the client was located (ECS subnet or \
+            resolver address, the network that matched, coordinates, country), every \
+            candidate data center with its distance or weight and the health of each \
+            address (since when, why), the policy's choice, the answer records, the TTL and \
+            the ECS scope. Sends no packet and needs no running server.
 
             Examples:
 
+              meridian explain app.example.com --ecs 81.2.69.0/24
               meridian explain www.example.com. --client 192.0.2.53
-              meridian explain www.example.com. --type AAAA --ecs 81.2.69.0/24 --json
+              meridian explain app.example.com --type AAAA --ecs 1.0.17.0/24 --json
             """
     )
 
