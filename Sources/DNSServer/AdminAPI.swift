@@ -14,12 +14,15 @@ import ServerConfig
 /// - `POST /datacenters/{name}/drain` and `/undrain`: takes a data center out of every answer (or
 ///   back), answering when no resolver can still hold a cached answer with it;
 /// - `POST /reload`: reloads like SIGHUP; 200 when the new data serves, 422 with every problem as
-///   `file:line: reason` when the old data keeps serving.
+///   `file:line: reason` when the old data keeps serving;
+/// - `GET /metrics`: Prometheus text format (see `MetricsExporter`).
 ///
 /// Mutating calls need `Authorization: Bearer <token>` with the configured token; with no token
 /// configured they are refused.
 public enum AdminAPI {
-    public static func application(_ settings: AdminSettings, controller: DeploymentController, logger: Logger) -> some Service {
+    public static func application(
+        _ settings: AdminSettings, controller: DeploymentController, metrics: MetricsExporter, logger: Logger
+    ) -> some Service {
         let router = Router()
         let token = settings.token
         @Sendable func authorized(_ request: Request) -> Bool {
@@ -28,6 +31,11 @@ public enum AdminAPI {
         }
         router.get("/status") { _, _ in
             try json(await controller.status())
+        }
+        router.get("/metrics") { _, _ -> Response in
+            let text = metrics.render(await controller.status())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("/") { _, _ in StatusPage.response() }
         for (path, on) in [("drain", true), ("undrain", false)] {

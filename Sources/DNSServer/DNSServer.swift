@@ -27,23 +27,29 @@ public final class DNSServer: Sendable {
         public var tcpIdleTimeout: Duration
         /// Open TCP connections; beyond it the longest-idle connection is closed.
         public var tcpMaxConnections: Int
+        /// The sampled query log; nil keeps it off.
+        public var queryLog: QueryLogSettings?
 
-        public init(listen: [ListenAddress], workers: Int, tcpIdleTimeout: Duration, tcpMaxConnections: Int) {
+        public init(listen: [ListenAddress], workers: Int, tcpIdleTimeout: Duration, tcpMaxConnections: Int,
+                    queryLog: QueryLogSettings? = nil) {
             self.listen = listen
             self.workers = workers
             self.tcpIdleTimeout = tcpIdleTimeout
             self.tcpMaxConnections = tcpMaxConnections
+            self.queryLog = queryLog
         }
 
         /// The network settings of a configuration file; `workers` defaults to the number of cores.
         public init(_ config: ServerConfiguration) {
             self.init(
                 listen: config.listen, workers: config.workers ?? System.coreCount,
-                tcpIdleTimeout: config.tcp.idleTimeout, tcpMaxConnections: config.tcp.maxConnections)
+                tcpIdleTimeout: config.tcp.idleTimeout, tcpMaxConnections: config.tcp.maxConnections,
+                queryLog: config.queryLog)
         }
     }
 
     private let engine: EngineReference
+    private let counters: QueryCounters
     private let logger: Logger
     private let stopping: ManagedAtomic<Bool>
     private let udpSockets: [Int32]
@@ -52,10 +58,11 @@ public final class DNSServer: Sendable {
     private let tcpChannels: [any Channel]
 
     private init(
-        engine: EngineReference, logger: Logger, stopping: ManagedAtomic<Bool>, udpSockets: [Int32],
+        engine: EngineReference, counters: QueryCounters, logger: Logger, stopping: ManagedAtomic<Bool>, udpSockets: [Int32],
         threads: [pthread_t], tcpGroup: MultiThreadedEventLoopGroup, tcpChannels: [any Channel]
     ) {
         self.engine = engine
+        self.counters = counters
         self.logger = logger
         self.stopping = stopping
         self.udpSockets = udpSockets
@@ -66,8 +73,12 @@ public final class DNSServer: Sendable {
 
     /// Binds every address over UDP and TCP and starts answering. Nothing is left open on failure.
     public static func start(_ configuration: Configuration, engine: QueryEngine, logger: Logger) throws(DNSServerError) -> DNSServer {
-        let reference = EngineReference(engine)
         let workers = max(1, configuration.workers)
+        // One counter shard per answering thread: the UDP workers, then the TCP event loops.
+        let udpThreads = configuration.listen.count * workers
+        let reference = EngineReference(engine, shards: udpThreads + workers)
+        let counters = QueryCounters(shards: udpThreads + workers)
+        let queryLog = try configuration.queryLog.map { settings throws(DNSServerError) in try QueryLog(settings) }
         let stopping = ManagedAtomic(false)
         var udpSockets: [Int32] = []
         let group = MultiThreadedEventLoopGroup(numberOfThreads: workers)
@@ -85,8 +96,8 @@ public final class DNSServer: Sendable {
                 }
             }
             let tcp = TCPServer(
-                engine: reference, group: group, idleTimeout: configuration.tcpIdleTimeout,
-                connections: TCPConnections(limit: configuration.tcpMaxConnections))
+                engine: reference, counters: counters, queryLog: queryLog, firstShard: udpThreads, group: group,
+                idleTimeout: configuration.tcpIdleTimeout, connections: TCPConnections(limit: configuration.tcpMaxConnections))
             for address in configuration.listen {
                 let fd = try boundSocket(address, stream: true)
                 do {
@@ -107,8 +118,8 @@ public final class DNSServer: Sendable {
         }
 
         var threads: [pthread_t] = []
-        for socket in udpSockets {
-            let worker = UDPWorker(socket: socket, stopping: stopping, engine: reference)
+        for (shard, socket) in udpSockets.enumerated() {
+            let worker = UDPWorker(socket: socket, stopping: stopping, engine: reference, counters: counters, shard: shard, queryLog: queryLog)
             guard let thread = startThread({
                 if let failure = worker.run() { logger.critical("UDP worker stopped: \(failure)") }
             }) else {
@@ -122,13 +133,21 @@ public final class DNSServer: Sendable {
             threads.append(thread)
         }
         return DNSServer(
-            engine: reference, logger: logger, stopping: stopping, udpSockets: udpSockets,
+            engine: reference, counters: counters, logger: logger, stopping: stopping, udpSockets: udpSockets,
             threads: threads, tcpGroup: group, tcpChannels: tcpChannels)
     }
 
     /// Answers every later query with `engine`; queries already being answered finish with the old one.
     public func replaceEngine(_ engine: QueryEngine) {
         self.engine.replace(with: engine)
+    }
+
+    /// The query path's counters so far, summed over every thread (for metrics and the status page).
+    public func statistics() -> QueryStatistics {
+        var statistics = QueryStatistics()
+        counters.totals(into: &statistics)
+        statistics.answers = engine.answers()
+        return statistics
     }
 
     /// Stops reading, lets the UDP workers finish their batch, closes every socket and TCP
@@ -168,6 +187,7 @@ extension QueryEngine.Options {
         self.init()
         identity = config.identity
         version = config.version
+        nsid = config.nsid
     }
 }
 
@@ -176,24 +196,29 @@ private struct TCPServer {
     /// Pending-connection queue of each TCP listener (see where it is applied).
     static let backlog: Int32 = 4096
     let engine: EngineReference
+    let counters: QueryCounters
     let group: MultiThreadedEventLoopGroup
     let idleTimeout: Duration
     let connections: TCPConnections
-    /// One response buffer per event loop (see `ResponseScratch`).
+    /// One response buffer, counter shard and query-log writer per event loop (see `ResponseScratch`).
     let scratch: [ObjectIdentifier: ResponseScratch]
 
-    init(engine: EngineReference, group: MultiThreadedEventLoopGroup, idleTimeout: Duration, connections: TCPConnections) {
+    init(engine: EngineReference, counters: QueryCounters, queryLog: QueryLog?, firstShard: Int,
+         group: MultiThreadedEventLoopGroup, idleTimeout: Duration, connections: TCPConnections) {
         self.engine = engine
+        self.counters = counters
         self.group = group
         self.idleTimeout = idleTimeout
         self.connections = connections
         var scratch: [ObjectIdentifier: ResponseScratch] = [:]
-        for loop in group.makeIterator() { scratch[ObjectIdentifier(loop)] = ResponseScratch() }
+        for (i, loop) in group.makeIterator().enumerated() {
+            scratch[ObjectIdentifier(loop)] = ResponseScratch(shard: firstShard + i, log: queryLog?.writer())
+        }
         self.scratch = scratch
     }
 
     func bootstrap() -> ServerBootstrap {
-        let (engine, connections, scratch) = (engine, connections, scratch)
+        let (engine, counters, connections, scratch) = (engine, counters, connections, scratch)
         let idle = TimeAmount(idleTimeout)
         return ServerBootstrap(group: group)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -203,7 +228,7 @@ private struct TCPServer {
                     try channel.pipeline.syncOperations.addHandlers(
                         TCPIdleHandler(connection: connections.admit(channel), timeout: idle),
                         ByteToMessageHandler(DNSTCPFrameDecoder()),
-                        DNSTCPQueryHandler(engine: engine, scratch: scratch[ObjectIdentifier(channel.eventLoop)]!))
+                        DNSTCPQueryHandler(engine: engine, scratch: scratch[ObjectIdentifier(channel.eventLoop)]!, counters: counters))
                 }
             }
     }

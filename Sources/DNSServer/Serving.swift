@@ -8,6 +8,7 @@ public import ServerConfig
 import DNSWire
 import DNSZone
 import Foundation
+import Metrics
 import Synchronization
 import UnixSignals
 
@@ -47,9 +48,9 @@ extension Deployment {
         }
     }
 
-    /// A health monitor for this deployment that swaps a new engine into `server` on every change
-    /// and logs each service whose every candidate goes down or comes back.
-    public func healthMonitor(server: DNSServer, logger: Logger) throws(HealthError) -> HealthMonitor {
+    /// A health monitor for this deployment that swaps a new engine into `server` on every change,
+    /// logs each service whose every candidate goes down or comes back, and keeps `history`.
+    func healthMonitor(server: DNSServer, history: HealthHistory, logger: Logger) throws(HealthError) -> HealthMonitor {
         let watch = AllDownWatch(deployment: self, logger: logger)
         let monitor = try HealthMonitor(
             addresses: monitoredAddresses, checks: checkDefinitions, stateFile: config.routing.healthStateFile,
@@ -57,21 +58,55 @@ extension Deployment {
         ) { snapshot in
             server.replaceEngine(engine(health: snapshot))
             watch.update(snapshot)
+            history.update(snapshot, self)
         }
         server.replaceEngine(engine(health: monitor.snapshot))
         watch.update(monitor.snapshot)
+        history.update(monitor.snapshot, self)
         return monitor
     }
 }
 
-/// Logs (and counts) the services whose every candidate is down, when that starts and ends: the
-/// query path answers them fail-open or NODATA without saying anything.
+/// The last state changes of every address (by data center and IP, so they outlive reloads),
+/// for the status page.
+final class HealthHistory: Sendable {
+    /// One published state of an address.
+    struct Change: Codable, Sendable, Equatable {
+        var at: Double
+        var state: String
+        var reason: String
+    }
+    /// Changes kept per address.
+    static let depth = 20
+    private let changes = Mutex<[String: [Change]]>([:])
+
+    static func key(datacenter: String, ip: String) -> String { datacenter + "|" + ip }
+
+    /// Records every address whose published state differs from its last recorded one.
+    func update(_ snapshot: HealthSnapshot, _ deployment: Deployment) {
+        guard let routing = deployment.services?.routing else { return }
+        changes.withLock { changes in
+            for (id, a) in routing.addresses.enumerated() where id < snapshot.states.count {
+                let key = Self.key(datacenter: routing.sites[Int(a.site)].name, ip: a.ip.description)
+                let state = snapshot.states[id].description
+                if changes[key]?.last?.state == state { continue }
+                changes[key, default: []].append(Change(at: snapshot.since[id], state: state, reason: snapshot.reasons[id]))
+                if changes[key]!.count > Self.depth { changes[key]!.removeFirst() }
+            }
+        }
+    }
+
+    func changes(datacenter: String, ip: String) -> [Change] {
+        changes.withLock { $0[Self.key(datacenter: datacenter, ip: ip)] ?? [] }
+    }
+}
+
+/// Logs (and counts, as `meridian_service_all_down_total`) the services whose every candidate is
+/// down, when that starts and ends: the query path answers them fail-open or NODATA without saying anything.
 final class AllDownWatch: Sendable {
     let deployment: Deployment
     let logger: Logger
     private let down = Mutex<Set<Int>>([])
-    /// How many times a service has gone all-down since start.
-    let events = Atomic<Int>(0)
 
     init(deployment: Deployment, logger: Logger) {
         self.deployment = deployment
@@ -91,7 +126,7 @@ final class AllDownWatch: Sendable {
         }
         for i in now.subtracting(before) {
             let s = routing.services[i]
-            events.add(1, ordering: .relaxed)
+            Counter(label: "meridian_service_all_down_total", dimensions: [("service", s.name.description)]).increment()
             logger.error("every candidate of the service is down", metadata: [
                 "service": "\(s.name)",
                 "answering": "\(s.whenAllDown == .failOpen ? "all candidates (fail open)" : "NODATA (fail closed)")",
@@ -120,6 +155,13 @@ public actor DeploymentController {
     private var zoneLoadedAt: [String: Double] = [:]
     /// The last reload: when, and its problems (empty when it succeeded).
     private var lastReload: (at: Double, problems: [String])?
+    private let history = HealthHistory()
+    private let startedAt = Date().timeIntervalSince1970
+    /// Routed-answer totals taken every `shareSampleInterval`, for answer shares over `shareWindow`.
+    private var answerSamples: [(at: Double, answers: [QueryStatistics.AnswerKey: UInt64])] = []
+    /// The window of the answer shares on the status page, in seconds.
+    public static let shareWindow = 300.0
+    static let shareSampleInterval: Duration = .seconds(10)
 
     public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger) {
         self.configPath = configPath
@@ -136,7 +178,7 @@ public actor DeploymentController {
             server.replaceEngine(deployment.engine())
             return
         }
-        let m = try deployment.healthMonitor(server: server, logger: logger)
+        let m = try deployment.healthMonitor(server: server, history: history, logger: logger)
         monitor = m
         monitorTask = Task { try? await m.run() }
     }
@@ -176,6 +218,7 @@ public actor DeploymentController {
             problems = ["\(error)"]
         }
         lastReload = (now, problems)
+        Counter(label: "meridian_reloads_total", dimensions: [("outcome", next == nil ? "failed" : "ok")]).increment()
         guard let next else {
             for problem in problems { logger.error("reload failed, old data still serving: \(problem)") }
             logger.error("reload: rejected, old data still serving")
@@ -225,23 +268,50 @@ public actor DeploymentController {
                            safeAfter: on ? now + Double(ttl) : now, largestTTL: ttl)
     }
 
-    /// The state an operator needs: zones with serials and load times, services, data centers with
-    /// per-address health (since when, why), the last reload.
+    /// Takes a sample of the routed-answer totals and drops those older than the share window.
+    func sampleAnswers() {
+        let now = Date().timeIntervalSince1970
+        answerSamples.append((now, server.statistics().answers))
+        answerSamples.removeAll { now - $0.at > Self.shareWindow + 30 }
+    }
+
+    /// The state an operator needs: zones with serials and load times, services with their answer
+    /// share per data center over the last `shareWindow` seconds, data centers with per-address
+    /// health (since when, why, the last changes), the last reload.
     public func status() -> Status {
         var s = Status()
+        let now = Date().timeIntervalSince1970
+        s.generatedAt = now
+        let answers = server.statistics().answers
+        // The oldest sample still inside the window (none yet: counts since start).
+        let base = answerSamples.first { now - $0.at <= Self.shareWindow }
+        let window = base.map { now - $0.at } ?? min(Self.shareWindow, now - startedAt)
         s.zones = deployment.zones.map {
             .init(origin: $0.entry.origin.description, file: $0.entry.file, serial: $0.zone.serial, records: $0.zone.recordCount,
                   loadedAt: zoneLoadedAt[$0.entry.origin.description] ?? 0)
         }
         if let routing = deployment.services?.routing {
             let health = monitor?.snapshot ?? .allUp(count: routing.addresses.count)
-            s.services = routing.services.map { .init(name: $0.name.description, ttl: $0.ttl, degradedTTL: $0.degradedTTL) }
+            let policies = Dictionary(deployment.config.routing.services.map { ($0.name, $0.policy) }, uniquingKeysWith: { a, _ in a })
+            s.services = routing.services.map { service in
+                let name = service.name.description
+                var share: [String: UInt64] = [:]
+                for site in routing.sites {
+                    let key = QueryStatistics.AnswerKey(service: name, datacenter: site.name)
+                    let n = (answers[key] ?? 0) - min(answers[key] ?? 0, base?.answers[key] ?? 0)
+                    if n > 0 { share[site.name] = n }
+                }
+                return .init(name: name, ttl: service.ttl, degradedTTL: service.degradedTTL,
+                             policy: policies[service.name].map(Self.policyName) ?? "",
+                             share: .init(windowSeconds: window.rounded(), answers: share))
+            }
             s.datacenters = routing.sites.enumerated().map { index, site in
                 let addresses: [Status.Address] = routing.addresses.indices.filter { Int(routing.addresses[$0].site) == index }.map { id in
                     let a = routing.addresses[id]
                     let known = id < health.states.count
                     return .init(ip: a.ip.description, check: a.check, state: known ? health.states[id].description : "up",
-                                 since: known ? health.since[id] : 0, reason: known ? health.reasons[id] : "")
+                                 since: known ? health.since[id] : 0, reason: known ? health.reasons[id] : "",
+                                 history: history.changes(datacenter: site.name, ip: a.ip.description))
                 }
                 let state = addresses.contains { $0.state == "up" } ? "up" : (addresses.contains { $0.state == "drain" } ? "drain" : "down")
                 return .init(name: site.name, state: state, addresses: addresses)
@@ -251,22 +321,41 @@ public actor DeploymentController {
         return s
     }
 
+    /// The status page's name of a policy.
+    static func policyName(_ policy: PolicyConfig) -> String {
+        switch policy {
+        case .roundRobin: "round-robin"
+        case .weighted: "weighted"
+        case .geoNearest: "geo-nearest"
+        case .geoMap: "geo-map"
+        case .failover: "failover"
+        }
+    }
+
     /// `GET /status`.
     public struct Status: Codable, Sendable {
         public struct ZoneStatus: Codable, Sendable { var origin: String; var file: String; var serial: UInt32?; var records: Int; var loadedAt: Double }
-        public struct ServiceStatus: Codable, Sendable { var name: String; var ttl: UInt32; var degradedTTL: UInt32 }
-        public struct Address: Codable, Sendable { var ip: String; var check: String?; var state: String; var since: Double; var reason: String }
+        /// Answers that included each data center over the last `windowSeconds`.
+        public struct Share: Codable, Sendable { var windowSeconds: Double; var answers: [String: UInt64] }
+        public struct ServiceStatus: Codable, Sendable {
+            var name: String; var ttl: UInt32; var degradedTTL: UInt32; var policy: String; var share: Share
+        }
+        public struct Address: Codable, Sendable {
+            var ip: String; var check: String?; var state: String; var since: Double; var reason: String
+            var history: [HealthHistory.Change]
+        }
         public struct DataCenter: Codable, Sendable { var name: String; var state: String; var addresses: [Address] }
         public struct Reload: Codable, Sendable { var at: Double; var ok: Bool; var problems: [String] }
         public var zones: [ZoneStatus] = []
         public var services: [ServiceStatus] = []
         public var datacenters: [DataCenter] = []
         public var lastReload: Reload?
+        public var generatedAt: Double = 0
     }
 }
 
-/// Runs the deployment controller as a service: starts its monitor, reloads on every SIGHUP, and
-/// stops the monitor at shutdown.
+/// Runs the deployment controller as a service: starts its monitor, reloads on every SIGHUP,
+/// samples the answer totals for the status page's shares, and stops the monitor at shutdown.
 public struct DeploymentService: Service {
     let controller: DeploymentController
 
@@ -277,7 +366,17 @@ public struct DeploymentService: Service {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let controller = controller
         await cancelWhenGracefulShutdown {
-            for await _ in hangups { await controller.reload() }
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        await controller.sampleAnswers()
+                        try? await Task.sleep(for: DeploymentController.shareSampleInterval)
+                    }
+                }
+                group.addTask {
+                    for await _ in hangups { await controller.reload() }
+                }
+            }
         }
         await controller.stop()
     }

@@ -34,6 +34,14 @@ public struct DNSTCPFrameDecoder: ByteToMessageDecoder {
 /// their loop's thread one at a time, so a message is answered into it and copied out at once.
 final class ResponseScratch: @unchecked Sendable {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: QueryEngine.responseBufferSize, alignment: 16)
+    /// The event loop's shard of the query counters and answer tallies.
+    let shard: Int
+    /// The event loop's query-log writer, when the log is on.
+    var log: QueryLogWriter?
+    init(shard: Int, log: QueryLogWriter?) {
+        self.shard = shard
+        self.log = log
+    }
     deinit { buffer.deallocate() }
 }
 
@@ -137,15 +145,17 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
 
     private let engine: EngineReference
     private let scratch: ResponseScratch
+    private let counters: QueryCounters
     private var client = IPAddress.unspecified
     /// Routing state of this connection (weighted choices, round-robin rotation).
     private var state = RoutingState(seed: UInt64.random(in: 0...UInt64.max))
     private var lastWrite: EventLoopFuture<Void>?
     private var closing = false
 
-    init(engine: EngineReference, scratch: ResponseScratch) {
+    init(engine: EngineReference, scratch: ResponseScratch, counters: QueryCounters) {
         self.engine = engine
         self.scratch = scratch
+        self.counters = counters
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -156,9 +166,18 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let message = unwrapInboundIn(data)
+        let box = engine.load()
+        var outcome = QueryOutcome()
         let length = message.withUnsafeReadableBytes { query in
-            engine.load().engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer, state: &state)
+            let length = box.engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer, state: &state, outcome: &outcome)
+            if scratch.log != nil {
+                scratch.log!.consider(query, outcome, client: client, transport: .tcp, engine: box.engine)
+                scratch.log!.flush()
+            }
+            return length
         }
+        counters.record(outcome, over: .tcp, shard: scratch.shard)
+        box.tally?.record(outcome, shard: scratch.shard)
         guard length > 0 else { return closeAfterWrites(context: context) }
         var out = context.channel.allocator.buffer(capacity: 2 + length)
         out.writeInteger(UInt16(length))

@@ -19,12 +19,17 @@ let udpReceiveBufferSize = 65535
 /// One UDP worker thread on one SO_REUSEPORT socket: blocks in recvmmsg until datagrams arrive,
 /// answers each with `QueryEngine.respond` into buffers allocated once, and sends them with one
 /// sendmmsg. Two system calls per batch and no poll: the per-packet path takes no lock, allocates
-/// nothing and calls the engine statically. Shutdown sets `stopping` and shuts the socket down,
-/// which wakes recvmmsg (its 250 ms receive timeout is the fallback).
+/// nothing and calls the engine statically; it counts each query in its own counter shard. A
+/// sampled query log, when configured, is written after the batch is sent. Shutdown sets
+/// `stopping` and shuts the socket down, which wakes recvmmsg (its 250 ms receive timeout is the fallback).
 struct UDPWorker: Sendable {
     let socket: Int32
     let stopping: ManagedAtomic<Bool>
     let engine: EngineReference
+    let counters: QueryCounters
+    /// This thread's shard of `counters` and of every answer tally.
+    let shard: Int
+    let queryLog: QueryLog?
 
     /// Runs until shutdown; returns an error text when the loop fails for another reason.
     func run() -> String? {
@@ -33,6 +38,8 @@ struct UDPWorker: Sendable {
         }
         defer { cdnsio_batch_destroy(batch) }
         var state = RoutingState(seed: UInt64.random(in: 0...UInt64.max))
+        var outcome = QueryOutcome()
+        var log = queryLog?.writer()
         while !stopping.load(ordering: .relaxed) {
             let received = cdnsio_recv(batch, socket)
             if received <= 0 {
@@ -43,7 +50,8 @@ struct UDPWorker: Sendable {
                 }
                 continue
             }
-            let engine = self.engine.load().engine
+            let box = self.engine.load()
+            let engine = box.engine
             for i in 0..<UInt32(received) {
                 var words: (UInt64, UInt64) = (0, 0)
                 let family = withUnsafeMutableBytes(of: &words) {
@@ -51,11 +59,15 @@ struct UDPWorker: Sendable {
                 }
                 let query = UnsafeRawBufferPointer(start: cdnsio_rx_data(batch, i), count: cdnsio_rx_length(batch, i))
                 let response = UnsafeMutableRawBufferPointer(start: cdnsio_tx_buffer(batch, i), count: QueryEngine.responseBufferSize)
-                let length = engine.respond(
-                    to: query, from: IPAddress(family: family, words: words), over: .udp, into: response, state: &state)
+                let client = IPAddress(family: family, words: words)
+                let length = engine.respond(to: query, from: client, over: .udp, into: response, state: &state, outcome: &outcome)
                 if length > 0 { cdnsio_tx_queue(batch, i, length) }
+                counters.record(outcome, over: .udp, shard: shard)
+                box.tally?.record(outcome, shard: shard)
+                log?.consider(query, outcome, client: client, transport: .udp, engine: engine)
             }
             cdnsio_send(batch, socket)
+            log?.flush()
         }
         return nil
     }

@@ -10,6 +10,11 @@ public struct EDNS: Sendable, Equatable {
     public var optionsLength: Int
     /// The EDNS Client Subnet option (RFC 7871), when the query carried a valid one.
     public var clientSubnet: ClientSubnet? = nil
+    /// True when the query asked for the server's NSID (RFC 5001 §2.1: the option, empty).
+    public var nsidRequested = false
+
+    /// The NSID option code (RFC 5001).
+    public static let nsidOptionCode: UInt16 = 3
 }
 
 /// An EDNS Client Subnet option of a query (RFC 7871 §6), validated.
@@ -161,6 +166,7 @@ public enum QueryParser {
                 // RFC 6891 §6.1.1: one OPT at most, owned by the root.
                 guard q.edns == nil, ownerEnd == ownerStart + 1, p[ownerStart] == 0 else { return .formatError }
                 var subnet: ClientSubnet? = nil
+                var nsid = false
                 var o = rdata
                 while o < rdata + rdlen {
                     guard o + 4 <= rdata + rdlen else { return .formatError }
@@ -172,13 +178,16 @@ public enum QueryParser {
                             return .formatError
                         }
                         subnet = parsed
+                    } else if p.u16(at: o) == EDNS.nsidOptionCode {
+                        nsid = true
                     }
                     o += 4 + length
                 }
                 let ttl = p.u32(at: ownerEnd + 4)
                 q.edns = EDNS(
                     udpPayloadSize: p.u16(at: ownerEnd + 2), version: UInt8((ttl >> 16) & 0xFF),
-                    dnssecOK: ttl & 0x8000 != 0, optionsOffset: rdata, optionsLength: rdlen, clientSubnet: subnet)
+                    dnssecOK: ttl & 0x8000 != 0, optionsOffset: rdata, optionsLength: rdlen, clientSubnet: subnet,
+                    nsidRequested: nsid)
             }
             i = rdata + rdlen
         }

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import Metrics
 public import Routing
 public import ServiceLifecycle
 import Synchronization
@@ -134,18 +135,26 @@ public final class HealthMonitor: Service {
         if let path = stateFile, let file = state.withLock({ saveFile($0.health) }) { save(file, to: path) }
     }
 
-    /// Checks one address until cancelled.
+    /// Checks one address until cancelled. Every check is counted (`meridian_health_checks_total`
+    /// by type and result) and timed (`meridian_health_check_duration_seconds` by type) through
+    /// swift-metrics.
     func checkLoop(_ item: Monitored, firstDelay: Duration) async {
         let clock = ContinuousClock()
         let d = item.definition
+        let duration = Metrics.Timer(label: "meridian_health_check_duration_seconds", dimensions: [("type", d.type)])
+        let passed = Counter(label: "meridian_health_checks_total", dimensions: [("type", d.type), ("result", "ok")])
+        let failed = Counter(label: "meridian_health_checks_total", dimensions: [("type", d.type), ("result", "fail")])
         var next = clock.now + firstDelay
         while true {
             do { try await Task.sleep(until: next, clock: clock) } catch { return }
             let started = clock.now
             guard await limiter.acquire() else { return }
+            let probeStarted = clock.now
             let outcome = await Self.guarded(item.checker, item.address.checkTarget, timeout: d.timeout)
             limiter.release()
             if Task.isCancelled { return }
+            duration.record(duration: clock.now - probeStarted)
+            (outcome.verdict == .fail ? failed : passed).increment()
             record(outcome, for: item)
             next = max(started + d.interval * (1 + Double.random(in: -d.jitter...d.jitter)), clock.now)
         }

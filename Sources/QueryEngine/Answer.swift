@@ -19,7 +19,7 @@ struct Answer {
     let query: ParsedQuery
     let packet: UnsafeRawBufferPointer
     let limit: Int
-    let payload: Int
+    let opt: ResponseOPT
     let scratch: UnsafeMutableRawBufferPointer
     var w: ResponseWriter
     var rcode = RCode.noError
@@ -29,17 +29,20 @@ struct Answer {
     var routing: RoutingContext? = nil
     /// ECS SCOPE PREFIX-LENGTH of the response: 0 unless a routed answer depended on the client.
     var scope: UInt8 = 0
+    /// The routed service answered, or -1; and the data centers (site indexes below 64) in its answer.
+    var service: Int32 = -1
+    var sites: UInt64 = 0
     var answerCount: UInt16 = 0
     var authorityCount: UInt16 = 0
     var additionalCount: UInt16 = 0
 
     init(zone: Zone, query: ParsedQuery, packet: UnsafeRawBufferPointer, response: UnsafeMutableRawBufferPointer,
-         limit: Int, payload: Int, scratch: UnsafeMutableRawBufferPointer) {
+         limit: Int, opt: ResponseOPT, scratch: UnsafeMutableRawBufferPointer) {
         self.zone = zone
         self.query = query
         self.packet = packet
         self.limit = limit
-        self.payload = payload
+        self.opt = opt
         self.scratch = scratch
         self.w = ResponseWriter(into: response, limit: limit)
     }
@@ -47,7 +50,7 @@ struct Answer {
     /// Answers for the lower-case QNAME in `name` and returns the response length.
     mutating func build(name: UnsafeMutableRawBufferPointer, state: inout RoutingState) -> Int {
         writeHeader(&w, query, packet, rcode: .noError, authoritative: true)
-        w.limit = limit - optSize(query)  // room for OPT is kept from the start
+        w.limit = limit - optSize(query, opt)  // room for OPT is kept from the start
         w.rememberName(at: Header.size, length: query.qnameLength)
         var length = query.qnameLength
         var owner = Header.size
@@ -156,12 +159,16 @@ struct Answer {
         let routed = routing.services.routing.answer(
             service: index, ipv6: ipv6, client: client(resolver: routing.resolver), health: routing.health, state: &state)
         scope = routed.selection.scope
+        service = Int32(index)
         guard routed.selection.count > 0 else { negative(); return }
         let mark = w.mark
         let before = answerCount
         let addresses = routing.services.routing.answerIPs
+        let answerSites = routing.services.routing.answerSites
         for k in 0..<routed.selection.count {
-            let ip = addresses[Int(routed.selection.ids[k])]
+            let id = Int(routed.selection.ids[k])
+            let ip = addresses[id]
+            sites |= answerSites[id]
             guard w.writePointer(to: owner), w.writeU16(ipv6 ? RRType.aaaa.rawValue : RRType.a.rawValue),
                   w.writeU16(RRClass.in.rawValue), w.writeU32(routed.ttl), w.writeU16(ipv6 ? 16 : 4),
                   ipv6 ? (w.writeU32(UInt32(truncatingIfNeeded: ip.high >> 32)) && w.writeU32(UInt32(truncatingIfNeeded: ip.high))
@@ -346,7 +353,7 @@ struct Answer {
         w.patchU16(authorityCount, at: 8)
         if query.edns != nil {
             w.limit = limit
-            if writeOPT(&w, query, packet, rcode: rcode, payload: payload, scope: scope) { additionalCount += 1 }
+            if writeOPT(&w, query, packet, rcode: rcode, opt: opt, scope: scope) { additionalCount += 1 }
         }
         w.patchU16(additionalCount, at: 10)
         return w.position

@@ -27,7 +27,8 @@ struct ChaosAnswers: Sendable {
         return out
     }
 
-    func respond(_ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ limit: Int, into response: UnsafeMutableRawBufferPointer) -> Int {
+    func respond(_ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ limit: Int, _ opt: ResponseOPT,
+                 into response: UnsafeMutableRawBufferPointer) -> Int {
         let qname = Array(UnsafeRawBufferPointer(rebasing: query[Header.size..<(Header.size + q.qnameLength)]))
         let name = try? DNSName(wire: qname)
         var rdata: [UInt8]? = nil
@@ -38,10 +39,10 @@ struct ChaosAnswers: Sendable {
         var w = ResponseWriter(into: response, limit: limit)
         guard let rdata else {
             writeHeader(&w, q, query, rcode: .refused, authoritative: false)
-            return finishOPT(&w, q, query)
+            return finishOPT(&w, q, query, opt)
         }
         writeHeader(&w, q, query, rcode: .noError, authoritative: true)
-        w.limit -= optSize(q)
+        w.limit -= optSize(q, opt)
         let mark = w.mark
         if w.writePointer(to: Header.size), w.writeU16(RRType.txt.rawValue), w.writeU16(RRClass.chaos.rawValue),
            w.writeU32(0), w.writeU16(UInt16(rdata.count)), rdata.withUnsafeBytes({ w.writeBytes($0) })
@@ -51,12 +52,12 @@ struct ChaosAnswers: Sendable {
             w.rollBack(to: mark)
             w.patchU16(Header.qr | Header.aa | Header.tc | (q.flags & (Header.rd | Header.cd)), at: 2)
         }
-        w.limit += optSize(q)
-        return finishOPT(&w, q, query)
+        w.limit += optSize(q, opt)
+        return finishOPT(&w, q, query, opt)
     }
 
-    private func finishOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ query: UnsafeRawBufferPointer) -> Int {
-        if q.edns != nil, writeOPT(&w, q, query, rcode: .noError, payload: 1232, scope: 0) { w.patchU16(1, at: 10) }
+    private func finishOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ opt: ResponseOPT) -> Int {
+        if q.edns != nil, writeOPT(&w, q, query, rcode: .noError, opt: opt, scope: 0) { w.patchU16(1, at: 10) }
         return w.position
     }
 }

@@ -40,6 +40,8 @@ public final class QueryEngine: Sendable {
         public var identity: String? = nil
         /// TXT answer for CHAOS `version.server.` / `version.bind.`; nil refuses such queries.
         public var version: String? = nil
+        /// NSID option payload (RFC 5001) for queries that ask for it; nil leaves it out.
+        public var nsid: [UInt8]? = nil
         public init() {}
     }
 
@@ -55,6 +57,8 @@ public final class QueryEngine: Sendable {
     public let health: RoutingHealth?
     public let options: Options
     private let chaos: ChaosAnswers
+    /// What the OPT record of every response holds beyond the query's echoes.
+    private let opt: ResponseOPT
 
     public init(zones: ZoneSet, services: ServiceSet? = nil, health: RoutingHealth? = nil, options: Options = Options()) {
         self.zones = zones
@@ -62,7 +66,10 @@ public final class QueryEngine: Sendable {
         self.health = health ?? services.map { $0.routing.health(.allUp(count: $0.routing.addresses.count)) }
         self.options = options
         self.chaos = ChaosAnswers(identity: options.identity, version: options.version)
+        self.opt = ResponseOPT(payload: options.maxUDPPayload, nsid: options.nsid ?? [])
     }
+
+    deinit { opt.nsid.deallocate() }
 
     /// Writes the response to `query` from the resolver at `client` into `response` (at least
     /// `responseBufferSize` bytes) and returns its length, or 0 when the query must be dropped
@@ -74,7 +81,41 @@ public final class QueryEngine: Sendable {
         into response: UnsafeMutableRawBufferPointer,
         state: inout RoutingState
     ) -> Int {
+        var outcome = QueryOutcome()
+        return respond(to: query, from: client, over: transport, into: response, state: &state, outcome: &outcome)
+    }
+
+    /// `respond`, also telling what was answered in `outcome` (for metrics and the query log).
+    @inline(__always)
+    public func respond(
+        to query: UnsafeRawBufferPointer,
+        from client: IPAddress,
+        over transport: Transport,
+        into response: UnsafeMutableRawBufferPointer,
+        state: inout RoutingState,
+        outcome: inout QueryOutcome
+    ) -> Int {
+        outcome = QueryOutcome()
         var q = ParsedQuery()
+        let length = respond(to: query, parsed: &q, from: client, over: transport, into: response, state: &state, outcome: &outcome)
+        guard length >= Header.size else { return length }
+        outcome.qtype = q.qtype.rawValue
+        outcome.hasClientSubnet = q.edns?.clientSubnet != nil
+        let flags = response.load(fromByteOffset: 2, as: UInt16.self).bigEndian
+        outcome.truncated = flags & Header.tc != 0
+        if outcome.rcode == QueryOutcome.dropped { outcome.rcode = flags & 0xF }
+        return length
+    }
+
+    private func respond(
+        to query: UnsafeRawBufferPointer,
+        parsed q: inout ParsedQuery,
+        from client: IPAddress,
+        over transport: Transport,
+        into response: UnsafeMutableRawBufferPointer,
+        state: inout RoutingState,
+        outcome: inout QueryOutcome
+    ) -> Int {
         switch QueryParser.parse(query, into: &q) {
         case .drop: return 0
         case .formatError: return errorResponse(q, query, .formErr, into: response)
@@ -86,6 +127,7 @@ public final class QueryEngine: Sendable {
         default: return errorResponse(q, query, .notImp, into: response)
         }
         if let edns = q.edns, edns.version > 0 {
+            outcome.rcode = RCode.badVers.rawValue
             return errorResponse(q, query, .badVers, into: response)  // RFC 6891 §6.1.3
         }
         switch q.qtype {
@@ -94,7 +136,7 @@ public final class QueryEngine: Sendable {
         default: break
         }
         if q.qclass == .chaos {
-            return chaos.respond(q, query, transportLimit(q, transport), into: response)
+            return chaos.respond(q, query, transportLimit(q, transport), opt, into: response)
         }
         guard q.qclass == .in else { return errorResponse(q, query, .refused, into: response) }
 
@@ -112,11 +154,14 @@ public final class QueryEngine: Sendable {
             }
             var answer = Answer(
                 zone: zones.zones[zoneIndex], query: q, packet: query, response: response,
-                limit: transportLimit(q, transport), payload: options.maxUDPPayload, scratch: scratch)
+                limit: transportLimit(q, transport), opt: opt, scratch: scratch)
             if let services, services.zonesWithServices[zoneIndex], let health {
                 answer.routing = RoutingContext(services: services, health: health, resolver: client)
             }
             let length = answer.build(name: name, state: &state)
+            outcome.scope = answer.scope
+            outcome.service = answer.service
+            outcome.sites = answer.sites
             return length
         }
     }
@@ -137,7 +182,7 @@ public final class QueryEngine: Sendable {
     ) -> Int {
         var w = ResponseWriter(into: response, limit: QueryEngine.responseBufferSize)
         writeHeader(&w, q, query, rcode: rcode, authoritative: false)
-        if q.edns != nil { _ = writeOPT(&w, q, query, rcode: rcode, payload: options.maxUDPPayload, scope: 0) }
+        if q.edns != nil { _ = writeOPT(&w, q, query, rcode: rcode, opt: opt, scope: 0) }
         w.patchU16(q.edns != nil ? 1 : 0, at: 10)
         return w.position
     }
@@ -163,17 +208,39 @@ func lowercase(_ source: UnsafeRawBufferPointer, into target: UnsafeMutableRawBu
     }
 }
 
+/// The server's part of every OPT record: the UDP payload size it advertises and its NSID (empty
+/// when none is configured), copied once into memory the query path reads without reference counting.
+struct ResponseOPT: Sendable {
+    let payload: Int
+    nonisolated(unsafe) let nsid: UnsafeRawBufferPointer
+
+    init(payload: Int, nsid: [UInt8]) {
+        self.payload = payload
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: nsid.count, alignment: 1)
+        bytes.copyMemory(from: UnsafeRawBufferPointer(start: nsid, count: nsid.count))
+        self.nsid = UnsafeRawBufferPointer(bytes)
+    }
+
+    /// Length of the NSID option in a response to `q`: present only when asked for (RFC 5001 §2.1).
+    @inline(__always)
+    func nsidOptionLength(_ q: ParsedQuery) -> Int {
+        q.edns?.nsidRequested == true && nsid.count > 0 ? 4 + nsid.count : 0
+    }
+}
+
 /// The OPT record of a response (RFC 6891 §6.1.2): our payload size, the extended RCODE bits, the DO
-/// bit echoed (RFC 3225 §3), version 0, and the query's ECS option echoed with `scope` (RFC 7871
-/// §7.2.1: family, source prefix and address as received). False when it does not fit.
+/// bit echoed (RFC 3225 §3), version 0, the query's ECS option echoed with `scope` (RFC 7871
+/// §7.2.1: family, source prefix and address as received) and our NSID when asked for (RFC 5001).
+/// False when it does not fit.
 @inline(__always)
-func writeOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ packet: UnsafeRawBufferPointer, rcode: RCode, payload: Int, scope: UInt8) -> Bool {
+func writeOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ packet: UnsafeRawBufferPointer, rcode: RCode, opt: ResponseOPT, scope: UInt8) -> Bool {
     let subnet = q.edns?.clientSubnet
-    let optionLength = subnet.map { 8 + $0.addressLength } ?? 0
+    let nsidLength = opt.nsidOptionLength(q)
+    let optionLength = (subnet.map { 8 + $0.addressLength } ?? 0) + nsidLength
     guard w.fits(11 + optionLength) else { return false }
     _ = w.writeU8(0)
     _ = w.writeU16(RRType.opt.rawValue)
-    _ = w.writeU16(UInt16(payload))
+    _ = w.writeU16(UInt16(opt.payload))
     _ = w.writeU32(UInt32(rcode.rawValue >> 4) << 24 | ((q.edns?.dnssecOK ?? false) ? 0x8000 : 0))
     _ = w.writeU16(UInt16(optionLength))
     if let subnet {
@@ -184,13 +251,18 @@ func writeOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ packet: UnsafeRawBu
         _ = w.writeU8(scope)
         _ = w.writeBytes(UnsafeRawBufferPointer(rebasing: packet[subnet.addressOffset..<(subnet.addressOffset + subnet.addressLength)]))
     }
+    if nsidLength > 0 {
+        _ = w.writeU16(EDNS.nsidOptionCode)
+        _ = w.writeU16(UInt16(opt.nsid.count))
+        _ = w.writeBytes(opt.nsid)
+    }
     return true
 }
 
 /// Room the OPT record of a response to `q` needs (reserved before any record is written).
 @inline(__always)
-func optSize(_ q: ParsedQuery) -> Int {
+func optSize(_ q: ParsedQuery, _ opt: ResponseOPT) -> Int {
     guard let edns = q.edns else { return 0 }
-    return 11 + (edns.clientSubnet.map { 8 + $0.addressLength } ?? 0)
+    return 11 + (edns.clientSubnet.map { 8 + $0.addressLength } ?? 0) + opt.nsidOptionLength(q)
 }
 

@@ -49,6 +49,9 @@ public final class RoutingTable: Sendable {
     /// `addresses[i].ip` for every ID: a plain value array the query path reads without touching
     /// the strings of `Address`.
     public let answerIPs: [IPAddress]
+    /// For every ID, its data center as a bit (`1 << site`; 0 for sites from the 65th on), so an
+    /// answer's data centers are one OR per address.
+    public let answerSites: [UInt64]
     public let sites: [SiteInfo]
     public let services: [Service]
     /// The client-location data the geo maps were built from, for `explain`.
@@ -69,6 +72,7 @@ public final class RoutingTable: Sendable {
         }
         self.addresses = builder.addresses
         self.answerIPs = builder.addresses.map(\.ip)
+        self.answerSites = builder.addresses.map { $0.site < 64 ? 1 << UInt64($0.site) : 0 }
         self.sites = config.datacenters.map {
             SiteInfo(name: $0.name, coordinates: $0.location, country: $0.country, continent: $0.continent)
         }

@@ -13,6 +13,10 @@ import Yams
 /// log-level: info            # trace|debug|info|notice|warning|error
 /// identity: ns1.example.     # optional CHAOS TXT id.server. / hostname.bind.
 /// version: "meridian 0.1"    # optional CHAOS TXT version.server. / version.bind.
+/// nsid: ns1-iad              # optional RFC 5001 NSID (or nsid-hex: 6e7331)
+/// log-format: logfmt         # logfmt|json
+/// query-log: { path: queries.log, sample: 0.01 }   # optional; "-" is stdout
+/// watch-zones: 2s            # optional: reload when a zone file changes, checked this often
 /// tcp: { idle-timeout: 10s, max-connections: 1000 }
 /// zones:
 ///   - origin: example.com.
@@ -29,6 +33,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var identity: String?
     /// CHAOS TXT answer for `version.server.` / `version.bind.`; nil leaves it unanswered.
     public var version: String?
+    /// NSID option payload answered to queries that ask for it (RFC 5001); nil leaves it out.
+    public var nsid: [UInt8]?
+    public var logFormat: LogFormat = .logfmt
+    /// The sampled query log, when configured.
+    public var queryLog: QueryLogSettings?
+    /// How often zone files are checked for changes (a change reloads); nil when not watched.
+    public var watchZones: Duration?
     public var tcp: TCPSettings
     public var zones: [ZoneEntry]
     /// The file this configuration was read from, for messages about it.
@@ -114,6 +125,23 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// How log lines are written: `key=value` pairs (logfmt) or one JSON object per line.
+public enum LogFormat: String, Sendable, CaseIterable {
+    case logfmt, json
+}
+
+/// The query log: one JSON line per sampled query, to a file (appended) or standard output.
+public struct QueryLogSettings: Sendable, Equatable {
+    /// A file path, or `-` for standard output.
+    public var path: String
+    /// The share of queries logged, in (0, 1].
+    public var sample: Double
+    public init(path: String, sample: Double) {
+        self.path = path
+        self.sample = sample
+    }
 }
 
 /// Log verbosity, with the names swift-log uses.
@@ -257,6 +285,17 @@ struct ConfigParser {
                 }
             case "identity": config.identity = txt(value, key: key)
             case "version": config.version = txt(value, key: key)
+            case "nsid": config.nsid = txt(value, key: key).map { Array($0.utf8) }
+            case "nsid-hex": config.nsid = hex(value, key: key)
+            case "log-format":
+                guard let text = scalar(value, key: key) else { break }
+                if let format = LogFormat(rawValue: text) {
+                    config.logFormat = format
+                } else {
+                    fail(.invalidValue, value, key, "\"\(text)\" is not one of \(LogFormat.allCases.map(\.rawValue).joined(separator: "|"))")
+                }
+            case "query-log": config.queryLog = queryLog(value)
+            case "watch-zones": config.watchZones = duration(value, key: key)
             case "tcp": config.tcp = tcp(value)
             case "zones": config.zones = zones(value)
             case "geoip", "datacenters", "checks", "health", "services": routingSections[key] = (keyNode, value)
@@ -325,6 +364,59 @@ struct ConfigParser {
             return nil
         }
         return AdminSettings(listen: listen, token: token)
+    }
+
+    mutating func queryLog(_ node: Node) -> QueryLogSettings? {
+        guard let map = mapping(node, key: "query-log") else { return nil }
+        var path: String? = nil
+        var sample = 1.0
+        for (keyNode, value) in map where !isDuplicate(keyNode) {
+            let key = "query-log." + (keyNode.scalar?.string ?? "?")
+            switch keyNode.scalar?.string {
+            case "path":
+                guard let text = scalar(value, key: key) else { break }
+                path = text == "-" || text.hasPrefix("/") ? text : baseDirectory + "/" + text
+            case "sample":
+                guard let text = scalar(value, key: key) else { break }
+                guard let rate = Double(text), rate > 0, rate <= 1 else {
+                    fail(.invalidValue, value, key, "\"\(text)\" is not a share of queries greater than 0 and at most 1")
+                    break
+                }
+                sample = rate
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        guard let path else {
+            fail(.missingKey, node, "query-log.path", "required key is missing (a file, or - for standard output)")
+            return nil
+        }
+        return QueryLogSettings(path: path, sample: sample)
+    }
+
+    /// Bytes written as hexadecimal digits (1 to 128 bytes).
+    mutating func hex(_ node: Node, key: String) -> [UInt8]? {
+        guard let text = scalar(node, key: key) else { return nil }
+        let digits = Array(text.utf8)
+        var bytes: [UInt8] = []
+        var i = 0
+        while i + 1 < digits.count, let high = hexDigit(digits[i]), let low = hexDigit(digits[i + 1]) {
+            bytes.append(high << 4 | low)
+            i += 2
+        }
+        guard i == digits.count, !bytes.isEmpty, bytes.count <= 128 else {
+            fail(.invalidValue, node, key, "\"\(text)\" is not 1 to 128 bytes written as pairs of hexadecimal digits")
+            return nil
+        }
+        return bytes
+    }
+
+    private func hexDigit(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     mutating func tcp(_ node: Node) -> TCPSettings {

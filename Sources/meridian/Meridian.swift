@@ -18,30 +18,79 @@ import Glibc
 struct Meridian: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meridian",
-        abstract: "An authoritative DNS server for RFC 1035 zone files, over UDP and TCP.",
+        abstract: "An authoritative DNS server with data-center routing, over UDP and TCP.",
         discussion: """
-            Meridian answers queries for the zones listed in its YAML configuration, on every \
-            listen address over both UDP and TCP. It loads every zone file before it starts \
-            listening and refuses to start if any zone or setting is wrong, listing each \
-            problem as file:line: reason. SIGTERM or SIGINT stops it gracefully.
+            DESCRIPTION
+              Meridian answers authoritatively for the RFC 1035 zone files listed in its
+              YAML configuration, over UDP and TCP on every listen address. Service names
+              in the configuration are answered with the addresses of the data centers
+              their policy picks for the client (located by EDNS Client Subnet or the
+              resolver's address), leaving out addresses whose health checks fail.
+              Everything is loaded and checked before it listens: any error stops it,
+              each listed as file:line: reason.
 
-            Example configuration (meridian.yaml):
+            COMMANDS
+              serve     Answer queries until SIGTERM or SIGINT.
+              check     Check the configuration and every zone file; print each zone.
+              explain   Trace how a name would be answered for a client, step by step.
+              reload    Ask the running server to reload (the admin API's POST /reload)
+                        and print every problem as file:line: reason.
+              diff      meridian diff --config NEW --against CURRENT: a routing dry
+                        run, what NEW would answer differently from CURRENT.
+              Run meridian help COMMAND for its options.
 
-              listen: ["127.0.0.1:5353", "[::1]:5353"]
-              log-level: info
-              tcp: { idle-timeout: 10s, max-connections: 1000 }
-              zones:
-                - origin: example.com.
-                  file: zones/example.com.zone
+            CONFIGURATION
+              One YAML file (--config, default meridian.yaml); relative paths in it are
+              relative to its directory. Unknown keys are errors.
+                listen       addresses served over UDP and TCP: ["0.0.0.0:53", "[::]:53"]
+                workers      UDP worker threads (default: one per core)
+                log-level    trace | debug | info | notice | warning | error
+                log-format   logfmt (default) | json
+                tcp          { idle-timeout: 10s, max-connections: 1000 }
+                zones        - { origin: example.com., file: zones/example.com.zone }
+                identity     CHAOS TXT id.server. / hostname.bind. answer
+                version      CHAOS TXT version.server. / version.bind. answer
+                nsid         RFC 5001 NSID for queries that ask (or nsid-hex)
+                query-log    { path: FILE or "-", sample: 0.01 }: sampled JSON lines
+                watch-zones  2s: reload when a zone file changes, checked this often
+                admin        { listen: "127.0.0.1:8053", token-file: FILE }: HTTP API
+                geoip, datacenters, checks, health, services: data-center routing
+              docs/OPERATIONS.md describes every key with an example.
 
-            Examples:
+            SIGNALS
+              SIGHUP    Reload the configuration, changed zone files and the geo
+                        database without dropping a query. A file with an error is
+                        logged and the old data keeps serving. Listen addresses,
+                        workers, tcp and admin take effect only at restart.
+              SIGTERM, SIGINT
+                        Stop gracefully: listeners close, health states are saved.
 
+            FILES
+              meridian.yaml              the configuration (--config)
+              /etc/meridian/meridian.yaml
+                                         the configuration of the systemd unit and the
+                                         container image
+              health.state-file          last known health of every address, read at
+                                         start (e.g. /var/lib/meridian/health-state.json)
+
+            EXIT STATUS
+              0  success (serve: stopped by SIGTERM or SIGINT)
+              1  a problem: in the configuration or a zone file, an address that
+                 cannot be bound, a command that failed
+              64 a usage error (unknown option, missing argument)
+
+            EXAMPLES
               meridian check --config meridian.yaml
               meridian serve --config meridian.yaml
               dig @127.0.0.1 -p 5353 www.example.com A
+              meridian explain app.example.com --ecs 81.2.69.0/24
+              kill -HUP $(pidof meridian)      # or: meridian reload
+
+            SEE ALSO
+              docs/OPERATIONS.md, docs/ARCHITECTURE.md, dig(1)
             """,
         version: "meridian 0.1.0",
-        subcommands: [Serve.self, Check.self, Explain.self]
+        subcommands: [Serve.self, Check.self, Explain.self, Diff.self]
     )
 }
 
@@ -64,11 +113,20 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load every zone and answer queries until SIGTERM or SIGINT.",
         discussion: """
-            Logs go to stderr at the configuration's log-level. Exits 1 if a zone or setting is \
-            wrong or an address cannot be bound. With services, health checks start at once; the \
-            last known states are read from the health state file. SIGHUP reloads the \
-            configuration, changed zone files and the geo database without dropping a query; a \
-            file with an error is logged and the old data keeps serving.
+            Loads the configuration, every zone file, the geo database and the routing \
+            table, then answers on every listen address over UDP and TCP. Exits 1, listing \
+            every problem as file:line: reason, if a zone or setting is wrong or an address \
+            cannot be bound.
+
+            With services, health checks start at once from the last known states in the \
+            health state file. With admin, the HTTP API listens too (GET /status; POST \
+            /reload and /datacenters/NAME/drain with the bearer token). Logs go to stderr \
+            at log-level.
+
+            SIGHUP (or meridian reload) reloads the configuration, changed zone files and \
+            the geo database without dropping a query; a file with an error is logged and \
+            the old data keeps serving. SIGTERM or SIGINT stops gracefully and saves the \
+            health states.
             """
     )
 
@@ -77,11 +135,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         let level = Logger.Level(config.logLevel)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let format = config.logFormat
+        LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
         let logger = Logger(label: "meridian")
         let deployment = try loadDeployment(config)
 
@@ -92,10 +147,12 @@ struct Serve: AsyncParsableCommand {
             printErrors(["cannot listen on \(error)"])
             throw ExitCode.failure
         }
+        let metrics = MetricsExporter(server: server)
+        metrics.bootstrap()
         let controller = DeploymentController(configPath: options.config, deployment: deployment, server: server, logger: logger)
         var services: [any Service] = [DeploymentService(controller: controller)]
         if let admin = config.admin {
-            services.append(AdminAPI.application(admin, controller: controller, logger: logger))
+            services.append(AdminAPI.application(admin, controller: controller, metrics: metrics, logger: logger))
         }
         services.append(DNSService(server: server, logger: logger))
         let addresses = config.listen.map(\.description).joined(separator: " ")
@@ -111,7 +168,13 @@ struct Serve: AsyncParsableCommand {
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the configuration and every zone file without serving.",
-        discussion: "Prints one line per zone (origin, record count, SOA serial) and exits 0, or lists every problem on stderr and exits 1."
+        discussion: """
+            Reads the configuration, every zone file and the geo database as serve would, \
+            and builds the routing table. Prints one line per zone (origin, record count, \
+            SOA serial, file) and a routing summary, and exits 0; or lists every problem on \
+            stderr as file:line: reason and exits 1. Safe to run beside a running server, \
+            before a reload (the systemd unit runs it before every start).
+            """
     )
 
     @OptionGroup var options: ConfigOption

@@ -1,0 +1,178 @@
+import Atomics
+import DNSWire
+import QueryEngine
+import Routing
+
+/// A block of 64-bit counters split into shards, one per answering thread (a UDP worker or a TCP
+/// event loop). A shard has a single writer, which adds with a relaxed atomic load and store: no
+/// lock and no locked instruction on the query path. Readers (metrics scrapes) sum the shards
+/// with relaxed loads and may see a count a few queries old, never a torn one.
+final class ShardedCounters: @unchecked Sendable {
+    let shards: Int
+    /// Slots per shard, rounded up to whole cache lines so writers never share one.
+    let stride: Int
+    private let storage: UnsafeMutablePointer<UInt64.AtomicRepresentation>
+
+    init(shards: Int, slots: Int) {
+        self.shards = max(1, shards)
+        self.stride = (max(1, slots) + 7) / 8 * 8
+        storage = .allocate(capacity: self.shards * stride)
+        storage.initialize(repeating: .init(0), count: self.shards * stride)
+    }
+
+    deinit {
+        storage.deinitialize(count: shards * stride)
+        storage.deallocate()
+    }
+
+    /// Adds one to `slot` of `shard`; only that shard's thread may call it.
+    @inline(__always)
+    func bump(_ shard: Int, _ slot: Int) {
+        let counter = UnsafeAtomic<UInt64>(at: storage + (shard * stride + slot))
+        counter.store(counter.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
+    /// The sum of `slot` over every shard.
+    func total(_ slot: Int) -> UInt64 {
+        var sum: UInt64 = 0
+        for shard in 0..<shards {
+            sum &+= UnsafeAtomic<UInt64>(at: storage + (shard * stride + slot)).load(ordering: .relaxed)
+        }
+        return sum
+    }
+}
+
+/// Queries by transport, QTYPE and RCODE, ECS present or absent, the ECS scope prefix lengths
+/// answered with, and truncations: the query path's counters, whatever the deployment.
+final class QueryCounters: Sendable {
+    /// Query types with their own label; the rest count as `other`, an unread question as `unknown`.
+    static let qtypeNames: [(UInt16, String)] = [
+        (1, "A"), (2, "NS"), (5, "CNAME"), (6, "SOA"), (12, "PTR"), (15, "MX"), (16, "TXT"), (28, "AAAA"),
+        (33, "SRV"), (35, "NAPTR"), (43, "DS"), (48, "DNSKEY"), (52, "TLSA"), (64, "SVCB"), (65, "HTTPS"),
+        (251, "IXFR"), (252, "AXFR"), (255, "ANY"), (257, "CAA"),
+    ]
+    static let otherQType = qtypeNames.count
+    static let unknownQType = qtypeNames.count + 1
+    static let qtypeSlots = qtypeNames.count + 2
+    /// RCODEs 0–15, BADVERS (16), and `DROPPED` for a query answered with silence.
+    static let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+                             "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14", "RCODE15",
+                             "BADVERS", "DROPPED"]
+    static let droppedRCode = 17
+    static let transports = [Transport.udp, .tcp]
+    static let maxScope = 128
+
+    static let queriesAt = 0
+    static let clientSubnetAt = 2 * qtypeSlots * rcodeNames.count  // absent, present
+    static let scopeAt = clientSubnetAt + 2  // 0…128
+    static let truncatedAt = scopeAt + maxScope + 1  // udp, tcp
+    static let slots = truncatedAt + 2
+
+    let counters: ShardedCounters
+    /// QTYPE below 256 → slot (257, CAA, is looked up apart).
+    private let qtypeSlot: [UInt8]
+
+    init(shards: Int) {
+        counters = ShardedCounters(shards: shards, slots: Self.slots)
+        var table = [UInt8](repeating: UInt8(Self.otherQType), count: 256)
+        for (i, (code, _)) in Self.qtypeNames.enumerated() where code < 256 { table[Int(code)] = UInt8(i) }
+        table[0] = UInt8(Self.unknownQType)
+        qtypeSlot = table
+    }
+
+    /// Counts one query answered (or dropped) by the thread that owns `shard`.
+    @inline(__always)
+    func record(_ outcome: QueryOutcome, over transport: Transport, shard: Int) {
+        let t = transport == .udp ? 0 : 1
+        let qtype = outcome.qtype < 256 ? Int(qtypeSlot[Int(outcome.qtype)])
+            : (outcome.qtype == 257 ? Self.qtypeNames.count - 1 : Self.otherQType)
+        let rcode = outcome.rcode == QueryOutcome.dropped ? Self.droppedRCode : min(Int(outcome.rcode), 16)
+        counters.bump(shard, Self.queriesAt + (t * Self.qtypeSlots + qtype) * Self.rcodeNames.count + rcode)
+        guard rcode != Self.droppedRCode else { return }
+        if outcome.hasClientSubnet {
+            counters.bump(shard, Self.clientSubnetAt + 1)
+            counters.bump(shard, Self.scopeAt + min(Int(outcome.scope), Self.maxScope))
+        } else {
+            counters.bump(shard, Self.clientSubnetAt)
+        }
+        if outcome.truncated { counters.bump(shard, Self.truncatedAt + t) }
+    }
+
+    /// The counts so far, summed over every shard.
+    func totals(into statistics: inout QueryStatistics) {
+        for (t, transport) in Self.transports.enumerated() {
+            let transportName = transport == .udp ? "udp" : "tcp"
+            for q in 0..<Self.qtypeSlots {
+                let qtypeName = q < Self.qtypeNames.count ? Self.qtypeNames[q].1 : (q == Self.otherQType ? "other" : "unknown")
+                for (r, rcodeName) in Self.rcodeNames.enumerated() {
+                    let n = counters.total(Self.queriesAt + (t * Self.qtypeSlots + q) * Self.rcodeNames.count + r)
+                    if n > 0 { statistics.queries[.init(transport: transportName, qtype: qtypeName, rcode: rcodeName)] = n }
+                }
+            }
+            statistics.truncated[transportName] = counters.total(Self.truncatedAt + t)
+        }
+        statistics.clientSubnetAbsent = counters.total(Self.clientSubnetAt)
+        statistics.clientSubnetPresent = counters.total(Self.clientSubnetAt + 1)
+        statistics.scopes = (0...Self.maxScope).map { counters.total(Self.scopeAt + $0) }
+    }
+}
+
+/// Routed answers per (service, data center) for one routing table: an answer counts once for
+/// every data center with an address in it. A new routing table (a reload) gets a new tally;
+/// the old one is kept by name until its counts are folded into the totals.
+final class AnswerTally: Sendable {
+    let services: [String]
+    let sites: [String]
+    let counters: ShardedCounters
+
+    init(routing: RoutingTable, shards: Int) {
+        services = routing.services.map { $0.name.description }
+        sites = routing.sites.prefix(64).map(\.name)
+        counters = ShardedCounters(shards: shards, slots: services.count * sites.count)
+    }
+
+    @inline(__always)
+    func record(_ outcome: QueryOutcome, shard: Int) {
+        guard outcome.service >= 0 else { return }
+        let base = Int(outcome.service) * sites.count
+        var bits = outcome.sites
+        while bits != 0 {
+            counters.bump(shard, base + bits.trailingZeroBitCount)
+            bits &= bits &- 1
+        }
+    }
+
+    /// Adds this tally's counts to `answers`.
+    func add(to answers: inout [QueryStatistics.AnswerKey: UInt64]) {
+        for (s, service) in services.enumerated() {
+            for (d, site) in sites.enumerated() {
+                let n = counters.total(s * sites.count + d)
+                if n > 0 { answers[.init(service: service, datacenter: site), default: 0] += n }
+            }
+        }
+    }
+}
+
+/// The query path's counters summed over every thread, as metrics and the status page read them.
+public struct QueryStatistics: Sendable {
+    public struct QueryKey: Hashable, Sendable {
+        public var transport: String
+        public var qtype: String
+        public var rcode: String
+    }
+    public struct AnswerKey: Hashable, Sendable {
+        public var service: String
+        public var datacenter: String
+    }
+    /// Queries by transport, QTYPE and RCODE (`DROPPED` when answered with silence).
+    public var queries: [QueryKey: UInt64] = [:]
+    /// Answered queries with and without an EDNS Client Subnet option.
+    public var clientSubnetPresent: UInt64 = 0
+    public var clientSubnetAbsent: UInt64 = 0
+    /// Answers to queries with ECS, by scope prefix length (index 0…128).
+    public var scopes: [UInt64] = []
+    /// Responses with TC set, by transport.
+    public var truncated: [String: UInt64] = [:]
+    /// Routed answers per service and data center.
+    public var answers: [AnswerKey: UInt64] = [:]
+}

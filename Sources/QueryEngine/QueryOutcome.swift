@@ -1,0 +1,23 @@
+/// What the engine did with one query, for metrics and the query log: filled in by
+/// `QueryEngine.respond(…outcome:)` at the cost of a few stores.
+public struct QueryOutcome: Sendable {
+    /// `rcode` of a query that got no response (RFC-mandated silence).
+    public static let dropped: UInt16 = 0xFFFF
+
+    /// The question's type; 0 when the question could not be read.
+    public var qtype: UInt16 = 0
+    /// The response code sent, extended codes included (BADVERS is 16); `dropped` when none.
+    public var rcode: UInt16 = QueryOutcome.dropped
+    /// True when the response has the TC bit set.
+    public var truncated = false
+    /// True when the query carried an EDNS Client Subnet option (RFC 7871).
+    public var hasClientSubnet = false
+    /// The ECS scope prefix length answered with (0 when the answer does not depend on the client).
+    public var scope: UInt8 = 0
+    /// The routed service answered (its index in the routing table), or -1.
+    public var service: Int32 = -1
+    /// The data centers with an address in a routed answer, as bits `1 << site index` (the first 64).
+    public var sites: UInt64 = 0
+
+    public init() {}
+}
