@@ -156,6 +156,9 @@ public actor DeploymentController {
     /// The last reload: when, and its problems (empty when it succeeded).
     private var lastReload: (at: Double, problems: [String])?
     private let history = HealthHistory()
+    /// Zone file stamps at the last poll of `watch-zones`, and those of the last watched reload that failed.
+    private var watchedStamps: [FileStamp?] = []
+    private var failedStamps: [FileStamp?]?
     private let startedAt = Date().timeIntervalSince1970
     /// Routed-answer totals taken every `shareSampleInterval`, for answer shares over `shareWindow`.
     private var answerSamples: [(at: Double, answers: [QueryStatistics.AnswerKey: UInt64])] = []
@@ -202,8 +205,10 @@ public actor DeploymentController {
             let config = try ServerConfiguration.load(path: configPath)
             if config.listen != deployment.config.listen || config.workers != deployment.config.workers
                 || config.tcp != deployment.config.tcp || config.admin != deployment.config.admin
+                || config.logLevel != deployment.config.logLevel || config.logFormat != deployment.config.logFormat
+                || config.queryLog != deployment.config.queryLog || config.watchZones != deployment.config.watchZones
             {
-                logger.warning("reload: listen, workers, tcp and admin settings take effect only at restart")
+                logger.warning("reload: listen, workers, tcp, admin, log-level, log-format, query-log and watch-zones take effect only at restart")
             }
             next = try Deployment.load(config, reusing: deployment)
             problems = []
@@ -266,6 +271,18 @@ public actor DeploymentController {
         logger.notice(on ? "data center drained" : "data center undrained", metadata: ["datacenter": "\(name)", "largest-ttl": "\(ttl)"])
         return DrainResult(datacenter: name, drained: on, addresses: ids.map { routing.addresses[$0].ip.description },
                            safeAfter: on ? now + Double(ttl) : now, largestTTL: ttl)
+    }
+
+    /// `watch-zones`: reloads when a zone file differs from the one serving and has not changed
+    /// since the previous poll (so a file still being written is not read half-way). A reload that
+    /// fails is not retried until a file changes again. Files pulled in with `$INCLUDE` are not watched.
+    func reloadIfZoneFilesChanged() async {
+        let now = deployment.config.zones.map { FileStamp(path: $0.file) }
+        defer { watchedStamps = now }
+        let serving = deployment.config.zones.map { deployment.stamps[$0.file] }
+        guard now != serving, now == watchedStamps, now != failedStamps else { return }
+        logger.notice("zone file changed on disk: reloading")
+        failedStamps = await reload().isEmpty ? nil : now
     }
 
     /// Takes a sample of the routed-answer totals and drops those older than the share window.
@@ -375,6 +392,14 @@ public struct DeploymentService: Service {
                 }
                 group.addTask {
                     for await _ in hangups { await controller.reload() }
+                }
+                if let interval = await controller.deployment.config.watchZones {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: interval)
+                            await controller.reloadIfZoneFilesChanged()
+                        }
+                    }
                 }
             }
         }

@@ -210,3 +210,44 @@ func parsesDurations(text: String, expected: Duration) throws {
 func rejectsListenAddress(text: String) {
     #expect(ListenAddress(text) == nil)
 }
+
+@Test func parsesOperationsSettings() throws {
+    let f = try Fixture()
+    let c = try f.parse("""
+        listen: ["127.0.0.1:53"]
+        zones: [{ origin: example.com., file: example.com.zone }]
+        nsid: ns1-iad
+        log-format: json
+        query-log: { path: queries.log, sample: 0.25 }
+        watch-zones: 2s
+        """)
+    #expect(c.nsid == Array("ns1-iad".utf8))
+    #expect(c.logFormat == .json)
+    #expect(c.queryLog == QueryLogSettings(path: f.directory + "/queries.log", sample: 0.25))
+    #expect(c.watchZones == .seconds(2))
+    let hex = try f.parse("listen: [\"127.0.0.1:53\"]\nzones: [{ origin: example.com., file: example.com.zone }]\nnsid-hex: 6E7331\nquery-log: { path: \"-\" }\n")
+    #expect(hex.nsid == [0x6E, 0x73, 0x31])
+    #expect(hex.queryLog == QueryLogSettings(path: "-", sample: 1))
+    #expect(hex.logFormat == .logfmt, "logfmt by default")
+    let defaults = try f.parse("listen: [\"127.0.0.1:53\"]\nzones: [{ origin: example.com., file: example.com.zone }]\n")
+    #expect(defaults.nsid == nil && defaults.queryLog == nil && defaults.watchZones == nil, "all off by default")
+}
+
+@Test func reportsBadOperationsSettingsWithTheirLines() throws {
+    let f = try Fixture()
+    let errors = f.errors("""
+        listen: ["127.0.0.1:53"]
+        zones: [{ origin: example.com., file: example.com.zone }]
+        nsid-hex: 6e7
+        log-format: xml
+        query-log: { sample: 2 }
+        watch-zones: soon
+        """)
+    let described = errors.map(\.description)
+    #expect(described.contains { $0.hasPrefix("m.yaml:3:") && $0.contains("nsid-hex") && $0.contains("hexadecimal") })
+    #expect(described.contains { $0.hasPrefix("m.yaml:4:") && $0.contains("logfmt|json") })
+    #expect(described.contains { $0.hasPrefix("m.yaml:5:") && $0.contains("query-log.sample") })
+    #expect(described.contains { $0.hasPrefix("m.yaml:5:") && $0.contains("query-log.path") })
+    #expect(described.contains { $0.hasPrefix("m.yaml:6:") && $0.contains("watch-zones") })
+    #expect(errors.count == 5, "\(described)")
+}

@@ -59,12 +59,12 @@ private func framed(_ messages: [[UInt8]]) -> ByteBuffer {
 /// A connection over the real server pipeline, with an EmbeddedChannel's virtual clock.
 private func connection(_ connections: TCPConnections, idle: TimeAmount = .seconds(10)) throws -> EmbeddedChannel {
     let channel = EmbeddedChannel()
-    let engine = EngineReference(QueryEngine(zones: ZoneSet(zones: [])))
+    let engine = EngineReference(QueryEngine(zones: ZoneSet(zones: [])), shards: 1)
     try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()
     try channel.pipeline.syncOperations.addHandlers(
         TCPIdleHandler(connection: connections.admit(channel), timeout: idle),
         ByteToMessageHandler(DNSTCPFrameDecoder()),
-        DNSTCPQueryHandler(engine: engine, scratch: ResponseScratch()))
+        DNSTCPQueryHandler(engine: engine, scratch: ResponseScratch(shard: 0, log: nil), counters: QueryCounters(shards: 1)))
     return channel
 }
 
