@@ -1,0 +1,179 @@
+import ArgumentParser
+import DNSServer
+import Foundation
+import QueryEngine
+import Routing
+import ServerConfig
+
+/// `meridian diff`: what a routing change would do, computed from the configuration in force and
+/// an edited copy before the copy is loaded.
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what an edited configuration would change in routing before it is loaded.",
+        discussion: """
+            DESCRIPTION
+              A dry run of a routing change. Loads and validates two configurations
+              the way check does (the configuration, every zone, the geo data, the
+              routing table): the proposed one (--config) and the one in force
+              (--against, default /etc/meridian/meridian.yaml, the file the systemd
+              unit serves), and prints what the proposed one would answer
+              differently. Nothing is served and no query is sent.
+
+            OUTPUT
+              data centers   added (+), removed (-) or changed (~): location,
+                             country, continent, addresses, check targets.
+              checks, geoip  checks added, removed or changed; the geo database
+                             path; explicit networks added, removed or moved.
+              services       added (+) and removed (-), by name, with their policy;
+                             changed (~), with what changed: policy, data centers,
+                             weights and their shares ("weights iad 3→2, dub 1→1;
+                             shares 75%→67% / 25%→33%"), map entries, unlocated
+                             order, pick, check, TTL, degraded TTL, max answers,
+                             when-all-down.
+              clients        for a service that depends on the client's location
+                             (geo-nearest, geo-map, or a failover with one) in both
+                             files: the clients whose first choice with every
+                             address up changes. The address space is walked as
+                             both routing tables partition it; moving prefixes
+                             are counted per family, per from→to pair of data
+                             centers, and per country of the moving networks (as
+                             the proposed geo data places them, else the current;
+                             "unknown" for none), the first --limit of each, with
+                             the first moving prefixes. "nrt" is a choice where A
+                             and AAAA queries get nrt; "nrt (AAAA iad)" one where
+                             AAAA queries get iad, as nrt has no IPv6 address.
+              empty answers  each list of the proposed file that answers a query
+                             type with no address although every address is up: a
+                             service's data centers, a geo map entry or default,
+                             an unlocated order, every step of a failover, none of
+                             whose data centers has an address of that family.
+                             "new" marks those the file in force does not have.
+
+              --json prints the same as one JSON object: services, datacenters,
+              checks, geoip, emptyAnswers and changed. Address counts are numbers;
+              IPv6 counts can reach 2^128 and are not exact beyond 53 bits.
+
+            EXIT STATUS
+              0  the comparison was made, whether or not anything changes
+              1  a problem in either configuration, each as file:line: reason
+              2  with --exit-code, when anything changes (like git diff
+                 --exit-code), for CI jobs
+
+            EXAMPLE
+              Edit a copy beside the configuration in force, so that its relative
+              paths (zones, geo database) resolve the same, compare, then install
+              it and reload:
+
+                cp /etc/meridian/meridian.yaml /etc/meridian/new.yaml
+                $EDITOR /etc/meridian/new.yaml
+                meridian diff --config /etc/meridian/new.yaml \\
+                    --against /etc/meridian/meridian.yaml
+                mv /etc/meridian/new.yaml /etc/meridian/meridian.yaml
+                systemctl reload meridian      # SIGHUP, no query dropped
+            """
+    )
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The proposed (edited) configuration.", valueName: "path"))
+    var config: String
+    @Option(help: ArgumentHelp("The configuration in force.", valueName: "path"))
+    var against = "/etc/meridian/meridian.yaml"
+    @Option(help: "The most countries, data-center moves and example prefixes listed per service.")
+    var limit = 20
+    @Flag(help: "Print JSON for tools.") var json = false
+    @Flag(help: "Exit 2 when anything changes.") var exitCode = false
+
+    func run() throws {
+        var problems: [String] = []
+        let current = load(against, &problems), proposed = load(config, &problems)
+        guard let current, let proposed, problems.isEmpty else {
+            printErrors(problems)
+            throw ExitCode.failure
+        }
+        let diff = RoutingDiff(current: current.config.routing, current.services?.routing,
+                               proposed: proposed.config.routing, proposed.services?.routing, limit: max(0, limit))
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(diff), as: UTF8.self))
+        } else {
+            print(text(diff))
+        }
+        if exitCode && diff.changed { throw ExitCode(2) }
+    }
+
+    /// The deployment of `path`, or nil with its problems appended.
+    func load(_ path: String, _ problems: inout [String]) -> Deployment? {
+        do {
+            return try Deployment.load(try ServerConfiguration.load(path: path))
+        } catch let error as ServerConfigErrors {
+            problems += error.errors.map(\.description)
+        } catch let error as DeploymentErrors {
+            problems += error.problems
+        } catch {
+            problems.append("\(path): \(error)")
+        }
+        return nil
+    }
+
+    func text(_ diff: RoutingDiff) -> String {
+        var lines = ["\(against) → \(config)"]
+        let mark: [ServiceDiff.Change: String] = [.added: "+", .removed: "-", .changed: "~"]
+        if !diff.datacenters.isEmpty { lines.append("data centers:") }
+        for dc in diff.datacenters {
+            lines.append("  \(mark[dc.change]!) \(dc.name): " + dc.changes.joined(separator: "; "))
+        }
+        if !diff.checks.isEmpty { lines.append("checks:") }
+        lines += diff.checks.map { "  " + $0 }
+        if !diff.geoip.isEmpty { lines.append("geoip:") }
+        lines += diff.geoip.map { "  " + $0 }
+        if !diff.services.isEmpty { lines.append("services:") }
+        for service in diff.services {
+            let what = service.changes.joined(separator: "; ")
+            lines.append("  \(mark[service.change]!) \(service.name)" + (what.isEmpty ? " (configuration unchanged)" : ": " + what))
+            guard let clients = service.clients, !clients.total.isEmpty else { continue }
+            lines.append("      clients with a different first choice: " + count(clients.total))
+            for move in clients.moves {
+                lines.append("        \(move.from) → \(move.to): " + count(move.clients))
+            }
+            if clients.movesLeftOff > 0 { lines.append("        and \(clients.movesLeftOff) more pairs") }
+            lines.append("      by country:")
+            for c in clients.countries {
+                lines.append("        \(c.country ?? "unknown"): " + count(c.clients, unit: "network"))
+            }
+            if clients.countriesLeftOff > 0 { lines.append("        and \(clients.countriesLeftOff) more countries") }
+            lines.append("      prefixes:" + (clients.prefixes.count < clients.total.ipv4Prefixes + clients.total.ipv6Prefixes ? " (the first \(clients.prefixes.count))" : ""))
+            for p in clients.prefixes { lines.append("        \(p.prefix) \(p.from) → \(p.to)") }
+        }
+        if !diff.emptyAnswers.isEmpty { lines.append("empty answers (every address up):") }
+        for e in diff.emptyAnswers {
+            let family = e.type == "A" ? "IPv4" : "IPv6"
+            lines.append("  \(e.isNew ? "new" : "already"): \(e.service) \(e.type) from \(e.list) [\(e.datacenters.joined(separator: ", "))]: no \(family) address")
+        }
+        if !diff.changed { lines.append("no routing changes") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `IPv4 2 prefixes, 262,400 addresses; IPv6 1 prefix, 2^96 addresses`.
+    func count(_ c: ClientCount, unit: String = "prefix") -> String {
+        func units(_ n: Int) -> String { "\(grouped(UInt64(n))) \(unit)" + (n == 1 ? "" : unit == "prefix" ? "es" : "s") }
+        var parts: [String] = []
+        if c.ipv4Prefixes > 0 { parts.append("IPv4 \(units(c.ipv4Prefixes)), \(grouped(c.ipv4Addresses)) addresses") }
+        if c.ipv6Prefixes > 0 {
+            let exponent = log2(c.ipv6Addresses)
+            let power = exponent == exponent.rounded() ? "\(Int(exponent))" : String(format: "%.2f", exponent)
+            parts.append("IPv6 \(units(c.ipv6Prefixes)), 2^\(power) addresses")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// `262,400`.
+    func grouped(_ n: UInt64) -> String {
+        var digits = Array(String(n))
+        var i = digits.count - 3
+        while i > 0 {
+            digits.insert(",", at: i)
+            i -= 3
+        }
+        return String(digits)
+    }
+}
