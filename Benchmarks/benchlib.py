@@ -388,7 +388,13 @@ def binary_age(path):
         return "?"
 
 
-SERVERS = {"meridian": Meridian, "knotd": Knot, "nsd": NSD, "gdnsd": Gdnsd}
+class MeridianBaseline(Meridian):
+    """An earlier meridian binary (run.py --baseline), measured like a peer: before/after ratios."""
+    name = "baseline"
+    binary = ""
+
+
+SERVERS = {"meridian": Meridian, "knotd": Knot, "nsd": NSD, "gdnsd": Gdnsd, "baseline": MeridianBaseline}
 
 
 class Workdir:
