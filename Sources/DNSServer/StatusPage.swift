@@ -293,14 +293,16 @@ function historyCell(dc, a) {
 function renderDatacenters(dcs, colour) {
   $("dc-count").textContent = dcs.length ? String(dcs.length) : "";
   if (!dcs.length) { $("dc-card").replaceChildren(h("div", { class: "empty" }, "No data centers: this configuration has no routing.")); return; }
+  // The history column appears once the server reports histories.
+  const withHistory = dcs.some((dc) => (dc.addresses || []).some((a) => Array.isArray(a.history)));
   const head = h("thead", {}, h("tr", {},
     h("th", {}, "Address"), h("th", { class: "hide-narrow" }, "Check"), h("th", {}, "State"), h("th", {}, "Since"),
-    h("th", { class: "hide-narrow" }, "Reason"), h("th", {}, "History")));
+    h("th", { class: "hide-narrow" }, "Reason"), withHistory ? h("th", {}, "History") : null));
   const bodies = dcs.map((dc) => {
     const addrs = dc.addresses || [];
     const up = addrs.filter((a) => a.state === "up").length;
     const row = h("tr", { class: "datacenter", "data-name": dc.name, "data-state": dc.state },
-      h("th", { colspan: 6, scope: "rowgroup" }, h("div", { class: "dc-head" },
+      h("th", { colspan: withHistory ? 6 : 5, scope: "rowgroup" }, h("div", { class: "dc-head" },
         h("span", { class: "swatch", style: { "--dc": colour.get(dc.name) } }),
         h("span", { class: "dc-name" }, dc.name), badge(dc.state),
         h("span", { class: "muted" }, up + " of " + addrs.length + (addrs.length === 1 ? " address" : " addresses") + " up"))));
@@ -310,7 +312,7 @@ function renderDatacenters(dcs, colour) {
       h("td", {}, badge(a.state)),
       h("td", { class: "nowrap" }, when(a.since)),
       h("td", { class: "reason hide-narrow" }, a.reason || ""),
-      historyCell(dc, a)));
+      withHistory ? historyCell(dc, a) : null));
     return h("tbody", { class: "dc-group" }, row, rows);
   });
   $("dc-card").replaceChildren(h("table", { id: "dc-table" }, head, bodies));
