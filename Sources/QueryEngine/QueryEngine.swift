@@ -101,7 +101,7 @@ public final class QueryEngine: Sendable {
         guard length >= Header.size else { return length }
         outcome.qtype = q.qtype.rawValue
         outcome.hasClientSubnet = q.edns?.clientSubnet != nil
-        let flags = response.load(fromByteOffset: 2, as: UInt16.self).bigEndian
+        let flags = UInt16(response[2]) << 8 | UInt16(response[3])
         outcome.truncated = flags & Header.tc != 0
         if outcome.rcode == QueryOutcome.dropped { outcome.rcode = flags & 0xF }
         return length
