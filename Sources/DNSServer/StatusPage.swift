@@ -129,7 +129,7 @@ details.history li .badge { font-size: 11px; line-height: 16px; padding: 0 7px 0
 .ttl { margin-top: 4px; color: var(--muted); font-size: 12px; }
 .ttl b { color: var(--text); font-weight: 600; }
 .share { margin-top: 12px; }
-.share-title { font-size: 12px; color: var(--muted); margin-bottom: 6px; display: flex; justify-content: space-between; }
+.share-title { font-size: 12px; color: var(--muted); margin-bottom: 6px; }
 .share-row { display: grid; grid-template-columns: 64px 1fr 96px; gap: 10px; align-items: center; padding: 3px 0; font-size: 13px; }
 .share-row .label { display: flex; align-items: center; gap: 7px; font-weight: 600; overflow: hidden; text-overflow: ellipsis; }
 .bar { height: 10px; background: var(--track); border-radius: 5px; overflow: hidden; }
@@ -334,9 +334,9 @@ function renderServices(services, dcs, colour) {
       const entries = Object.entries(s.share.answers).sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
       const total = entries.reduce((n, e) => n + e[1], 0);
       const win = s.share.window_seconds || 0;
+      // An answer can hold several data centers: the shares are of the sum of the counts.
       const title = h("div", { class: "share-title" },
-        h("span", {}, "Answers per data center, last " + (win >= 120 ? Math.round(win / 60) + " min" : win + " s")),
-        h("span", { class: "num" }, total.toLocaleString()));
+        "Answers per data center, last " + (win >= 120 ? Math.round(win / 60) + " min" : Math.round(win) + " s"));
       const rows = entries.length ? entries.map(([name, n]) => {
         const pct = total ? n / total * 100 : 0;
         return h("div", { class: "share-row", "data-datacenter": name, "data-answers": n, "data-state": stateOf.get(name) || null },
