@@ -11,7 +11,7 @@ import NIOCore
 ///
 /// Rendered elements carry stable hooks for tests and scripts: `tr.datacenter[data-name][data-state]`,
 /// `tr.address[data-datacenter][data-ip][data-check][data-state]`, `div.service[data-name][data-policy]`
-/// with `div.share-row[data-datacenter][data-answers]`, `tr.zone[data-origin][data-serial]`,
+/// with `div.share-row[data-service][data-datacenter][data-answers]`, `tr.zone[data-origin][data-serial]`,
 /// `#last-reload[data-ok]`, and `body[data-status]` (`loading`, `ok` or `error`).
 enum StatusPage {
     /// `GET /`: the page, with a content security policy that lets it fetch nothing but `/status`
@@ -339,7 +339,7 @@ function renderServices(services, dcs, colour) {
         "Answers per data center, last " + (win >= 120 ? Math.round(win / 60) + " min" : Math.round(win) + " s"));
       const rows = entries.length ? entries.map(([name, n]) => {
         const pct = total ? n / total * 100 : 0;
-        return h("div", { class: "share-row", "data-datacenter": name, "data-answers": n, "data-state": stateOf.get(name) || null },
+        return h("div", { class: "share-row", "data-service": s.name, "data-datacenter": name, "data-answers": n, "data-state": stateOf.get(name) || null },
           h("span", { class: "label", title: name }, h("span", { class: "swatch", style: { "--dc": colour.get(name) || "var(--faint)" } }), name),
           h("div", { class: "bar" }, h("span", { style: { width: pct.toFixed(1) + "%", "--dc": colour.get(name) || "var(--faint)" } })),
           h("span", { class: "value" }, h("b", {}, Math.round(pct) + "%"), " · " + n.toLocaleString()));
