@@ -442,7 +442,8 @@ def main():
     versions = {}
     for s in servers:
         cmd = {"knotd": ["knotd", "--version"], "nsd": ["nsd", "-v"], "gdnsd": ["gdnsd", "-h"],
-               "meridian": [B.Meridian.binary, "--version"]}[s.name]
+               "meridian": [B.Meridian.binary, "--version"],
+               "baseline": [B.MeridianBaseline.binary, "--version"]}[s.name]
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
             v = re.search(r"[Vv]ersion:? ?([\w.\-]+)", p.stdout + p.stderr)

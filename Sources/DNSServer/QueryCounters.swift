@@ -44,16 +44,21 @@ final class ShardedCounters: @unchecked Sendable {
 
 /// Queries by transport, QTYPE and RCODE, ECS present or absent, the ECS scope prefix lengths
 /// answered with, and truncations: the query path's counters, whatever the deployment.
-final class QueryCounters: Sendable {
+/// (Unchecked: the QTYPE table is written in `init` only.)
+final class QueryCounters: @unchecked Sendable {
     /// Query types with their own label; the rest count as `other`, an unread question as `unknown`.
     static let qtypeNames: [(UInt16, String)] = [
         (1, "A"), (2, "NS"), (5, "CNAME"), (6, "SOA"), (12, "PTR"), (15, "MX"), (16, "TXT"), (28, "AAAA"),
         (33, "SRV"), (35, "NAPTR"), (43, "DS"), (48, "DNSKEY"), (52, "TLSA"), (64, "SVCB"), (65, "HTTPS"),
         (251, "IXFR"), (252, "AXFR"), (255, "ANY"), (257, "CAA"),
     ]
-    static let otherQType = qtypeNames.count
-    static let unknownQType = qtypeNames.count + 1
-    static let qtypeSlots = qtypeNames.count + 2
+    // Literal constants (checked against the tables in `init`), so the query path reads no lazily
+    // initialized globals.
+    static let caaQType = 18
+    static let otherQType = 19
+    static let unknownQType = 20
+    static let qtypeSlots = 21
+    static let rcodeSlots = 18
     /// RCODEs 0–15, BADVERS (16), and `DROPPED` for a query answered with silence.
     static let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
                              "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14", "RCODE15",
@@ -63,56 +68,63 @@ final class QueryCounters: Sendable {
     static let maxScope = 128
 
     static let queriesAt = 0
-    static let clientSubnetAt = 2 * qtypeSlots * rcodeNames.count  // absent, present
-    static let scopeAt = clientSubnetAt + 2  // 0…128
-    static let truncatedAt = scopeAt + maxScope + 1  // udp, tcp
-    static let slots = truncatedAt + 2
+    static let clientSubnetAt = 756  // 2 × qtypeSlots × rcodeSlots; then (unused), present
+    static let scopeAt = 758  // 0…128
+    static let truncatedAt = 887  // udp, tcp
+    static let slots = 889
 
     let counters: ShardedCounters
-    /// QTYPE below 256 → slot (257, CAA, is looked up apart).
-    private let qtypeSlot: [UInt8]
+    /// QTYPE below 256 → slot (257, CAA, is looked up apart): 256 bytes allocated once.
+    private let qtypeSlot: UnsafeMutablePointer<UInt8>
 
     init(shards: Int) {
+        precondition(Self.qtypeNames.count == Self.otherQType && Self.qtypeNames[Self.caaQType].0 == 257
+            && Self.rcodeNames.count == Self.rcodeSlots && Self.clientSubnetAt == 2 * Self.qtypeSlots * Self.rcodeSlots
+            && Self.scopeAt == Self.clientSubnetAt + 2 && Self.truncatedAt == Self.scopeAt + Self.maxScope + 1
+            && Self.slots == Self.truncatedAt + 2)
         counters = ShardedCounters(shards: shards, slots: Self.slots)
-        var table = [UInt8](repeating: UInt8(Self.otherQType), count: 256)
-        for (i, (code, _)) in Self.qtypeNames.enumerated() where code < 256 { table[Int(code)] = UInt8(i) }
-        table[0] = UInt8(Self.unknownQType)
-        qtypeSlot = table
+        qtypeSlot = .allocate(capacity: 256)
+        qtypeSlot.initialize(repeating: UInt8(Self.otherQType), count: 256)
+        for (i, (code, _)) in Self.qtypeNames.enumerated() where code < 256 { qtypeSlot[Int(code)] = UInt8(i) }
+        qtypeSlot[0] = UInt8(Self.unknownQType)
     }
+
+    deinit { qtypeSlot.deallocate() }
 
     /// Counts one query answered (or dropped) by the thread that owns `shard`.
     @inline(__always)
     func record(_ outcome: QueryOutcome, over transport: Transport, shard: Int) {
         let t = transport == .udp ? 0 : 1
         let qtype = outcome.qtype < 256 ? Int(qtypeSlot[Int(outcome.qtype)])
-            : (outcome.qtype == 257 ? Self.qtypeNames.count - 1 : Self.otherQType)
+            : (outcome.qtype == 257 ? Self.caaQType : Self.otherQType)
         let rcode = outcome.rcode == QueryOutcome.dropped ? Self.droppedRCode : min(Int(outcome.rcode), 16)
-        counters.bump(shard, Self.queriesAt + (t * Self.qtypeSlots + qtype) * Self.rcodeNames.count + rcode)
+        counters.bump(shard, Self.queriesAt + (t * Self.qtypeSlots + qtype) * Self.rcodeSlots + rcode)
         guard rcode != Self.droppedRCode else { return }
+        // Queries without ECS are not counted apart: they are the answered ones less those with it.
         if outcome.hasClientSubnet {
             counters.bump(shard, Self.clientSubnetAt + 1)
             counters.bump(shard, Self.scopeAt + min(Int(outcome.scope), Self.maxScope))
-        } else {
-            counters.bump(shard, Self.clientSubnetAt)
         }
         if outcome.truncated { counters.bump(shard, Self.truncatedAt + t) }
     }
 
     /// The counts so far, summed over every shard.
     func totals(into statistics: inout QueryStatistics) {
+        var answered: UInt64 = 0
         for (t, transport) in Self.transports.enumerated() {
             let transportName = transport == .udp ? "udp" : "tcp"
             for q in 0..<Self.qtypeSlots {
                 let qtypeName = q < Self.qtypeNames.count ? Self.qtypeNames[q].1 : (q == Self.otherQType ? "other" : "unknown")
                 for (r, rcodeName) in Self.rcodeNames.enumerated() {
-                    let n = counters.total(Self.queriesAt + (t * Self.qtypeSlots + q) * Self.rcodeNames.count + r)
+                    let n = counters.total(Self.queriesAt + (t * Self.qtypeSlots + q) * Self.rcodeSlots + r)
                     if n > 0 { statistics.queries[.init(transport: transportName, qtype: qtypeName, rcode: rcodeName)] = n }
+                    if r != Self.droppedRCode { answered &+= n }
                 }
             }
             statistics.truncated[transportName] = counters.total(Self.truncatedAt + t)
         }
-        statistics.clientSubnetAbsent = counters.total(Self.clientSubnetAt)
         statistics.clientSubnetPresent = counters.total(Self.clientSubnetAt + 1)
+        statistics.clientSubnetAbsent = answered - min(answered, statistics.clientSubnetPresent)
         statistics.scopes = (0...Self.maxScope).map { counters.total(Self.scopeAt + $0) }
     }
 }
