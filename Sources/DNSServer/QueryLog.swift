@@ -87,31 +87,36 @@ enum QueryLogLine {
         if QueryParser.parse(query, into: &q) != .drop, q.qnameLength > 0,
            let name = try? DNSName(wire: Array(query[Header.size..<(Header.size + q.qnameLength)]))
         {
-            fields.append("\"qname\":\(json(name.description))")
+            fields.append("\"qname\":\(JSONString.quoted(name.description))")
             if let subnet = q.edns?.clientSubnet {
                 let address = IPAddress(high: subnet.high, low: subnet.low, isIPv6: subnet.family == 2)
                 fields.append("\"ecs\":\"\(address)/\(subnet.sourcePrefixLength)\"")
                 fields.append("\"scope\":\(outcome.scope)")
             }
         }
-        fields.append("\"qtype\":\(json(RRType(rawValue: outcome.qtype).description))")
+        fields.append("\"qtype\":\(JSONString.quoted(RRType(rawValue: outcome.qtype).description))")
         fields.append("\"rcode\":\"\(outcome.rcode == QueryOutcome.dropped ? "DROPPED" : QueryCounters.rcodeNames[min(Int(outcome.rcode), 16)])\"")
         if outcome.truncated { fields.append("\"tc\":true") }
         if outcome.service >= 0, let routing = engine.services?.routing {
-            fields.append("\"service\":\(json(routing.services[Int(outcome.service)].name.description))")
+            fields.append("\"service\":\(JSONString.quoted(routing.services[Int(outcome.service)].name.description))")
             let sites = routing.sites.indices.filter { $0 < 64 && outcome.sites & (1 << UInt64($0)) != 0 }
-            fields.append("\"datacenters\":[\(sites.map { json(routing.sites[$0].name) }.joined(separator: ","))]")
+            fields.append("\"datacenters\":[\(sites.map { JSONString.quoted(routing.sites[$0].name) }.joined(separator: ","))]")
         }
         return "{" + fields.joined(separator: ",") + "}"
     }
+}
 
-    /// A JSON string literal.
-    static func json(_ text: String) -> String {
+/// JSON string literals, for the query log and JSON log lines.
+public enum JSONString {
+    /// `text` in double quotes with JSON's escapes (RFC 8259 §7); logfmt readers accept the same.
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
             case _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex

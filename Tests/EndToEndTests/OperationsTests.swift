@@ -161,6 +161,11 @@ struct OperationsTests {
         usleep(2_500_000)
         #expect(try serial() == "2024060103")
 
+        // log-format defaults to logfmt: key=value pairs, values with spaces quoted.
+        let logLines = server.logText.split(separator: "\n")
+        #expect(logLines.contains { $0.hasPrefix("ts=") && $0.contains(" level=notice msg=\"reload: done\"") }, "\(server.logText)")
+        #expect(logLines.contains { $0.contains("level=error msg=\"reload failed, old data still serving: ") && $0.contains("example.com.zone:") })
+
         let metrics = try OperationsTests.scrape("http://127.0.0.1:\(adminPort)/metrics")
         #expect((metrics["meridian_reloads_total{outcome=ok}"] ?? 0) >= 2)
         #expect((metrics["meridian_reloads_total{outcome=failed}"] ?? 0) >= 1)
