@@ -61,7 +61,8 @@ struct Meridian: AsyncParsableCommand {
               SIGHUP    Reload the configuration, changed zone files and the geo
                         database without dropping a query. A file with an error is
                         logged and the old data keeps serving. Listen addresses,
-                        workers, tcp and admin take effect only at restart.
+                        workers, tcp, admin, logging, query-log and watch-zones
+                        take effect only at restart.
               SIGTERM, SIGINT
                         Stop gracefully: listeners close, health states are saved.
 
