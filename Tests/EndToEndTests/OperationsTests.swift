@@ -94,6 +94,23 @@ struct OperationsTests {
         #expect(after["meridian_datacenter_up{datacenter=dub}"] == 1)
         #expect(after["meridian_truncated_total{transport=udp}"] == 0)
 
+        // A reload builds a new routing table with a new answer tally: the old counts carry over by
+        // name, once, both while the old tally may still be written and after it is folded.
+        let reload = try E2E.run(try E2E.meridianBinary(), ["reload", "--config", server.configURL.path], timeout: 60)
+        #expect(reload.status == 0, "\(reload.stderr)")
+        try String(repeating: "rr.example.com. A\n", count: 10).write(to: batch, atomically: true, encoding: .utf8)
+        _ = try E2E.run(dig, ["@127.0.0.1", "-p", "\(server.port)", "+time=2", "+tries=1", "+short", "-f", batch.path], timeout: 120)
+        let rrIAD = "meridian_answers_total{datacenter=iad,service=rr.example.com.}"
+        let soon = try Self.scrape(metricsURL)
+        #expect((soon[rrIAD] ?? 0) - (before[rrIAD] ?? 0) == 40, "answers across the reload, before folding")
+        usleep(2_500_000)
+        let folded = try Self.scrape(metricsURL)
+        #expect((folded[rrIAD] ?? 0) - (before[rrIAD] ?? 0) == 40, "answers across the reload, after folding")
+        #expect(folded["meridian_reloads_total{outcome=ok}"] == 1)
+        for (key, value) in after where key.hasSuffix("_total") || key.contains("_total{") {
+            #expect((folded[key] ?? 0) >= value, "counters never go down: \(key)")
+        }
+
         // NSID only when asked for (RFC 5001).
         let nsid = try E2E.run(dig, ["@127.0.0.1", "-p", "\(server.port)", "+nsid", "example.com.", "SOA"], timeout: 10)
         #expect(nsid.stdout.contains("NSID: 6e 73 31 2d 74 65 73 74 (\"ns1-test\")"), "\(nsid.stdout)")
