@@ -74,6 +74,8 @@ public struct ServerConfiguration: Sendable, Equatable {
 /// The admin HTTP API: where it listens (loopback by default in every example) and the bearer token
 /// its mutating calls need (without one they are refused).
 public struct AdminSettings: Sendable, Equatable {
+    /// Where the admin API listens when `admin.listen` is not given: loopback only.
+    public static let defaultListen = ListenAddress("127.0.0.1:8053")!
     public var listen: ListenAddress
     public var token: String?
     public init(listen: ListenAddress, token: String?) {
@@ -359,11 +361,7 @@ struct ConfigParser {
             }
         }
         if token?.isEmpty == true { fail(.invalidValue, node, "admin.token", "the token is empty") }
-        guard let listen else {
-            fail(.missingKey, node, "admin.listen", "required key is missing")
-            return nil
-        }
-        return AdminSettings(listen: listen, token: token)
+        return AdminSettings(listen: listen ?? AdminSettings.defaultListen, token: token)
     }
 
     mutating func queryLog(_ node: Node) -> QueryLogSettings? {

@@ -251,3 +251,9 @@ func rejectsListenAddress(text: String) {
     #expect(described.contains { $0.hasPrefix("m.yaml:6:") && $0.contains("watch-zones") })
     #expect(errors.count == 5, "\(described)")
 }
+
+@Test func theAdminListenerDefaultsToLoopback() throws {
+    let f = try Fixture()
+    let c = try f.parse("listen: [\"127.0.0.1:53\"]\nzones: [{ origin: example.com., file: example.com.zone }]\nadmin: { token: t }\n")
+    #expect(c.admin == AdminSettings(listen: ListenAddress("127.0.0.1:8053")!, token: "t"))
+}
