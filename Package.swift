@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "Health",
             dependencies: [
-                "Routing", "DNSWire",
+                "Routing", "DNSWire", "ServerConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -40,20 +40,12 @@ extension Deployment {
         }
     }
 
-    /// The configured checks, as the health monitor takes them.
-    public var checkDefinitions: [CheckDefinition] {
-        config.routing.checks.map {
-            CheckDefinition(name: $0.name, type: $0.type, interval: $0.interval, timeout: $0.timeout, jitter: $0.jitter,
-                            rise: $0.rise, fall: $0.fall, parameters: $0.parameters)
-        }
-    }
-
     /// A health monitor for this deployment that swaps a new engine into `server` on every change,
     /// logs each service whose every candidate goes down or comes back, and keeps `history`.
     func healthMonitor(server: DNSServer, history: HealthHistory, logger: Logger) throws(HealthError) -> HealthMonitor {
         let watch = AllDownWatch(deployment: self, logger: logger)
         let monitor = try HealthMonitor(
-            addresses: monitoredAddresses, checks: checkDefinitions, stateFile: config.routing.healthStateFile,
+            addresses: monitoredAddresses, checks: config.routing.checks, stateFile: config.routing.healthStateFile,
             logger: logger
         ) { snapshot in
             server.replaceEngine(engine(health: snapshot))

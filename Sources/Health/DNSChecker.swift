@@ -1,3 +1,4 @@
+public import ServerConfig
 import DNSWire
 import Foundation
 import Logging

@@ -1,31 +1,14 @@
-/// A named health check, as configured (mirrors `ServerConfig.CheckConfig`).
-public struct CheckDefinition: Sendable, Equatable {
-    public var name: String
-    /// The checker kind, a key of `HealthCheckers.registry`.
-    public var type: String
-    /// Time between the starts of two checks of one address.
-    public var interval: Duration
-    /// How long one check may take before it counts as failed.
-    public var timeout: Duration
-    /// Random spread of each interval, as a fraction (0.1 = ±10 %).
-    public var jitter: Double
-    /// Consecutive successes that bring a down address up.
-    public var rise: Int
-    /// Consecutive failures that take an up address down.
-    public var fall: Int
-    /// The kind's own settings; scalars as strings, lists joined by U+001F.
-    public var parameters: [String: String]
+public import ServerConfig
 
+/// A named health check, as configured: the configuration's own `CheckConfig`.
+public typealias CheckDefinition = CheckConfig
+
+extension CheckConfig {
+    /// A check made in code (tests, tools): defaults as the configuration file has them.
     public init(name: String, type: String, interval: Duration, timeout: Duration, jitter: Double = 0.1,
                 rise: Int = 2, fall: Int = 3, parameters: [String: String] = [:]) {
-        self.name = name
-        self.type = type
-        self.interval = interval
-        self.timeout = timeout
-        self.jitter = jitter
-        self.rise = rise
-        self.fall = fall
-        self.parameters = parameters
+        self.init(name: name, type: type, interval: interval, timeout: timeout, jitter: jitter, rise: rise, fall: fall,
+                  parameters: parameters, line: 0)
     }
 
     /// The separator of list parameters (U+001F, unit separator).

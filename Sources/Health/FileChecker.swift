@@ -1,3 +1,4 @@
+public import ServerConfig
 import Foundation
 import Logging
 import Routing

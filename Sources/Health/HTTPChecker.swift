@@ -1,3 +1,4 @@
+public import ServerConfig
 import AsyncHTTPClient
 import Logging
 import NIOCore

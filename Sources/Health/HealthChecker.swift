@@ -1,3 +1,4 @@
+public import ServerConfig
 public import Logging
 
 /// A kind of health check. The monitor owns scheduling, timeouts, rise/fall and state; a checker

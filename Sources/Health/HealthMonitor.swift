@@ -1,3 +1,4 @@
+public import ServerConfig
 import Foundation
 public import Logging
 import Metrics

@@ -55,7 +55,7 @@ struct Explain: ParsableCommand {
         if deployment.services != nil {
             var logger = Logger(label: "meridian")
             logger.logLevel = .critical
-            health = try? HealthMonitor(addresses: deployment.monitoredAddresses, checks: deployment.checkDefinitions,
+            health = try? HealthMonitor(addresses: deployment.monitoredAddresses, checks: deployment.config.routing.checks,
                                         stateFile: config.routing.healthStateFile, logger: logger) { _ in }.snapshot
         }
         let engine = deployment.engine(health: health)
