@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,4 +140,8 @@ int cdnsio_bound_socket(const char *address, uint16_t port, int stream) {
         return -e;
     }
     return fd;
+}
+
+void cdnsio_release_free_memory(void) {
+    malloc_trim(0);
 }

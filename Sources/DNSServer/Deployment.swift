@@ -5,6 +5,7 @@ public import QueryEngine
 public import Routing
 public import ServerConfig
 import ZoneFile
+import CDNSIO
 import Foundation
 
 /// Everything one configuration file describes, loaded and cross-checked: the zones, the client
@@ -115,6 +116,9 @@ public struct Deployment: Sendable {
             }
         }
         guard problems.isEmpty else { throw DeploymentErrors(problems) }
+        // The records read from the zone files are freed by now; glibc would keep their pages
+        // (a 1M-record zone: 434 MB resident instead of 131 MB).
+        cdnsio_release_free_memory()
         return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps)
     }
 

@@ -44,4 +44,8 @@ int cdnsio_send(cdnsio_batch *batch, int fd);
 /// (-EINVAL for an unparseable address).
 int cdnsio_bound_socket(const char *address, uint16_t port, int stream);
 
+/// Returns the heap memory freed after a load (the records read from zone files) to the
+/// system: glibc keeps freed pages otherwise. Call off the query path.
+void cdnsio_release_free_memory(void);
+
 #endif
