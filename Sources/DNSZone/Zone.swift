@@ -74,8 +74,9 @@ public final class Zone: @unchecked Sendable {
             return (i, true)
         }
         _ = intern(apex.wire)
-        for (r, record) in records.enumerated() where record.owner.isSubdomain(of: apex) {
-            let (owner, isNew) = intern(record.owner.lowercased().wire)
+        // Records are read in place (`records[r].field`): copying a ZoneRecord retains its arrays.
+        for r in records.indices where records[r].owner.isSubdomain(of: apex) {
+            let (owner, isNew) = intern(records[r].owner.lowercased().wire)
             ownerOf[r] = owner
             guard isNew else { continue }
             var wire = ownerNames[Int(owner)]
@@ -116,16 +117,18 @@ public final class Zone: @unchecked Sendable {
         var serial: UInt32? = nil
         var soaRecord: (ttl: UInt32, rdata: [UInt8])? = nil
         nodeList.reserveCapacity(names.count)
+        let types = records.map(\.type.rawValue)
         for (n, name) in names.enumerated() {
             let recs = grouped[groupStart[n]..<groupStart[n + 1]].sorted {
-                records[Int($0)].type.rawValue != records[Int($1)].type.rawValue
-                    ? records[Int($0)].type.rawValue < records[Int($1)].type.rawValue : $0 < $1
+                types[Int($0)] != types[Int($1)] ? types[Int($0)] < types[Int($1)] : $0 < $1
             }
             var sets: [(type: RRType, ttl: UInt32, rdatas: [[UInt8]])] = []
             for r in recs {
-                let record = records[Int(r)]
-                if sets.last?.type != record.type { sets.append((record.type, record.ttl, [])) }
-                if !sets[sets.count - 1].rdatas.contains(record.rdata) { sets[sets.count - 1].rdatas.append(record.rdata) }
+                let type = records[Int(r)].type
+                if sets.last?.type != type { sets.append((type, records[Int(r)].ttl, [])) }
+                if !sets[sets.count - 1].rdatas.contains(records[Int(r)].rdata) {
+                    sets[sets.count - 1].rdatas.append(records[Int(r)].rdata)
+                }
             }
             var flags: UInt8 = 0
             let start = setList.count

@@ -1,3 +1,4 @@
+import Foundation
 // The TCP framing lives in DNSServer; its tests share this target (the one test target the
 // networking work adds).
 @testable import DNSServer
@@ -132,4 +133,10 @@ private func responses(_ channel: EmbeddedChannel) throws -> [[UInt8]] {
     try channel.writeInbound(framed([query(id: 7), [], query(id: 8)]))
     #expect(try responses(channel).map { UInt16($0[0]) << 8 | UInt16($0[1]) } == [7])
     #expect(!channel.isActive)
+}
+
+@Test(arguments: [("$INCLUDE other.zone\n", true), ("www A 192.0.2.1\n$include x\n", true), ("$InClUdE x", true),
+                  ("$ORIGIN example.com.\n$TTL 300\n", false), ("txt TXT \"$5 $INCLUD\"", false), ("$", false), ("", false)])
+func zoneFileStampsNoticeInclude(text: String, expected: Bool) {
+    #expect(FileStamp.mentionsInclude(Data(text.utf8)) == expected)
 }
