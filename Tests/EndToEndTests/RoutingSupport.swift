@@ -137,12 +137,13 @@ final class RoutedMeridian {
         // dig's own diagnostics (";; ...") are not answers. One was seen once in CI (";; Warning: query
         // response not set": a datagram without QR reached one of dig's ephemeral ports; every response
         // meridian writes sets QR). They are left out and counted; callers bound their number.
-        diagnostics += lines.filter { $0.hasPrefix(";;") }.count
+        diagnosticLines += lines.filter { $0.hasPrefix(";;") }
         return lines.filter { !$0.hasPrefix(";;") }
     }
 
-    /// dig diagnostics seen by `batch` so far.
-    var diagnostics = 0
+    /// dig diagnostics seen by `batch` so far, and how many.
+    var diagnosticLines: [String] = []
+    var diagnostics: Int { diagnosticLines.count }
 }
 
 /// A dig response with the answer records split and the ECS option parsed.
