@@ -9,6 +9,7 @@ installed or started as a system service.
 
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -408,6 +409,33 @@ class Workdir:
         if self.path and not self.keep:
             shutil.rmtree(self.path, ignore_errors=True)
         self.path = None
+
+
+def server_version(name):
+    """The version a server prints of itself (meridian, baseline, knotd, nsd, gdnsd, pdns)."""
+    cmd = {"knotd": ["knotd", "--version"], "nsd": ["nsd", "-v"], "gdnsd": ["gdnsd", "-h"],
+           "pdns": ["pdns_server", "--version"], "meridian": [Meridian.binary, "--version"],
+           "baseline": [MeridianBaseline.binary, "--version"]}[name]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        txt = p.stdout + p.stderr
+        v = re.search(r"(?:[Vv]ersion:?|Authoritative Server) ?([\w.\-]+)", txt)
+        return v.group(1) if v else txt.strip().splitlines()[0][:60]
+    except Exception as e:  # noqa: BLE001
+        return "? (%s)" % e
+
+
+def stop_servers(servers, outdir, work):
+    """Saves the last 200 log lines of each server as server-NAME.log in outdir, stops them all
+    and removes the work directory."""
+    for s in servers:
+        try:
+            with open(os.path.join(outdir, "server-%s.log" % s.name), "w") as f:
+                f.write(s.log_tail(200))
+        except OSError:
+            pass
+        s.stop()
+    work.cleanup()
 
 
 def install_signal_handlers():

@@ -789,18 +789,6 @@ def measured_run(server, args, qfile, duration, logpath):
     return r
 
 
-def version_of(name):
-    cmd = {"gdnsd": ["gdnsd", "-h"], "pdns": ["pdns_server", "--version"],
-           "meridian": [B.Meridian.binary, "--version"]}[name]
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        txt = p.stdout + p.stderr
-        v = re.search(r"(?:[Vv]ersion:?|Authoritative Server) ?([\w.\-]+)", txt)
-        return v.group(1) if v else txt.strip().splitlines()[0][:60]
-    except Exception as e:  # noqa: BLE001
-        return "? (%s)" % e
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--servers", default="meridian,gdnsd,pdns", help="comma-separated, interleaving order")
@@ -920,18 +908,11 @@ def main():
         if args.perf and mer and "geo" in qfiles:
             profile(mer[0], qfiles["geo"], args, outdir)
     finally:
-        for s in servers:
-            try:
-                with open(os.path.join(outdir, "server-%s.log" % s.name), "w") as f:
-                    f.write(s.log_tail(200))
-            except OSError:
-                pass
-            s.stop()
-        work.cleanup()
+        B.stop_servers(servers, outdir, work)
 
     names = [s.name for s in servers]
     table, medians, ratios = summarize(runs, names, scenarios)
-    versions = {n: version_of(n) for n in names}
+    versions = {n: B.server_version(n) for n in names}
     meta = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),

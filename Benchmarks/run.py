@@ -428,28 +428,11 @@ def main():
                     r["sys_us_per_q"], r["lost"], r["other_cores"]))
                 time.sleep(args.pause)
     finally:
-        for s in servers:
-            try:
-                with open(os.path.join(outdir, "server-%s.log" % s.name), "w") as f:
-                    f.write(s.log_tail(200))
-            except OSError:
-                pass
-            s.stop()
-        work.cleanup()
+        B.stop_servers(servers, outdir, work)
 
     names = [s.name for s in servers]
     table, medians, ratios = summarize(runs, names, args)
-    versions = {}
-    for s in servers:
-        cmd = {"knotd": ["knotd", "--version"], "nsd": ["nsd", "-v"], "gdnsd": ["gdnsd", "-h"],
-               "meridian": [B.Meridian.binary, "--version"],
-               "baseline": [B.MeridianBaseline.binary, "--version"]}[s.name]
-        try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-            v = re.search(r"[Vv]ersion:? ?([\w.\-]+)", p.stdout + p.stderr)
-            versions[s.name] = v.group(1) if v else (p.stdout + p.stderr).strip().splitlines()[0][:60]
-        except Exception as e:  # noqa: BLE001
-            versions[s.name] = "? (%s)" % e
+    versions = {s.name: B.server_version(s.name) for s in servers}
     meta = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),

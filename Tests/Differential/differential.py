@@ -208,10 +208,10 @@ def ask(server, q, timeout=3.0):
         try:
             s.connect((host, server.port))
             s.sendall(struct.pack("!H", len(q.wire)) + q.wire)
-            hdr = _recv_exact(s, 2)
+            hdr = servers.recv_exact(s, 2)
             if hdr is None:
                 return None
-            return _recv_exact(s, struct.unpack("!H", hdr)[0])
+            return servers.recv_exact(s, struct.unpack("!H", hdr)[0])
         except (socket.timeout, ConnectionError, OSError):
             return None
         finally:
@@ -230,16 +230,6 @@ def ask(server, q, timeout=3.0):
         return None
     finally:
         s.close()
-
-
-def _recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
 
 
 # ---------------------------------------------------------------- normalisation

@@ -88,16 +88,6 @@ def udp_exchange(server, data, wait=2.0, v6=False):
         s.close()
 
 
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
 def tcp_exchange(server, data, wait=2.0, framed=True, count=1):
     """Send data (framed with a 2-byte length unless framed=False) and read up to `count` responses.
     Returns the list of responses; None in place of one that never came or a closed connection."""
@@ -108,8 +98,8 @@ def tcp_exchange(server, data, wait=2.0, framed=True, count=1):
         s.sendall(struct.pack("!H", len(data)) + data if framed else data)
         for _ in range(count):
             try:
-                h = recv_exact(s, 2)
-                out.append(None if h is None else recv_exact(s, struct.unpack("!H", h)[0]))
+                h = servers.recv_exact(s, 2)
+                out.append(None if h is None else servers.recv_exact(s, struct.unpack("!H", h)[0]))
             except (socket.timeout, ConnectionError):
                 out.append(None)
             if out[-1] is None:
@@ -347,10 +337,10 @@ def tcp_framing_cases(server):
     try:
         s.sendall(frame(q1) + frame(q2) + frame(q3))
         for _ in range(3):
-            h = recv_exact(s, 2)
+            h = servers.recv_exact(s, 2)
             if h is None:
                 break
-            got.append(struct.unpack("!H", recv_exact(s, struct.unpack("!H", h)[0])[:2])[0])
+            got.append(struct.unpack("!H", servers.recv_exact(s, struct.unpack("!H", h)[0])[:2])[0])
     except (socket.timeout, OSError):
         pass
     finally:
@@ -364,8 +354,8 @@ def tcp_framing_cases(server):
         for b in frame(q1):
             s.sendall(bytes([b]))
             time.sleep(0.01)
-        h = recv_exact(s, 2)
-        r = recv_exact(s, struct.unpack("!H", h)[0]) if h else None
+        h = servers.recv_exact(s, 2)
+        r = servers.recv_exact(s, struct.unpack("!H", h)[0]) if h else None
         ok = r is not None and r[:2] == q1[:2]
     except (socket.timeout, OSError):
         ok = False

@@ -155,6 +155,36 @@ def _zone_copy(tmp, zones):
     return d, out
 
 
+def _launch(name, tmp, port, zones, conf_name, conf_lines, command):
+    """Writes the configuration, starts the daemon (output to <name>.out) and waits until it
+    answers for every zone; stops it if it does not."""
+    conf = os.path.join(tmp, conf_name)
+    with open(conf, "w") as f:
+        f.write("\n".join(conf_lines) + "\n")
+    log = os.path.join(tmp, name + ".out")
+    proc = subprocess.Popen(command(conf), stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    s = Server(name, port, proc, tmp, log)
+    try:
+        for origin, _ in zones:
+            wait_ready(s, origin)
+    except Exception:
+        s.stop()
+        raise
+    return s
+
+
+def recv_exact(s, n):
+    """n bytes from a stream socket, or None when it closes first."""
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
 def start_knot(zones, port=None):
     knotd = which("knotd", "knot")
     port = port or free_port()
@@ -182,20 +212,7 @@ def start_knot(zones, port=None):
     ]
     for origin, path in zs:
         lines += [f"  - domain: {origin}", f"    file: {path}"]
-    conf = os.path.join(tmp, "knot.conf")
-    with open(conf, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    log = os.path.join(tmp, "knot.log")
-    proc = subprocess.Popen([knotd, "-c", conf], stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    s = Server("knot", port, proc, tmp, log)
-    try:
-        for origin, _ in zones:
-            wait_ready(s, origin)
-    except Exception:
-        s.stop()
-        raise
-    return s
+    return _launch("knot", tmp, port, zones, "knot.conf", lines, lambda conf: [knotd, "-c", conf])
 
 
 def start_nsd(zones, port=None):
@@ -229,20 +246,7 @@ def start_nsd(zones, port=None):
     ]
     for origin, path in zs:
         lines += ["zone:", f"    name: {origin}", f"    zonefile: {path}"]
-    conf = os.path.join(tmp, "nsd.conf")
-    with open(conf, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    log = os.path.join(tmp, "nsd.out")
-    proc = subprocess.Popen([nsd, "-d", "-c", conf], stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    s = Server("nsd", port, proc, tmp, log)
-    try:
-        for origin, _ in zones:
-            wait_ready(s, origin)
-    except Exception:
-        s.stop()
-        raise
-    return s
+    return _launch("nsd", tmp, port, zones, "nsd.conf", lines, lambda conf: [nsd, "-d", "-c", conf])
 
 
 def start_meridian(binary, zones, port=None, extra_yaml=""):
@@ -257,20 +261,7 @@ def start_meridian(binary, zones, port=None, extra_yaml=""):
     lines.append("zones:")
     for origin, path in zs:
         lines += [f"  - origin: {origin}", f"    file: zones/{os.path.basename(path)}"]
-    conf = os.path.join(tmp, "meridian.yaml")
-    with open(conf, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    log = os.path.join(tmp, "meridian.log")
-    proc = subprocess.Popen([binary, "serve", "--config", conf], stdout=open(log, "w"),
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    s = Server("meridian", port, proc, tmp, log)
-    try:
-        for origin, _ in zones:
-            wait_ready(s, origin)
-    except Exception:
-        s.stop()
-        raise
-    return s
+    return _launch("meridian", tmp, port, zones, "meridian.yaml", lines, lambda conf: [binary, "serve", "--config", conf])
 
 
 def default_meridian():
