@@ -137,6 +137,23 @@ struct OperationsTests {
         }
     }
 
+    @Test("query-log sample 0.1: about a tenth of the queries are logged, to standard output with \"-\"")
+    func queryLogSampling() throws {
+        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let server = try RoutedMeridian()
+        defer { server.remove() }
+        try server.start(routing: "query-log: { path: \"-\", sample: 0.1 }\n")
+        let batch = server.dir.appendingPathComponent("batch")
+        try String(repeating: "www.example.com. TXT\n", count: 2000).write(to: batch, atomically: true, encoding: .utf8)
+        _ = try E2E.run(dig, ["@127.0.0.1", "-p", "\(server.port)", "+time=2", "+tries=1", "+short", "-f", batch.path], timeout: 300)
+        usleep(200_000)
+        // The log file holds standard output and standard error: query lines are the JSON objects with a qname.
+        let logged = server.logText.split(separator: "\n").filter { $0.hasPrefix("{\"ts\":") && $0.contains("\"qname\":\"www.example.com.\"") }
+        // Binomial(2000, 0.1): mean 200, standard deviation 13.4; 120…280 is six deviations wide.
+        #expect(logged.count >= 120 && logged.count <= 280, "\(logged.count) of 2000 queries logged at sample 0.1")
+        #expect(logged.allSatisfy { $0.contains("\"qtype\":\"TXT\"") })
+    }
+
     @Test("meridian reload: the new data serves, or every problem as file:line and the old data; watch-zones reloads a saved zone file")
     func reloadCommandAndWatch() throws {
         let server = try RoutedMeridian()
