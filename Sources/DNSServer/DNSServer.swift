@@ -146,9 +146,12 @@ public final class DNSServer: Sendable {
     public func statistics() -> QueryStatistics {
         var statistics = QueryStatistics()
         counters.totals(into: &statistics)
-        statistics.answers = engine.answers()
+        statistics.answers = answerTotals()
         return statistics
     }
+
+    /// Routed answers per service and data center so far (the status page's shares).
+    public func answerTotals() -> [QueryStatistics.AnswerKey: UInt64] { engine.answers() }
 
     /// Stops reading, lets the UDP workers finish their batch, closes every socket and TCP
     /// connection, and returns when all of it is done. Later calls do nothing.

@@ -280,7 +280,7 @@ public actor DeploymentController {
     /// Takes a sample of the routed-answer totals and drops those older than the share window.
     func sampleAnswers() {
         let now = Date().timeIntervalSince1970
-        answerSamples.append((now, server.statistics().answers))
+        answerSamples.append((now, server.answerTotals()))
         answerSamples.removeAll { now - $0.at > Self.shareWindow + 30 }
     }
 
@@ -291,7 +291,7 @@ public actor DeploymentController {
         var s = Status()
         let now = Date().timeIntervalSince1970
         s.generatedAt = now
-        let answers = server.statistics().answers
+        let answers = server.answerTotals()
         // The oldest sample still inside the window (none yet: counts since start).
         let base = answerSamples.first { now - $0.at <= Self.shareWindow }
         let window = base.map { now - $0.at } ?? min(Self.shareWindow, now - startedAt)
@@ -311,7 +311,7 @@ public actor DeploymentController {
                     if n > 0 { share[site.name] = n }
                 }
                 return .init(name: name, ttl: service.ttl, degradedTTL: service.degradedTTL,
-                             policy: policies[service.name].map(Self.policyName) ?? "",
+                             policy: policies[service.name]?.name ?? "",
                              share: .init(windowSeconds: window.rounded(), answers: share))
             }
             s.datacenters = routing.sites.enumerated().map { index, site in
@@ -328,17 +328,6 @@ public actor DeploymentController {
         }
         if let r = lastReload { s.lastReload = .init(at: r.at, ok: r.problems.isEmpty, problems: r.problems) }
         return s
-    }
-
-    /// The status page's name of a policy.
-    static func policyName(_ policy: PolicyConfig) -> String {
-        switch policy {
-        case .roundRobin: "round-robin"
-        case .weighted: "weighted"
-        case .geoNearest: "geo-nearest"
-        case .geoMap: "geo-map"
-        case .failover: "failover"
-        }
     }
 
     /// `GET /status`.

@@ -484,17 +484,17 @@ extension RoutingDiff {
     /// One line for a policy: `geo-nearest [iad, dub, nrt]`, `weighted {iad: 3, dub: 1}`.
     static func summary(_ policy: PolicyConfig) -> String {
         switch policy {
-        case .roundRobin(let names): return "round-robin " + list(names)
+        case .roundRobin(let names): return policy.name + " " + list(names)
         case .weighted(let weights, let perAddress):
-            return "weighted {" + weights.map { "\($0.name): \(number($0.weight))" }.joined(separator: ", ") + "}"
+            return policy.name + " {" + weights.map { "\($0.name): \(number($0.weight))" }.joined(separator: ", ") + "}"
                 + (perAddress ? " per address" : "")
         case .geoNearest(let names, let unlocated, let pick):
-            return "geo-nearest " + list(names) + (unlocated.map { ", unlocated " + list($0) } ?? "")
+            return policy.name + " " + list(names) + (unlocated.map { ", unlocated " + list($0) } ?? "")
                 + (pick == .roundRobin ? "" : ", pick \(pick.rawValue)")
         case .geoMap(let map, let pick):
-            return "geo-map {" + map.map { "\($0.key): \(list($0.datacenters))" }.joined(separator: ", ") + "}"
+            return policy.name + " {" + map.map { "\($0.key): \(list($0.datacenters))" }.joined(separator: ", ") + "}"
                 + (pick == .roundRobin ? "" : ", pick \(pick.rawValue)")
-        case .failover(let steps): return "failover [" + steps.map(summary).joined(separator: "; ") + "]"
+        case .failover(let steps): return policy.name + " [" + steps.map(summary).joined(separator: "; ") + "]"
         }
     }
 

@@ -269,6 +269,18 @@ public enum AddressPick: String, Sendable, Equatable {
 }
 
 extension PolicyConfig {
+    /// The policy's name in the configuration file: `round-robin`, `weighted`, `geo-nearest`,
+    /// `geo-map` or `failover`.
+    public var name: String {
+        switch self {
+        case .roundRobin: "round-robin"
+        case .weighted: "weighted"
+        case .geoNearest: "geo-nearest"
+        case .geoMap: "geo-map"
+        case .failover: "failover"
+        }
+    }
+
     /// The ``geoMap(map:pick:)`` key of an ISO country code: `JP`.
     public static func geoMapKey(country: String) -> String { country.uppercased() }
     /// The ``geoMap(map:pick:)`` key of a continent code: `continent:EU`.

@@ -394,27 +394,14 @@ struct ConfigParser {
     /// Bytes written as hexadecimal digits (1 to 128 bytes).
     mutating func hex(_ node: Node, key: String) -> [UInt8]? {
         guard let text = scalar(node, key: key) else { return nil }
-        let digits = Array(text.utf8)
-        var bytes: [UInt8] = []
-        var i = 0
-        while i + 1 < digits.count, let high = hexDigit(digits[i]), let low = hexDigit(digits[i + 1]) {
-            bytes.append(high << 4 | low)
-            i += 2
-        }
-        guard i == digits.count, !bytes.isEmpty, bytes.count <= 128 else {
+        let digits = Array(text)
+        guard !digits.isEmpty, digits.count.isMultiple(of: 2), digits.count <= 256,
+              digits.allSatisfy({ $0.isASCII && $0.isHexDigit })
+        else {
             fail(.invalidValue, node, key, "\"\(text)\" is not 1 to 128 bytes written as pairs of hexadecimal digits")
             return nil
         }
-        return bytes
-    }
-
-    private func hexDigit(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
     }
 
     mutating func tcp(_ node: Node) -> TCPSettings {
