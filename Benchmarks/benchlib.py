@@ -438,6 +438,16 @@ def stop_servers(servers, outdir, work):
     work.cleanup()
 
 
+def link_latest(outdir, latest):
+    """Points the symbolic link `latest` at the run directory `outdir` (a sibling)."""
+    try:
+        if os.path.islink(latest):
+            os.unlink(latest)
+        os.symlink(os.path.basename(outdir), latest)
+    except OSError:
+        pass
+
+
 def install_signal_handlers():
     """Turn SIGTERM/SIGHUP into SystemExit so finally: blocks stop the daemons."""
     def handler(signum, frame):

@@ -942,13 +942,7 @@ def main():
     text = head + "\n" + table + "\n\n" + acc_txt + "\n" + share_txt + "\n\n" + rc + "\n"
     with open(os.path.join(outdir, "summary.txt"), "w") as f:
         f.write(text)
-    latest = os.path.join(args.out, "routing-latest")
-    try:
-        if os.path.islink(latest):
-            os.unlink(latest)
-        os.symlink(os.path.basename(outdir), latest)
-    except OSError:
-        pass
+    B.link_latest(outdir, os.path.join(args.out, "routing-latest"))
     print()
     print(text)
     print("raw results: %s" % outdir)

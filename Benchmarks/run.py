@@ -461,13 +461,7 @@ def main():
         for r in runs if r["round"] == args.rounds)
     with open(os.path.join(outdir, "summary.txt"), "w") as f:
         f.write(head + "\n" + table + "\n\n" + rc + "\n")
-    latest = os.path.join(args.out, "latest")
-    try:
-        if os.path.islink(latest):
-            os.unlink(latest)
-        os.symlink(os.path.basename(outdir), latest)
-    except OSError:
-        pass
+    B.link_latest(outdir, os.path.join(args.out, "latest"))
     print()
     print(head)
     print(table)

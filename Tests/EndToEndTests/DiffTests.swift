@@ -5,8 +5,8 @@ import Testing
 /// as text and JSON, with its exit statuses. Nothing is served and no packet is sent.
 @Suite("meridian diff", .serialized)
 struct DiffTests {
-    /// The configuration in force: London and Tokyo placed by explicit networks, two data centers.
-    static let current = """
+    /// What both files share: London and Tokyo placed by explicit networks, two data centers.
+    static let common = """
         geoip:
           networks:
             81.2.69.0/24: { location: [51.51, -0.13], country: GB, continent: EU }
@@ -15,6 +15,11 @@ struct DiffTests {
         datacenters:
           iad: { location: [38.95, -77.45], addresses: [192.0.2.10, "2001:db8:1::10"] }
           dub: { location: [53.35, -6.26], addresses: [198.51.100.10, "2001:db8:2::10"] }
+        """
+
+    /// The configuration in force.
+    static let current = common + """
+
         services:
           app.example.com.: { policy: geo-nearest, datacenters: [iad, dub] }
           api.example.com.: { policy: weighted, datacenters: { iad: 3, dub: 1 } }
@@ -23,15 +28,8 @@ struct DiffTests {
 
     /// The edit: a Tokyo data center with IPv4 only, used by app and by a new geo-map service;
     /// api reweighted; old removed.
-    static let proposed = """
-        geoip:
-          networks:
-            81.2.69.0/24: { location: [51.51, -0.13], country: GB, continent: EU }
-            1.0.16.0/20: { location: [35.69, 139.69], country: JP, continent: AS }
-            2406:da14::/32: { location: [35.69, 139.69], country: JP, continent: AS }
-        datacenters:
-          iad: { location: [38.95, -77.45], addresses: [192.0.2.10, "2001:db8:1::10"] }
-          dub: { location: [53.35, -6.26], addresses: [198.51.100.10, "2001:db8:2::10"] }
+    static let proposed = common + """
+
           nrt: { location: [35.77, 140.39], addresses: [203.0.113.10] }
         services:
           app.example.com.: { policy: geo-nearest, datacenters: [iad, dub, nrt] }
