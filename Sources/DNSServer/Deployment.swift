@@ -22,6 +22,8 @@ public struct Deployment: Sendable {
     public let geoDatabase: GeoDatabase?
     /// What each zone file looked like when it was read, so a reload can keep zones whose file is unchanged.
     let stamps: [String: FileStamp]
+    /// Zone files that use `$INCLUDE`: the files they include are not stamped, so they are always read again.
+    let includers: Set<String>
 
     /// Loads every zone, the geo data and the routing table, collecting every problem as
     /// `file:line: reason` (a service name that has records in a zone names both places).
@@ -32,11 +34,12 @@ public struct Deployment: Sendable {
         var zones: [(entry: ZoneEntry, zone: Zone)] = []
         var owners: [DNSName: SourceLocation] = [:]
         var stamps: [String: FileStamp] = [:]
+        var includers: Set<String> = []
         let serviceNames = Set(config.routing.services.map(\.name))
         for entry in config.zones {
             let stamp = FileStamp(path: entry.file)
             stamps[entry.file] = stamp
-            if let previous, let stamp, previous.stamps[entry.file] == stamp, !stamp.hasInclude,
+            if let previous, let stamp, previous.stamps[entry.file] == stamp, !previous.includers.contains(entry.file),
                let old = previous.zones.first(where: { $0.entry.origin == entry.origin && $0.entry.file == entry.file }) {
                 for name in serviceNames where name.isSubdomain(of: entry.origin) {
                     let key = name.lowercased().wire
@@ -48,6 +51,10 @@ public struct Deployment: Sendable {
             }
             do {
                 let records = try ZoneFile.read(origin: entry.origin, path: entry.file)
+                if let text = try? Data(contentsOf: URL(fileURLWithPath: entry.file), options: .alwaysMapped),
+                   FileStamp.mentionsInclude(text) {
+                    includers.insert(entry.file)
+                }
                 let invalid = ZoneFile.validate(origin: entry.origin, records: records)
                 guard invalid.isEmpty else {
                     problems += invalid.map(\.description)
@@ -119,7 +126,8 @@ public struct Deployment: Sendable {
         // The records read from the zone files are freed by now; glibc would keep their pages
         // (a 1M-record zone: 434 MB resident instead of 131 MB).
         cdnsio_release_free_memory()
-        return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps)
+        return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps,
+                          includers: includers)
     }
 
     /// The query engine for this deployment with `health` (all up when nil).
@@ -138,26 +146,23 @@ public struct DeploymentErrors: Error, Sendable, CustomStringConvertible {
     public var description: String { problems.joined(separator: "\n") }
 }
 
-/// A file's identity and version: device, inode, size and modification time.
+/// A file's identity and version: device, inode, size and modification time (one `stat`, so
+/// `watch-zones` can poll it cheaply).
 struct FileStamp: Equatable, Sendable {
     let device: UInt64
     let inode: UInt64
     let size: UInt64
     let modified: Double
-    /// True when the file uses `$INCLUDE`: its included files are not stamped, so it is always re-read.
-    let hasInclude: Bool
 
     init?(path: String) {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               let size = (attributes[.size] as? NSNumber)?.uint64Value,
-              let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970,
-              let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+              let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970
         else { return nil }
         self.device = (attributes[.systemNumber] as? NSNumber)?.uint64Value ?? 0
         self.inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
         self.size = size
         self.modified = modified
-        self.hasInclude = Self.mentionsInclude(data)
     }
 
     /// True when `$INCLUDE` appears in any letter case: a scan for `$`, which is rare in zone files

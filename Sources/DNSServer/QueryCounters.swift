@@ -91,9 +91,11 @@ final class QueryCounters: @unchecked Sendable {
 
     deinit { qtypeSlot.deallocate() }
 
-    /// Counts one query answered (or dropped) by the thread that owns `shard`.
+    /// Counts one query answered (or dropped) by the thread that owns `shard`, and its routed
+    /// answer in `answers`, the tally of the routing table that answered it.
     @inline(__always)
-    func record(_ outcome: QueryOutcome, over transport: Transport, shard: Int) {
+    func record(_ outcome: QueryOutcome, over transport: Transport, shard: Int, answers: AnswerTally?) {
+        answers?.record(outcome, shard: shard)
         let t = transport == .udp ? 0 : 1
         let qtype = outcome.qtype < 256 ? Int(qtypeSlot[Int(outcome.qtype)])
             : (outcome.qtype == 257 ? Self.caaQType : Self.otherQType)

@@ -176,8 +176,7 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
             }
             return length
         }
-        counters.record(outcome, over: .tcp, shard: scratch.shard)
-        box.tally?.record(outcome, shard: scratch.shard)
+        counters.record(outcome, over: .tcp, shard: scratch.shard, answers: box.tally)
         guard length > 0 else { return closeAfterWrites(context: context) }
         var out = context.channel.allocator.buffer(capacity: 2 + length)
         out.writeInteger(UInt16(length))

@@ -62,8 +62,7 @@ struct UDPWorker: Sendable {
                 let client = IPAddress(family: family, words: words)
                 let length = engine.respond(to: query, from: client, over: .udp, into: response, state: &state, outcome: &outcome)
                 if length > 0 { cdnsio_tx_queue(batch, i, length) }
-                counters.record(outcome, over: .udp, shard: shard)
-                box.tally?.record(outcome, shard: shard)
+                counters.record(outcome, over: .udp, shard: shard, answers: box.tally)
                 log?.consider(query, outcome, client: client, transport: .udp, engine: engine)
             }
             cdnsio_send(batch, socket)

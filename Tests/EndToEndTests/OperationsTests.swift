@@ -137,6 +137,26 @@ struct OperationsTests {
         }
     }
 
+    @Test("a zone file with $INCLUDE is read again on every reload: an edit of the included file serves")
+    func includedFilesAreReadAgain() throws {
+        let server = try RoutedMeridian()
+        defer { server.remove() }
+        let included = server.dir.appendingPathComponent("extra.zone")
+        try "extra 300 IN A 192.0.2.71\n".write(to: included, atomically: true, encoding: .utf8)
+        let zone = server.dir.appendingPathComponent("example.com.zone")
+        let handle = try FileHandle(forWritingTo: zone)
+        handle.seekToEndOfFile()
+        handle.write(Data("$INCLUDE \(included.path)\n".utf8))
+        try handle.close()
+        try server.start(routing: "admin: { listen: \"127.0.0.1:\(try E2E.freePort())\", token: s3cret }\n")
+        #expect(try server.query("extra.example.com.").records.map(\.data) == ["192.0.2.71"])
+        try writeAtomically("extra 300 IN A 192.0.2.72\n", to: included)
+        let reload = try E2E.run(try E2E.meridianBinary(), ["reload", "--config", server.configURL.path], timeout: 60)
+        #expect(reload.status == 0, "\(reload.stderr)")
+        #expect(try server.query("extra.example.com.").records.map(\.data) == ["192.0.2.72"],
+                "the including file is unchanged, but the file it includes changed")
+    }
+
     @Test("query-log sample 0.1: about a tenth of the queries are logged, to standard output with \"-\"")
     func queryLogSampling() throws {
         let dig = try E2E.tool("dig", package: "bind9-dnsutils")
