@@ -62,9 +62,6 @@ final class LDNSRecordParser {
                 rdata.append(contentsOf: UnsafeBufferPointer(start: data, count: n))
             }
         }
-        guard rdata.count <= Int(UInt16.max) else {
-            return .failure(ZoneProblem(.syntax, "RDATA is \(rdata.count) bytes, more than 65535"))
-        }
         return .success((type, rdata))
     }
 }

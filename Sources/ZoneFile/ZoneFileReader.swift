@@ -165,17 +165,51 @@ struct ZoneFileReader {
             }
             i = t.upperBound
         }
-        guard let typeStart else { throw ZoneProblem(.syntax, "record has no type") }
+        guard let typeStart, let typeField = Self.token(entry, from: typeStart) else { throw ZoneProblem(.syntax, "record has no type") }
 
-        // ldns sees a root owner (ours is already parsed) and the type and RDATA as written.
-        ldnsLine.removeAll(keepingCapacity: true)
-        ldnsLine.append(CChar(UInt8(ascii: ".")))
-        ldnsLine.append(CChar(UInt8(ascii: " ")))
-        for b in entry[typeStart...] { ldnsLine.append(CChar(bitPattern: b)) }
-        ldnsLine.append(0)
-        parser.setOrigin(scope.origin)
-        let (type, rdata) = try ldnsLine.withUnsafeBufferPointer { buffer throws(ZoneProblem) in
-            try parser.parse(buffer.baseAddress!).get()
+        let type: RRType
+        var rdata: [UInt8]
+        let special = Self.readHere(entry[typeField]) || Self.token(entry, from: typeField.upperBound).map {
+            entry[$0].elementsEqual("\\#".utf8)
+        } == true
+        var fields: [ArraySlice<UInt8>] = []
+        if special {
+            var i = typeField.upperBound
+            while let t = Self.token(entry, from: i) {
+                fields.append(entry[t])
+                i = t.upperBound
+            }
+        }
+        if special, let named = RDataText.type(named: entry[typeField]),
+           let parsed = try RDataText.parse(named, fields, origin: scope.origin) {
+            type = named
+            rdata = parsed
+        } else {
+            // ldns sees a root owner (ours is already parsed) and the type and RDATA as written,
+            // but for an SVCB `alpn` value, which it reads wrongly: a placeholder is replaced below.
+            var alpn: (field: Range<Int>, value: [UInt8])?
+            if special, let field = Self.svcbALPN(entry, after: typeField.upperBound) {
+                alpn = (field, try RDataText.alpnValue(entry[field].drop { $0 != UInt8(ascii: "=") }.dropFirst()))
+            }
+            ldnsLine.removeAll(keepingCapacity: true)
+            ldnsLine.append(CChar(UInt8(ascii: ".")))
+            ldnsLine.append(CChar(UInt8(ascii: " ")))
+            if let alpn {
+                for b in entry[typeStart..<alpn.field.lowerBound] { ldnsLine.append(CChar(bitPattern: b)) }
+                for b in "alpn=x".utf8 { ldnsLine.append(CChar(bitPattern: b)) }
+                for b in entry[alpn.field.upperBound...] { ldnsLine.append(CChar(bitPattern: b)) }
+            } else {
+                for b in entry[typeStart...] { ldnsLine.append(CChar(bitPattern: b)) }
+            }
+            ldnsLine.append(0)
+            parser.setOrigin(scope.origin)
+            (type, rdata) = try ldnsLine.withUnsafeBufferPointer { buffer throws(ZoneProblem) in
+                try parser.parse(buffer.baseAddress!).get()
+            }
+            if let alpn { rdata = try Self.replacingSvcParam(1, in: rdata, with: alpn.value) }
+        }
+        guard rdata.count <= Int(UInt16.max) else {
+            throw ZoneProblem(.syntax, "RDATA is \(rdata.count) bytes, more than 65535")
         }
         guard !type.isMetaType else {
             throw ZoneProblem(.syntax, "type \(type) is for queries only and cannot appear in a zone")
@@ -185,6 +219,51 @@ struct ZoneFileReader {
             throw ZoneProblem(.syntax, "\(type) RDATA must be \(type == .a ? 4 : 16) bytes, not \(rdata.count)")
         }
         records.append(ZoneRecord(owner: owner, type: type, ttl: ttl ?? scope.defaultTTL, rdata: rdata, location: location))
+    }
+
+    /// Whether records of the type named `field` are read by `RDataText` (or, for SVCB and HTTPS,
+    /// have their `alpn` value read there); case-insensitive.
+    static func readHere(_ field: ArraySlice<UInt8>) -> Bool {
+        let names = ["CAA", "IPSECKEY", "CSYNC", "NSAP-PTR", "SVCB", "HTTPS"]
+        return names.contains { $0.utf8.elementsEqual(field) { $0 == $1 & 0xDF || $0 == $1 } }
+            || (field.count > 4 && field.prefix(4).elementsEqual("TYPE".utf8) { $0 & 0xDF == $1 })
+    }
+
+    /// The field of an SVCB or HTTPS record (priority and target come first) that sets `alpn`
+    /// (or its generic name `key1`, RFC 9460 §14.3.2), if any.
+    static func svcbALPN(_ text: [UInt8], after start: Int) -> Range<Int>? {
+        var i = start
+        var n = 0
+        while let t = token(text, from: i) {
+            let field = text[t]
+            if n >= 2, field.count > 5,
+               field.prefix(5).elementsEqual("alpn=".utf8, by: { $0 | 0x20 == $1 }) || field.prefix(5).elementsEqual("key1=".utf8, by: { $0 | 0x20 == $1 }) {
+                return t
+            }
+            i = t.upperBound
+            n += 1
+        }
+        return nil
+    }
+
+    /// SVCB RDATA (RFC 9460 §2.2: priority, uncompressed target, then key, length, value) with the
+    /// value of parameter `key` replaced.
+    static func replacingSvcParam(_ key: UInt16, in rdata: [UInt8], with value: [UInt8]) throws(ZoneProblem) -> [UInt8] {
+        var i = 2
+        while i < rdata.count, rdata[i] != 0 { i += Int(rdata[i]) + 1 }
+        i += 1
+        while i + 4 <= rdata.count {
+            let k = UInt16(rdata[i]) << 8 | UInt16(rdata[i + 1])
+            let length = Int(rdata[i + 2]) << 8 | Int(rdata[i + 3])
+            guard i + 4 + length <= rdata.count else { break }
+            if k == key {
+                guard value.count <= Int(UInt16.max) else { throw ZoneProblem(.syntax, "SVCB parameter value longer than 65535 bytes") }
+                return Array(rdata[..<i]) + [UInt8(key >> 8), UInt8(key & 0xFF), UInt8(value.count >> 8), UInt8(value.count & 0xFF)]
+                    + value + rdata[(i + 4 + length)...]
+            }
+            i += 4 + length
+        }
+        throw ZoneProblem(.syntax, "SVCB RDATA from ldns has no parameter \(key)")
     }
 
     // MARK: Fields
