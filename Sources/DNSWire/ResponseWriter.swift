@@ -11,19 +11,37 @@ public struct ResponseWriter {
     /// No write may end beyond this offset.
     public var limit: Int
 
-    /// Name suffixes already in the message, packed as `offset << 8 | uncompressedLength`.
-    /// 32 entries cover a QNAME and a dozen RDATA names; further names are written uncompressed
-    /// (a larger table costs a memset per response).
-    private var suffixes = InlineArray<32, UInt32>(repeating: 0)
+    /// Name suffixes already in the message, packed as `offset << 8 | uncompressedLength`, in the
+    /// tail of the caller's buffer (never cleared: only the first `suffixCount` entries are read).
+    private let suffixes: UnsafeMutablePointer<UInt32>?
     private var suffixCount = 0
 
-    /// Compression pointers hold 14-bit offsets.
-    private static let maxPointerOffset = 0x3FFF
+    /// Compression pointers hold 14-bit offsets (RFC 1035 §4.1.4).
+    public static let maxPointerOffset = 0x3FFF
+    /// The largest message: the TCP length prefix is 16 bits.
+    public static let maxMessageSize = 65535
+    /// Where the suffix table starts in a buffer of `bufferSize` bytes (4-byte aligned, past any message).
+    static let suffixTableOffset = 65536
+    /// Every suffix a pointer can reach: only offsets up to 0x3FFF are remembered and each label takes
+    /// at least two bytes, so the table never fills before the message does.
+    static let suffixTableCapacity = (maxPointerOffset + 1) / 2
+    /// Bytes a response buffer needs: room for the largest message, then the suffix table.
+    public static let bufferSize = suffixTableOffset + suffixTableCapacity * MemoryLayout<UInt32>.size
 
+    /// A writer into `buffer`'s first `limit` bytes. A buffer of at least `bufferSize` bytes also holds
+    /// the compression table; a smaller one gets names written uncompressed.
     public init(into buffer: UnsafeMutableRawBufferPointer, limit: Int) {
-        self.base = buffer.baseAddress!
+        guard let base = buffer.baseAddress else { preconditionFailure("ResponseWriter needs a buffer") }
+        self.base = base
         self.position = 0
-        self.limit = Swift.min(limit, buffer.count)
+        if buffer.count >= ResponseWriter.bufferSize {
+            self.limit = Swift.min(limit, ResponseWriter.maxMessageSize)
+            self.suffixes = (base + ResponseWriter.suffixTableOffset).bindMemory(
+                to: UInt32.self, capacity: ResponseWriter.suffixTableCapacity)
+        } else {
+            self.limit = Swift.min(limit, buffer.count, ResponseWriter.maxMessageSize)
+            self.suffixes = nil
+        }
     }
 
     /// A point to roll back to.
@@ -102,10 +120,34 @@ public struct ResponseWriter {
         base.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt16.self)
     }
 
-    /// Writes a compression pointer to a name already in the message.
+    /// Writes a reference to the name already in the message at `offset`: a compression pointer, or,
+    /// when the name lies beyond what a 14-bit pointer reaches, the name itself (compressed).
     @inline(__always)
     public mutating func writePointer(to offset: Int) -> Bool {
-        writeU16(0xC000 | UInt16(offset))
+        if offset <= ResponseWriter.maxPointerOffset { return writeU16(0xC000 | UInt16(offset)) }
+        return writeCopy(ofNameAt: offset)
+    }
+
+    /// Writes the name at `offset` in the message again, expanded from its pointers, then compressed.
+    private mutating func writeCopy(ofNameAt offset: Int) -> Bool {
+        withUnsafeTemporaryAllocation(byteCount: DNSName.maxWireLength, alignment: 1) { name in
+            var o = offset
+            var n = 0
+            while true {
+                let len = Int(base.load(fromByteOffset: o, as: UInt8.self))
+                if len & 0xC0 == 0xC0 {
+                    o = (len & 0x3F) << 8 | Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
+                    continue
+                }
+                guard n + len + 1 <= DNSName.maxWireLength else { return false }
+                name[n] = UInt8(len)
+                if len == 0 { break }
+                (name.baseAddress! + n + 1).copyMemory(from: base + o + 1, byteCount: len)
+                n += len + 1
+                o += len + 1
+            }
+            return writeName(UnsafeRawBufferPointer(rebasing: name[0...n])) >= 0
+        }
     }
 
     /// Records the suffixes of an uncompressed name of `length` bytes already at `offset` (e.g. QNAME).
@@ -122,18 +164,19 @@ public struct ResponseWriter {
 
     @inline(__always)
     private mutating func remember(offset: Int, length: Int) {
-        guard suffixCount < 32, offset <= ResponseWriter.maxPointerOffset else { return }
+        guard let suffixes, offset <= ResponseWriter.maxPointerOffset,
+              suffixCount < ResponseWriter.suffixTableCapacity else { return }
         suffixes[suffixCount] = UInt32(offset) << 8 | UInt32(length)
         suffixCount += 1
     }
 
     /// Writes `name` (uncompressed wire bytes) compressed against the names already written and
-    /// returns the offset at which the name can be pointed to (its first label, or the target of the
-    /// pointer it became), or -1 when it does not fit.
+    /// returns the offset at which the name can be referred to (its first label, the target of the
+    /// pointer it became, or for the root name the byte it wrote), or -1 when it does not fit.
     public mutating func writeName(_ name: UnsafeRawBufferPointer) -> Int {
         let total = name.count
         var start = 0
-        while start < total - 1 {
+        while let suffixes, start < total - 1 {
             let length = total - start
             for k in 0..<suffixCount {
                 let entry = suffixes[k]
@@ -165,7 +208,7 @@ public struct ResponseWriter {
             remember(offset: first + i, length: name.count - i)
             i += Int(name[i]) + 1
         }
-        return end > 0 ? first : target!
+        return end > 0 ? first : (target ?? first)
     }
 
     /// Compares `name[from...]` with the (possibly compressed) name in the message at `offset`,

@@ -45,8 +45,9 @@ public final class QueryEngine: Sendable {
         public init() {}
     }
 
-    /// The smallest response buffer `respond` may be given: the TCP message limit.
-    public static let responseBufferSize = 65535
+    /// The smallest response buffer `respond` may be given: the TCP message limit, then the
+    /// compression table the writer keeps behind the message.
+    public static let responseBufferSize = ResponseWriter.bufferSize
 
     /// Longest CNAME/DNAME chain followed inside a zone before answering with what we have.
     static let maxChain = 16
@@ -170,7 +171,7 @@ public final class QueryEngine: Sendable {
     /// 512 and our maximum (RFC 6891 §6.2.5); 65535 over TCP.
     @inline(__always)
     func transportLimit(_ q: ParsedQuery, _ transport: Transport) -> Int {
-        if transport == .tcp { return QueryEngine.responseBufferSize }
+        if transport == .tcp { return ResponseWriter.maxMessageSize }
         guard let edns = q.edns else { return 512 }
         return min(max(512, Int(edns.udpPayloadSize)), options.maxUDPPayload)
     }
@@ -180,7 +181,7 @@ public final class QueryEngine: Sendable {
         _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ rcode: RCode,
         into response: UnsafeMutableRawBufferPointer
     ) -> Int {
-        var w = ResponseWriter(into: response, limit: QueryEngine.responseBufferSize)
+        var w = ResponseWriter(into: response, limit: ResponseWriter.maxMessageSize)
         writeHeader(&w, q, query, rcode: rcode, authoritative: false)
         if q.edns != nil { _ = writeOPT(&w, q, query, rcode: rcode, opt: opt, scope: 0) }
         w.patchU16(q.edns != nil ? 1 : 0, at: 10)
@@ -217,7 +218,7 @@ struct ResponseOPT: Sendable {
     init(payload: Int, nsid: [UInt8]) {
         self.payload = payload
         let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: nsid.count, alignment: 1)
-        bytes.copyMemory(from: UnsafeRawBufferPointer(start: nsid, count: nsid.count))
+        nsid.withUnsafeBytes { bytes.copyMemory(from: $0) }
         self.nsid = UnsafeRawBufferPointer(bytes)
     }
 

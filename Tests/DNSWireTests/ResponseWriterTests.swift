@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct ResponseWriterTests {
     @Test func compressesSharedSuffixesAndRoundTrips() throws {
-        var buffer = [UInt8](repeating: 0, count: 512)
+        var buffer = [UInt8](repeating: 0, count: ResponseWriter.bufferSize)
         let names = try ["www.example.com.", "mail.EXAMPLE.com.", "example.com.", "other.net.", "a.b.other.net."].map { try DNSName($0) }
         var offsets: [Int] = []
         let length = buffer.withUnsafeMutableBytes { raw -> Int in
