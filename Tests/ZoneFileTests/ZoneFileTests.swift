@@ -433,3 +433,64 @@ let apexLines = """
         }
     }
 }
+
+/// RDATA that Knot and NSD load and ldns 1.8.3 alone refuses or misreads. Expected wire comes from
+/// dnspython where it reads the text, else from the RFC's field layout, written out by hand.
+@Suite struct RDataTheRFCsAllowTests {
+    @Test(arguments: [
+        // RFC 4025 §3.1: gateway type 0 with ".", IPv4, IPv6 and name gateways; a key is optional (algorithm 0).
+        ("IPSECKEY", "10 0 2 . AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==",
+         "0a0002010351537986ed35533b6064478eeeb27b5bd74dae149b6e81ba3a0521af82ab7801"),
+        ("IPSECKEY", "10 1 0 192.0.2.38", "0a0100c0000226"),
+        ("IPSECKEY", "10 3 0 gw", "0a0300026777076578616d706c6503636f6d00"),
+        ("IPSECKEY", "10 2 2 2001:db8::1 AQNRU3mG7TVTO2BkR47usntb102u ( FJtugbo6BSGvgqt4AQ== )",
+         "0a020220010db8000000000000000000000001010351537986ed35533b6064478eeeb27b5bd74dae149b6e81ba3a0521af82ab7801"),
+        // RFC 8659 §4.1.1: the value unquoted, or quoted with spaces and escapes.
+        ("CAA", "0 issue ca.example.net", "0005697373756563612e6578616d706c652e6e6574"),
+        ("CAA", #"128 tbs "a b\"c""#, "80037462736120622263"),
+        // RFC 7477 §2.1.1: an empty type bitmap, and one with a type from window 4.
+        ("CSYNC", "66 3", "000000420003"),
+        ("CSYNC", "66 3 A NS AAAA TYPE1234",
+         "000000420003000460000008041b000000000000000000000000000000000000000000000000000020"),
+        // RFC 1348: NSAP-PTR RDATA is a whole domain name, relative names completed by the origin.
+        ("NSAP-PTR", "foo.example.com.", "03666f6f076578616d706c6503636f6d00"),
+        ("NSAP-PTR", "Foo", "03466f6f076578616d706c6503636f6d00"),
+        // RFC 9460 Appendix A.1 (Figure 11): both presentations give the ids "f\oo,bar" and "h2".
+        ("SVCB", #"1 . alpn="f\\\\oo\\,bar,h2""#, "0001000001000c08665c6f6f2c626172026832"),
+        ("SVCB", #"1 . alpn=f\\\092oo\092,bar,h2"#, "0001000001000c08665c6f6f2c626172026832"),
+        ("HTTPS", "1 . mandatory=alpn alpn=h2,h3 port=8443", "000100000000020001000100060268320268330003000220fb"),
+        ("TYPE64", #"1 . key1=h2 port=53"#, "00010000010003026832000300020035"),
+    ])
+    func rdata(type: String, text: String, wire: String) throws {
+        let f = Fixture()
+        let path = f.write("z", "x \(type) \(text)\n")
+        #expect(try read(path).map(\.rdata) == [hex(wire)])
+    }
+
+    @Test func aGenericRDATAOf65000BytesAndATXTSetOf65025() throws {
+        let f = Fixture()
+        let bytes = (0..<65000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let hexText = bytes.map { String(format: "%02x", $0) }.joined()
+        // 255 strings of 254 bytes: 65,025 bytes of RDATA, one line of 65,790 characters.
+        let strings = Array(repeating: "\"" + String(repeating: "x", count: 254) + "\"", count: 255).joined(separator: " ")
+        let path = f.write("z", "big TYPE65280 \\# 65000 \(hexText.prefix(64)) ( \(hexText.dropFirst(64)) )\ntxt TXT \(strings)\n")
+        let records = try read(path)
+        #expect(records.map(\.rdata.count) == [65000, 65025])
+        #expect(records.first?.rdata == bytes)
+    }
+
+    @Test(arguments: [
+        "x TYPE65280 \\# 3 0102", "x TYPE65280 \\# 1 0g", "x TYPE65280 \\# 2 010", "x TYPE65280 \\# 65536 00",
+        "x CAA 0 iss-ue x", "x CAA 0 issue", "x CAA 256 issue x",
+        "x IPSECKEY 10 0 2 gw AQID", "x IPSECKEY 10 1 0 2001:db8::1", "x IPSECKEY 10 4 0 .", "x IPSECKEY 10 0 2 . AQ*D",
+        "x IPSECKEY 10 0 2 . A", "x CSYNC 66", "x CSYNC 66 3 NOTATYPE", "x NSAP-PTR a b",
+        #"x SVCB 1 . alpn=h2,,h3"#, #"x SVCB 1 . alpn=h\2"#,
+    ])
+    func malformedRDATAIsASyntaxErrorAtItsLine(line: String) {
+        let f = Fixture()
+        let path = f.write("zone", "\(apexLines)\n\(line)\n")
+        let errors = loadErrors(path)
+        #expect(errors.map(\.code) == [.syntax], "\(line): \(errors)")
+        #expect(errors.map(\.location?.line) == [5], "\(line)")
+    }
+}
