@@ -20,19 +20,27 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// True for addresses that say nothing about where a client is (RFC 6890 special-purpose
     /// ranges: private, loopback, link-local, shared, documentation, benchmarking, multicast,
     /// reserved, unique-local, IPv4-mapped); ECS addresses like these fall back to the resolver's.
-    public var isPrivateOrReserved: Bool {
+    public var isPrivateOrReserved: Bool { specialPurposePrefixLength != nil }
+
+    /// The prefix length of the special-purpose block that holds the address (8 for 10.1.2.3 in
+    /// 10.0.0.0/8, 10 for 100.64.0.0/10, 7 for fd00::1 in fc00::/7), nil for a global address.
+    /// Every address of such a block is located alike (by the resolver's address), so the block is
+    /// the ECS scope of an answer that a special-purpose ECS address led to.
+    public var specialPurposePrefixLength: UInt8? {
         if !isIPv6 {
             let v = ipv4Value
             for (network, length) in IPAddress.specialIPv4 where v >> UInt32(32 - length) == network >> UInt32(32 - length) {
-                return true
+                return UInt8(length)
             }
-            return false
+            return nil
         }
         let top16 = high >> 48
-        if high == 0 && (low == 0 || low == 1) { return true }  // :: and ::1
-        if high == 0 && low >> 32 == 0xFFFF { return true }  // ::ffff:0:0/96
-        if top16 & 0xFE00 == 0xFC00 || top16 & 0xFFC0 == 0xFE80 || top16 & 0xFF00 == 0xFF00 { return true }
-        return high >> 32 == 0x2001_0DB8  // documentation
+        if high == 0 && (low == 0 || low == 1) { return 128 }  // ::/128 and ::1/128
+        if high == 0 && low >> 32 == 0xFFFF { return 96 }  // ::ffff:0:0/96
+        if top16 & 0xFE00 == 0xFC00 { return 7 }  // unique-local fc00::/7
+        if top16 & 0xFFC0 == 0xFE80 { return 10 }  // link-local fe80::/10
+        if top16 & 0xFF00 == 0xFF00 { return 8 }  // multicast ff00::/8
+        return high >> 32 == 0x2001_0DB8 ? 32 : nil  // documentation 2001:db8::/32
     }
 
     /// RFC 6890 special-purpose IPv4 blocks: 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12,

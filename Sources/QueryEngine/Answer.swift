@@ -184,14 +184,12 @@ struct Answer {
         }
     }
 
-    /// Who the answer is for (RFC 7871 §7.1.3): the ECS address when the query has one that locates
-    /// anybody, else the resolver. A source prefix of 0 asks for an answer that depends on no client.
+    /// Who the answer is for: `ClientInfo(resolver:subnet:sourcePrefixLength:)` over the query's
+    /// ECS option, the rule `meridian explain` applies too.
     func client(resolver: IPAddress) -> ClientInfo {
-        guard let subnet = query.edns?.clientSubnet else { return ClientInfo(address: resolver, fromSubnet: false) }
-        guard subnet.sourcePrefixLength > 0 else { return ClientInfo(address: resolver, fromSubnet: false, locatable: false) }
-        let address = IPAddress(high: subnet.high, low: subnet.low, isIPv6: subnet.family == 2)
-        if address.isPrivateOrReserved { return ClientInfo(address: resolver, fromSubnet: false) }
-        return ClientInfo(address: address, fromSubnet: true)
+        guard let subnet = query.edns?.clientSubnet else { return ClientInfo(resolver: resolver, subnet: nil, sourcePrefixLength: 0) }
+        return ClientInfo(resolver: resolver, subnet: IPAddress(high: subnet.high, low: subnet.low, isIPv6: subnet.family == 2),
+                          sourcePrefixLength: Int(subnet.sourcePrefixLength))
     }
 
     /// NXDOMAIN or NODATA: the zone's SOA in authority with the negative TTL (RFC 2308 §3).

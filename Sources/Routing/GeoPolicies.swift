@@ -42,13 +42,14 @@ public final class RankedSites: Sendable {
             let site = sites[Int(found.decision)]
             if site.isUp(request) && !T.recordsEvents {
                 // Every address of the prefix has this first choice: the widest scope there is.
-                if client.fromSubnet && found.prefixLength > selection.scope { selection.scope = found.prefixLength }
+                let s = client.scope(mapPrefixLength: found.prefixLength)
+                if s > selection.scope { selection.scope = s }
                 site.append(pick, &request, into: &selection)
                 return true
             }
             let ranked = full.lookup(client.address)
             row = ranked.decision
-            if client.fromSubnet { scope = site.isUp(request) ? found.prefixLength : ranked.prefixLength }
+            scope = client.scope(mapPrefixLength: site.isUp(request) ? found.prefixLength : ranked.prefixLength)
         }
         tracer.record(.located(policy: policy, detail: row == location.unlocatedRow ? "in ranking row 0 (also the order for clients that cannot be located)" : "in ranking row \(row)", scope: scope))
         if scope > selection.scope { selection.scope = scope }

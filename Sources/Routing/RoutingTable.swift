@@ -112,12 +112,27 @@ public final class RoutingTable: Sendable {
                 request.ignoreHealth = true
                 failedOpen = service.policy.select(&request, &tracer, into: &selection)
             }
+            if selection.count == 0 && !hasCandidate(service, request) {
+                // Empty (NODATA) for every client: it depends on nobody, so scope 0 (RFC 7871
+                // §7.2.1: "suitable for all addresses in FAMILY"), whichever row was looked at.
+                selection.scope = 0
+            }
             selection.truncate(to: service.maxAnswers)
             request.state.rotation &+= 1
             state = request.state
             let degraded = failedOpen || health.degraded[index]
             return RoutedAnswer(selection: selection, ttl: degraded ? service.degradedTTL : service.ttl, failedOpen: failedOpen)
         }
+    }
+}
+
+extension RoutingTable {
+    /// True when some client could get an address of the family asked for: a candidate of that
+    /// family that is up (or any, once health is ignored to fail open).
+    @inline(__always)
+    func hasCandidate(_ service: Service, _ request: SelectionRequest) -> Bool {
+        for id in service.candidates where answerIPs[Int(id)].isIPv6 == request.ipv6 && request.isUp(id) { return true }
+        return false
     }
 }
 

@@ -35,12 +35,58 @@ public struct ClientInfo: Sendable {
     /// False when the query's ECS option had SOURCE PREFIX-LENGTH 0: the resolver asks for an
     /// answer that does not depend on the client, so no location is used.
     public var locatable: Bool
+    /// The ECS scope of an answer that depends on where the client is, when the prefix map's
+    /// prefix around `address` is not it: the length of the special-purpose block that the ECS
+    /// address fell in (every ECS address of that block is located by this same resolver address,
+    /// so the answer holds for the whole block and no further). Nil: the map's prefix.
+    public var fallbackScope: UInt8?
 
-    public init(address: IPAddress, fromSubnet: Bool, locatable: Bool = true) {
+    public init(address: IPAddress, fromSubnet: Bool, locatable: Bool = true, fallbackScope: UInt8? = nil) {
         self.address = address
         self.fromSubnet = fromSubnet
         self.locatable = locatable
+        self.fallbackScope = fallbackScope
     }
+
+    /// The client of a query from `resolver` whose ECS option (if any) carried `subnet` with
+    /// `sourcePrefixLength` bits: the rule of the query path and of `meridian explain` (RFC 7871
+    /// §7.1.3: the ECS address when it locates anybody, else the resolver; SOURCE PREFIX-LENGTH 0
+    /// asks for an answer that depends on no client).
+    ///
+    /// RFC 7871 §7.2.1 says "The SCOPE PREFIX-LENGTH in the response indicates the network for
+    /// which the answer is intended" and "This could be as short as 0, to indicate that the answer
+    /// is suitable for all addresses in FAMILY"; and "Implementers are encouraged, however, to
+    /// carefully consider their selection of SCOPE PREFIX-LENGTH for the response in the event that
+    /// the best tailored response cannot be determined, and what the implications would be over
+    /// the life of the TTL." A private, shared (CGNAT), loopback or otherwise special-purpose ECS
+    /// address cannot be located, so the resolver's address decides; that answer is intended for
+    /// the block the ECS address fell in (10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, …), never for
+    /// all of FAMILY: a scope of 0 would let the resolver's cache hand the resolver's data center
+    /// to every client of every continent for the whole TTL. The block is what gdnsd answers too.
+    /// Without ECS the response carries no option (RFC 7871 §7.2.1: "If an ECS option was not
+    /// included in a query, one MUST NOT be included in the response"), and the scope recorded for
+    /// the answer is the prefix-map network of the resolver's address that decided it.
+    @inline(__always)
+    public init(resolver: IPAddress, subnet: IPAddress?, sourcePrefixLength: Int) {
+        guard let subnet else {
+            self.init(address: resolver, fromSubnet: false)
+            return
+        }
+        guard sourcePrefixLength > 0 else {
+            self.init(address: resolver, fromSubnet: false, locatable: false)
+            return
+        }
+        if let block = subnet.specialPurposePrefixLength {
+            self.init(address: resolver, fromSubnet: false, fallbackScope: block)
+            return
+        }
+        self.init(address: subnet, fromSubnet: true)
+    }
+
+    /// The ECS scope of an answer decided by the location of `address`, whose prefix-map network
+    /// (merged by decision) is `mapPrefixLength` long.
+    @inline(__always)
+    func scope(mapPrefixLength: UInt8) -> UInt8 { fallbackScope ?? mapPrefixLength }
 }
 
 /// The addresses a policy chose, as IDs into the routing table's address list, in answer order.

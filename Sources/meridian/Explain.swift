@@ -83,7 +83,8 @@ struct Explain: ParsableCommand {
         if let routing = deployment.services?.routing,
            let index = routing.services.firstIndex(where: { $0.name == qname }) {
             report.service = routing.services[index].name.description
-            let info = clientInfo(resolver: resolver, subnet: subnet)
+            // The client as the engine sees it: the query path's own rule.
+            let info = ClientInfo(resolver: resolver, subnet: subnet?.address, sourcePrefixLength: subnet?.length ?? 0)
             report.located = locate(info, deployment)
             var tracer = RecordingTracer()
             var traceState = RoutingState(seed: seed)
@@ -124,14 +125,6 @@ struct Explain: ParsableCommand {
         } else {
             print(report.text)
         }
-    }
-
-    /// The client as the engine sees it (the same rules as the query path).
-    func clientInfo(resolver: IPAddress, subnet: IPPrefix?) -> ClientInfo {
-        guard let subnet else { return ClientInfo(address: resolver, fromSubnet: false) }
-        guard subnet.length > 0 else { return ClientInfo(address: resolver, fromSubnet: false, locatable: false) }
-        if subnet.address.isPrivateOrReserved { return ClientInfo(address: resolver, fromSubnet: false) }
-        return ClientInfo(address: subnet.address, fromSubnet: true)
     }
 
     /// Where the client is: the configured network that holds it, else the database's record.

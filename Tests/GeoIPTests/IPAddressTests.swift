@@ -34,6 +34,25 @@ import Testing
         #expect(IPAddress(text) == nil, "\(text)")
     }
 
+    /// The RFC 6890 block of a special-purpose address, both edges of each block checked against
+    /// its public neighbours: the length is the ECS scope of an answer such an address led to.
+    @Test(arguments: [
+        ("0.0.0.1", UInt8?(8)), ("10.0.0.0", 8), ("10.255.255.255", 8), ("9.255.255.255", nil), ("11.0.0.0", nil),
+        ("100.64.0.0", 10), ("100.127.255.255", 10), ("100.63.255.255", nil), ("100.128.0.0", nil),
+        ("127.0.0.1", 8), ("126.255.255.255", nil), ("128.0.0.0", nil), ("169.254.9.9", 16), ("172.16.0.1", 12),
+        ("172.31.255.255", 12), ("172.32.0.0", nil), ("192.0.0.8", 24), ("192.0.2.1", 24), ("192.168.7.1", 16),
+        ("198.18.0.1", 15), ("198.19.255.255", 15), ("198.20.0.0", nil), ("198.51.100.1", 24), ("203.0.113.1", 24),
+        ("224.0.0.1", 4), ("255.255.255.255", 4), ("1.0.16.1", nil), ("8.8.8.8", nil),
+        ("::", 128), ("::1", 128), ("::2", nil), ("::ffff:10.1.2.3", 96), ("fc00::1", 7), ("fdff:ffff::1", 7),
+        ("fe80::1", 10), ("febf::1", 10), ("fec0::1", nil), ("ff02::1", 8), ("2001:db8::1", 32), ("2001:db9::1", nil),
+        ("2400:4050::1", nil),
+    ])
+    func specialPurposeBlocks(text: String, block: UInt8?) throws {
+        let a = try #require(IPAddress(text))
+        #expect(a.specialPurposePrefixLength == block, "\(text)")
+        #expect(a.isPrivateOrReserved == (block != nil), "\(text)")
+    }
+
     @Test func bitsAndMasks() throws {
         let v4 = try #require(IPAddress("192.0.2.129"))
         #expect(v4.ipv4Value == 0xC000_0281)

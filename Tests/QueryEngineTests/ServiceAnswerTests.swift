@@ -30,6 +30,9 @@ struct RoutedFixture {
                           check: "web", ttl: 30, degradedTTL: 5, maxAnswers: nil, whenAllDown: .failOpen, line: 1),
             ServiceConfig(name: try DNSName("rr.example.com."), policy: .roundRobin(datacenters: ["iad", "nrt"]),
                           check: nil, ttl: 60, degradedTTL: 5, maxAnswers: nil, whenAllDown: .failOpen, line: 2),
+            // dub has no IPv6 address: AAAA is empty for everyone
+            ServiceConfig(name: try DNSName("v4.example.com."), policy: .geoNearest(datacenters: ["dub"], unlocated: nil, pick: .roundRobin),
+                          check: nil, ttl: 60, degradedTTL: 5, maxAnswers: nil, whenAllDown: .failOpen, line: 3),
         ]
         let geo = GeoNetworkTable(
             locations: [Self.tokyo, Self.dublin],
@@ -83,10 +86,48 @@ func addresses(_ m: Message?) -> [String] {
         #expect(addresses(bySource) == ["203.0.113.10"] && bySource?.clientSubnet == nil)
         let privateSubnet = try f.ask("geo.example.com.", .a, ecs: (1, 24, [10, 1, 2]), from: "80.1.1.1")
         #expect(addresses(privateSubnet) == ["198.51.100.10"])  // located by the resolver, not 10.1.2.0/24
-        #expect(privateSubnet?.clientSubnet?.scopePrefixLength == 0)
+        // RFC 7871 §7.2.1: the answer is intended for 10.0.0.0/8 (every ECS address there is located
+        // by this resolver), not for all of IPv4: scope 0 would hand Dublin to Tokyo from a cache.
+        #expect(privateSubnet?.clientSubnet?.scopePrefixLength == 8)
+        #expect(privateSubnet?.clientSubnet?.sourcePrefixLength == 24 && privateSubnet?.clientSubnet?.address == [10, 1, 2])
         let zeroSource = try f.ask("geo.example.com.", .a, ecs: (1, 0, []), from: "60.9.9.9")
         #expect(addresses(zeroSource) == ["192.0.2.10"])  // not located at all: the listed order
         #expect(zeroSource?.clientSubnet?.scopePrefixLength == 0)
+    }
+
+    /// Special-purpose ECS addresses: the resolver decides, the block is the scope. From a resolver
+    /// in Tokyo and one in Dublin the same subnet gets different data centers, so scope 0 (valid
+    /// for every client) would be wrong for both.
+    @Test(arguments: [
+        ((UInt16(1), UInt8(24), [UInt8](arrayLiteral: 100, 64, 7)), UInt8(10)),  // shared address space (CGNAT)
+        ((1, 24, [127, 0, 0]), 8),  // loopback
+        ((1, 16, [192, 168]), 16),
+        ((1, 24, [172, 20, 1]), 12),
+        ((2, 48, [0xFD, 0, 0, 1, 0, 0]), 7),  // unique-local
+        ((2, 128, [UInt8](repeating: 0, count: 15) + [1]), 128),  // ::1
+    ])
+    func specialPurposeSubnetsGetTheirBlockAsScope(_ ecs: (UInt16, UInt8, [UInt8]), block: UInt8) throws {
+        let f = try RoutedFixture()
+        let fromTokyo = try #require(try f.ask("geo.example.com.", .a, ecs: ecs, from: "60.9.9.9"))
+        let fromDublin = try #require(try f.ask("geo.example.com.", .a, ecs: ecs, from: "80.1.1.1"))
+        #expect(addresses(fromTokyo) == ["203.0.113.10"] && addresses(fromDublin) == ["198.51.100.10"])
+        for m in [fromTokyo, fromDublin] {
+            #expect(m.clientSubnet?.scopePrefixLength == block && m.clientSubnet?.sourcePrefixLength == ecs.1
+                    && m.clientSubnet?.address == ecs.2, "\(String(describing: m.clientSubnet))")
+        }
+    }
+
+    /// AAAA for a service whose data centers have no IPv6 address: NODATA for every client, scope 0
+    /// whoever asks; A from the same clients is routed with a scope.
+    @Test func emptyAnswerForEveryoneHasScopeZero() throws {
+        let f = try RoutedFixture()
+        for ecs: (UInt16, UInt8, [UInt8]) in [(1, 24, [60, 1, 2]), (1, 16, [80, 7]), (1, 24, [10, 1, 2]), (2, 48, [0x24, 0x01, 0, 0, 0, 1]), (1, 24, [8, 8, 8])] {
+            let m = try #require(try f.ask("v4.example.com.", .aaaa, ecs: ecs, from: "60.9.9.9"))
+            #expect(m.rcode == .noError && m.answer.isEmpty && m.authority.first?.type == .soa, "\(ecs)")
+            #expect(m.clientSubnet?.scopePrefixLength == 0 && m.clientSubnet?.address == ecs.2, "\(ecs): \(String(describing: m.clientSubnet))")
+        }
+        let a = try f.ask("v4.example.com.", .a, ecs: (1, 24, [60, 1, 2]))
+        #expect(addresses(a) == ["198.51.100.10"] && a?.clientSubnet?.scopePrefixLength == 0)  // one data center for all: /0 merged
     }
 
     @Test func nextNearestWhenTheNearestIsDown() throws {

@@ -43,7 +43,7 @@ func site(_ t: RoutingTable, _ a: RoutedAnswer) -> String {
         #expect(site(t, nowhere) == "dub")  // no coordinates: the unlocated order
         let resolverOnly = t.answer(service: 0, ipv6: false, client: ClientInfo(address: IPAddress("60.1.1.1")!, fromSubnet: false),
                                     health: health(t), state: &state)
-        #expect(site(t, resolverOnly) == "nrt" && resolverOnly.selection.scope == 0)
+        #expect(site(t, resolverOnly) == "nrt" && resolverOnly.selection.scope == 8)  // the resolver's network, 60.0.0.0/8
     }
 
     @Test func distancesAreGreatCircle() {
