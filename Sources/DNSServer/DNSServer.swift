@@ -29,14 +29,17 @@ public final class DNSServer: Sendable {
         public var tcpMaxConnections: Int
         /// The sampled query log; nil keeps it off.
         public var queryLog: QueryLogSettings?
+        /// Kernel buffer sizes of every UDP socket.
+        public var udpBuffers: UDPBufferSettings
 
         public init(listen: [ListenAddress], workers: Int, tcpIdleTimeout: Duration, tcpMaxConnections: Int,
-                    queryLog: QueryLogSettings? = nil) {
+                    queryLog: QueryLogSettings? = nil, udpBuffers: UDPBufferSettings = UDPBufferSettings()) {
             self.listen = listen
             self.workers = workers
             self.tcpIdleTimeout = tcpIdleTimeout
             self.tcpMaxConnections = tcpMaxConnections
             self.queryLog = queryLog
+            self.udpBuffers = udpBuffers
         }
 
         /// The network settings of a configuration file; `workers` defaults to the number of cores.
@@ -44,7 +47,7 @@ public final class DNSServer: Sendable {
             self.init(
                 listen: config.listen, workers: config.workers ?? System.coreCount,
                 tcpIdleTimeout: config.tcp.idleTimeout, tcpMaxConnections: config.tcp.maxConnections,
-                queryLog: config.queryLog)
+                queryLog: config.queryLog, udpBuffers: config.udpBuffers)
         }
     }
 
@@ -89,10 +92,29 @@ public final class DNSServer: Sendable {
             try? group.syncShutdownGracefully()
         }
 
+        var packetInfo: [Bool] = []
         do throws(DNSServerError) {
+            // Our workers share each address through SO_REUSEPORT, which would just as gladly share
+            // it with another process of the same user (a second meridian with the same listen)
+            // and split the queries between the two. So every address is first bound once without
+            // it, over UDP and TCP: that fails while anyone else holds it. All are checked before
+            // any is bound, since a wildcard address and a specific one on the same port would
+            // otherwise collide with our own sockets.
             for address in configuration.listen {
-                for _ in 0..<workers {
-                    udpSockets.append(try boundSocket(address, stream: false))
+                try checkAvailable(address, stream: false)
+                try checkAvailable(address, stream: true)
+            }
+            for address in configuration.listen {
+                for worker in 0..<workers {
+                    let fd = try boundSocket(address, stream: false)
+                    udpSockets.append(fd)
+                    let enabled = cdnsio_enable_packet_info(fd)
+                    guard enabled >= 0 else {
+                        throw DNSServerError(address: address, reason: "UDP: packet information: \(String(cString: strerror(-enabled)))")
+                    }
+                    packetInfo.append(enabled == 1)
+                    let buffers = try setBuffers(fd, configuration.udpBuffers, address)
+                    if worker == 0 { logBuffers(buffers, configuration.udpBuffers, address, logger: logger) }
                 }
             }
             let tcp = TCPServer(
@@ -119,7 +141,8 @@ public final class DNSServer: Sendable {
 
         var threads: [pthread_t] = []
         for (shard, socket) in udpSockets.enumerated() {
-            let worker = UDPWorker(socket: socket, stopping: stopping, engine: reference, counters: counters, shard: shard, queryLog: queryLog)
+            let worker = UDPWorker(socket: socket, packetInfo: packetInfo[shard], stopping: stopping, engine: reference,
+                                   counters: counters, shard: shard, queryLog: queryLog)
             guard let thread = startThread({
                 if let failure = worker.run() { logger.critical("UDP worker stopped: \(failure)") }
             }) else {
@@ -169,11 +192,48 @@ public final class DNSServer: Sendable {
     }
 
     private static func boundSocket(_ address: ListenAddress, stream: Bool) throws(DNSServerError) -> Int32 {
-        let fd = cdnsio_bound_socket(address.host, address.port, stream ? 1 : 0)
-        guard fd >= 0 else {
-            throw DNSServerError(address: address, reason: "\(stream ? "TCP" : "UDP"): \(String(cString: strerror(-fd)))")
-        }
+        let fd = cdnsio_bound_socket(address.host, address.port, stream ? 1 : 0, 1)
+        guard fd >= 0 else { throw DNSServerError(address: address, stream: stream, errno: -fd) }
         return fd
+    }
+
+    /// Fails, naming the address, when another socket (of any process, ours included) is bound to
+    /// `address` over TCP (`stream`) or UDP: it is bound once without SO_REUSEPORT, then closed.
+    /// The admin listener is checked this way before the server starts, so that a port in use is
+    /// reported before anything answers.
+    public static func checkAvailable(_ address: ListenAddress, stream: Bool, role: String = "") throws(DNSServerError) {
+        let fd = cdnsio_bound_socket(address.host, address.port, stream ? 1 : 0, 0)
+        guard fd >= 0 else { throw DNSServerError(address: address, stream: stream, errno: -fd, role: role) }
+        close(fd)
+    }
+
+    /// The receive and send buffer sizes the kernel granted `fd`, and whether they were forced past its limits.
+    private struct GrantedBuffers { var receive: Int32; var send: Int32; var forced: Bool }
+
+    private static func setBuffers(_ fd: Int32, _ sizes: UDPBufferSettings, _ address: ListenAddress) throws(DNSServerError) -> GrantedBuffers {
+        var forcedReceive: Int32 = 0, forcedSend: Int32 = 0
+        let receive = cdnsio_set_buffer(fd, 0, Int32(sizes.receive), &forcedReceive)
+        let send = cdnsio_set_buffer(fd, 1, Int32(sizes.send), &forcedSend)
+        for (what, result) in [("receive", receive), ("send", send)] where result < 0 {
+            throw DNSServerError(address: address, reason: "UDP: \(what) buffer: \(String(cString: strerror(-result)))")
+        }
+        return GrantedBuffers(receive: receive, send: send, forced: forcedReceive == 1 && forcedSend == 1)
+    }
+
+    /// Logs the buffer sizes of an address's UDP sockets: a warning when the kernel granted less
+    /// than configured (without CAP_NET_ADMIN, net.core.rmem_max and wmem_max cap them).
+    private static func logBuffers(_ granted: GrantedBuffers, _ sizes: UDPBufferSettings, _ address: ListenAddress, logger: Logger) {
+        let metadata: Logger.Metadata = [
+            "address": "\(address)", "receive-buffer": "\(granted.receive)", "send-buffer": "\(granted.send)",
+            "requested": "\(sizes.receive)/\(sizes.send)", "forced": "\(granted.forced)",
+        ]
+        if Int(granted.receive) < sizes.receive || Int(granted.send) < sizes.send {
+            logger.warning(
+                "UDP socket buffers smaller than configured: the kernel caps them at net.core.rmem_max and wmem_max without CAP_NET_ADMIN; raise those sysctls or expect drops in bursts",
+                metadata: metadata)
+        } else {
+            logger.info("UDP socket buffers", metadata: metadata)
+        }
     }
 }
 
@@ -182,6 +242,18 @@ public struct DNSServerError: Error, Sendable, CustomStringConvertible {
     public var address: ListenAddress?
     public var reason: String
     public var description: String { address.map { "\($0): \(reason)" } ?? reason }
+
+    public init(address: ListenAddress?, reason: String) {
+        self.address = address
+        self.reason = reason
+    }
+
+    /// A failed bind of `address`; `role` names a listener other than DNS (such as "admin API").
+    init(address: ListenAddress, stream: Bool, errno: Int32, role: String = "") {
+        var reason = "\(role.isEmpty ? "" : role + ", ")\(stream ? "TCP" : "UDP"): \(String(cString: strerror(errno)))"
+        if errno == EADDRINUSE { reason += " (another process is serving it: is a second meridian running with this configuration?)" }
+        self.init(address: address, reason: reason)
+    }
 }
 
 extension QueryEngine.Options {

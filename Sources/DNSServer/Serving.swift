@@ -2,9 +2,9 @@ public import Health
 public import Logging
 import QueryEngine
 import GeoIP
-public import Routing
+import Routing
 public import ServiceLifecycle
-public import ServerConfig
+import ServerConfig
 import DNSWire
 import DNSZone
 import Foundation
@@ -199,8 +199,9 @@ public actor DeploymentController {
                 || config.tcp != deployment.config.tcp || config.admin != deployment.config.admin
                 || config.logLevel != deployment.config.logLevel || config.logFormat != deployment.config.logFormat
                 || config.queryLog != deployment.config.queryLog || config.watchZones != deployment.config.watchZones
+                || config.udpBuffers != deployment.config.udpBuffers || config.pidFile != deployment.config.pidFile
             {
-                logger.warning("reload: listen, workers, tcp, admin, log-level, log-format, query-log and watch-zones take effect only at restart")
+                logger.warning("reload: listen, workers, tcp, admin, log-level, log-format, query-log, watch-zones, udp-receive-buffer, udp-send-buffer and pid-file take effect only at restart")
             }
             next = try Deployment.load(config, reusing: deployment)
             problems = []

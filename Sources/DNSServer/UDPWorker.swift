@@ -22,8 +22,11 @@ let udpReceiveBufferSize = 65535
 /// nothing and calls the engine statically; it counts each query in its own counter shard. A
 /// sampled query log, when configured, is written after the batch is sent. Shutdown sets
 /// `stopping` and shuts the socket down, which wakes recvmmsg (its 250 ms receive timeout is the fallback).
+/// On a socket bound to a wildcard address (`packetInfo`), each response leaves from the address its
+/// query was sent to; on a specific address the kernel does that itself and no control message is read.
 struct UDPWorker: Sendable {
     let socket: Int32
+    let packetInfo: Bool
     let stopping: ManagedAtomic<Bool>
     let engine: EngineReference
     let counters: QueryCounters
@@ -33,7 +36,7 @@ struct UDPWorker: Sendable {
 
     /// Runs until shutdown; returns an error text when the loop fails for another reason.
     func run() -> String? {
-        guard let batch = cdnsio_batch_create(udpBatchSize, udpReceiveBufferSize, QueryEngine.responseBufferSize) else {
+        guard let batch = cdnsio_batch_create(udpBatchSize, udpReceiveBufferSize, QueryEngine.responseBufferSize, packetInfo ? 1 : 0) else {
             return "cannot allocate UDP buffers"
         }
         defer { cdnsio_batch_destroy(batch) }

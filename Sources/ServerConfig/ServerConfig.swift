@@ -18,6 +18,9 @@ import Yams
 /// query-log: { path: queries.log, sample: 0.01 }   # optional; "-" is stdout
 /// watch-zones: 2s            # optional: reload when a zone file changes, checked this often
 /// tcp: { idle-timeout: 10s, max-connections: 1000 }
+/// udp-receive-buffer: 8M     # per UDP socket (K or M suffix), for bursts; see ``UDPBufferSettings``
+/// udp-send-buffer: 1M
+/// pid-file: /run/meridian/meridian.pid   # optional: written once every address is bound
 /// zones:
 ///   - origin: example.com.
 ///     file: zones/example.com.zone     # relative to the config file's directory
@@ -41,6 +44,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How often zone files are checked for changes (a change reloads); nil when not watched.
     public var watchZones: Duration?
     public var tcp: TCPSettings
+    /// Kernel buffer sizes of each UDP socket.
+    public var udpBuffers = UDPBufferSettings()
+    /// Where the server writes its process ID once it is listening; nil writes none.
+    public var pidFile: String?
     public var zones: [ZoneEntry]
     /// The file this configuration was read from, for messages about it.
     public var file = ""
@@ -157,6 +164,26 @@ public struct TCPSettings: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(10)
     /// Open connections allowed; at the limit a new connection closes the longest-idle one.
     public var maxConnections: Int = 1000
+    public init() {}
+}
+
+/// The kernel buffers of each UDP socket (`udp-receive-buffer`, `udp-send-buffer`), in bytes.
+///
+/// The receive buffer is what carries a burst: datagrams arriving faster than the workers answer
+/// wait there, and beyond it the kernel drops them. Linux charges each datagram its whole buffer
+/// (about 1 KB on loopback for a 40-byte query, more on a NIC with large receive buffers), so the
+/// usual default of 208 KB (net.core.rmem_default) holds only about 200 queries per socket; a
+/// 50,000-query burst offered at 120k QPS, twice what two debug workers answer, needs a queue of
+/// tens of thousands. 8 MiB holds about 8,000 queries per socket, enough for a burst of a
+/// third of a second at that rate with two workers, and costs memory only while it is full
+/// (NSD asks for 1 MiB with SO_RCVBUFFORCE). Responses leave as fast as they are written, so the
+/// send buffer needs only a few batches: 1 MiB. As root (CAP_NET_ADMIN) the sizes are forced past
+/// net.core.rmem_max / wmem_max; otherwise the kernel caps them there, and the log says so.
+public struct UDPBufferSettings: Sendable, Equatable {
+    public var receive: Int = 8 << 20
+    public var send: Int = 1 << 20
+    /// The largest size accepted: the kernel keeps the size in an int and doubles it.
+    public static let maximum = 1 << 30
     public init() {}
 }
 
@@ -299,6 +326,14 @@ struct ConfigParser {
             case "query-log": config.queryLog = queryLog(value)
             case "watch-zones": config.watchZones = duration(value, key: key)
             case "tcp": config.tcp = tcp(value)
+            case "udp-receive-buffer":
+                if let n = byteSize(value, key: key) { config.udpBuffers.receive = n }
+            case "udp-send-buffer":
+                if let n = byteSize(value, key: key) { config.udpBuffers.send = n }
+            case "pid-file":
+                guard let text = scalar(value, key: key) else { break }
+                if text.isEmpty { fail(.invalidValue, value, key, "a file path is required"); break }
+                config.pidFile = text.hasPrefix("/") ? text : baseDirectory + "/" + text
             case "zones": config.zones = zones(value)
             case "geoip", "datacenters", "checks", "health", "services": routingSections[key] = (keyNode, value)
             case "admin": config.admin = admin(value)
@@ -490,6 +525,21 @@ struct ConfigParser {
             return nil
         }
         return n
+    }
+
+    /// A size in bytes: a whole number, optionally with a K (KiB) or M (MiB) suffix, from 4K to
+    /// `UDPBufferSettings.maximum`.
+    mutating func byteSize(_ node: Node, key: String) -> Int? {
+        guard let text = scalar(node, key: key) else { return nil }
+        let digits = text.prefix(while: { $0.isASCII && $0.isNumber })
+        let units: [Substring: Int] = ["": 1, "K": 1 << 10, "k": 1 << 10, "M": 1 << 20, "m": 1 << 20]
+        guard digits.count <= 10, let n = Int(digits), let scale = units[text.dropFirst(digits.count)],
+              n * scale >= 4096, n * scale <= UDPBufferSettings.maximum
+        else {
+            fail(.invalidValue, node, key, "\"\(text)\" is not a size from 4K to 1024M such as 262144, 512K or 8M")
+            return nil
+        }
+        return n * scale
     }
 
     /// A TXT character-string: 1 to 255 bytes (RFC 1035 §3.3).

@@ -3,6 +3,7 @@ import DNSServer
 import DNSZone
 import Health
 import Logging
+import NIOCore
 import QueryEngine
 import ServerConfig
 import ServiceLifecycle
@@ -54,6 +55,9 @@ struct Meridian: AsyncParsableCommand {
                 query-log    { path: FILE or "-", sample: 0.01 }: sampled JSON lines
                 watch-zones  2s: reload when a zone file changes, checked this often
                 admin        { listen: "127.0.0.1:8053", token-file: FILE }: HTTP API
+                udp-receive-buffer, udp-send-buffer
+                             bytes per UDP socket (default 8M, 1M) for bursts
+                pid-file     written once listening, removed at exit (or --pid-file)
                 geoip, datacenters, checks, health, services: data-center routing
               docs/OPERATIONS.md describes every key with an example.
 
@@ -61,8 +65,8 @@ struct Meridian: AsyncParsableCommand {
               SIGHUP    Reload the configuration, changed zone files and the geo
                         database without dropping a query. A file with an error is
                         logged and the old data keeps serving. Listen addresses,
-                        workers, tcp, admin, logging, query-log and watch-zones
-                        take effect only at restart.
+                        workers, tcp, admin, logging, query-log, watch-zones, UDP
+                        buffers and pid-file take effect only at restart.
               SIGTERM, SIGINT
                         Stop gracefully: listeners close, health states are saved.
 
@@ -133,12 +137,22 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
+    @Option(help: ArgumentHelp("Write the process ID here once listening, remove it at exit (overrides pid-file).", valueName: "path"))
+    var pidFile: String?
+
     func run() async throws {
         let config = try options.load()
         let level = Logger.Level(config.logLevel)
         let format = config.logFormat
         LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
         let logger = Logger(label: "meridian")
+        let pid = (pidFile ?? config.pidFile).map(PIDFile.init(path:))
+        do {
+            try pid?.checkNotRunning()
+        } catch {
+            printErrors(["cannot start: \(error)"])
+            throw ExitCode.failure
+        }
         let deployment = try loadDeployment(config)
 
         let server: DNSServer
@@ -148,6 +162,21 @@ struct Serve: AsyncParsableCommand {
             printErrors(["cannot listen on \(error)"])
             throw ExitCode.failure
         }
+        do {
+            if let admin = config.admin { try DNSServer.checkAvailable(admin.listen, stream: true, role: "admin API") }
+        } catch {
+            server.shutdown()
+            printErrors(["cannot listen on \(error)"])
+            throw ExitCode.failure
+        }
+        do {
+            try pid?.write()
+        } catch {
+            server.shutdown()
+            printErrors(["cannot start: \(error)"])
+            throw ExitCode.failure
+        }
+        defer { pid?.remove() }
         let metrics = MetricsExporter(server: server)
         metrics.bootstrap()
         let controller = DeploymentController(configPath: options.config, deployment: deployment, server: server, logger: logger)
@@ -162,7 +191,14 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE && config.admin != nil {
+            // The admin listener was free a moment ago (checked above) and was taken since.
+            printErrors(["cannot listen on \(config.admin.map { "\($0.listen)" } ?? ""): admin API, TCP: \(error)"])
+            server.shutdown()
+            throw ExitCode.failure
+        }
     }
 }
 
