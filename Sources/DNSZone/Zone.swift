@@ -51,9 +51,18 @@ public final class Zone: @unchecked Sendable {
     public let data: UnsafeMutableRawBufferPointer
     /// The SOA RRset with its TTL lowered to the negative-caching TTL (RFC 2308 §3), pre-encoded.
     public let negativeSOA: UnsafeMutableRawBufferPointer
+    /// Records that are loaded but never served: data at or below a delegation that is not the
+    /// parent side of the cut or glue (RFC 1034 §4.2.1: "data … below the cut is not authoritative";
+    /// Knot and NSD load such zones and leave it out of answers too), and data below a DNAME. In
+    /// record order.
+    public let warnings: [ZoneWarning]
 
     /// Compiles validated records (see ZoneFile for validation) into a zone snapshot. Records with
     /// the same owner, type and RDATA are kept once; an RRset takes the TTL of its first record.
+    ///
+    /// NSEC3 RRs and the RRSIGs that cover them are counted but kept out of the name table: "NSEC3
+    /// RRs are not to be served as ordinary data" at their hashed owner names, which behave as if
+    /// the NSEC3 did not exist (RFC 5155 §7.2.8), as in Knot's separate NSEC3 tree.
     public init(origin: DNSName, records: [ZoneRecord]) {
         self.origin = origin
         let apex = origin.lowercased()
@@ -74,8 +83,14 @@ public final class Zone: @unchecked Sendable {
             return (i, true)
         }
         _ = intern(apex.wire)
+        var nsec3Count = 0
         // Records are read in place (`records[r].field`): copying a ZoneRecord retains its arrays.
         for r in records.indices where records[r].owner.isSubdomain(of: apex) {
+            let type = records[r].type
+            if type == .nsec3 || (type == .rrsig && records[r].rdata.starts(with: [0, UInt8(RRType.nsec3.rawValue)])) {
+                nsec3Count += 1
+                continue
+            }
             let (owner, isNew) = intern(records[r].owner.lowercased().wire)
             ownerOf[r] = owner
             guard isNew else { continue }
@@ -167,7 +182,7 @@ public final class Zone: @unchecked Sendable {
                 parent: parent, wildcard: -1, occluder: -1, rrsetStart: Int32(start),
                 rrsetCount: Int32(setList.count - start), flags: flags))
         }
-        recordCount = total
+        recordCount = total + nsec3Count
         self.serial = serial
 
         // Wildcard children and occluders; parents come first, so one pass suffices.
@@ -185,6 +200,33 @@ public final class Zone: @unchecked Sendable {
                 nodeList[i].occluder = Int32(i)
             }
         }
+
+        // Records that are never served. Address records at a name an NS record points to stay
+        // usable as glue.
+        var nsTargets = Set<NameKey>()
+        for s in 0..<setList.count where setList[s].type == .ns {
+            for rd in setRData[s] { nsTargets.insert(NameKey(rd.map(DNSName.lower))) }
+        }
+        var warnings: [ZoneWarning] = []
+        for (r, o) in ownerOf.enumerated() where o >= 0 {
+            let n = Int(position[Int(o)])
+            let occluder = Int(nodeList[n].occluder)
+            guard occluder >= 0 else { continue }
+            let record = records[r]
+            let cut = (try? DNSName(wire: names[occluder]))?.description ?? "?"
+            if nodeList[n].flags & Node.occludedByDNAME != 0 {
+                warnings.append(ZoneWarning(at: record.location, "\(record.type) at \(record.owner) is below the DNAME at \(cut) and is not served"))
+                continue
+            }
+            let atCut = occluder == n
+            let parentSide = atCut && [RRType.ns, .ds, .nsec, .rrsig].contains(record.type)
+            let glue = (record.type == .a || record.type == .aaaa) && nsTargets.contains(NameKey(names[n]))
+            guard !parentSide && !glue else { continue }
+            warnings.append(ZoneWarning(
+                at: record.location,
+                "\(record.type) at \(record.owner) is \(atCut ? "at" : "below") the delegation \(cut) and is not glue: it is not served"))
+        }
+        self.warnings = warnings
 
         // Additional-section targets: nodes of this zone holding addresses for NS, MX and SRV names.
         var additionalList: [Int32] = []

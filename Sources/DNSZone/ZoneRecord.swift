@@ -30,3 +30,14 @@ public struct ZoneRecord: Hashable, Sendable {
         self.location = location
     }
 }
+
+/// Something a zone file holds that is loaded but never served, reported as `file:line: warning: reason`.
+public struct ZoneWarning: Hashable, Sendable, CustomStringConvertible {
+    public let location: SourceLocation
+    public let reason: String
+    public init(at location: SourceLocation, _ reason: String) {
+        self.location = location
+        self.reason = reason
+    }
+    public var description: String { "\(location): warning: \(reason)" }
+}

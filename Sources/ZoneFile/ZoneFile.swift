@@ -14,7 +14,6 @@ public struct ZoneFileError: Error, Hashable, Sendable, CustomStringConvertible 
         case cnameWithOtherData
         case multipleCNAME
         case multipleDNAME
-        case dataBelowDelegation
         case dataBelowDNAME
         case outOfZone
         case nameTooLong

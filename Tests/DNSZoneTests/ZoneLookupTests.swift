@@ -100,4 +100,49 @@ func node(_ name: String) -> Int32 {
         #expect(index("www.example.") == 0)
         #expect(index("www.example.org.") == -1)
     }
+
+    @Test func nsec3RecordsAreNotServedAtTheirHashedOwners() {
+        // RFC 5155 §7.2.8: the hashed owner behaves as if the NSEC3 (and its RRSIG) did not exist,
+        // so it is NXDOMAIN, or synthesized by a wildcard when there is one.
+        let hash = "2vptu5timamqttgl4luu9kg21e0aor3s.example."
+        let nsec3 = [1, 0, 0, 0, 0, 20] + Array(repeating: UInt8(0x11), count: 20) + [0, 1, 0x40]
+        let rrsigNSEC3: [UInt8] = [0, 50, 13, 2] + Array(repeating: 0, count: 14) + wire("example.") + [1, 2, 3]
+        let records = [
+            rec("example.", .soa, soa), rec("example.", .ns, wire("ns.example.")), rec("ns.example.", .a),
+            rec("example.", .nsec3param, [1, 0, 0, 0]),
+            rec(hash, .nsec3, nsec3), rec(hash, .rrsig, rrsigNSEC3),
+        ]
+        let plain = Zone(origin: try! DNSName("example."), records: records)
+        let key = try! DNSName(hash).wire
+        #expect(plain.node(key, key.count) == -1)
+        #expect(key.withUnsafeBytes { plain.resolve($0, forDS: false) } == .nxdomain)
+        #expect(plain.recordCount == records.count)
+        // NSEC3PARAM at the apex is ordinary data.
+        #expect(plain.rrset(at: 0, .nsec3param) >= 0)
+        let wild = Zone(origin: try! DNSName("example."), records: records + [rec("*.example.", .a)])
+        let star = try! DNSName("*.example.").wire
+        #expect(key.withUnsafeBytes { wild.resolve($0, forDS: false) } == .wildcard(wild.node(star, star.count)))
+        // A hashed owner that also holds other data keeps that data, without the NSEC3.
+        let shared = Zone(origin: try! DNSName("example."), records: records + [rec(hash, .a)])
+        let n = shared.node(key, key.count)
+        #expect(n >= 0 && shared.rrset(at: n, .a) >= 0 && shared.rrset(at: n, .nsec3) == -1 && shared.rrset(at: n, .rrsig) == -1)
+    }
+
+    @Test func dataThatIsNeverServedIsListedAsWarnings() {
+        func at(_ line: Int, _ owner: String, _ type: RRType, _ rdata: [UInt8] = [192, 0, 2, 1]) -> ZoneRecord {
+            ZoneRecord(owner: try! DNSName(owner), type: type, ttl: 300, rdata: rdata, location: SourceLocation(file: "z", line: line))
+        }
+        let z = Zone(origin: try! DNSName("example."), records: [
+            at(1, "example.", .soa, soa), at(2, "example.", .ns, wire("ns.example.")), at(3, "ns.example.", .a),
+            at(4, "sub.example.", .ns, wire("ns.sub.example.")), at(5, "sub.example.", .ds, [1, 2, 3, 4]),
+            at(6, "ns.sub.example.", .a), at(7, "ns.sub.example.", .aaaa, Array(repeating: 1, count: 16)),
+            at(8, "sub.example.", .txt, [1, 0x78]), at(9, "www.sub.example.", .a), at(10, "ns.sub.example.", .mx, [0, 1, 0]),
+            at(11, "deep.sub.example.", .ns, wire("ns.example.")),
+            at(12, "d.example.", .dname, wire("other.")), at(13, "x.d.example.", .a),
+        ])
+        #expect(z.warnings.map(\.location.line) == [8, 9, 10, 11, 13])
+        #expect(z.warnings.first?.description == "z:8: warning: TXT at sub.example. is at the delegation sub.example. and is not glue: it is not served")
+        #expect(z.warnings.last?.description == "z:13: warning: A at x.d.example. is below the DNAME at d.example. and is not served")
+        #expect(zone.warnings.isEmpty)
+    }
 }

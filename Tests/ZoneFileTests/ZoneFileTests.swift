@@ -289,15 +289,23 @@ let apexLines = """
             """, [(.multipleDNAME, 6), (.dataBelowDNAME, 8)])
     }
 
-    @Test func dataAtOrBelowADelegationThatIsNotGlue() {
-        expect("""
+    @Test func dataAtOrBelowADelegationThatIsNotGlueLoadsWithWarnings() throws {
+        let f = Fixture()
+        let path = f.write("zone", """
             \(apexLines)
             sub NS ns.sub
             ns.sub A 192.0.2.3
             other.sub A 192.0.2.4
             sub TXT "occluded"
             deep.sub NS ns.deep.sub
-            """, [(.dataBelowDelegation, 7), (.dataBelowDelegation, 8), (.dataBelowDelegation, 9)])
+            """)
+        let zone = try ZoneFile.load(origin: origin, path: path)
+        #expect(zone.warnings.map(\.location) == [7, 8, 9].map { SourceLocation(file: path, line: $0) })
+        #expect(zone.warnings.map(\.description) == [
+            "\(path):7: warning: A at other.sub.example.com. is below the delegation sub.example.com. and is not glue: it is not served",
+            "\(path):8: warning: TXT at sub.example.com. is at the delegation sub.example.com. and is not glue: it is not served",
+            "\(path):9: warning: NS at deep.sub.example.com. is below the delegation sub.example.com. and is not glue: it is not served",
+        ])
     }
 
     @Test func recordsOutsideTheZone() {
