@@ -154,6 +154,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let deployment = try loadDeployment(config)
+        for (_, zone) in deployment.zones {
+            for warning in zone.warnings { logger.warning("\(warning)") }
+        }
 
         let server: DNSServer
         do {
@@ -209,7 +212,9 @@ struct Check: ParsableCommand {
             Reads the configuration, every zone file and the geo database as serve would, \
             and builds the routing table. Prints one line per zone (origin, record count, \
             SOA serial, file) and a routing summary, and exits 0; or lists every problem on \
-            stderr as file:line: reason and exits 1. Safe to run beside a running server, \
+            stderr as file:line: reason and exits 1. Data that loads but is never served \
+            (below a delegation, not glue) is listed on stderr as file:line: warning: reason \
+            and does not change the exit status. Safe to run beside a running server, \
             before a reload (the systemd unit runs it before every start).
             """
     )
@@ -219,6 +224,7 @@ struct Check: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let deployment = try loadDeployment(config)
+        printErrors(deployment.zones.flatMap { $0.zone.warnings.map(\.description) })
         for (entry, zone) in deployment.zones {
             let serial = zone.serial.map { "serial \($0)" } ?? "no serial"
             print("\(entry.origin): \(zone.recordCount) records, \(serial) (\(entry.file))")
