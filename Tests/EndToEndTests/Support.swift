@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -84,31 +85,33 @@ enum E2E {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    /// A port free on 127.0.0.1 and ::1 for both UDP and TCP.
+    /// A port free on 127.0.0.1 and ::1 for both UDP and TCP, never handed out before in this
+    /// process, and outside the kernel's ephemeral range: dig, kdig and Python clients take their
+    /// source ports from that range, and a dig whose source port happens to be a server port that
+    /// is not bound at that moment (a server starting or restarting) receives its own query
+    /// (";; Warning: query response not set"); a port handed out twice could also let two test
+    /// servers start on it.
     static func freePort() throws -> UInt16 {
-        for _ in 0..<100 {
-            let port = try ephemeralPort()
+        let (low, high) = ephemeralRange()
+        // Below the ephemeral range when there is room there (Linux's default starts at 32768),
+        // else above it.
+        let candidates: ClosedRange<Int> = low > 12_000 ? 10_000...(low - 1) : high < 63_000 ? (high + 1)...65_535 : 1024...max(1024, low - 1)
+        for _ in 0..<200 {
+            let port = UInt16(Int.random(in: candidates))
+            guard issuedPorts.withLock({ $0.insert(port).inserted }) else { continue }
             if bindable(port) { return port }
         }
-        throw E2EError.setup("no free loopback port")
+        throw E2EError.setup("no free loopback port in \(candidates)")
     }
 
-    private static func ephemeralPort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw E2EError.setup("socket() failed") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
-            }
-        }
-        guard ok else { throw E2EError.setup("bind() failed") }
-        return UInt16(bigEndian: addr.sin_port)
+    private static let issuedPorts = Mutex<Set<UInt16>>([])
+
+    /// net.ipv4.ip_local_port_range (both ends included); Linux's default when unreadable.
+    private static func ephemeralRange() -> (Int, Int) {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let numbers = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        guard numbers.count == 2, numbers[0] <= numbers[1], numbers[0] >= 1024, numbers[1] <= 65_535 else { return (32_768, 60_999) }
+        return (numbers[0], numbers[1])
     }
 
     private static func bindable(_ port: UInt16) -> Bool {
