@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -30,6 +31,7 @@ let package = Package(
         .target(name: "CDNSIO"),
         .target(name: "DNSWire", swiftSettings: strict),
         .target(name: "DNSZone", dependencies: ["DNSWire"], swiftSettings: strict),
+        .target(name: "DNSAuth", dependencies: ["DNSWire", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .target(name: "ZoneFile", dependencies: ["DNSWire", "DNSZone", "CLDNS"], swiftSettings: strict),
         .target(name: "GeoIP", dependencies: ["CMaxMindDB"], swiftSettings: strict),
         .target(name: "Routing", dependencies: ["DNSWire", "GeoIP", "ServerConfig"], swiftSettings: strict),
@@ -46,12 +48,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "QueryEngine", dependencies: ["DNSWire", "DNSZone", "GeoIP", "Routing"], swiftSettings: strict),
+        .target(name: "QueryEngine", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "GeoIP", "Routing"], swiftSettings: strict),
         .target(name: "ServerConfig", dependencies: ["DNSWire", "Yams"], swiftSettings: strict),
         .target(
             name: "DNSServer",
             dependencies: [
-                "DNSWire", "DNSZone", "ZoneFile", "QueryEngine", "ServerConfig", "CDNSIO", "GeoIP", "Routing", "Health",
+                "DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "ServerConfig", "CDNSIO", "GeoIP", "Routing", "Health",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,8 +82,9 @@ let package = Package(
         ),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSWire", "DNSZone"]),
+        .testTarget(name: "DNSAuthTests", dependencies: ["DNSAuth", "DNSWire"]),
         .testTarget(name: "ZoneFileTests", dependencies: ["DNSWire", "DNSZone", "ZoneFile"]),
-        .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "QueryEngine", "GeoIP", "Routing", "ServerConfig"]),
+        .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "QueryEngine", "GeoIP", "Routing", "ServerConfig"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSWire"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "GeoIP", "DNSWire", "ServerConfig"]),

@@ -1,3 +1,4 @@
+import DNSAuth
 import Atomics
 import CDNSIO
 public import Logging
@@ -263,7 +264,18 @@ extension QueryEngine.Options {
         identity = config.identity
         version = config.version
         nsid = config.nsid
+        tsigKeys = TSIGKeyring(config.tsigKeys.compactMap { key in
+            TSIGAlgorithm(rawValue: key.algorithm).map { TSIGKey(name: key.name, algorithm: $0, secret: key.secret) }
+        })
+        // The secrets were checked to be 16 bytes long when the configuration was read.
+        cookies = ServerCookies(secret: config.cookies.secret ?? QueryEngine.Options.processCookieSecret,
+                                previous: config.cookies.previousSecret)
+        requireCookies = config.cookies.require
     }
+
+    /// The cookie secret of an instance whose configuration names none: random, made once per
+    /// process so that a reload keeps the cookies clients hold.
+    static let processCookieSecret: [UInt8] = (0..<CookieSettings.secretLength).map { _ in UInt8.random(in: 0...255) }
 }
 
 /// Accepts TCP connections for every listen address on one event loop group.

@@ -12,6 +12,8 @@ public struct EDNS: Sendable, Equatable {
     public var clientSubnet: ClientSubnet? = nil
     /// True when the query asked for the server's NSID (RFC 5001 §2.1: the option, empty).
     public var nsidRequested = false
+    /// The DNS COOKIE option (RFC 7873 §4), when the query carried a well-formed one.
+    public var cookie: CookieOption? = nil
 
     /// The NSID option code (RFC 5001).
     public static let nsidOptionCode: UInt16 = 3
@@ -75,6 +77,61 @@ public struct ClientSubnet: Sendable, Equatable {
     }
 }
 
+/// Where the parts of a query's COOKIE option lie (RFC 7873 §4): an 8-byte client cookie, then a
+/// server cookie of 8 to 32 bytes when the client has one.
+public struct CookieOption: Sendable, Equatable {
+    /// The option code of COOKIE.
+    public static let optionCode: UInt16 = 10
+    /// Offset of the client cookie in the query.
+    public var clientOffset: Int
+    /// Offset and length of the server cookie (length 0 when the client sent none).
+    public var serverOffset: Int
+    public var serverLength: Int
+
+    /// Option lengths RFC 7873 §5.2.2 accepts: the client cookie alone, or with 8–32 bytes of server cookie.
+    static func isValidLength(_ n: Int) -> Bool { n == 8 || (n >= 16 && n <= 40) }
+}
+
+/// A query's TSIG record (RFC 8945 §4.2), the last record of the message: offsets into the packet.
+public struct TSIGRecord: Sendable, Equatable {
+    /// TSIG's RR type code.
+    public static let type: UInt16 = 250
+    /// Where the record (its owner, the key name) starts: the MAC covers the message before it.
+    public var recordStart: Int
+    /// The key name and algorithm name: uncompressed wire names (RFC 8945 §4.2).
+    public var keyNameEnd: Int
+    public var algorithmStart: Int
+    public var algorithmEnd: Int
+    /// Seconds since the epoch, 48 bits.
+    public var timeSigned: UInt64
+    public var fudge: UInt16
+    public var macOffset: Int
+    public var macSize: Int
+    public var originalID: UInt16
+    public var error: UInt16
+    public var otherOffset: Int
+    public var otherLength: Int
+
+    /// Reads the RDATA at `rdata` (`length` bytes) of a TSIG owned by the name at `start`; nil
+    /// when a field runs past RDLENGTH or does not fill it exactly.
+    static func parse(_ p: UnsafeRawBufferPointer, start: Int, ownerEnd: Int, rdata: Int, length: Int) -> TSIGRecord? {
+        let end = rdata + length
+        guard let algorithmEnd = QueryParser.skipPlainName(p, at: rdata, end: end), algorithmEnd + 10 <= end else { return nil }
+        let time = UInt64(p.u16(at: algorithmEnd)) << 32 | UInt64(p.u32(at: algorithmEnd + 2))
+        let macSize = Int(p.u16(at: algorithmEnd + 8))
+        let mac = algorithmEnd + 10
+        guard mac + macSize + 6 <= end else { return nil }
+        let other = mac + macSize + 6
+        let otherLength = Int(p.u16(at: other - 2))
+        guard other + otherLength == end else { return nil }
+        return TSIGRecord(
+            recordStart: start, keyNameEnd: ownerEnd, algorithmStart: rdata, algorithmEnd: algorithmEnd,
+            timeSigned: time, fudge: p.u16(at: algorithmEnd + 6), macOffset: mac, macSize: macSize,
+            originalID: p.u16(at: mac + macSize), error: p.u16(at: mac + macSize + 2),
+            otherOffset: other, otherLength: otherLength)
+    }
+}
+
 /// A query read in place from its bytes: offsets into the packet, no copies (RFC 1035 §4.1).
 public struct ParsedQuery: Sendable {
     public var id: UInt16
@@ -87,6 +144,8 @@ public struct ParsedQuery: Sendable {
     public var qtype: RRType
     public var qclass: RRClass
     public var edns: EDNS?
+    /// The query's TSIG record (RFC 8945), when it is signed.
+    public var tsig: TSIGRecord? = nil
 
     public var opcode: Opcode { Header.opcode(flags) }
 
@@ -150,23 +209,35 @@ public enum QueryParser {
         i += 4
         q.questionEnd = i
 
-        // Answer and authority records are skipped but must be well formed.
+        // Answer and authority records are skipped but must be well formed, and OPT and TSIG belong
+        // only in the additional section (RFC 6891 §6.1.1, RFC 8945 §5.1).
         for _ in 0..<(Int(ancount) + Int(nscount)) {
-            guard let next = skipRecord(p, at: i) else { return .formatError }
-            i = next
+            guard let ownerEnd = skipName(p, at: i), ownerEnd + 10 <= n else { return .formatError }
+            let type = p.u16(at: ownerEnd)
+            guard type != RRType.opt.rawValue, type != TSIGRecord.type else { return .formatError }
+            i = ownerEnd + 10 + Int(p.u16(at: ownerEnd + 8))
+            guard i <= n else { return .formatError }
         }
-        for _ in 0..<Int(arcount) {
+        for k in 0..<Int(arcount) {
             let ownerStart = i
             guard let ownerEnd = skipName(p, at: i), ownerEnd + 10 <= n else { return .formatError }
             let type = p.u16(at: ownerEnd)
             let rdlen = Int(p.u16(at: ownerEnd + 8))
             let rdata = ownerEnd + 10
             guard rdata + rdlen <= n else { return .formatError }
-            if type == RRType.opt.rawValue {
+            if type == TSIGRecord.type {
+                // RFC 8945 §5.1: the last record, once; the key name uncompressed, class ANY, TTL 0 (§4.2).
+                guard k == Int(arcount) - 1, skipPlainName(p, at: ownerStart, end: ownerEnd) == ownerEnd,
+                      p.u16(at: ownerEnd + 2) == RRClass.any.rawValue, p.u32(at: ownerEnd + 4) == 0,
+                      let tsig = TSIGRecord.parse(p, start: ownerStart, ownerEnd: ownerEnd, rdata: rdata, length: rdlen)
+                else { return .formatError }
+                q.tsig = tsig
+            } else if type == RRType.opt.rawValue {
                 // RFC 6891 §6.1.1: one OPT at most, owned by the root.
                 guard q.edns == nil, ownerEnd == ownerStart + 1, p[ownerStart] == 0 else { return .formatError }
                 var subnet: ClientSubnet? = nil
                 var nsid = false
+                var cookie: CookieOption? = nil
                 var o = rdata
                 while o < rdata + rdlen {
                     guard o + 4 <= rdata + rdlen else { return .formatError }
@@ -180,6 +251,10 @@ public enum QueryParser {
                         subnet = parsed
                     } else if p.u16(at: o) == EDNS.nsidOptionCode {
                         nsid = true
+                    } else if p.u16(at: o) == CookieOption.optionCode {
+                        // RFC 7873 §5.2.2: a COOKIE option of any other length is FORMERR; one per message.
+                        guard cookie == nil, CookieOption.isValidLength(length) else { return .formatError }
+                        cookie = CookieOption(clientOffset: o + 4, serverOffset: o + 12, serverLength: length - 8)
                     }
                     o += 4 + length
                 }
@@ -187,7 +262,7 @@ public enum QueryParser {
                 q.edns = EDNS(
                     udpPayloadSize: p.u16(at: ownerEnd + 2), version: UInt8((ttl >> 16) & 0xFF),
                     dnssecOK: ttl & 0x8000 != 0, optionsOffset: rdata, optionsLength: rdlen, clientSubnet: subnet,
-                    nsidRequested: nsid)
+                    nsidRequested: nsid, cookie: cookie)
             }
             i = rdata + rdlen
         }
@@ -195,11 +270,17 @@ public enum QueryParser {
         return .query
     }
 
-    /// Skips a whole resource record; nil when it runs past the end or its owner is malformed.
-    static func skipRecord(_ p: UnsafeRawBufferPointer, at start: Int) -> Int? {
-        guard let end = skipName(p, at: start), end + 10 <= p.count else { return nil }
-        let next = end + 10 + Int(p.u16(at: end + 8))
-        return next <= p.count ? next : nil
+    /// Skips an uncompressed name that must end by `end`; nil when it runs past it, holds a pointer
+    /// or is longer than 255 bytes.
+    static func skipPlainName(_ p: UnsafeRawBufferPointer, at start: Int, end: Int) -> Int? {
+        var i = start
+        while i < end {
+            let len = Int(p[i])
+            if len == 0 { return i + 1 - start <= DNSName.maxWireLength ? i + 1 : nil }
+            guard len <= DNSName.maxLabelLength else { return nil }
+            i += 1 + len
+        }
+        return nil
     }
 
     /// Skips a possibly compressed name, returning the offset after it. Pointers must point strictly

@@ -98,6 +98,8 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let refused = RCode(5)
     public static let notAuth = RCode(9)
     public static let badVers = RCode(16)
+    /// RFC 7873 §8: a server cookie is missing or invalid where one is required.
+    public static let badCookie = RCode(23)
 
     public var description: String {
         switch rawValue {
@@ -109,6 +111,7 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
         case 5: return "REFUSED"
         case 9: return "NOTAUTH"
         case 16: return "BADVERS"
+        case 23: return "BADCOOKIE"
         default: return "RCODE\(rawValue)"
         }
     }

@@ -20,6 +20,7 @@ struct Answer {
     let packet: UnsafeRawBufferPointer
     let limit: Int
     let opt: ResponseOPT
+    let extras: OPTExtras
     let scratch: UnsafeMutableRawBufferPointer
     var w: ResponseWriter
     var rcode = RCode.noError
@@ -37,12 +38,13 @@ struct Answer {
     var additionalCount: UInt16 = 0
 
     init(zone: Zone, query: ParsedQuery, packet: UnsafeRawBufferPointer, response: UnsafeMutableRawBufferPointer,
-         limit: Int, opt: ResponseOPT, scratch: UnsafeMutableRawBufferPointer) {
+         limit: Int, opt: ResponseOPT, extras: OPTExtras, scratch: UnsafeMutableRawBufferPointer) {
         self.zone = zone
         self.query = query
         self.packet = packet
         self.limit = limit
         self.opt = opt
+        self.extras = extras
         self.scratch = scratch
         self.w = ResponseWriter(into: response, limit: limit)
     }
@@ -50,7 +52,7 @@ struct Answer {
     /// Answers for the lower-case QNAME in `name` and returns the response length.
     mutating func build(name: UnsafeMutableRawBufferPointer, state: inout RoutingState) -> Int {
         writeHeader(&w, query, packet, rcode: .noError, authoritative: true)
-        w.limit = limit - optSize(query, opt)  // room for OPT is kept from the start
+        w.limit = limit - optSize(query, opt, extras)  // room for OPT is kept from the start
         w.rememberName(at: Header.size, length: query.qnameLength)
         var length = query.qnameLength
         var owner = Header.size
@@ -343,25 +345,27 @@ struct Answer {
 
     /// Fills in the header flags and counts and appends OPT when the query had one.
     mutating func finish() -> Int {
-        var flags = Header.qr | (query.flags & (0x7800 | Header.rd | Header.cd)) | (rcode.rawValue & 0xF)
-        if authoritative { flags |= Header.aa }
+        var flags = Header.qr | (query.flags & (0x7800 | Header.rd)) | (rcode.rawValue & 0xF)
+        if authoritative && query.qclass != .any { flags |= Header.aa }
         if truncated { flags |= Header.tc }
         w.patchU16(flags, at: 2)
         w.patchU16(answerCount, at: 6)
         w.patchU16(authorityCount, at: 8)
         if query.edns != nil {
             w.limit = limit
-            if writeOPT(&w, query, packet, rcode: rcode, opt: opt, scope: scope) { additionalCount += 1 }
+            if writeOPT(&w, query, packet, rcode: rcode, opt: opt, extras: extras, scope: scope) { additionalCount += 1 }
         }
         w.patchU16(additionalCount, at: 10)
         return w.position
     }
 }
 
-/// Header and question: ID, opcode, RD and CD copied; QDCOUNT 1 when the question was read (the
-/// question is copied byte for byte, so QNAME case is echoed exactly).
+/// Header and question: ID, opcode and RD copied; QDCOUNT 1 when the question was read (the
+/// question is copied byte for byte, so QNAME case is echoed exactly). CD is cleared: "A
+/// security-aware name server SHOULD clear the CD bit when composing an authoritative response"
+/// (RFC 4035 §3.1.6), as Knot and NSD do.
 func writeHeader(_ w: inout ResponseWriter, _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, rcode: RCode, authoritative: Bool) {
-    let copied = q.flags & (0x7800 | Header.rd | Header.cd)
+    let copied = q.flags & (0x7800 | Header.rd)
     _ = w.writeU16(q.id)
     _ = w.writeU16(Header.qr | copied | (authoritative ? Header.aa : 0) | (rcode.rawValue & 0xF))
     _ = w.writeU16(q.hasQuestion ? 1 : 0)

@@ -27,7 +27,7 @@ struct ChaosAnswers: Sendable {
         return out
     }
 
-    func respond(_ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ limit: Int, _ opt: ResponseOPT,
+    func respond(_ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ limit: Int, _ opt: ResponseOPT, _ extras: OPTExtras,
                  into response: UnsafeMutableRawBufferPointer) -> Int {
         let qname = Array(UnsafeRawBufferPointer(rebasing: query[Header.size..<(Header.size + q.qnameLength)]))
         let name = try? DNSName(wire: qname)
@@ -39,10 +39,10 @@ struct ChaosAnswers: Sendable {
         var w = ResponseWriter(into: response, limit: limit)
         guard let rdata else {
             writeHeader(&w, q, query, rcode: .refused, authoritative: false)
-            return finishOPT(&w, q, query, opt)
+            return finishOPT(&w, q, query, opt, extras)
         }
         writeHeader(&w, q, query, rcode: .noError, authoritative: true)
-        w.limit -= optSize(q, opt)
+        w.limit -= optSize(q, opt, extras)
         let mark = w.mark
         if w.writePointer(to: Header.size), w.writeU16(RRType.txt.rawValue), w.writeU16(RRClass.chaos.rawValue),
            w.writeU32(0), w.writeU16(UInt16(rdata.count)), rdata.withUnsafeBytes({ w.writeBytes($0) })
@@ -50,14 +50,16 @@ struct ChaosAnswers: Sendable {
             w.patchU16(1, at: 6)
         } else {
             w.rollBack(to: mark)
-            w.patchU16(Header.qr | Header.aa | Header.tc | (q.flags & (Header.rd | Header.cd)), at: 2)
+            w.patchU16(Header.qr | Header.aa | Header.tc | (q.flags & Header.rd), at: 2)
         }
-        w.limit += optSize(q, opt)
-        return finishOPT(&w, q, query, opt)
+        w.limit += optSize(q, opt, extras)
+        return finishOPT(&w, q, query, opt, extras)
     }
 
-    private func finishOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ opt: ResponseOPT) -> Int {
-        if q.edns != nil, writeOPT(&w, q, query, rcode: .noError, opt: opt, scope: 0) { w.patchU16(1, at: 10) }
+    private func finishOPT(
+        _ w: inout ResponseWriter, _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ opt: ResponseOPT, _ extras: OPTExtras
+    ) -> Int {
+        if q.edns != nil, writeOPT(&w, q, query, rcode: .noError, opt: opt, extras: extras, scope: 0) { w.patchU16(1, at: 10) }
         return w.position
     }
 }

@@ -1,3 +1,4 @@
+public import DNSAuth
 import DNSWire
 public import DNSZone
 public import GeoIP
@@ -42,6 +43,14 @@ public final class QueryEngine: Sendable {
         public var version: String? = nil
         /// NSID option payload (RFC 5001) for queries that ask for it; nil leaves it out.
         public var nsid: [UInt8]? = nil
+        /// Keys accepted on signed queries (RFC 8945); a query signed with any other key gets BADKEY.
+        public var tsigKeys = TSIGKeyring()
+        /// The server cookie secrets (RFC 7873, RFC 9018); nil ignores COOKIE options (but still
+        /// rejects malformed ones).
+        public var cookies: ServerCookies? = nil
+        /// Answer UDP queries that carry a COOKIE option only once they bring a valid server cookie
+        /// (BADCOOKIE with a fresh one otherwise, RFC 7873 §5.2.3); clients without cookies are answered.
+        public var requireCookies = false
         public init() {}
     }
 
@@ -98,7 +107,10 @@ public final class QueryEngine: Sendable {
     ) -> Int {
         outcome = QueryOutcome()
         var q = ParsedQuery()
-        let length = respond(to: query, parsed: &q, from: client, over: transport, into: response, state: &state, outcome: &outcome)
+        var length = respond(to: query, parsed: &q, from: client, over: transport, into: response, state: &state, outcome: &outcome)
+        if let tsig = q.tsig, length >= Header.size {
+            length = signResponse(response, length: length, query: query, tsig, outcome: &outcome)
+        }
         guard length >= Header.size else { return length }
         outcome.qtype = q.qtype.rawValue
         outcome.hasClientSubnet = q.edns?.clientSubnet != nil
@@ -119,27 +131,66 @@ public final class QueryEngine: Sendable {
     ) -> Int {
         switch QueryParser.parse(query, into: &q) {
         case .drop: return 0
-        case .formatError: return errorResponse(q, query, .formErr, into: response)
+        case .formatError:
+            q.tsig = nil  // a malformed message is not signed back
+            return errorResponse(q, query, .formErr, into: response)
         case .query: break
+        }
+        var extras = OPTExtras()
+        if let cookie = q.edns?.cookie, let cookies = options.cookies {
+            let now = UInt32(truncatingIfNeeded: time(nil))
+            let valid = client.withWireBytes { ip in
+                cookie.serverLength > 0 && cookies.isValid(
+                    server: query.baseAddress! + cookie.serverOffset, length: cookie.serverLength,
+                    clientCookie: query.baseAddress! + cookie.clientOffset, client: ip, now: now)
+            }
+            extras.cookie = client.withWireBytes { ip in
+                var fresh = OPTExtras.Cookie(client: query.loadUnaligned(fromByteOffset: cookie.clientOffset, as: UInt64.self))
+                withUnsafeMutableBytes(of: &fresh.server) { out in
+                    cookies.make(clientCookie: query.baseAddress! + cookie.clientOffset, client: ip, now: now, into: out.baseAddress!)
+                }
+                return fresh
+            }
+            outcome.validCookie = valid
+            if options.requireCookies, transport == .udp, !valid {
+                outcome.rcode = RCode.badCookie.rawValue
+                return errorResponse(q, query, .badCookie, extras: extras, into: response)
+            }
+        }
+        if let tsig = q.tsig {
+            switch options.tsigKeys.verify(query, tsig, now: UInt64(time(nil))) {
+            case .verified(let key): outcome.tsigKey = Int32(key)
+            case .malformed:
+                q.tsig = nil
+                return errorResponse(q, query, .formErr, extras: extras, into: response)
+            case .rejected(let error, let key):
+                outcome.tsigError = error.rawValue
+                outcome.tsigKey = key.map(Int32.init) ?? -1
+                return errorResponse(q, query, .notAuth, extras: extras, into: response)
+            }
         }
         switch q.opcode {
         case .query: break
-        case .notify, .update: return errorResponse(q, query, .refused, into: response)
-        default: return errorResponse(q, query, .notImp, into: response)
+        case .notify, .update: return errorResponse(q, query, .refused, extras: extras, into: response)
+        default: return errorResponse(q, query, .notImp, extras: extras, into: response)
         }
         if let edns = q.edns, edns.version > 0 {
             outcome.rcode = RCode.badVers.rawValue
-            return errorResponse(q, query, .badVers, into: response)  // RFC 6891 §6.1.3
+            return errorResponse(q, query, .badVers, extras: extras, into: response)  // RFC 6891 §6.1.3
         }
         switch q.qtype {
-        case .axfr, .ixfr: return errorResponse(q, query, .refused, into: response)
-        case .opt: return errorResponse(q, query, .formErr, into: response)
+        case .axfr, .ixfr: return errorResponse(q, query, .refused, extras: extras, into: response)
+        case .opt: return errorResponse(q, query, .formErr, extras: extras, into: response)
         default: break
         }
         if q.qclass == .chaos {
-            return chaos.respond(q, query, transportLimit(q, transport), opt, into: response)
+            return chaos.respond(q, query, transportLimit(q, transport), opt, extras, into: response)
         }
-        guard q.qclass == .in else { return errorResponse(q, query, .refused, into: response) }
+        // RFC 6895 §3.2: QCLASS ANY is answered from the one class we serve, never as authoritative
+        // (the answer cannot be known to cover every class), as NSD does.
+        guard q.qclass == .in || q.qclass == .any else {
+            return errorResponse(q, query, .refused, extras: extras, into: response)
+        }
 
         return withUnsafeTemporaryAllocation(byteCount: 2 * 256, alignment: 8) { scratch in
             // The lower-case QNAME, for lookups; the second half holds names built by DNAME.
@@ -147,7 +198,11 @@ public final class QueryEngine: Sendable {
             lowercase(UnsafeRawBufferPointer(rebasing: query[Header.size..<(Header.size + q.qnameLength)]), into: name)
             let qname = UnsafeRawBufferPointer(rebasing: name[0..<q.qnameLength])
             var zoneIndex = zones.zoneIndex(for: qname)
-            guard zoneIndex >= 0 else { return errorResponse(q, query, .refused, into: response) }
+            guard zoneIndex >= 0 else {
+                var refused = extras
+                refused.extendedError = OPTExtras.notAuthoritative
+                return errorResponse(q, query, .refused, extras: refused, into: response)
+            }
             // RFC 4035 §3.1.4.1: DS at a zone apex comes from the parent zone when we serve it too.
             if q.qtype == .ds && zones.zones[zoneIndex].apex.count == q.qnameLength {
                 let parent = zones.zoneIndex(for: qname, shorterThan: q.qnameLength)
@@ -155,7 +210,7 @@ public final class QueryEngine: Sendable {
             }
             var answer = Answer(
                 zone: zones.zones[zoneIndex], query: q, packet: query, response: response,
-                limit: transportLimit(q, transport), opt: opt, scratch: scratch)
+                limit: transportLimit(q, transport), opt: opt, extras: extras, scratch: scratch)
             if let services, services.zonesWithServices[zoneIndex], let health {
                 answer.routing = RoutingContext(services: services, health: health, resolver: client)
             }
@@ -168,25 +223,60 @@ public final class QueryEngine: Sendable {
     }
 
     /// The size a response may have: 512 without EDNS, else the requestor's size clamped between
-    /// 512 and our maximum (RFC 6891 §6.2.5); 65535 over TCP.
+    /// 512 and our maximum (RFC 6891 §6.2.5); 65535 over TCP. Room for the TSIG of a signed query's
+    /// response is kept out of it.
     @inline(__always)
     func transportLimit(_ q: ParsedQuery, _ transport: Transport) -> Int {
-        if transport == .tcp { return ResponseWriter.maxMessageSize }
-        guard let edns = q.edns else { return 512 }
-        return min(max(512, Int(edns.udpPayloadSize)), options.maxUDPPayload)
+        let signature = q.tsig.map(TSIGKeyring.responseRecordSize) ?? 0
+        if transport == .tcp { return ResponseWriter.maxMessageSize - signature }
+        guard let edns = q.edns else { return 512 - signature }
+        return min(max(512, Int(edns.udpPayloadSize)), options.maxUDPPayload) - signature
     }
 
     /// A response with no records: the question (when it was read) and OPT (when the query had one).
     func errorResponse(
-        _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ rcode: RCode,
+        _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, _ rcode: RCode, extras: OPTExtras = OPTExtras(),
         into response: UnsafeMutableRawBufferPointer
     ) -> Int {
         var w = ResponseWriter(into: response, limit: ResponseWriter.maxMessageSize)
         writeHeader(&w, q, query, rcode: rcode, authoritative: false)
-        if q.edns != nil { _ = writeOPT(&w, q, query, rcode: rcode, opt: opt, scope: 0) }
+        if q.edns != nil { _ = writeOPT(&w, q, query, rcode: rcode, opt: opt, extras: extras, scope: 0) }
         w.patchU16(q.edns != nil ? 1 : 0, at: 10)
         return w.position
     }
+
+    /// Appends the TSIG record to the response to a signed query (RFC 8945 §5.3): signed with the
+    /// query's key when it verified (or for BADTIME), unsigned for BADKEY and BADSIG.
+    private func signResponse(
+        _ response: UnsafeMutableRawBufferPointer, length: Int, query: UnsafeRawBufferPointer, _ tsig: TSIGRecord,
+        outcome: inout QueryOutcome
+    ) -> Int {
+        let error = TSIGError(rawValue: outcome.tsigError) ?? .noError
+        let key: Int? = outcome.tsigKey >= 0 && (error == .noError || error == .badTime) ? Int(outcome.tsigKey) : nil
+        return options.tsigKeys.sign(response, length: length, query: query, tsig, key: key, error: error, now: UInt64(time(nil)))
+    }
+}
+
+/// What the OPT record of one response carries beyond the server's fixed part: the COOKIE reply
+/// (RFC 7873 §4: the client cookie echoed and a fresh server cookie) and an Extended DNS Error
+/// (RFC 8914).
+struct OPTExtras {
+    struct Cookie {
+        /// The client cookie as received, and the 16-byte RFC 9018 server cookie.
+        var client: UInt64
+        var server: (UInt64, UInt64) = (0, 0)
+    }
+    var cookie: Cookie? = nil
+    var extendedError: UInt16? = nil
+
+    /// INFO-CODE 20, "Not Authoritative" (RFC 8914 §4.21): the name is in no zone we serve.
+    static let notAuthoritative: UInt16 = 20
+    /// The EDE option code (RFC 8914 §2).
+    static let extendedErrorCode: UInt16 = 15
+
+    /// Bytes these options take in the OPT RDATA.
+    @inline(__always)
+    var length: Int { (cookie == nil ? 0 : 4 + 8 + ServerCookies.length) + (extendedError == nil ? 0 : 6) }
 }
 
 /// Copies `source` into `target` with ASCII letters folded to lower case, eight bytes at a time:
@@ -234,10 +324,13 @@ struct ResponseOPT: Sendable {
 /// §7.2.1: family, source prefix and address as received) and our NSID when asked for (RFC 5001).
 /// False when it does not fit.
 @inline(__always)
-func writeOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ packet: UnsafeRawBufferPointer, rcode: RCode, opt: ResponseOPT, scope: UInt8) -> Bool {
+func writeOPT(
+    _ w: inout ResponseWriter, _ q: ParsedQuery, _ packet: UnsafeRawBufferPointer, rcode: RCode, opt: ResponseOPT,
+    extras: OPTExtras, scope: UInt8
+) -> Bool {
     let subnet = q.edns?.clientSubnet
     let nsidLength = opt.nsidOptionLength(q)
-    let optionLength = (subnet.map { 8 + $0.addressLength } ?? 0) + nsidLength
+    let optionLength = (subnet.map { 8 + $0.addressLength } ?? 0) + nsidLength + extras.length
     guard w.fits(11 + optionLength) else { return false }
     _ = w.writeU8(0)
     _ = w.writeU16(RRType.opt.rawValue)
@@ -252,6 +345,17 @@ func writeOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ packet: UnsafeRawBu
         _ = w.writeU8(scope)
         _ = w.writeBytes(UnsafeRawBufferPointer(rebasing: packet[subnet.addressOffset..<(subnet.addressOffset + subnet.addressLength)]))
     }
+    if var cookie = extras.cookie {
+        _ = w.writeU16(CookieOption.optionCode)
+        _ = w.writeU16(UInt16(8 + ServerCookies.length))
+        _ = withUnsafeBytes(of: &cookie.client) { w.writeBytes($0) }
+        _ = withUnsafeBytes(of: &cookie.server) { w.writeBytes($0) }
+    }
+    if let code = extras.extendedError {
+        _ = w.writeU16(OPTExtras.extendedErrorCode)
+        _ = w.writeU16(2)
+        _ = w.writeU16(code)
+    }
     if nsidLength > 0 {
         _ = w.writeU16(EDNS.nsidOptionCode)
         _ = w.writeU16(UInt16(opt.nsid.count))
@@ -262,8 +366,12 @@ func writeOPT(_ w: inout ResponseWriter, _ q: ParsedQuery, _ packet: UnsafeRawBu
 
 /// Room the OPT record of a response to `q` needs (reserved before any record is written).
 @inline(__always)
-func optSize(_ q: ParsedQuery, _ opt: ResponseOPT) -> Int {
+func optSize(_ q: ParsedQuery, _ opt: ResponseOPT, _ extras: OPTExtras) -> Int {
     guard let edns = q.edns else { return 0 }
-    return 11 + (edns.clientSubnet.map { 8 + $0.addressLength } ?? 0) + opt.nsidOptionLength(q)
+    return 11 + (edns.clientSubnet.map { 8 + $0.addressLength } ?? 0) + opt.nsidOptionLength(q) + extras.length
 }
 
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -18,6 +18,12 @@ public struct QueryOutcome: Sendable {
     public var service: Int32 = -1
     /// The data centers with an address in a routed answer, as bits `1 << site index` (the first 64).
     public var sites: UInt64 = 0
+    /// True when the query brought a server cookie this server made for it (RFC 7873): such a
+    /// client has proved its address, so rate limiting leaves it alone.
+    public var validCookie = false
+    /// The TSIG key of a signed query that verified (or got BADTIME), or -1; and the TSIG error answered.
+    public var tsigKey: Int32 = -1
+    public var tsigError: UInt16 = 0
 
     public init() {}
 }

@@ -21,6 +21,8 @@ import Yams
 /// udp-receive-buffer: 8M     # per UDP socket (K or M suffix), for bursts; see ``UDPBufferSettings``
 /// udp-send-buffer: 1M
 /// pid-file: /run/meridian/meridian.pid   # optional: written once every address is bound
+/// tsig-keys: [...]           # see ``TSIGKeySettings``
+/// cookies: { secret: ..., require: false }   # see ``CookieSettings``
 /// zones:
 ///   - origin: example.com.
 ///     file: zones/example.com.zone     # relative to the config file's directory
@@ -48,6 +50,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var udpBuffers = UDPBufferSettings()
     /// Where the server writes its process ID once it is listening; nil writes none.
     public var pidFile: String?
+    /// TSIG keys accepted on signed messages (``TSIGKeySettings``).
+    public var tsigKeys: [TSIGKeySettings] = []
+    /// DNS Cookies (``CookieSettings``).
+    public var cookies = CookieSettings()
     public var zones: [ZoneEntry]
     /// The file this configuration was read from, for messages about it.
     public var file = ""
@@ -337,6 +343,8 @@ struct ConfigParser {
                 if text.isEmpty { fail(.invalidValue, value, key, "a file path is required"); break }
                 config.pidFile = text.hasPrefix("/") ? text : baseDirectory + "/" + text
             case "zones": config.zones = zones(value)
+            case "tsig-keys": config.tsigKeys = tsigKeys(value)
+            case "cookies": config.cookies = cookies(value)
             case "geoip", "datacenters", "checks", "health", "services": routingSections[key] = (keyNode, value)
             case "admin": config.admin = admin(value)
             default: fail(.unknownKey, keyNode, key, "unknown key")

@@ -604,26 +604,6 @@ def _tc_additional(q, a, b, diff, ctx, pair):
     return True
 
 
-CD_CLASS = "cd-bit-copy"
-CD_REASON = ("RFC 4035 section 3.1.6: a security-aware name server MUST copy the CD bit from the query into "
-             "the response. Knot and NSD serving unsigned zones clear CD (NSD copies it only into BADVERS "
-             "responses); a server that copies it follows the RFC. Matched only when the query had CD=1 and "
-             "one response has CD, the other not; it is counted on its own, and the rest of the response "
-             "(other flags included) is then compared as usual.")
-
-
-def cd_only(q, a, b):
-    if not q.cd or "flags" not in a or "flags" not in b:
-        return False
-    return "CD" in set(a["flags"].split()) ^ set(b["flags"].split())
-
-
-def strip_cd(n):
-    n = dict(n)
-    n["flags"] = " ".join(f for f in n["flags"].split() if f != "CD")
-    return n
-
-
 # ---------------------------------------------------------------- comparison
 
 class Pair:
@@ -659,14 +639,6 @@ def compare_all(corpus, servers_list, ctx, show, verbose):
         for p in pairs:
             a, b = norms[p.a], norms[p.b]
             diff = differing(a, b)
-            if "flags" in diff:
-                if cd_only(q, a, b):
-                    # counted on its own, then the rest of the response is compared without CD
-                    p.known[CD_CLASS] += 1
-                    if len(p.known_examples[CD_CLASS]) < 2:
-                        p.known_examples[CD_CLASS].append((q, a, b, ["flags"]))
-                    a, b = strip_cd(a), strip_cd(b)
-                    diff = differing(a, b)
             if not diff:
                 p.same += 1
                 continue
@@ -724,7 +696,7 @@ def report(corpus, pairs, absolute, absolute_known, elapsed, show):
         print(f"\n== {p.label}: {p.same} identical, {total_known} known differences, "
               f"{total_bad} unexplained")
         for cls, cnt in p.known.most_common():
-            reason = CD_REASON if cls == CD_CLASS else KNOWN[cls][0]
+            reason = KNOWN[cls][0]
             print(f"  known {cls}: {cnt}  -- {reason}")
             for ex in p.known_examples[cls]:
                 print_example(p, *ex)
