@@ -8,6 +8,7 @@ never contacted (no NOTIFY, no transfers are configured).
 """
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -72,13 +73,32 @@ def load_zones(config_path):
     return out
 
 
+def _ephemeral_range():
+    """net.ipv4.ip_local_port_range, or Linux's default."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_issued = set()
+# Its own generator: a script that seeds the module-level one must not make every run pick the same ports.
+_ports = random.SystemRandom()
+
+
 def free_port():
-    """A port free for UDP and TCP on 127.0.0.1 and ::1."""
+    """A port free for UDP and TCP on 127.0.0.1 and ::1, not handed out before by this process,
+    outside the ephemeral range that clients (dig, dnsperf, dnspython) take source ports from: a
+    client whose source port is a server port nobody holds at that moment receives its own query."""
+    low, high = _ephemeral_range()
+    candidates = (10000, low - 1) if low > 12000 else (high + 1, 65535) if high < 63000 else (1024, max(1024, low - 1))
     for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = _ports.randint(*candidates)
+        if port in _issued:
+            continue
+        _issued.add(port)
         ok = True
         for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
             for typ in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
