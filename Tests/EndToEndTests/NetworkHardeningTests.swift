@@ -243,6 +243,36 @@ struct NetworkHardeningTests {
         #expect(results["nsd"] != nil, "NSD ran on the same burst, for context:\n\(r.stdout)")
     }
 
+    @Test("socket buffers: forced to the configured size as root; without CAP_NET_ADMIN capped at net.core.rmem_max, and logged",
+          .timeLimit(.minutes(2)))
+    func socketBuffers() throws {
+        let setpriv = try E2E.tool("setpriv", package: "util-linux")
+        func sysctl(_ name: String) throws -> Int {
+            Int((try String(contentsOfFile: "/proc/sys/net/core/\(name)", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        let rmemMax = try sysctl("rmem_max"), wmemMax = try sysctl("wmem_max")
+        #expect(rmemMax > 0 && wmemMax > 0)
+        let requested = 8 << 20
+        // As root (the tests run as root): forced, whatever rmem_max says.
+        let port = try E2E.freePort()
+        let root = try Server(Self.listen(port))
+        try root.waitReady(port: port)
+        #expect(root.logText.contains("msg=\"UDP socket buffers\" address=127.0.0.1:\(port) forced=true receive-buffer=\(requested) requested=\(requested)/\(1 << 20) send-buffer=\(1 << 20)"),
+                "as root:\n\(root.logText)")
+        #expect(root.stop() == 0)
+        // As nobody, without capabilities: what the kernel grants is min(requested, rmem_max).
+        let other = try E2E.freePort()
+        let unprivileged = try Server(Self.listen(other), wrapper: [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                                                    "--inh-caps=-all", "--bounding-set=-all"])
+        try unprivileged.waitReady(port: other)
+        let granted = min(requested, rmemMax)
+        #expect(unprivileged.logText.contains("address=127.0.0.1:\(other) forced=false receive-buffer=\(granted) requested=\(requested)/"),
+                "without CAP_NET_ADMIN the kernel grants \(granted) (rmem_max \(rmemMax)):\n\(unprivileged.logText)")
+        #expect(unprivileged.logText.contains("UDP socket buffers smaller than configured") == (granted < requested || wmemMax < 1 << 20),
+                "a warning exactly when less was granted:\n\(unprivileged.logText)")
+        #expect(unprivileged.stop() == 0)
+    }
+
     @Test("wildcard listen addresses: each UDP reply leaves from the address its query was sent to (IPv4 and IPv6, network namespaces)",
           .timeLimit(.minutes(3)))
     func wildcardSourceAddress() throws {

@@ -134,9 +134,12 @@ final class RoutedMeridian {
         let r = try E2E.run(dig, ["@127.0.0.1", "-p", "\(port)", "+time=2", "+tries=2", "+short", "-f", file.path],
                             timeout: 300)
         let lines = r.stdout.split(separator: "\n").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        // dig's own diagnostics (";; ...") are not answers. One was seen once in CI (";; Warning: query
-        // response not set": a datagram without QR reached one of dig's ephemeral ports; every response
-        // meridian writes sets QR). They are left out and counted; callers bound their number.
+        // dig's own diagnostics (";; ...") are not answers; they are left out and counted, and callers
+        // expect none. CI once saw ";; Warning: query response not set": dig had received its own query.
+        // dig sets SO_REUSEPORT on its sockets, so as root it may be given the server's port as its
+        // ephemeral source port (the server's sockets have SO_REUSEPORT too); its query to
+        // 127.0.0.1:port then matches its own connected socket best and comes back to it. Test
+        // servers now listen below the ephemeral range (E2E.freePort), where dig never binds.
         diagnosticLines += lines.filter { $0.hasPrefix(";;") }
         return lines.filter { !$0.hasPrefix(";;") }
     }
