@@ -86,11 +86,12 @@ enum E2E {
     }
 
     /// A port free on 127.0.0.1 and ::1 for both UDP and TCP, never handed out before in this
-    /// process, and outside the kernel's ephemeral range: dig, kdig and Python clients take their
-    /// source ports from that range, and a dig whose source port happens to be a server port that
-    /// is not bound at that moment (a server starting or restarting) receives its own query
-    /// (";; Warning: query response not set"); a port handed out twice could also let two test
-    /// servers start on it.
+    /// process, and outside the kernel's ephemeral range, which dig, kdig and Python clients take
+    /// their source ports from. A dig whose source port is the server's port receives its own
+    /// query (";; Warning: query response not set"): it can be given that port while the server
+    /// is down (starting, restarting) and even while it runs, since dig sets SO_REUSEPORT and the
+    /// tests run as the same user as the server. A port handed out twice could also start two
+    /// test servers on it.
     static func freePort() throws -> UInt16 {
         let (low, high) = ephemeralRange()
         // Below the ephemeral range when there is room there (Linux's default starts at 32768),
