@@ -29,6 +29,7 @@ within 150 km of the place it stands for.
 Exits 0 when every check passes, 1 with the failures listed, 2 when a tool is missing.
 """
 import argparse
+import json
 import math
 import os
 import shutil
@@ -157,7 +158,11 @@ def wait_answering(server, port, timeout):
 
 def launch(name, tmp, port, argv, timeout):
     log = os.path.join(tmp, name + ".out")
-    proc = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp)
+    try:
+        proc = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     s = Server(name, port, proc, tmp, log)
     try:
         wait_answering(s, port, timeout)
@@ -288,7 +293,6 @@ plugins => {{
 
 def logged(meridian, since):
     """The query-log lines of meridian after line `since`, as dicts (the log is written after each batch)."""
-    import json
     time.sleep(0.2)
     try:
         with open(os.path.join(meridian.tmp, "queries.log")) as f:
