@@ -32,9 +32,13 @@ public final class DNSServer: Sendable {
         public var queryLog: QueryLogSettings?
         /// Kernel buffer sizes of every UDP socket.
         public var udpBuffers: UDPBufferSettings
+        /// Response rate limiting over UDP; nil: off.
+        public var rateLimit: RateLimitSettings?
 
         public init(listen: [ListenAddress], workers: Int, tcpIdleTimeout: Duration, tcpMaxConnections: Int,
-                    queryLog: QueryLogSettings? = nil, udpBuffers: UDPBufferSettings = UDPBufferSettings()) {
+                    queryLog: QueryLogSettings? = nil, udpBuffers: UDPBufferSettings = UDPBufferSettings(),
+                    rateLimit: RateLimitSettings? = nil) {
+            self.rateLimit = rateLimit
             self.listen = listen
             self.workers = workers
             self.tcpIdleTimeout = tcpIdleTimeout
@@ -48,12 +52,13 @@ public final class DNSServer: Sendable {
             self.init(
                 listen: config.listen, workers: config.workers ?? System.coreCount,
                 tcpIdleTimeout: config.tcp.idleTimeout, tcpMaxConnections: config.tcp.maxConnections,
-                queryLog: config.queryLog, udpBuffers: config.udpBuffers)
+                queryLog: config.queryLog, udpBuffers: config.udpBuffers, rateLimit: config.rateLimit)
         }
     }
 
     private let engine: EngineReference
     private let counters: QueryCounters
+    private let rateLimiter: ResponseRateLimiter?
     private let logger: Logger
     private let stopping: ManagedAtomic<Bool>
     private let udpSockets: [Int32]
@@ -62,11 +67,13 @@ public final class DNSServer: Sendable {
     private let tcpChannels: [any Channel]
 
     private init(
-        engine: EngineReference, counters: QueryCounters, logger: Logger, stopping: ManagedAtomic<Bool>, udpSockets: [Int32],
+        engine: EngineReference, counters: QueryCounters, rateLimiter: ResponseRateLimiter?, logger: Logger,
+        stopping: ManagedAtomic<Bool>, udpSockets: [Int32],
         threads: [pthread_t], tcpGroup: MultiThreadedEventLoopGroup, tcpChannels: [any Channel]
     ) {
         self.engine = engine
         self.counters = counters
+        self.rateLimiter = rateLimiter
         self.logger = logger
         self.stopping = stopping
         self.udpSockets = udpSockets
@@ -83,6 +90,7 @@ public final class DNSServer: Sendable {
         let reference = EngineReference(engine, shards: udpThreads + workers)
         let counters = QueryCounters(shards: udpThreads + workers)
         let queryLog = try configuration.queryLog.map { settings throws(DNSServerError) in try QueryLog(settings) }
+        let rateLimiter = configuration.rateLimit.map { ResponseRateLimiter($0, shards: udpThreads) }
         let stopping = ManagedAtomic(false)
         var udpSockets: [Int32] = []
         let group = MultiThreadedEventLoopGroup(numberOfThreads: workers)
@@ -143,7 +151,8 @@ public final class DNSServer: Sendable {
         var threads: [pthread_t] = []
         for (shard, socket) in udpSockets.enumerated() {
             let worker = UDPWorker(socket: socket, packetInfo: packetInfo[shard], stopping: stopping, engine: reference,
-                                   counters: counters, shard: shard, queryLog: queryLog)
+                                   counters: counters, shard: shard, queryLog: queryLog, rateLimiter: rateLimiter,
+                                   logger: logger)
             guard let thread = startThread({
                 if let failure = worker.run() { logger.critical("UDP worker stopped: \(failure)") }
             }) else {
@@ -157,7 +166,7 @@ public final class DNSServer: Sendable {
             threads.append(thread)
         }
         return DNSServer(
-            engine: reference, counters: counters, logger: logger, stopping: stopping, udpSockets: udpSockets,
+            engine: reference, counters: counters, rateLimiter: rateLimiter, logger: logger, stopping: stopping, udpSockets: udpSockets,
             threads: threads, tcpGroup: group, tcpChannels: tcpChannels)
     }
 
@@ -171,6 +180,7 @@ public final class DNSServer: Sendable {
         var statistics = QueryStatistics()
         counters.totals(into: &statistics)
         statistics.answers = answerTotals()
+        statistics.rateLimited = rateLimiter?.totals() ?? []
         return statistics
     }
 

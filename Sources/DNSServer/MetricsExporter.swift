@@ -56,6 +56,10 @@ public final class MetricsExporter: Sendable {
             for (transport, n) in statistics.truncated {
                 add("meridian_truncated_total", "Responses sent with the TC bit set.", [("transport", transport)], n)
             }
+            for limited in statistics.rateLimited {
+                add("meridian_rate_limited_total", "UDP responses held back by rate limiting: dropped, or slipped (sent truncated).",
+                    [("kind", limited.kind), ("action", limited.action)], limited.count)
+            }
 
             var gauges: [String: Prometheus.Gauge] = [:]
             func set(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {

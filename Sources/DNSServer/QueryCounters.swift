@@ -189,4 +189,6 @@ public struct QueryStatistics: Sendable {
     public var truncated: [String: UInt64] = [:]
     /// Routed answers per service and data center.
     public var answers: [AnswerKey: UInt64] = [:]
+    /// Responses held back by rate limiting, by response kind and action (dropped or slipped).
+    public var rateLimited: [(kind: String, action: String, count: UInt64)] = []
 }

@@ -1,4 +1,5 @@
 import Atomics
+import Logging
 import CDNSIO
 import QueryEngine
 import GeoIP
@@ -33,6 +34,9 @@ struct UDPWorker: Sendable {
     /// This thread's shard of `counters` and of every answer tally.
     let shard: Int
     let queryLog: QueryLog?
+    /// Response rate limiting, when configured.
+    let rateLimiter: ResponseRateLimiter?
+    let logger: Logger
 
     /// Runs until shutdown; returns an error text when the loop fails for another reason.
     func run() -> String? {
@@ -43,6 +47,9 @@ struct UDPWorker: Sendable {
         var state = RoutingState(seed: UInt64.random(in: 0...UInt64.max))
         var outcome = QueryOutcome()
         var log = queryLog?.writer()
+        // Prefixes that started being rate limited in this batch, logged once it is sent.
+        var limited: [(prefix: String, kind: String)] = []
+        limited.reserveCapacity(Int(udpBatchSize))
         while !stopping.load(ordering: .relaxed) {
             let received = cdnsio_recv(batch, socket)
             if received <= 0 {
@@ -55,6 +62,7 @@ struct UDPWorker: Sendable {
             }
             let box = self.engine.load()
             let engine = box.engine
+            let now = rateLimiter == nil ? 0 : UInt32(truncatingIfNeeded: time(nil))
             for i in 0..<UInt32(received) {
                 var words: (UInt64, UInt64) = (0, 0)
                 let family = withUnsafeMutableBytes(of: &words) {
@@ -63,13 +71,32 @@ struct UDPWorker: Sendable {
                 let query = UnsafeRawBufferPointer(start: cdnsio_rx_data(batch, i), count: cdnsio_rx_length(batch, i))
                 let response = UnsafeMutableRawBufferPointer(start: cdnsio_tx_buffer(batch, i), count: QueryEngine.responseBufferSize)
                 let client = IPAddress(family: family, words: words)
-                let length = engine.respond(to: query, from: client, over: .udp, into: response, state: &state, outcome: &outcome)
+                var length = engine.respond(to: query, from: client, over: .udp, into: response, state: &state, outcome: &outcome)
+                if let rateLimiter, length > 0 {
+                    let verdict = rateLimiter.judge(outcome, client: client, now: now, shard: shard)
+                    if verdict.startsLimiting {
+                        limited.append((rateLimiter.prefix(of: client), ResponseRateLimiter.kind(outcome).name))
+                    }
+                    switch verdict.action {
+                    case .send: break
+                    case .drop:
+                        length = 0
+                        outcome.rcode = QueryOutcome.dropped
+                    case .slip:
+                        length = ResponseRateLimiter.slipped(response, questionEnd: outcome.questionEnd)
+                        outcome.truncated = true
+                    }
+                }
                 if length > 0 { cdnsio_tx_queue(batch, i, length) }
                 counters.record(outcome, over: .udp, shard: shard, answers: box.tally)
                 log?.consider(query, outcome, client: client, transport: .udp, engine: engine)
             }
             cdnsio_send(batch, socket)
             log?.flush()
+            for (prefix, kind) in limited {
+                logger.notice("rate-limit: limiting \(kind) responses to \(prefix)")
+            }
+            limited.removeAll(keepingCapacity: true)
         }
         return nil
     }

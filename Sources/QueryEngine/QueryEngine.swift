@@ -116,6 +116,8 @@ public final class QueryEngine: Sendable {
         outcome.hasClientSubnet = q.edns?.clientSubnet != nil
         let flags = UInt16(response[2]) << 8 | UInt16(response[3])
         outcome.truncated = flags & Header.tc != 0
+        outcome.authoritative = flags & Header.aa != 0
+        outcome.questionEnd = q.questionEnd
         if outcome.rcode == QueryOutcome.dropped { outcome.rcode = flags & 0xF }
         return length
     }

@@ -24,6 +24,10 @@ public struct QueryOutcome: Sendable {
     /// The TSIG key of a signed query that verified (or got BADTIME), or -1; and the TSIG error answered.
     public var tsigKey: Int32 = -1
     public var tsigError: UInt16 = 0
+    /// True when the response has AA set (false for referrals and errors).
+    public var authoritative = false
+    /// Where the response's question ends: a response cut there (with TC) is the shortest valid one.
+    public var questionEnd = 0
 
     public init() {}
 }

@@ -118,3 +118,62 @@ extension ConfigParser {
         return bytes
     }
 }
+
+/// Response rate limiting, off unless configured (the semantics of BIND's and Knot's RRL):
+///
+/// ```yaml
+/// rate-limit:
+///   responses-per-second: 20   # per client prefix and response kind (answer, nxdomain, referral, error)
+///   slip: 2                    # every 2nd limited response goes out truncated (TC=1), the rest are dropped; 0: drop all
+///   ipv4-prefix: 24            # clients are grouped by these prefixes
+///   ipv6-prefix: 56
+///   exempt: [10.0.0.0/8]       # never limited
+/// ```
+/// Only UDP is limited: a TCP client has shown it owns its address. So has a client that returns a
+/// valid server cookie (RFC 7873), and it is never limited either.
+public struct RateLimitSettings: Sendable, Equatable {
+    public var responsesPerSecond = 20
+    public var slip = 2
+    public var ipv4Prefix = 24
+    public var ipv6Prefix = 56
+    public var exempt: [String] = []
+    public init() {}
+}
+
+extension ConfigParser {
+    mutating func rateLimit(_ node: Node) -> RateLimitSettings? {
+        guard let map = mapping(node, key: "rate-limit") else { return nil }
+        var settings = RateLimitSettings()
+        for (keyNode, value) in map where !isDuplicate(keyNode) {
+            let key = "rate-limit." + (keyNode.scalar?.string ?? "?")
+            switch keyNode.scalar?.string {
+            case "responses-per-second":
+                if let n = positiveInt(value, key: key, max: 1_000_000) { settings.responsesPerSecond = n }
+            case "slip":
+                // 0 is allowed here (drop every limited response), unlike positiveInt.
+                guard let text = scalar(value, key: key) else { break }
+                guard let n = Int(text), n >= 0, n <= 10 else {
+                    fail(.invalidValue, value, key, "\"\(text)\" is not a whole number from 0 to 10")
+                    break
+                }
+                settings.slip = n
+            case "ipv4-prefix":
+                if let n = positiveInt(value, key: key, max: 32) { settings.ipv4Prefix = n }
+            case "ipv6-prefix":
+                if let n = positiveInt(value, key: key, max: 128) { settings.ipv6Prefix = n }
+            case "exempt":
+                guard let items = sequence(value, key: key) else { break }
+                for item in items {
+                    guard let text = scalar(item, key: key) else { continue }
+                    if let problem = Self.prefixProblem(text) {
+                        fail(.badPrefix, item, key, problem)
+                        continue
+                    }
+                    settings.exempt.append(text)
+                }
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        return settings
+    }
+}

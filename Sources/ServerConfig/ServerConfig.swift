@@ -23,6 +23,7 @@ import Yams
 /// pid-file: /run/meridian/meridian.pid   # optional: written once every address is bound
 /// tsig-keys: [...]           # see ``TSIGKeySettings``
 /// cookies: { secret: ..., require: false }   # see ``CookieSettings``
+/// rate-limit: { responses-per-second: 20, slip: 2 }   # optional; see ``RateLimitSettings``
 /// zones:
 ///   - origin: example.com.
 ///     file: zones/example.com.zone     # relative to the config file's directory
@@ -54,6 +55,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var tsigKeys: [TSIGKeySettings] = []
     /// DNS Cookies (``CookieSettings``).
     public var cookies = CookieSettings()
+    /// Response rate limiting (``RateLimitSettings``); nil: off.
+    public var rateLimit: RateLimitSettings?
     public var zones: [ZoneEntry]
     /// The file this configuration was read from, for messages about it.
     public var file = ""
@@ -345,6 +348,7 @@ struct ConfigParser {
             case "zones": config.zones = zones(value)
             case "tsig-keys": config.tsigKeys = tsigKeys(value)
             case "cookies": config.cookies = cookies(value)
+            case "rate-limit": config.rateLimit = rateLimit(value)
             case "geoip", "datacenters", "checks", "health", "services": routingSections[key] = (keyNode, value)
             case "admin": config.admin = admin(value)
             default: fail(.unknownKey, keyNode, key, "unknown key")

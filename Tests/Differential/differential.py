@@ -433,6 +433,20 @@ def _any(q, a, b, diff, ctx, pair):
 
 
 
+@known("nsd-badvers-copies-cd",
+       "NSD copies the CD bit into BADVERS responses only; Knot and Meridian clear it there as in every "
+       "response. RFC 4035 section 3.1.6: \"The CD and AD bits are designed for use in communication "
+       "between security-aware resolvers and security-aware recursive name servers. These bits are for "
+       "the most part not relevant to query processing by security-aware authoritative name servers.\" "
+       "Matched only for BADVERS responses to queries with CD=1 where the flags differ in CD alone.")
+def _nsd_badvers_cd(q, a, b, diff, ctx, pair):
+    if diff != ["flags"] or not q.cd or "nsd" not in (pair.a, pair.b):
+        return False
+    if a.get("rcode") != "BADVERS" or b.get("rcode") != "BADVERS":
+        return False
+    return set(a["flags"].split()) ^ set(b["flags"].split()) == {"CD"}
+
+
 def _names(n, section):
     return {k[0] for k in n[section]}
 

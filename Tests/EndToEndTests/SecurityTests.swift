@@ -14,4 +14,15 @@ import Testing
         print(r.stderr)
         #expect(r.status == 0, "security.py exited \(r.status); see its output above")
     }
+
+    @Test("response rate limiting: slip, cookies and exemptions (Tests/Differential/ratelimit.py)", .timeLimit(.minutes(3)))
+    func rateLimiting() throws {
+        _ = try E2E.tool("dnsperf", package: "dnsperf")
+        let py = try E2E.python()
+        let script = E2E.repo.appendingPathComponent("Tests/Differential/ratelimit.py").path
+        let r = try E2E.run(py, [script, "--meridian", try E2E.meridianBinary()], timeout: 150)
+        print(r.stdout)
+        print(r.stderr)
+        #expect(r.status == 0, "ratelimit.py exited \(r.status); see its output above")
+    }
 }
