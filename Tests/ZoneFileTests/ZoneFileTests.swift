@@ -502,3 +502,22 @@ let apexLines = """
         #expect(errors.map(\.location?.line) == [5], "\(line)")
     }
 }
+
+/// The zone of the edge-case RDATA differential test (Tests/Differential/edge_rdata.py), which
+/// Knot and NSD load too: every type ldns knows, with awkward names and strings.
+@Suite struct EdgeFixtureTests {
+    @Test func everyLdnsTypeLoadsAndOnlyTheOccludedLinesWarn() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fixtures/zones/edge.example.zone").standardizedFileURL.path
+        let edge = try DNSName("edge.example.")
+        let records = try ZoneFile.read(origin: edge, path: path)
+        let zone = try ZoneFile.load(origin: edge, path: path)
+        #expect(zone.warnings.map(\.location.line) == [161, 162])
+        // The 74 types ldns has descriptors for, less OPT, TKEY and TSIG, plus TYPE65280 and TYPE65281.
+        #expect(Set(records.map(\.type)).count == 71 + 2)
+        #expect(records.contains { $0.type == RRType(65281) && $0.rdata.count == 65000 })
+        let longest = try DNSName(String(repeating: "e", count: 63) + "." + String(repeating: "f", count: 63) + "."
+                                  + String(repeating: "g", count: 63) + "." + String(repeating: "h", count: 48) + ".edge.example.")
+        #expect(longest.wire.count == 255 && records.contains { $0.owner == longest })
+    }
+}
