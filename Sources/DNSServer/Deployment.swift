@@ -1,4 +1,4 @@
-public import DNSWire
+import DNSWire
 public import DNSZone
 public import GeoIP
 public import QueryEngine

@@ -38,7 +38,7 @@ public final class MetricsExporter: Sendable {
             func add(_ name: String, _ help: String, _ labels: [(String, String)], _ total: UInt64) {
                 let key = name + "|" + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
                 let before = exported.counters[key] ?? 0
-                let counter = registry.makeCounter(name: name, labels: labels, help: help)
+                let counter = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
                 if total > before { counter.increment(by: Int64(total - before)) }
                 exported.counters[key] = max(before, total)
             }
@@ -63,7 +63,7 @@ public final class MetricsExporter: Sendable {
 
             var gauges: [String: Prometheus.Gauge] = [:]
             func set(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
-                let gauge = registry.makeGauge(name: name, labels: labels, help: help)
+                let gauge = registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels)
                 gauge.set(value)
                 gauges[name + "|" + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")] = gauge
             }
@@ -87,6 +87,11 @@ public final class MetricsExporter: Sendable {
             exported.gauges = gauges
         }
         return registry.emitToString() + Self.scopeHistogram(statistics.scopes)
+    }
+
+    /// The registry's name for a metric: the name as given (no unit suffix) and its help text.
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     /// `meridian_ecs_scope_prefix_length`: the scope prefix lengths of answers to queries with ECS.

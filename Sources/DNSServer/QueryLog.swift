@@ -3,7 +3,7 @@ import Foundation
 import GeoIP
 import QueryEngine
 import Routing
-public import ServerConfig
+import ServerConfig
 #if canImport(Glibc)
 import Glibc
 #endif

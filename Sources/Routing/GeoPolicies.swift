@@ -1,4 +1,4 @@
-public import GeoIP
+import GeoIP
 public import ServerConfig
 
 /// Where a client is, as a geo policy sees it. Two merged prefix maps: `first` decides only the
