@@ -120,8 +120,9 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Loads the configuration, every zone file, the geo database and the routing \
             table, then answers on every listen address over UDP and TCP. Exits 1, listing \
-            every problem as file:line: reason, if a zone or setting is wrong or an address \
-            cannot be bound.
+            every problem as file:line: reason, if a zone or setting is wrong, if an address \
+            cannot be bound or another process serves it (the error names it), or if the \
+            pid file names a running process.
 
             With services, health checks start at once from the last known states in the \
             health state file. With admin, the HTTP API listens too (GET /status; POST \
@@ -160,15 +161,11 @@ struct Serve: AsyncParsableCommand {
 
         let server: DNSServer
         do {
+            // The admin listener binds only once the service group runs: a port in use is reported
+            // now, before anything answers.
+            if let admin = config.admin { try DNSServer.checkAvailable(admin.listen, stream: true, role: "admin API") }
             server = try DNSServer.start(DNSServer.Configuration(config), engine: deployment.engine(), logger: logger)
         } catch {
-            printErrors(["cannot listen on \(error)"])
-            throw ExitCode.failure
-        }
-        do {
-            if let admin = config.admin { try DNSServer.checkAvailable(admin.listen, stream: true, role: "admin API") }
-        } catch {
-            server.shutdown()
             printErrors(["cannot listen on \(error)"])
             throw ExitCode.failure
         }
