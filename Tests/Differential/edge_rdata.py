@@ -161,7 +161,7 @@ def zone_records():
         add("t-svcb", "SVCB", f"{i + 1} {n} alpn=h2 port=853")
         add("t-https", "HTTPS", f"{i + 1} {n} alpn=h3")
         add("t-ipseckey", "IPSECKEY", f"{i} 3 2 {n} {KEY}")
-        # One NSEC per owner: "an NSEC RR ... for each owner name" (RFC 4034 §4); Knot keeps one only.
+        # One NSEC per owner (an owner has one NSEC in a signed zone; Knot keeps only one of several).
         add(f"t-nsec-{i}", "NSEC", f"{n} A NS SOA MX TXT AAAA RRSIG NSEC TYPE1234")
         # TTL 300, the Original TTL field: Knot takes that for an RRSIG without a TTL of its own.
         add("t-rrsig", "RRSIG", f"A 13 3 300 20250101000000 20240101000000 {i} {n} AQID", ttl=300)
@@ -568,9 +568,10 @@ def _nsd_ipseckey(peer, ask, a, b):
 
 
 @known("any-one-rrset",
-       "RFC 8482 section 4.1: \"A DNS responder can choose to search for an owner name that matches the "
-       "QNAME and, if that name owns multiple RRs, return just one RRset\" (Knot and Meridian return the "
-       "first by type code, NSD another). Matched only for QTYPE=ANY when only the answer and additional "
+       "RFC 8482 section 4: \"A DNS responder that receives an ANY query MAY decline to provide a "
+       "conventional ANY response or MAY instead send a response with a single RRset (or a larger subset "
+       "of available RRsets) in the answer section\" (Knot and Meridian send the first by type code, NSD "
+       "another). Matched only for QTYPE=ANY when only the answer and additional "
        "sections differ and each side's answer is non-empty and made of whole RRsets of the zone at the "
        "query name.")
 def _any(peer, ask, a, b):
@@ -591,10 +592,10 @@ def _any(peer, ask, a, b):
 
 
 @known("optional-additional",
-       "Addresses of the names in the answer are optional additional data: RFC 1034 section 4.3.2 step 6 "
-       "(\"If the data at the node contains... look up the addresses\", made optional by RFC 2181 section "
-       "5.4.1), and for SVCB and HTTPS RFC 9460 section 4.2: authoritative servers \"SHOULD return A, AAAA, "
-       "and SVCB records in the Additional section for any TargetNames that are in the zone\". NSD "
+       "Addresses of the names in the answer are optional additional data: RFC 1034 section 4.3.2 step 6, "
+       "\"Using local data only, attempt to add other RRs which may be useful to the additional section of "
+       "the query\", and for SVCB and HTTPS RFC 9460 section 4.1: \"authoritative DNS servers SHOULD return "
+       "A, AAAA, and SVCB records in the Additional section for any TargetNames that are in the zone\". NSD "
        "(minimal-responses) leaves them out, Knot adds those of some SVCB targets only; Meridian adds every "
        "in-zone target's. Matched only when nothing else differs, the peer's additional section is a subset "
        "of Meridian's, and every extra record is an A or AAAA at a name in Meridian's answer RDATA.")
