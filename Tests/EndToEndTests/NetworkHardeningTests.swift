@@ -291,6 +291,8 @@ struct NetworkHardeningTests {
             _ = try? E2E.run(ip, ["netns", "del", serverNS], timeout: 30)
             _ = try? E2E.run(ip, ["netns", "del", clientNS], timeout: 30)
         }
+        // Left over by an earlier run of this test that was killed (the names are this test's own).
+        for ns in [serverNS, clientNS] { _ = try? E2E.run(ip, ["netns", "del", ns], timeout: 30) }
         try sh(["netns", "add", serverNS])
         try sh(["netns", "add", clientNS])
         try sh(["link", "add", "mrdS\(tag)", "netns", serverNS, "type", "veth", "peer", "name", "mrdC\(tag)", "netns", clientNS])
