@@ -244,6 +244,23 @@ struct NetworkHardeningTests {
         #expect(results["nsd"] != nil, "NSD ran on the same burst, for context:\n\(r.stdout)")
     }
 
+    @Test("why test servers listen below the ephemeral range: a dig on a running server's port receives its own query")
+    func digSharesServerPort() throws {
+        let port = try E2E.freePort()
+        let range = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+            .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        #expect(range.count == 2 && (Int(port) < range[0] || Int(port) > range[1]), "port \(port) outside \(range)")
+        let server = try Server(Self.listen(port) + "workers: 2\n")
+        try server.waitReady(port: port)
+        // dig sets SO_REUSEPORT on its sockets, so (as the same user) it may bind the port the server
+        // holds, as the kernel may give it that port as an ephemeral one; its query then comes back
+        // to its own connected socket. This is what CI once saw in a routing test.
+        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let r = try E2E.run(dig, ["-b", "127.0.0.1#\(port)", "@127.0.0.1", "-p", "\(port)", "+time=2", "+tries=1", "example.com.", "SOA"], timeout: 10)
+        #expect(r.stdout.contains("query response not set"), "dig on the server's own port:\n\(r.stdout)\(r.stderr)")
+        #expect(server.stop() == 0)
+    }
+
     @Test("socket buffers: forced to the configured size as root; without CAP_NET_ADMIN capped at net.core.rmem_max, and logged",
           .timeLimit(.minutes(2)))
     func socketBuffers() throws {
