@@ -254,6 +254,10 @@ def zone_records():
     add("t-nsec3", "NSEC3", "1 0 0 - 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3S A RRSIG")
     add("t-nsec3", "TXT", '"beside an NSEC3"')
     add("2vptu5timamqttgl4luu9kg21e0aor3s", "NSEC3", "1 1 12 aabbccdd 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3T")
+    # A wildcard whose data has edge names, asked for with escaped and upper-case names.
+    add("*.t-wild", "MX", f"10 {UPPER}")
+    add("*.t-wild", "MX", f"20 {ESC}")
+    add("*.t-wild", "TXT", '"wild"')
     # Owners with escapes and upper case.
     add(r"Own\.er\000X", "TXT", '"escaped owner"')
     add("MiXeD-Owner", "TXT", '"mixed owner"')
@@ -409,10 +413,14 @@ def queries(records):
     out.append(Ask("www.ref200." + ORIGIN, dns.rdatatype.A, "udp-edns"))
     out.append(Ask("www.ref200." + ORIGIN, dns.rdatatype.A, "tcp"))
     out.append(Ask("x.t-ns." + ORIGIN, dns.rdatatype.A, "udp-edns"))
-    out.append(Ask("x.t-dname-4." + ORIGIN, dns.rdatatype.A, "udp-edns"))
-    out.append(Ask("x.t-dname-0." + ORIGIN, dns.rdatatype.A, "udp-edns"))
     for i in range(len(NAMES)):
         out.append(Ask(f"t-cname-{i}." + ORIGIN, dns.rdatatype.A, "udp-edns"))
+        # Substitution into the 255-octet targets overflows: YXDOMAIN (RFC 6672 §2.2).
+        out.append(Ask(f"x.t-dname-{i}." + ORIGIN, dns.rdatatype.A, "udp-edns"))
+        out.append(Ask(f"x.t-dname-{i}." + ORIGIN, dns.rdatatype.TXT, "tcp"))
+    for name in ("Q.t-wild.", r"a\.b\000.T-WILD.", "x.y.t-wild."):
+        for rtype in (dns.rdatatype.MX, dns.rdatatype.TXT, dns.rdatatype.ANY, dns.rdatatype.A):
+            out.append(Ask(name + ORIGIN, rtype, "udp-edns"))
     return out
 
 
@@ -565,6 +573,27 @@ def _nsd_ipseckey(peer, ask, a, b):
     if fixed == a["answer"]:
         return None
     return dict(a, answer=fixed), b
+
+
+@known("knot-yxdomain-extra",
+       "RFC 6672 section 2.2: when the substituted name would exceed 255 octets \"the server returns an "
+       "RCODE of YXDOMAIN [RFC2136]. The DNAME record and its signature (if the zone is signed) are "
+       "included in the answer as proof for the YXDOMAIN (value 6) RCODE.\" Knot 3.2 also puts the RRset "
+       "of the query type at the DNAME target itself into that answer; NSD and Meridian send the DNAME "
+       "alone. Matched only for Knot, rcode YXDOMAIN on both sides, Meridian's answer exactly one DNAME "
+       "RRset, and Knot's the same plus records owned by that DNAME's target.")
+def _knot_yxdomain(peer, ask, a, b):
+    if peer != "knot" or a["rcode"] != dns.rcode.YXDOMAIN or b["rcode"] != dns.rcode.YXDOMAIN:
+        return None
+    if any(a[k] != b[k] for k in a if k != "answer") or not b["answer"]:
+        return None
+    if any(t != dns.rdatatype.DNAME for _, t, _, _, _ in b["answer"]) or len(b["answer"]) != 1:
+        return None
+    target = dns.name.from_wire(bytes.fromhex(b["answer"][0][4]), 0)[0].to_text().lower()
+    extra = [rr for rr in a["answer"] if rr not in b["answer"]]
+    if not extra or len(a["answer"]) != len(b["answer"]) + len(extra) or any(rr[0] != target for rr in extra):
+        return None
+    return dict(a, answer=b["answer"]), b
 
 
 @known("any-one-rrset",
