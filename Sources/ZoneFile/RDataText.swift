@@ -37,8 +37,13 @@ enum RDataText {
         }
     }
 
-    /// The type a zone file's type field names (`A`, `NSAP-PTR`, `TYPE65280`, any case), if ldns knows it.
+    /// The type a zone file's type field names (`A`, `NSAP-PTR`, `TYPE65280`, any case), if ldns
+    /// knows the mnemonic; `TYPEn` is read here, since ldns would wrap n above 65535 to 16 bits.
     static func type(named field: ArraySlice<UInt8>) -> RRType? {
+        if field.count > 4, field.prefix(4).elementsEqual("TYPE".utf8, by: { $0 & 0xDF == $1 }) {
+            guard let n = number(field.dropFirst(4), max: 65535), n > 0 else { return nil }
+            return RRType(UInt16(n))
+        }
         var text = [CChar](repeating: 0, count: field.count + 1)
         for (i, b) in field.enumerated() { text[i] = CChar(bitPattern: b) }
         let code = UInt16(truncatingIfNeeded: ldns_get_rr_type_by_name(text).rawValue)

@@ -180,8 +180,11 @@ struct ZoneFileReader {
                 i = t.upperBound
             }
         }
-        if special, let named = RDataText.type(named: entry[typeField]),
-           let parsed = try RDataText.parse(named, fields, origin: scope.origin) {
+        let named = special ? RDataText.type(named: entry[typeField]) : nil
+        if special && named == nil {
+            throw ZoneProblem(.syntax, "unknown RR type \(String(decoding: entry[typeField], as: UTF8.self))")
+        }
+        if let named, let parsed = try RDataText.parse(named, fields, origin: scope.origin) {
             type = named
             rdata = parsed
         } else {

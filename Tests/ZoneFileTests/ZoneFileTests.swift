@@ -493,6 +493,8 @@ let apexLines = """
         "x IPSECKEY 10 0 2 gw AQID", "x IPSECKEY 10 1 0 2001:db8::1", "x IPSECKEY 10 4 0 .", "x IPSECKEY 10 0 2 . AQ*D",
         "x IPSECKEY 10 0 2 . A", "x CSYNC 66", "x CSYNC 66 3 NOTATYPE", "x NSAP-PTR a b",
         #"x SVCB 1 . alpn=h2,,h3"#, #"x SVCB 1 . alpn=h\2"#,
+        // TYPE numbers above 65535 (ldns alone wrapped TYPE99999 to TYPE34463) and TYPE0 (reserved).
+        "x TYPE99999 \\# 0", "x TYPE65536 1", "x TYPE0 \\# 0", "x FOO \\# 0",
     ])
     func malformedRDATAIsASyntaxErrorAtItsLine(line: String) {
         let f = Fixture()
