@@ -189,36 +189,59 @@ public enum QueryParser {
             id: p.u16(at: 0), flags: flags, questionEnd: Header.size, qnameLength: 0,
             qtype: RRType(0), qclass: RRClass(0), edns: nil)
         let qdcount = p.u16(at: 4), ancount = p.u16(at: 6), nscount = p.u16(at: 8), arcount = p.u16(at: 10)
-        guard qdcount == 1 else { return .formatError }
-
-        // QNAME: plain labels only; a compression pointer cannot point anywhere useful in a question.
+        // No question is FORMERR, but the rest is read, so that the answer has OPT when the query had
+        // one (as Knot); several questions are FORMERR at once.
+        guard qdcount <= 1 else { return .formatError }
         var i = Header.size
+        if qdcount == 1 {
+            guard readQuestion(p, into: &q, at: &i) else { return .formatError }
+        }
+        let outcome = readRecords(p, into: &q, at: &i, answers: Int(ancount) + Int(nscount), additional: Int(arcount))
+        return qdcount == 1 ? outcome : .formatError
+    }
+
+    /// QNAME (plain labels only: a compression pointer cannot point anywhere useful in a question),
+    /// QTYPE and QCLASS, from `i` on.
+    @inline(__always)
+    private static func readQuestion(_ p: UnsafeRawBufferPointer, into q: inout ParsedQuery, at i: inout Int) -> Bool {
+        let n = p.count
         while true {
-            guard i < n else { return .formatError }
+            guard i < n else { return false }
             let len = Int(p[i])
             if len == 0 { i += 1; break }
-            guard len <= DNSName.maxLabelLength else { return .formatError }
+            guard len <= DNSName.maxLabelLength else { return false }
             i += 1 + len
-            guard i - Header.size < DNSName.maxWireLength else { return .formatError }
+            guard i - Header.size < DNSName.maxWireLength else { return false }
         }
         let qnameLength = i - Header.size
-        guard qnameLength <= DNSName.maxWireLength, i + 4 <= n else { return .formatError }
+        guard qnameLength <= DNSName.maxWireLength, i + 4 <= n else { return false }
         q.qnameLength = qnameLength
         q.qtype = RRType(p.u16(at: i))
         q.qclass = RRClass(p.u16(at: i + 2))
         i += 4
         q.questionEnd = i
+        return true
+    }
+
+    /// The answer, authority and additional records from `i` on, which must end the message.
+    @inline(__always)
+    private static func readRecords(
+        _ p: UnsafeRawBufferPointer, into q: inout ParsedQuery, at start: inout Int, answers: Int, additional arcount: Int
+    ) -> QueryParseOutcome {
+        let n = p.count
+        var i = start
+        defer { start = i }
 
         // Answer and authority records are skipped but must be well formed, and OPT and TSIG belong
         // only in the additional section (RFC 6891 §6.1.1, RFC 8945 §5.1).
-        for _ in 0..<(Int(ancount) + Int(nscount)) {
+        for _ in 0..<answers {
             guard let ownerEnd = skipName(p, at: i), ownerEnd + 10 <= n else { return .formatError }
             let type = p.u16(at: ownerEnd)
             guard type != RRType.opt.rawValue, type != TSIGRecord.type else { return .formatError }
             i = ownerEnd + 10 + Int(p.u16(at: ownerEnd + 8))
             guard i <= n else { return .formatError }
         }
-        for k in 0..<Int(arcount) {
+        for k in 0..<arcount {
             let ownerStart = i
             guard let ownerEnd = skipName(p, at: i), ownerEnd + 10 <= n else { return .formatError }
             let type = p.u16(at: ownerEnd)
@@ -227,19 +250,25 @@ public enum QueryParser {
             guard rdata + rdlen <= n else { return .formatError }
             if type == TSIGRecord.type {
                 // RFC 8945 §5.1: the last record, once; the key name uncompressed, class ANY, TTL 0 (§4.2).
-                guard k == Int(arcount) - 1, skipPlainName(p, at: ownerStart, end: ownerEnd) == ownerEnd,
+                guard k == arcount - 1, skipPlainName(p, at: ownerStart, end: ownerEnd) == ownerEnd,
                       p.u16(at: ownerEnd + 2) == RRClass.any.rawValue, p.u32(at: ownerEnd + 4) == 0,
                       let tsig = TSIGRecord.parse(p, start: ownerStart, ownerEnd: ownerEnd, rdata: rdata, length: rdlen)
                 else { return .formatError }
                 q.tsig = tsig
             } else if type == RRType.opt.rawValue {
-                // RFC 6891 §6.1.1: one OPT at most, owned by the root.
-                guard q.edns == nil, ownerEnd == ownerStart + 1, p[ownerStart] == 0 else { return .formatError }
+                // RFC 6891 §6.1.1: one OPT at most, owned by the root. With two, neither is trusted
+                // (the FORMERR carries no OPT, as Knot's).
+                guard q.edns == nil else { q.edns = nil; return .formatError }
+                guard ownerEnd == ownerStart + 1, p[ownerStart] == 0 else { return .formatError }
+                let ttl = p.u32(at: ownerEnd + 4)
+                let version = UInt8((ttl >> 16) & 0xFF)
                 var subnet: ClientSubnet? = nil
                 var nsid = false
                 var cookie: CookieOption? = nil
                 var o = rdata
-                while o < rdata + rdlen {
+                // The options of an EDNS version we do not speak are not ours to judge: BADVERS, not
+                // FORMERR (RFC 6891 §6.1.3).
+                while version == 0 && o < rdata + rdlen {
                     guard o + 4 <= rdata + rdlen else { return .formatError }
                     let length = Int(p.u16(at: o + 2))
                     guard o + 4 + length <= rdata + rdlen else { return .formatError }
@@ -258,9 +287,8 @@ public enum QueryParser {
                     }
                     o += 4 + length
                 }
-                let ttl = p.u32(at: ownerEnd + 4)
                 q.edns = EDNS(
-                    udpPayloadSize: p.u16(at: ownerEnd + 2), version: UInt8((ttl >> 16) & 0xFF),
+                    udpPayloadSize: p.u16(at: ownerEnd + 2), version: version,
                     dnssecOK: ttl & 0x8000 != 0, optionsOffset: rdata, optionsLength: rdlen, clientSubnet: subnet,
                     nsidRequested: nsid, cookie: cookie)
             }

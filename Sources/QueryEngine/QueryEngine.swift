@@ -173,7 +173,8 @@ public final class QueryEngine: Sendable {
         }
         switch q.opcode {
         case .query: break
-        case .notify, .update: return errorResponse(q, query, .refused, extras: extras, into: response)
+        case .notify: return errorResponse(q, query, .refused, extras: extras, into: response)
+        // RFC 2136 §3: a server that does not implement UPDATE answers NOTIMP (as NSD does).
         default: return errorResponse(q, query, .notImp, extras: extras, into: response)
         }
         if let edns = q.edns, edns.version > 0 {
@@ -181,9 +182,10 @@ public final class QueryEngine: Sendable {
             return errorResponse(q, query, .badVers, extras: extras, into: response)  // RFC 6891 §6.1.3
         }
         switch q.qtype {
+        // "AXFR sessions over UDP transport are not defined" (RFC 5936 §4.2): NOTIMP, as Knot and NSD.
+        case .axfr where transport == .udp: return errorResponse(q, query, .notImp, extras: extras, into: response)
         case .axfr, .ixfr: return errorResponse(q, query, .refused, extras: extras, into: response)
-        case .opt: return errorResponse(q, query, .formErr, extras: extras, into: response)
-        default: break
+        default: break  // other meta types (OPT, TSIG, MAILB…) find no RRset: NODATA, as Knot and NSD
         }
         if q.qclass == .chaos {
             return chaos.respond(q, query, transportLimit(q, transport), opt, extras, into: response)

@@ -89,3 +89,31 @@ let malformedQueries: [(String, [UInt8])] = {
         }
     }
 }
+
+@Suite struct QueryParserEDNSPlacementTests {
+    static let opt: [UInt8] = [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0]
+
+    @Test func noQuestionIsFORMERRButKeepsTheOPT() {
+        let (outcome, q) = parse([0x12, 0x34, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 1] + Self.opt)
+        #expect(outcome == .formatError)
+        #expect(q.edns?.udpPayloadSize == 1232)
+    }
+
+    @Test func twoOPTsAreFORMERRWithoutEither() {
+        var m = Message.query(name: try! DNSName("a.example."), type: .a, edns: (1232, false))
+        m[11] = 2
+        let (outcome, q) = parse(m + Self.opt)
+        #expect(outcome == .formatError)
+        #expect(q.edns == nil)
+    }
+
+    @Test func optionsOfAnotherVersionAreNotJudged() {
+        // EDNS version 1 with an ECS option of an unknown family: BADVERS territory, not FORMERR.
+        var m = Message.query(name: try! DNSName("a.example."), type: .a)
+        m[11] = 1
+        m += [0, 0, 41, 0x04, 0xD0, 0, 1, 0, 0, 0, 8, 0, 8, 0, 4, 0, 3, 0, 0]
+        let (outcome, q) = parse(m)
+        #expect(outcome == .query)
+        #expect(q.edns?.version == 1)
+    }
+}

@@ -193,7 +193,14 @@ func names(_ records: [Message.Record]) -> [String] { records.map { "\($0.owner.
         var status = Message.query(name: try DNSName("example.com."), type: .soa)
         status[2] = 2 << 3
         #expect(try ask(status)?.rcode == .notImp)
-        #expect(try ask("example.com.", .axfr).rcode == .refused)
+        // RFC 5936 §4.2: AXFR over UDP is not defined (NOTIMP, as Knot and NSD); over TCP refused.
+        #expect(try ask("example.com.", .axfr).rcode == .notImp)
+        #expect(try ask("example.com.", .axfr, over: .tcp).rcode == .refused)
+        var update = Message.query(name: try DNSName("example.com."), type: .soa)
+        update[2] = 5 << 3
+        #expect(try ask(update)?.rcode == .notImp)  // RFC 2136 §3: UPDATE is not implemented
+        let optType = try ask("www.example.com.", RRType.opt)
+        #expect(optType.rcode == .noError && optType.answer.isEmpty && optType.authority.first?.type == .soa)
     }
 
     @Test func chaosIdentityOnlyWhenConfigured() throws {
