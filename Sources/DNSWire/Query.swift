@@ -47,7 +47,7 @@ public struct ClientSubnet: Sendable, Equatable {
     /// EDNS option code of ECS.
     public static let optionCode: UInt16 = 8
 
-    /// Reads and checks one ECS option body; nil when malformed (FORMERR, RFC 7871 §7.1.1): an unknown
+    /// Reads and checks one ECS option body; nil when malformed (FORMERR, RFC 7871 §7.2.1): an unknown
     /// family, a source prefix longer than the family's address, an ADDRESS not exactly as long as the
     /// prefix needs, or address bits set beyond the prefix.
     static func parse(_ p: UnsafeRawBufferPointer, at start: Int, length: Int) -> ClientSubnet? {
@@ -273,7 +273,7 @@ public enum QueryParser {
                     let length = Int(p.u16(at: o + 2))
                     guard o + 4 + length <= rdata + rdlen else { return .formatError }
                     if p.u16(at: o) == ClientSubnet.optionCode {
-                        // One ECS option at most, and a well-formed one (RFC 7871 §7.1.1).
+                        // One ECS option at most, and a well-formed one (RFC 7871 §7.2.1).
                         guard subnet == nil, let parsed = ClientSubnet.parse(p, at: o + 4, length: length) else {
                             return .formatError
                         }
