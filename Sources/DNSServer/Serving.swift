@@ -200,8 +200,9 @@ public actor DeploymentController {
                 || config.logLevel != deployment.config.logLevel || config.logFormat != deployment.config.logFormat
                 || config.queryLog != deployment.config.queryLog || config.watchZones != deployment.config.watchZones
                 || config.udpBuffers != deployment.config.udpBuffers || config.pidFile != deployment.config.pidFile
+                || config.rateLimit != deployment.config.rateLimit
             {
-                logger.warning("reload: listen, workers, tcp, admin, log-level, log-format, query-log, watch-zones, udp-receive-buffer, udp-send-buffer and pid-file take effect only at restart")
+                logger.warning("reload: listen, workers, tcp, admin, log-level, log-format, query-log, watch-zones, udp-receive-buffer, udp-send-buffer, pid-file and rate-limit take effect only at restart")
             }
             next = try Deployment.load(config, reusing: deployment)
             problems = []

@@ -30,16 +30,6 @@ struct Meridian: AsyncParsableCommand {
               Everything is loaded and checked before it listens: any error stops it,
               each listed as file:line: reason.
 
-            COMMANDS
-              serve     Answer queries until SIGTERM or SIGINT.
-              check     Check the configuration and every zone file; print each zone.
-              explain   Trace how a name would be answered for a client, step by step.
-              reload    Ask the running server to reload (the admin API's POST /reload)
-                        and print every problem as file:line: reason.
-              diff      meridian diff --config NEW --against CURRENT: a routing dry
-                        run, what NEW would answer differently from CURRENT.
-              Run meridian help COMMAND for its options.
-
             CONFIGURATION
               One YAML file (--config, default meridian.yaml); relative paths in it are
               relative to its directory. Unknown keys are errors.
@@ -58,6 +48,9 @@ struct Meridian: AsyncParsableCommand {
                 udp-receive-buffer, udp-send-buffer
                              bytes per UDP socket (default 8M, 1M) for bursts
                 pid-file     written once listening, removed at exit (or --pid-file)
+                tsig-keys    - { name: k., algorithm: hmac-sha256, secret: BASE64 }
+                cookies      { secret: 32 hex digits, previous-secret: ..., require: false }
+                rate-limit   { responses-per-second: 20, slip: 2, exempt: [10.0.0.0/8] }
                 geoip, datacenters, checks, health, services: data-center routing
               docs/OPERATIONS.md describes every key with an example.
 
@@ -66,7 +59,7 @@ struct Meridian: AsyncParsableCommand {
                         database without dropping a query. A file with an error is
                         logged and the old data keeps serving. Listen addresses,
                         workers, tcp, admin, logging, query-log, watch-zones, UDP
-                        buffers and pid-file take effect only at restart.
+                        buffers, pid-file and rate-limit take effect only at restart.
               SIGTERM, SIGINT
                         Stop gracefully: listeners close, health states are saved.
 
