@@ -352,15 +352,19 @@ class Gdnsd(Server):
 class Meridian(Server):
     name = "meridian"
     binary = DEFAULT_MERIDIAN
+    # Extra top-level YAML for this server only (run.py --meridian-yaml), e.g. a rate-limit section
+    # to measure its cost against the baseline.
+    extra_yaml = ""
 
     def configure(self):
         with open(os.path.join(self.dir, "meridian.yaml"), "w") as f:
             f.write("""listen: ["127.0.0.1:{port}"]
 workers: {w}
-zones:
+{extra}zones:
   - origin: {origin}
     file: {zone}
-""".format(port=self.port, w=self.workers, origin=self.origin, zone=self.zone))
+""".format(port=self.port, w=self.workers, origin=self.origin, zone=self.zone,
+           extra=(self.extra_yaml.rstrip() + "\n") if self.extra_yaml else ""))
 
     def command(self):
         return [self.binary, "serve", "--config", os.path.join(self.dir, "meridian.yaml")]
@@ -393,6 +397,7 @@ class MeridianBaseline(Meridian):
     """An earlier meridian binary (run.py --baseline), measured like a peer: before/after ratios."""
     name = "baseline"
     binary = ""
+    extra_yaml = ""  # never the extra settings of --meridian-yaml: an older binary may not know them
 
 
 SERVERS = {"meridian": Meridian, "knotd": Knot, "nsd": NSD, "gdnsd": Gdnsd, "baseline": MeridianBaseline}

@@ -351,6 +351,8 @@ def main():
                     help="meridian binary (default: .build-release/release/meridian)")
     ap.add_argument("--baseline", default="",
                     help="an earlier meridian binary, measured as the peer 'baseline' (add it to --servers)")
+    ap.add_argument("--meridian-yaml", default="",
+                    help="extra top-level YAML for 'meridian' only (not the baseline), e.g. 'rate-limit: {responses-per-second: 10000000}'")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved measured rounds (default 5, min 3 recommended)")
     ap.add_argument("--duration", type=int, default=10, help="seconds per dnsperf run (default 10)")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured warm-up per server (default 2, 0 = none)")
@@ -369,6 +371,7 @@ def main():
     B.install_signal_handlers()
     B.Meridian.binary = os.path.abspath(args.meridian)
     B.MeridianBaseline.binary = os.path.abspath(args.baseline) if args.baseline else ""
+    B.Meridian.extra_yaml = args.meridian_yaml
     if args.rounds < 3:
         B.log("run: note: %d round(s); medians mean little below 3" % args.rounds)
 
