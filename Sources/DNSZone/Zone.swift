@@ -228,7 +228,9 @@ public final class Zone: @unchecked Sendable {
         }
         self.warnings = warnings
 
-        // Additional-section targets: nodes of this zone holding addresses for NS, MX and SRV names.
+        // Additional-section targets: nodes of this zone holding addresses for NS, MX, SRV and SVCB
+        // names. Addresses at or below a delegation are not authoritative data: only NS RRsets use
+        // them, as glue (so an MX whose target lies below a cut gets no additional record, as in NSD).
         var additionalList: [Int32] = []
         for s in 0..<setList.count {
             let position: Int
@@ -249,7 +251,8 @@ public final class Zone: @unchecked Sendable {
                 guard target != .root else { continue }
                 let key = target.lowercased().wire
                 let n = table.find(key, key.count)
-                if n >= 0 && nodeList[Int(n)].flags & Node.hasAddresses != 0 && !additionalList[Int(setList[s].additionalStart)...].contains(n) {
+                guard n >= 0, setList[s].type == .ns || nodeList[Int(n)].occluder < 0 else { continue }
+                if nodeList[Int(n)].flags & Node.hasAddresses != 0 && !additionalList[Int(setList[s].additionalStart)...].contains(n) {
                     additionalList.append(n)
                 }
             }

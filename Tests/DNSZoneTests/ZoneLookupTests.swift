@@ -87,6 +87,31 @@ func node(_ name: String) -> Int32 {
         #expect(zone.additional[Int(info.additionalStart)] == node("ns.sub.example."))
     }
 
+    @Test func addressesBelowACutAreGlueForNSOnly() {
+        // MX, SRV and SVCB targets below a delegation get no additional records (the addresses
+        // there are not authoritative data); the NS RRsets keep them as glue.
+        let z = Zone(origin: try! DNSName("example."), records: [
+            rec("example.", .soa, soa), rec("example.", .ns, wire("ns.example.")), rec("example.", .ns, wire("ns.sub.example.")),
+            rec("ns.example.", .a),
+            rec("sub.example.", .ns, wire("ns.sub.example.")), rec("ns.sub.example.", .a), rec("www.sub.example.", .a),
+            rec("mx.example.", .mx, [0, 10] + wire("ns.sub.example.")), rec("mx.example.", .mx, [0, 20] + wire("www.sub.example.")),
+            rec("mx.example.", .mx, [0, 30] + wire("ns.example.")),
+            rec("_s._tcp.example.", .srv, [0, 0, 0, 0, 0, 53] + wire("ns.sub.example.")),
+            rec("svc.example.", .svcb, [0, 1] + wire("www.sub.example.")),
+        ])
+        func targets(_ owner: String, _ type: RRType) -> [Int32] {
+            let w = try! DNSName(owner).wire
+            let info = z.rrsets[Int(z.rrset(at: z.node(w, w.count), type))]
+            return (0..<Int(info.additionalCount)).map { z.additional[Int(info.additionalStart) + $0] }
+        }
+        let ns = try! DNSName("ns.example.").wire, glue = try! DNSName("ns.sub.example.").wire
+        #expect(targets("mx.example.", .mx) == [z.node(ns, ns.count)])
+        #expect(targets("_s._tcp.example.", .srv).isEmpty)
+        #expect(targets("svc.example.", .svcb).isEmpty)
+        #expect(targets("sub.example.", .ns) == [z.node(glue, glue.count)])
+        #expect(targets("example.", .ns) == [z.node(ns, ns.count), z.node(glue, glue.count)])
+    }
+
     @Test func zoneSetFindsTheLongestEnclosingZone() throws {
         let child = Zone(origin: try DNSName("sub.example."), records: [rec("sub.example.", .soa, soa)])
         let set = ZoneSet(zones: [zone, child])

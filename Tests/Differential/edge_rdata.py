@@ -183,6 +183,10 @@ def zone_records():
     # with the referral; Meridian too, with a warning at load.
     add("t-ns", "TXT", '"occluded at the cut"')
     add("www.t-ns", "A", "192.0.2.55")
+    # Targets below the cut: their addresses are glue for the NS RRset only.
+    add("t-mxocc", "MX", "10 ns.t-ns.edge.example.")
+    add("t-mxocc", "MX", "20 www.t-ns.edge.example.")
+    add("t-mxocc", "MX", "30 ns.edge.example.")
     # Two name fields.
     for a, b in PAIRS:
         add("t-minfo", "MINFO", f"{a} {b}")
@@ -510,6 +514,8 @@ def show(items):
 KNOWN = []
 # Records per (owner in lower case, type) in the zone, for the ANY class.
 ZONE_COUNTS = {}
+# Delegation points of the zone (owners of NS RRsets below the apex), in lower case.
+CUTS = set()
 
 
 def known(name, reason):
@@ -645,6 +651,25 @@ def _knot_compression(peer, ask, a, b):
     return a, a
 
 
+@known("knot-occluded-additional",
+       "Knot adds the addresses found below a delegation (glue, or occluded data) to the additional "
+       "section of MX, SRV and SVCB answers; Meridian, like NSD, gives them to referrals only, since data "
+       "below a cut is not authoritative, and additional data is optional: RFC 1034 section 4.3.2 step 6, "
+       "\"Using local data only, attempt to add other RRs which may be useful to the additional section "
+       "of the query.\" Matched only for Knot when nothing but the additional section differs, Meridian's "
+       "is a subset of Knot's, and every record Knot adds is an A or AAAA at or below a delegation of the zone.")
+def _knot_occluded(peer, ask, a, b):
+    if peer != "knot" or any(a[k] != b[k] for k in a if k != "additional"):
+        return None
+    extra = set(a["additional"]) - set(b["additional"])
+    if not extra or not set(b["additional"]) < set(a["additional"]):
+        return None
+    for o, t, _, _, _ in extra:
+        if t not in (1, 28) or not any(o == c or o.endswith("." + c) for c in CUTS):
+            return None
+    return b, b
+
+
 @known("any-one-rrset",
        "RFC 8482 section 4: \"A DNS responder that receives an ANY query MAY decline to provide a "
        "conventional ANY response or MAY instead send a response with a single RRset (or a larger subset "
@@ -717,6 +742,8 @@ def main():
     for owner, rtype, _, _ in records:
         key = (dns.name.from_text(owner_text(owner)).to_text().lower(), type_code(rtype))
         ZONE_COUNTS[key] = ZONE_COUNTS.get(key, 0) + 1
+        if rtype == "NS" and owner != "@":
+            CUTS.add(key[0])
     missing = set(LDNS_TYPES) - NOT_ZONE_DATA - {t for _, t, _, _ in records}
     if missing:
         print(f"the zone lacks types ldns knows: {' '.join(sorted(missing))}")
@@ -893,6 +920,16 @@ def absolute_checks_of(s, alpn):
     m = ask("www.t-ns", dns.rdatatype.A, "udp-edns")
     if m.answer or m.flags & dns.flags.AA or not m.authority:
         out.append(f"{s.name}: www.t-ns A below the cut is not a referral")
+    # Meridian's own rule (Knot differs, see knot-occluded-additional): addresses below the cut
+    # are glue for the referral, and no MX answer carries them.
+    if s.name == "meridian":
+        m = ask("t-mxocc", dns.rdatatype.MX, "udp-edns")
+        below = [rr.name.to_text() for rr in m.additional if rr.name.is_subdomain(dns.name.from_text("t-ns." + ORIGIN))]
+        if below or len(m.additional) < 1:
+            out.append(f"meridian: t-mxocc MX additional {[rr.to_text() for rr in m.additional]}")
+        m = ask("x.t-ns", dns.rdatatype.A, "udp-edns")
+        if not any(rr.name == dns.name.from_text("ns.t-ns." + ORIGIN) for rr in m.additional):
+            out.append("meridian: the referral to t-ns lost its glue")
     return out
 
 
