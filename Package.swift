@@ -85,10 +85,25 @@ let package = Package(
         .testTarget(name: "DNSAuthTests", dependencies: ["DNSAuth", "DNSWire"]),
         .testTarget(name: "ZoneFileTests", dependencies: ["DNSWire", "DNSZone", "ZoneFile"]),
         .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "QueryEngine", "GeoIP", "Routing", "ServerConfig"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DNSWire", "ZoneFile", "FuzzHarness", "FuzzHarnessTCP"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "GeoIP", "DNSWire", "ServerConfig"]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "Routing", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "DNSServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
+        // Fuzzing (docs/FUZZING.md): the targets' logic, shared with Tests/EndToEndTests/FuzzRegressionTests,
+        // and one executable per target; scripts/fuzz builds them with -sanitize=fuzzer,address.
+        .target(
+            name: "FuzzHarness", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "GeoIP", "Routing", "ServerConfig"],
+            path: "Fuzz/Sources/FuzzHarness", swiftSettings: strict),
+        .target(
+            name: "FuzzHarnessTCP",
+            dependencies: ["FuzzHarness", "DNSServer", "QueryEngine", "GeoIP", "Routing",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],
+            path: "Fuzz/Sources/FuzzHarnessTCP", swiftSettings: strict),
+        .executableTarget(name: "fuzz-query", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-query", swiftSettings: strict),
+        .executableTarget(name: "fuzz-zone", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-zone", swiftSettings: strict),
+        .executableTarget(name: "fuzz-zonefile", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-zonefile", swiftSettings: strict),
+        .executableTarget(name: "fuzz-config", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-config", swiftSettings: strict),
+        .executableTarget(name: "fuzz-tcp", dependencies: ["FuzzHarness", "FuzzHarnessTCP"], path: "Fuzz/Sources/fuzz-tcp", swiftSettings: strict),
     ]
 )

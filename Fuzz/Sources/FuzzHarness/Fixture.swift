@@ -1,0 +1,87 @@
+import DNSAuth
+public import DNSWire
+import DNSZone
+import Foundation
+import GeoIP
+public import QueryEngine
+import Routing
+import ServerConfig
+import ZoneFile
+
+/// The fixed data the query fuzzer answers from: `Fuzz/fixture/meridian.yaml` (every zone of the
+/// differential test and the example, the malformed-RDATA zone, services of each routing policy
+/// over the test geo database), loaded the way `Deployment` loads a configuration, as engines
+/// that differ in health and options.
+public enum FuzzFixture {
+    /// The repository root: this file is `Fuzz/Sources/FuzzHarness/Fixture.swift`.
+    public static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The TSIG key the engines accept (so fuzzed signed queries reach verification, not only BADKEY).
+    public static let tsigKey = TSIGKey(
+        name: DNSName.root.child("fuzz-key"), algorithm: .hmacSHA256, secret: Array("meridian-fuzz-tsig-secret-bytes!".utf8))
+
+    /// Engines over the same zones and routing table: every address up; every address down (fail-open
+    /// and `when-all-down: nodata` answers); every other address down and changing (degraded TTLs),
+    /// with cookies required.
+    public static let engines: [QueryEngine] = load()
+
+    /// Clients a query may come from: loopback, loopback placed in Japan and Brazil by the
+    /// configuration, IPv6 loopback and an IPv6 prefix placed in Ireland, an address the database
+    /// locates, and the unspecified address.
+    public static let clients: [IPAddress] = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "::1", "2001:db8:77::9", "81.2.69.160", "0.0.0.0", "::"]
+        .map { IPAddress($0)! }
+
+    private static func load() -> [QueryEngine] {
+        let path = root + "/Fuzz/fixture/meridian.yaml"
+        let config: ServerConfiguration
+        do {
+            let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "@ROOT@", with: root)
+            config = try ServerConfiguration.parse(yaml: text, file: path, baseDirectory: root + "/Fuzz/fixture")
+        } catch {
+            fatalError("fuzz fixture \(path): \(error)")
+        }
+        var zones: [Zone] = []
+        for entry in config.zones {
+            do { zones.append(try ZoneFile.load(origin: entry.origin, path: entry.file)) } catch {
+                fatalError("fuzz fixture zone \(entry.file): \(error)")
+            }
+        }
+        let zoneSet = ZoneSet(zones: zones)
+        let routing: RoutingTable
+        do {
+            var geo = try GeoDatabase(path: root + "/Tests/Fixtures/geo/test-city.mmdb").networks()
+            let explicit: [(prefix: IPPrefix, location: GeoLocation)] = (config.routing.geoip?.networks ?? []).compactMap { n in
+                guard let prefix = IPPrefix(n.prefix) else { return nil }
+                return (prefix, GeoLocation(latitude: n.location?.latitude, longitude: n.location?.longitude,
+                                            countryCode: n.country, continentCode: n.continent))
+            }
+            geo = geo.overlaying(explicit)
+            routing = try RoutingTable(config: config.routing, geo: geo)
+        } catch {
+            fatalError("fuzz fixture routing: \(error)")
+        }
+        let services = ServiceSet(routing: routing, zones: zoneSet)
+        let count = routing.addresses.count
+        var options = QueryEngine.Options()
+        options.identity = config.identity
+        options.version = config.version
+        options.nsid = config.nsid
+        options.tsigKeys = TSIGKeyring([tsigKey])
+        options.cookies = ServerCookies(secret: Array("0123456789abcdef".utf8))
+        var strict = options
+        strict.requireCookies = true
+        let down = HealthSnapshot(states: Array(repeating: .down, count: count), changing: Array(repeating: false, count: count),
+                                  since: Array(repeating: 0, count: count), reasons: Array(repeating: "fuzz", count: count))
+        let half = HealthSnapshot(states: (0..<count).map { $0 % 2 == 0 ? .down : .up }, changing: (0..<count).map { $0 % 3 == 0 },
+                                  since: Array(repeating: 0, count: count), reasons: Array(repeating: "fuzz", count: count))
+        return [
+            QueryEngine(zones: zoneSet, services: services, health: nil, options: options),
+            QueryEngine(zones: zoneSet, services: services, health: routing.health(down), options: options),
+            QueryEngine(zones: zoneSet, services: services, health: routing.health(half), options: strict),
+        ]
+    }
+}

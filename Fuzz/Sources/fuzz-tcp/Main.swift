@@ -1,0 +1,13 @@
+import FuzzHarness
+import FuzzHarnessTCP
+
+/// libFuzzer's entry for target (d), `TCPFramingTarget`.
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.stopOnFailure { () throws(FuzzFailure) in try TCPFramingTarget.run(UnsafeRawBufferPointer(start: data, count: size)) }
+    return 0
+}
+
+@main enum Main {
+    static func main() { FuzzDriver.main(testOneInput) }
+}
