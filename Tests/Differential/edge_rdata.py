@@ -760,10 +760,16 @@ def main():
         if f.read() != fixture:
             print(f"{FIXTURE} is not the zone this script generates: run it with --write-fixture")
             return 1
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        return compare(args, records, args.keep)
+    with tempfile.TemporaryDirectory(prefix="edge-rdata-") as work:
+        return compare(args, records, work)
 
+
+def compare(args, records, work):
+    """Writes the three zone copies into `work`, checks them, serves them and compares."""
     failures = []
-    work = args.keep or tempfile.mkdtemp(prefix="edge-rdata-")
-    os.makedirs(work, exist_ok=True)
     knot_unknown = unknown_mnemonics(lambda p: kzonecheck(p)[0])
     nsd_unknown = unknown_mnemonics(lambda p: nsd_checkzone(p)[0])
     print(f"written in RFC 3597 form for Knot: {' '.join(sorted(knot_unknown))}")
