@@ -51,18 +51,18 @@ public final class Zone: @unchecked Sendable {
     public let data: UnsafeMutableRawBufferPointer
     /// The SOA RRset with its TTL lowered to the negative-caching TTL (RFC 2308 §3), pre-encoded.
     public let negativeSOA: UnsafeMutableRawBufferPointer
-    /// Records that are loaded but never served: data at or below a delegation that is not the
-    /// parent side of the cut or glue (RFC 1034 §4.2.1: "data … below the cut is not authoritative";
-    /// Knot and NSD load such zones and leave it out of answers too), and data below a DNAME. In
-    /// record order.
+    /// Records that are loaded but never served: data at or below a delegation that is neither the
+    /// parent side of the cut (NS, DS, NSEC, RRSIG) nor glue (an address at an NS target), which is
+    /// not the zone's authoritative data (Knot and NSD load such zones and never answer with it
+    /// either), and data below a DNAME. In record order.
     public let warnings: [ZoneWarning]
 
     /// Compiles validated records (see ZoneFile for validation) into a zone snapshot. Records with
     /// the same owner, type and RDATA are kept once; an RRset takes the TTL of its first record.
     ///
-    /// NSEC3 RRs and the RRSIGs that cover them are counted but kept out of the name table: "NSEC3
-    /// RRs are not to be served as ordinary data" at their hashed owner names, which behave as if
-    /// the NSEC3 did not exist (RFC 5155 §7.2.8), as in Knot's separate NSEC3 tree.
+    /// NSEC3 RRs and the RRSIGs that cover them are counted but kept out of the name table: they are
+    /// not ordinary data at their hashed owner names, which answer as if the NSEC3 did not exist
+    /// (RFC 5155 §7.2.8), as in Knot's separate NSEC3 tree.
     public init(origin: DNSName, records: [ZoneRecord]) {
         self.origin = origin
         let apex = origin.lowercased()

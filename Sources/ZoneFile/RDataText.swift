@@ -11,10 +11,10 @@ import DNSWire
 ///
 /// - RFC 3597 `\# length hex` for any type: ldns reads each field into a buffer of 65,535
 ///   characters, so a long RDATA (`\# 65000 …`, 130,000 hex digits) fails.
-/// - CAA (RFC 8659 §4.1.1): the value "is either as a contiguous set of characters without
-///   interior spaces, or as a quoted string"; ldns wants it quoted.
-/// - IPSECKEY (RFC 4025 §3.1): gateway type 0 with gateway `.`, type 1 and 3 gateways, and no
-///   public key at all; ldns reads only some of these.
+/// - CAA (RFC 8659 §4.1.1): the value may be written unquoted (without interior spaces) or as a
+///   quoted string; ldns wants it quoted.
+/// - IPSECKEY (RFC 4025 §3.1): a record without a public key (algorithm 0), which ldns refuses
+///   whatever the gateway.
 /// - CSYNC (RFC 7477 §2.1.1): the type bitmap may be empty; ldns wants at least one type.
 /// - NSAP-PTR (RFC 1348): the RDATA is a domain name; ldns stores the text as a character string.
 ///
@@ -103,8 +103,7 @@ enum RDataText {
         let gateway = fields[3]
         switch gatewayType {
         case 0:
-            // "If no gateway is to be indicated, then the gateway type field MUST be zero, and the
-            // gateway field MUST contain '.'" (RFC 4025 §3.1).
+            // No gateway: type 0 and the gateway field "." (RFC 4025 §2.3, §3.1).
             guard gateway.elementsEqual(".".utf8) else { throw ZoneProblem(.syntax, "IPSECKEY gateway type 0 needs the gateway \".\"") }
         case 1: rdata += try address(gateway, family: AF_INET, size: 4)
         case 2: rdata += try address(gateway, family: AF_INET6, size: 16)

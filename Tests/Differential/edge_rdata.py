@@ -249,7 +249,7 @@ def zone_records():
     add("t-l64", "L64", "10 2001:0db8:1140:1000")
     add("t-eui48", "EUI48", "00-00-5e-00-53-2a")
     add("t-eui64", "EUI64", "00-00-5e-ef-10-00-00-2a")
-    # RFC 9460 Appendix A.1 (Figure 11): both forms are the alpn ids "f\oo,bar" and "h2".
+    # RFC 9460 Appendix A.1: both forms are the alpn ids "f\oo,bar" and "h2".
     add("t-alpn", "SVCB", r'16 foo.example.org. alpn="f\\\\oo\\,bar,h2"')
     add("t-alpn", "SVCB", r"17 foo.example.org. alpn=f\\\092oo\092,bar,h2")
     add("t-alpn", "SVCB", "0 alias.example.org.")
@@ -916,7 +916,7 @@ def absolute_checks_of(s, alpn):
     got = [rd.to_wire() for rrset in m.answer for rd in rrset if rd.priority in (16, 17)]
     if len(got) != 2 or not all(w.endswith(alpn) for w in got):
         out.append(f"{s.name}: t-alpn SVCB alpn values {[w.hex() for w in got]}")
-    # RFC 1348: NSAP-PTR RDATA is a whole name (ldns alone made a 5-octet string of some).
+    # RFC 1348: NSAP-PTR RDATA is a whole name (ldns alone stored the text as a character string).
     m = ask("t-nsap-ptr", 23)
     want = sorted(dns.name.from_text(n).to_wire() for n in NAMES)
     got = sorted(rd.to_wire() for rrset in m.answer for rd in rrset)

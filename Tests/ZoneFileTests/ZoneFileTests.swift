@@ -463,7 +463,7 @@ let apexLines = """
         // RFC 1348: NSAP-PTR RDATA is a whole domain name, relative names completed by the origin.
         ("NSAP-PTR", "foo.example.com.", "03666f6f076578616d706c6503636f6d00"),
         ("NSAP-PTR", "Foo", "03466f6f076578616d706c6503636f6d00"),
-        // RFC 9460 Appendix A.1 (Figure 11): both presentations give the ids "f\oo,bar" and "h2".
+        // RFC 9460 Appendix A.1: both presentations give the ids "f\oo,bar" and "h2".
         ("SVCB", #"1 . alpn="f\\\\oo\\,bar,h2""#, "0001000001000c08665c6f6f2c626172026832"),
         ("SVCB", #"1 . alpn=f\\\092oo\092,bar,h2"#, "0001000001000c08665c6f6f2c626172026832"),
         ("HTTPS", "1 . mandatory=alpn alpn=h2,h3 port=8443", "000100000000020001000100060268320268330003000220fb"),
