@@ -54,7 +54,7 @@ def query_seeds():
              "rnd.example.com.", "deep.a.b.example.com.", "www.example.com.", "edge.example.",
              "UPPER.Mixed.EDGE.example.", "mx-root.malformed-rdata.example.", "srv-root.malformed-rdata.example.",
              "x.wild.malformed-rdata.example.",
-             "https-root.malformed-rdata.example.", "https-cut.malformed-rdata.example.", "big-label.malformed-rdata.example."]
+             "https-root.malformed-rdata.example.", "big-label.malformed-rdata.example."]
     for i, name in enumerate(names):
         for rdtype in ("A", "AAAA", "ANY", "MX", "SRV", "HTTPS", "TXT"):
             m = dns.message.make_query(name, rdtype, use_edns=0, payload=512 + 97 * i)

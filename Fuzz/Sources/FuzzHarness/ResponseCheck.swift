@@ -33,30 +33,31 @@ public enum ResponseCheck {
     ) throws(FuzzFailure) -> Int {
         let n = engine.respond(to: query, from: client, over: transport, into: buffer, state: &state)
         var q = ParsedQuery()
-        let context = "transport \(transport), client \(client)"
+        // Said only when something fails: formatting it for every query would dominate a fuzz run.
+        func context() -> String { "transport \(transport), client \(client)" }
         if case .drop = QueryParser.parse(query, into: &q) {
             guard n == 0 else {
-                throw FuzzFailure(target, "a query to drop (\(query.count) bytes, QR \(query.count > 2 ? query[2] >> 7 : 0)) got \(n) bytes (\(context))")
+                throw FuzzFailure(target, "a query to drop (\(query.count) bytes, QR \(query.count > 2 ? query[2] >> 7 : 0)) got \(n) bytes (\(context()))")
             }
             return 0
         }
-        guard n >= Header.size && n <= buffer.count else { throw FuzzFailure(target, "a query with a header got \(n) bytes (\(context))") }
+        guard n >= Header.size && n <= buffer.count else { throw FuzzFailure(target, "a query with a header got \(n) bytes (\(context()))") }
         let limit: Int
         switch transport {
         case .tcp: limit = 65535
         case .udp: limit = q.edns.map { min(max(512, Int($0.udpPayloadSize)), engine.options.maxUDPPayload) } ?? 512
         }
-        try verify(response: UnsafeRawBufferPointer(rebasing: buffer[0..<n]), to: query, limit: limit, target: target, context: context)
+        try verify(response: UnsafeRawBufferPointer(rebasing: buffer[0..<n]), to: query, limit: limit, target: target, context: context())
         return n
     }
 
     /// The checks of `respond` on a response already made to a query that is not dropped.
     public static func verify(
-        response: UnsafeRawBufferPointer, to query: UnsafeRawBufferPointer, limit: Int, target: String, context: String = ""
+        response: UnsafeRawBufferPointer, to query: UnsafeRawBufferPointer, limit: Int, target: String, context: @autoclosure () -> String = ""
     ) throws(FuzzFailure) {
         let n = response.count
         func fail(_ reason: String) -> FuzzFailure {
-            FuzzFailure(target, "\(reason) (\(context); response length \(n), first bytes \(Array(response.prefix(64))))")
+            FuzzFailure(target, "\(reason) (\(context()); response length \(n), first bytes \(Array(response.prefix(64))))")
         }
         var q = ParsedQuery()
         _ = QueryParser.parse(query, into: &q)
