@@ -84,9 +84,17 @@ public final class Zone: @unchecked Sendable {
         }
         _ = intern(apex.wire)
         var nsec3Count = 0
+        // RDATA the answers would read names from must hold names: ZoneFile rejects any other, and
+        // records built elsewhere that break the rule are left out here, with a warning, so that no
+        // answer ever reads past a record (RFC 3597 §5).
+        var malformed: [ZoneWarning] = []
         // Records are read in place (`records[r].field`): copying a ZoneRecord retains its arrays.
         for r in records.indices where records[r].owner.isSubdomain(of: apex) {
             let type = records[r].type
+            if let problem = RDataShape.problem(type, records[r].rdata) {
+                malformed.append(ZoneWarning(at: records[r].location, "\(type) at \(records[r].owner) is left out: \(problem)"))
+                continue
+            }
             if type == .nsec3 || (type == .rrsig && records[r].rdata.starts(with: [0, UInt8(RRType.nsec3.rawValue)])) {
                 nsec3Count += 1
                 continue
@@ -207,7 +215,7 @@ public final class Zone: @unchecked Sendable {
         for s in 0..<setList.count where setList[s].type == .ns {
             for rd in setRData[s] { nsTargets.insert(NameKey(rd.map(DNSName.lower))) }
         }
-        var warnings: [ZoneWarning] = []
+        var warnings = malformed
         for (r, o) in ownerOf.enumerated() where o >= 0 {
             let n = Int(position[Int(o)])
             let occluder = Int(nodeList[n].occluder)

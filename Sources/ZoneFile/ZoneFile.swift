@@ -20,6 +20,8 @@ public struct ZoneFileError: Error, Hashable, Sendable, CustomStringConvertible 
         case labelTooLong
         case unsupportedClass
         case badInclude
+        /// RDATA of a type with names whose names do not parse (typically written as `\#`).
+        case badRData
     }
 
     public let code: Code

@@ -106,7 +106,8 @@ extension ZoneFile {
     /// Every problem with `records` as the contents of the zone `origin`, grouped by check and in
     /// record order within each check.
     ///
-    /// Checks: one SOA, at the apex; NS at the apex; no CNAME beside other data (RRSIG and NSEC
+    /// Checks: RDATA that answers read names from holds names (RFC 3597 §5: RDATA in `\#` form still
+    /// follows its type's rules, as Knot and NSD check); one SOA, at the apex; NS at the apex; no CNAME beside other data (RRSIG and NSEC
     /// excepted, RFC 2181 §10.1, RFC 4035 §2.5) and at most one CNAME or DNAME per owner; nothing
     /// below a DNAME ("Resource records MUST NOT exist at any subdomain of the owner of a DNAME
     /// RR", RFC 6672 §2.3; Knot and NSD refuse such zones too); nothing outside the zone.
@@ -133,6 +134,9 @@ extension ZoneFile {
                 continue
             }
             inZone.append(index)
+            if let problem = RDataShape.problem(record.type, record.rdata) {
+                report(.badRData, "\(record.type) RDATA: \(problem)")
+            }
             let owner = NameKey(record.owner.wire[...])
             let atApex = record.owner.wire.count == apexLength
             switch record.type {
