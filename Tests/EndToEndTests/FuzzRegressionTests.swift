@@ -59,14 +59,12 @@ import ZoneFile
         try ResponseCheck.verify(response: good, to: query, limit: 512, target: "t")
     }
 
-    /// Finding F1 (docs/FUZZING.md): RDATA in RFC 3597 form that is not the names of its type is
-    /// kept by the zone reader, and the query path reads past it. Known until ZoneFile rejects it
-    /// (then this reports that the issue is gone: move Fuzz/findings/F1 to the regressions and drop
-    /// `KnownIssues.f1MalformedNames`).
-    @Test func f1MalformedNamesInRFC3597RDataAreRejected() throws {
-        let path = FuzzFixture.root + "/Fuzz/findings/F1/malformed-names.example.zone"
-        withKnownIssue("F1: ZoneFile accepts CNAME/MX/PTR/DNAME RDATA in \\# form that holds no valid name") {
-            #expect(throws: ZoneFileErrors.self) { try ZoneFile.load(origin: try DNSName("malformed-names.example."), path: path) }
-        }
+    /// Finding F1 (docs/FUZZING.md): RDATA in RFC 3597 form that is not the names of its type made
+    /// the query path read past it. The zone reader refuses each such record, with its line.
+    @Test func f1MalformedNamesInRFC3597RDataAreRefused() throws {
+        let path = FuzzFixture.root + "/Fuzz/regressions/zonefile/f1-malformed-names.zone"
+        let error = try #require(throws: ZoneFileErrors.self) { try ZoneFile.load(origin: try DNSName("example."), path: path) }
+        #expect(error.errors.map(\.code) == Array(repeating: .badRData, count: 6), "\(error)")
+        #expect(error.errors.compactMap(\.location?.line) == Array(10...15), "\(error)")
     }
 }

@@ -7,7 +7,7 @@ import ZoneFile
 
 /// Target (b), zone compile and answer: records built from the input (owner names, types, TTLs,
 /// RDATA bytes), kept to what a zone file can hold (the reader's own checks, then
-/// `ZoneFile.validate`; records hit by finding F1 are left out, see `KnownIssues`), compiled into
+/// `ZoneFile.validate`), compiled into
 /// a `Zone` of origin `fz.` and queried at the owners, below them and at a missing name, over UDP
 /// with and without EDNS and over TCP; every response passes `ResponseCheck`, and none to a query
 /// in the zone is REFUSED or FORMERR.
@@ -57,7 +57,6 @@ public enum ZoneTarget {
             // What ZoneFileReader refuses before validation: meta types and address RDATA of the wrong size.
             if type.isMetaType || type.rawValue == 0 || (type == .a && rdata.count != 4) || (type == .aaaa && rdata.count != 16) { continue }
             let record = ZoneRecord(owner: owner, type: type, ttl: ttls[Int(ttlByte) % ttls.count], rdata: rdata, location: here)
-            if KnownIssues.f1MalformedNames(record) { continue }
             records.append(record)
         }
         guard ZoneFile.validate(origin: origin, records: records).isEmpty else { return }
