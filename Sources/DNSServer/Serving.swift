@@ -204,7 +204,12 @@ public actor DeploymentController {
             {
                 logger.warning("reload: listen, workers, tcp, admin, log-level, log-format, query-log, watch-zones, udp-receive-buffer, udp-send-buffer, pid-file and rate-limit take effect only at restart")
             }
-            next = try Deployment.load(config, reusing: deployment)
+            let loaded = try Deployment.load(config, reusing: deployment)
+            // Warnings of the zones read again (a zone kept as it was was reported when it was read).
+            for (_, zone) in loaded.zones where !deployment.zones.contains(where: { $0.zone === zone }) {
+                for warning in zone.warnings { logger.warning("\(warning)") }
+            }
+            next = loaded
             problems = []
         } catch let error as ServerConfigErrors {
             next = nil

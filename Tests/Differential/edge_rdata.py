@@ -37,11 +37,13 @@ narrowly, or a failure. Some answers are also checked against the RFCs directly
 
 import argparse
 import os
+import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -801,6 +803,16 @@ def compare(args, records, work):
         knot, nsd, mer = started
         if sorted(warnings_in(mer.log_text())) != OCCLUDED:
             failures.append(f"meridian serve logged the warnings {sorted(warnings_in(mer.log_text()))}, want {OCCLUDED}")
+        # A reload that reads the zone again logs its warnings again; one that keeps it does not.
+        with open(os.path.join(mer.tmp, "zones", ORIGIN + "zone"), "a") as f:
+            f.write("; changed, so the reload reads the file again\n")
+        mer.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline and len(warnings_in(mer.log_text())) < 2 * len(OCCLUDED):
+            time.sleep(0.2)
+        if sorted(warnings_in(mer.log_text())) != sorted(OCCLUDED * 2):
+            failures.append(f"after a reload of the changed zone meridian logged {sorted(warnings_in(mer.log_text()))}, "
+                            f"want {OCCLUDED} twice")
         asks = queries(records)
         counts = {"equal": 0}
         for ask in asks:
