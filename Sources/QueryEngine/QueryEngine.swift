@@ -139,20 +139,19 @@ public final class QueryEngine: Sendable {
         case .query: break
         }
         var extras = OPTExtras()
-        if let cookie = q.edns?.cookie, let cookies = options.cookies {
+        // A parsed COOKIE option lies inside the query, so the query has bytes to point into.
+        if let cookie = q.edns?.cookie, let cookies = options.cookies, let base = query.baseAddress {
             let now = UInt32(truncatingIfNeeded: time(nil))
+            let clientCookie = base + cookie.clientOffset
+            var fresh = OPTExtras.Cookie(client: clientCookie.loadUnaligned(as: UInt64.self))
             let valid = client.withWireBytes { ip in
-                cookie.serverLength > 0 && cookies.isValid(
-                    server: query.baseAddress! + cookie.serverOffset, length: cookie.serverLength,
-                    clientCookie: query.baseAddress! + cookie.clientOffset, client: ip, now: now)
-            }
-            extras.cookie = client.withWireBytes { ip in
-                var fresh = OPTExtras.Cookie(client: query.loadUnaligned(fromByteOffset: cookie.clientOffset, as: UInt64.self))
                 withUnsafeMutableBytes(of: &fresh.server) { out in
-                    cookies.make(clientCookie: query.baseAddress! + cookie.clientOffset, client: ip, now: now, into: out.baseAddress!)
+                    cookies.make(clientCookie: clientCookie, client: ip, now: now, into: out.baseAddress!)
                 }
-                return fresh
+                return cookie.serverLength > 0 && cookies.isValid(
+                    server: base + cookie.serverOffset, length: cookie.serverLength, clientCookie: clientCookie, client: ip, now: now)
             }
+            extras.cookie = fresh
             outcome.validCookie = valid
             if options.requireCookies, transport == .udp, !valid {
                 outcome.rcode = RCode.badCookie.rawValue

@@ -277,3 +277,14 @@ struct DigResponse: CustomStringConvertible {
         return r
     }
 }
+
+extension E2E {
+    /// Runs one of the Python suites under Tests/ against the meridian binary with Debian's python3,
+    /// prints its output and returns its exit status (0: every case passed).
+    static func runSuite(_ script: String, timeout: TimeInterval) throws -> Int32 {
+        let r = try run(try python(), [repo.appendingPathComponent(script).path, "--meridian", try meridianBinary()], timeout: timeout)
+        print(r.stdout)
+        print(r.stderr)
+        return r.status
+    }
+}
