@@ -1,9 +1,13 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// Every target, tests included: no `any` left implicit, no member seen through an import the
+/// file did not write, and an import is internal unless the file says `public import`, so a
+/// module's public surface names exactly the modules its clients must see.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
@@ -14,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
@@ -33,14 +39,18 @@ let package = Package(
         .target(name: "DNSZone", dependencies: ["DNSWire"], swiftSettings: strict),
         .target(name: "DNSAuth", dependencies: ["DNSWire", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .target(name: "ZoneFile", dependencies: ["DNSWire", "DNSZone", "CLDNS"], swiftSettings: strict),
-        .target(name: "GeoIP", dependencies: ["CMaxMindDB"], swiftSettings: strict),
-        .target(name: "Routing", dependencies: ["DNSWire", "GeoIP", "ServerConfig"], swiftSettings: strict),
+        .target(name: "IPNet", swiftSettings: strict),
+        .target(name: "GeoIP", dependencies: ["IPNet", "CMaxMindDB"], swiftSettings: strict),
+        .target(name: "HealthModel", dependencies: ["DNSWire"], swiftSettings: strict),
+        .target(name: "Routing", dependencies: ["DNSWire", "IPNet", "HealthModel"], swiftSettings: strict),
         .target(
             name: "Health",
             dependencies: [
-                "Routing", "DNSWire", "ServerConfig",
+                "HealthModel", "DNSWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -48,12 +58,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "QueryEngine", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "GeoIP", "Routing"], swiftSettings: strict),
-        .target(name: "ServerConfig", dependencies: ["DNSWire", "Yams"], swiftSettings: strict),
+        .target(name: "QueryEngine", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "IPNet", "HealthModel", "Routing"], swiftSettings: strict),
+        .target(name: "ServerConfig", dependencies: ["DNSWire", "IPNet", "HealthModel", "Routing", "Yams"], swiftSettings: strict),
         .target(
             name: "DNSServer",
             dependencies: [
-                "DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "ServerConfig", "CDNSIO", "GeoIP", "Routing", "Health",
+                "DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "ServerConfig", "CDNSIO", "IPNet", "GeoIP",
+                "HealthModel", "Routing", "Health",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,14 +73,16 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "meridian",
             dependencies: [
-                "DNSServer", "ServerConfig", "ZoneFile", "Health", "Routing", "GeoIP", "DNSWire", "QueryEngine",
+                "DNSServer", "ServerConfig", "ZoneFile", "HealthModel", "Health", "Routing", "IPNet", "GeoIP", "DNSWire", "QueryEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -84,20 +97,20 @@ let package = Package(
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSWire", "DNSZone"]),
         .testTarget(name: "DNSAuthTests", dependencies: ["DNSAuth", "DNSWire"]),
         .testTarget(name: "ZoneFileTests", dependencies: ["DNSWire", "DNSZone", "ZoneFile"]),
-        .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "QueryEngine", "GeoIP", "Routing", "ServerConfig"]),
+        .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "QueryEngine", "IPNet", "GeoIP", "HealthModel", "Routing", "ServerConfig", "Health"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSWire", "ZoneFile", "FuzzHarness", "FuzzHarnessTCP"]),
-        .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
-        .testTarget(name: "RoutingTests", dependencies: ["Routing", "GeoIP", "DNSWire", "ServerConfig"]),
-        .testTarget(name: "HealthTests", dependencies: ["Health", "Routing", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "DNSServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
+        .testTarget(name: "GeoIPTests", dependencies: ["IPNet", "GeoIP"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "IPNet", "GeoIP", "HealthModel", "DNSWire", "ServerConfig", "Health"]),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "HealthModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "IPNet", "HealthModel", "Routing", "Health", "DNSServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
         // Fuzzing (docs/FUZZING.md): the targets' logic, shared with Tests/EndToEndTests/FuzzRegressionTests,
         // and one executable per target; scripts/fuzz builds them with -sanitize=fuzzer,address.
         .target(
-            name: "FuzzHarness", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "GeoIP", "Routing", "ServerConfig"],
+            name: "FuzzHarness", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "IPNet", "GeoIP", "HealthModel", "Routing", "ServerConfig", "Health"],
             path: "Fuzz/Sources/FuzzHarness", swiftSettings: strict),
         .target(
             name: "FuzzHarnessTCP",
-            dependencies: ["FuzzHarness", "DNSServer", "QueryEngine", "GeoIP", "Routing",
+            dependencies: ["FuzzHarness", "DNSServer", "QueryEngine", "IPNet", "Routing",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],
             path: "Fuzz/Sources/FuzzHarnessTCP", swiftSettings: strict),
         .executableTarget(name: "fuzz-query", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-query", swiftSettings: strict),

@@ -4,7 +4,7 @@ public import Logging
 public import ServiceLifecycle
 import NIOCore
 import HTTPTypes
-import ServerConfig
+public import ServerConfig
 
 /// The admin HTTP API on its own listener (loopback in every example), built on Hummingbird:
 ///

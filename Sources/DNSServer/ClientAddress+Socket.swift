@@ -1,5 +1,5 @@
 import CDNSIO
-import GeoIP
+import IPNet
 import NIOCore
 
 extension IPAddress {

@@ -1,6 +1,8 @@
 import DNSWire
 public import DNSZone
 public import GeoIP
+public import HealthModel
+public import IPNet
 public import QueryEngine
 public import Routing
 public import ServerConfig
@@ -105,11 +107,7 @@ public struct Deployment: Sendable {
                     problems.append("\(file):\(geoip.line): geoip.database: \(error)")
                 }
             }
-            let explicit: [(prefix: IPPrefix, location: GeoLocation)] = geoip.networks.compactMap { n in
-                guard let prefix = IPPrefix(n.prefix) else { return nil }
-                return (prefix, GeoLocation(latitude: n.location?.latitude, longitude: n.location?.longitude,
-                                            countryCode: n.country, continentCode: n.continent))
-            }
+            let explicit = geoip.locatedNetworks
             if !explicit.isEmpty { geo = (geo ?? GeoNetworkTable()).overlaying(explicit) }
         }
 

@@ -1,6 +1,6 @@
 import DNSWire
 import Foundation
-import GeoIP
+import IPNet
 import QueryEngine
 import Routing
 import ServerConfig

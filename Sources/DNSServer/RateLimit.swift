@@ -1,5 +1,5 @@
 import Atomics
-import GeoIP
+import IPNet
 import QueryEngine
 import ServerConfig
 
@@ -47,7 +47,7 @@ final class ResponseRateLimiter: @unchecked Sendable {
         slip = UInt32(settings.slip)
         ipv4Prefix = settings.ipv4Prefix
         ipv6Prefix = settings.ipv6Prefix
-        exempt = settings.exempt.compactMap { IPPrefix($0) }  // validated when the configuration was read
+        exempt = settings.exempt
         seed = UInt64.random(in: 0...UInt64.max)
         let count = 1 << ResponseRateLimiter.tableBits
         table = .allocate(capacity: count)

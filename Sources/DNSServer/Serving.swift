@@ -1,7 +1,8 @@
 public import Health
 public import Logging
 import QueryEngine
-import GeoIP
+public import HealthModel
+import IPNet
 import Routing
 public import ServiceLifecycle
 import ServerConfig
@@ -194,7 +195,7 @@ public actor DeploymentController {
         let problems: [String]
         let next: Deployment?
         do {
-            let config = try ServerConfiguration.load(path: configPath)
+            let config = try ServerConfiguration.load(path: configPath, checkKinds: HealthCheckers.kinds)
             if config.listen != deployment.config.listen || config.workers != deployment.config.workers
                 || config.tcp != deployment.config.tcp || config.admin != deployment.config.admin
                 || config.logLevel != deployment.config.logLevel || config.logFormat != deployment.config.logFormat

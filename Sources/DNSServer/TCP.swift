@@ -1,7 +1,7 @@
 import Atomics
 public import NIOCore
 import QueryEngine
-import GeoIP
+import IPNet
 import Routing
 import Synchronization
 

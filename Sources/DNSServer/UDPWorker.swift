@@ -2,7 +2,7 @@ import Atomics
 import Logging
 import CDNSIO
 import QueryEngine
-import GeoIP
+import IPNet
 import Routing
 #if canImport(Glibc)
 import Glibc

@@ -62,6 +62,17 @@ public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConverti
     ]
 
     public var description: String { Self.mnemonics[rawValue] ?? "TYPE\(rawValue)" }
+
+    /// The type whose mnemonic (`AAAA`) or RFC 3597 name (`TYPE28`) is `text`, upper case; nil otherwise.
+    public init?(mnemonic text: String) {
+        if let code = Self.mnemonics.first(where: { $0.value == text })?.key {
+            self.init(code)
+        } else if text.hasPrefix("TYPE"), let code = UInt16(text.dropFirst(4)) {
+            self.init(code)
+        } else {
+            return nil
+        }
+    }
 }
 
 /// A resource record class (RFC 1035 §3.2.4).
@@ -113,6 +124,17 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
         case 16: return "BADVERS"
         case 23: return "BADCOOKIE"
         default: return "RCODE\(rawValue)"
+        }
+    }
+
+    /// The response code whose mnemonic (`NXDOMAIN`) or `RCODEn` name is `text`, upper case; nil otherwise.
+    public init?(mnemonic text: String) {
+        if let code = (UInt16(0)..<24).first(where: { RCode($0).description == text }) {
+            self.init(code)
+        } else if text.hasPrefix("RCODE"), let code = UInt16(text.dropFirst(5)), code < 4096 {
+            self.init(code)
+        } else {
+            return nil
         }
     }
 }

@@ -1,3 +1,4 @@
+public import IPNet
 import CMaxMindDB
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import IPNet
 import CMaxMindDB
 
 #if canImport(Glibc)

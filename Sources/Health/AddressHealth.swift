@@ -1,4 +1,4 @@
-import Routing
+import HealthModel
 
 /// The health of one address as the monitor keeps it: the checks' state with its rise/fall
 /// streak, and the operator's drain.

@@ -1,7 +1,7 @@
-public import ServerConfig
+public import HealthModel
 import DNSWire
 import Foundation
-import Logging
+public import Logging
 import NIOCore
 import NIOPosix
 
@@ -16,28 +16,19 @@ public struct DNSChecker: HealthChecker {
     let answer: String?
     let port: Int?
 
-    public init(definition: CheckDefinition, logger: Logger) throws(HealthError) {
-        let p = definition.parameters
-        func invalid(_ reason: String) -> HealthError { HealthError(check: definition.name, reason: reason) }
-        guard let text = p["name"] else { throw invalid("a dns check needs 'name'") }
-        do { name = try DNSName(text, origin: .root) } catch { throw invalid("name '\(text)': \(error)") }
-        let typeText = (p["qtype"] ?? "A").uppercased()
-        guard let type = Self.lookup(typeText, as: { RRType($0) }, numbered: "TYPE") else { throw invalid("unknown qtype '\(typeText)'") }
-        self.type = type
-        let rcodeText = (p["rcode"] ?? "NOERROR").uppercased()
-        guard let rcode = Self.lookup(rcodeText, as: { RCode($0) }, numbered: "RCODE") ?? UInt16(rcodeText).map({ RCode($0) }) else {
-            throw invalid("unknown rcode '\(rcodeText)'")
-        }
-        self.rcode = rcode
-        answer = p["answer"]
-        port = try definition.port()
-    }
+    public static let parameters = [
+        CheckParameter("port", .port), CheckParameter("name", .domainName, required: true),
+        CheckParameter("qtype", .queryType), CheckParameter("rcode", .responseCode), CheckParameter("answer", .text),
+    ]
 
-    /// The type or rcode whose mnemonic is `text` (mnemonics are all below 300), or `TYPEnnn`/`RCODEnnn`.
-    static func lookup<T: CustomStringConvertible>(_ text: String, as make: (UInt16) -> T, numbered prefix: String) -> T? {
-        for code in UInt16(0)..<300 where make(code).description == text { return make(code) }
-        guard text.hasPrefix(prefix), let code = UInt16(text.dropFirst(prefix.count)) else { return nil }
-        return make(code)
+    public init(definition: CheckDefinition, logger: Logger) {
+        let p = definition.parameters
+        // Valid by their declarations; the fallbacks only cover a definition that skipped them.
+        name = p["name"].flatMap { try? DNSName($0, origin: .root) } ?? .root
+        type = p["qtype"].flatMap { RRType(mnemonic: $0) } ?? .a
+        rcode = p["rcode"].flatMap { RCode(mnemonic: $0) ?? UInt16($0).map { RCode($0) } } ?? .noError
+        answer = p["answer"]
+        port = definition.port
     }
 
     public func check(_ target: CheckTarget, timeout: Duration) async -> CheckOutcome {

@@ -1,25 +1,3 @@
-public import ServerConfig
-
-/// A named health check, as configured: the configuration's own `CheckConfig`.
-public typealias CheckDefinition = CheckConfig
-
-extension CheckConfig {
-    /// A check made in code (tests, tools): defaults as the configuration file has them.
-    public init(name: String, type: String, interval: Duration, timeout: Duration, jitter: Double = 0.1,
-                rise: Int = 2, fall: Int = 3, parameters: [String: String] = [:]) {
-        self.init(name: name, type: type, interval: interval, timeout: timeout, jitter: jitter, rise: rise, fall: fall,
-                  parameters: parameters, line: 0)
-    }
-
-    /// The separator of list parameters (U+001F, unit separator).
-    public static let listSeparator: Character = "\u{1F}"
-
-    /// The parameter `key` split into its list items.
-    func list(_ key: String) -> [String]? {
-        parameters[key].map { $0.split(separator: Self.listSeparator, omittingEmptySubsequences: false).map(String.init) }
-    }
-}
-
 /// One answer address whose health the monitor keeps.
 public struct MonitoredAddress: Sendable, Equatable {
     /// The address ID: its index in the routing configuration's address table and in `HealthSnapshot`.

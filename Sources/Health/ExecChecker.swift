@@ -1,6 +1,6 @@
-public import ServerConfig
+public import HealthModel
 import Foundation
-import Logging
+public import Logging
 import Synchronization
 
 /// `exec`: runs `command` (a list: program, then arguments) with `{ip}`, `{target}` (the check
@@ -8,6 +8,8 @@ import Synchronization
 /// the first line of output (stdout and stderr together) as the reason, the Nagios plugin
 /// convention. Killed (SIGKILL) at the timeout or when the check is cancelled.
 public struct ExecChecker: HealthChecker {
+    public static let parameters = [CheckParameter("command", .command, required: true)]
+
     let command: [String]
 
     /// Output kept for the reason: a plugin's status line is short, and a process that writes more
@@ -16,13 +18,13 @@ public struct ExecChecker: HealthChecker {
 
     public init(definition: CheckDefinition, logger: Logger) throws(HealthError) {
         guard var command = definition.list("command"), let program = command.first, !program.isEmpty else {
-            throw HealthError(check: definition.name, reason: "an exec check needs 'command'")
+            throw HealthError(.badParameter, check: definition.name, reason: "an exec check needs 'command'")
         }
         if !program.contains("/") {
             let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
             let candidates: [String] = path.split(separator: ":").map { directory in "\(directory)/\(program)" }
             guard let found = candidates.first(where: { access($0, X_OK) == 0 }) else {
-                throw HealthError(check: definition.name, reason: "command '\(program)' not found in PATH")
+                throw HealthError(.commandNotFound, check: definition.name, reason: "command '\(program)' not found in PATH")
             }
             command[0] = found
         }

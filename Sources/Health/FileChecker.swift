@@ -1,7 +1,6 @@
-public import ServerConfig
+public import HealthModel
 import Foundation
-import Logging
-import Routing
+public import Logging
 import Synchronization
 
 /// `file`: an operator's file at `path` says what is up, down or drained:
@@ -17,12 +16,14 @@ import Synchronization
 /// makes every address up (logged once). The file is re-read only when its modification time,
 /// size or inode changes. Its verdicts apply at once, without rise/fall.
 public struct FileChecker: HealthChecker {
+    public static let parameters = [CheckParameter("path", .filePath, required: true)]
+
     let path: String
     let cache: Cache
 
     public init(definition: CheckDefinition, logger: Logger) throws(HealthError) {
         guard let path = definition.parameters["path"], !path.isEmpty else {
-            throw HealthError(check: definition.name, reason: "a file check needs 'path'")
+            throw HealthError(.badParameter, check: definition.name, reason: "a file check needs 'path'")
         }
         self.path = path
         cache = Cache(path: path, check: definition.name, logger: logger)
@@ -45,7 +46,7 @@ public struct FileChecker: HealthChecker {
 
     /// The parsed file, shared by every address of the check, re-read when the file changes.
     final class Cache: Sendable {
-        typealias Entries = [String: (state: Routing.HealthState, line: Int)]
+        typealias Entries = [String: (state: HealthModel.HealthState, line: Int)]
         struct Version: Equatable {
             var modified: Date?
             var size: Int?
@@ -93,7 +94,7 @@ public struct FileChecker: HealthChecker {
             for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let words = raw.prefix { $0 != "#" }.split(whereSeparator: \.isWhitespace)
                 guard !words.isEmpty else { continue }
-                let state: Routing.HealthState? = switch words.count == 2 ? words[1].lowercased() : "" {
+                let state: HealthModel.HealthState? = switch words.count == 2 ? words[1].lowercased() : "" {
                 case "up": .up
                 case "down": .down
                 case "drain": .drain

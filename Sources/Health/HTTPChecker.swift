@@ -1,6 +1,6 @@
-public import ServerConfig
+public import HealthModel
 import AsyncHTTPClient
-import Logging
+public import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -11,6 +11,11 @@ import NIOSSL
 /// The target is `host:port` (port from the target, else parameter `port`, else 80/443) or a full
 /// URL. Redirects are not followed (a 301 is a 301) and every check opens a new connection.
 public struct HTTPChecker: HealthChecker {
+    public static let parameters = [
+        CheckParameter("port", .port), CheckParameter("path", .urlPath), CheckParameter("expect", .httpStatus),
+        CheckParameter("body", .text), CheckParameter("insecure", .boolean), CheckParameter("host", .text),
+    ]
+
     let scheme: String
     let path: String
     let port: Int?
@@ -22,22 +27,14 @@ public struct HTTPChecker: HealthChecker {
     /// a larger page is read only this far.
     static let maxBodyBytes = 64 * 1024
 
-    public init(definition: CheckDefinition, logger: Logger) throws(HealthError) {
+    public init(definition: CheckDefinition, logger: Logger) {
         let p = definition.parameters
         scheme = definition.type == "https" ? "https" : "http"
         path = p["path"] ?? "/"
-        guard path.hasPrefix("/") else { throw HealthError(check: definition.name, reason: "path '\(path)' must start with /") }
-        port = try definition.port()
-        guard let expect = Int(p["expect"] ?? "200"), (100...599).contains(expect) else {
-            throw HealthError(check: definition.name, reason: "expect '\(p["expect"] ?? "")' is not an HTTP status")
-        }
-        self.expect = expect
+        port = definition.port
+        expect = p["expect"].flatMap { Int($0) } ?? 200
         body = p["body"]
-        switch p["insecure"] ?? "false" {
-        case "true", "yes": insecure = true
-        case "false", "no": insecure = false
-        case let other: throw HealthError(check: definition.name, reason: "insecure '\(other)' is not true or false")
-        }
+        insecure = p["insecure"] == "true"
     }
 
     /// The URL checked for `target`.

@@ -1,8 +1,7 @@
-public import ServerConfig
+public import HealthModel
 import Foundation
 public import Logging
 import Metrics
-public import Routing
 public import ServiceLifecycle
 import Synchronization
 
@@ -74,7 +73,7 @@ public final class HealthMonitor: Service {
                 continue
             }
             guard let (definition, checker) = checkers[name] else {
-                throw HealthError(check: name, reason: "no such check (address \(address.ip) of \(address.datacenter))")
+                throw HealthError(.unknownCheck, check: name, reason: "no such check (address \(address.ip) of \(address.datacenter))")
             }
             let key = StateFile.Entry(datacenter: address.datacenter, ip: address.ip, target: address.target, check: name,
                                       state: "", since: 0, reason: "", drained: false).key

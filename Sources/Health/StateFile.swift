@@ -1,5 +1,5 @@
 import Foundation
-import Routing
+import HealthModel
 
 /// The last known states, saved as JSON so that a restart starts from them. Entries are matched
 /// to addresses by data center, ip, check target and check name, so a config edit that renumbers

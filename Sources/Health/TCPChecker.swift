@@ -1,16 +1,18 @@
-public import ServerConfig
+public import HealthModel
 import Foundation
-import Logging
+public import Logging
 import NIOCore
 import NIOPosix
 
 /// `tcp`: passes when a TCP connection to the target opens within the timeout. Parameter `port`
 /// applies when the target has none.
 public struct TCPChecker: HealthChecker {
+    public static let parameters = [CheckParameter("port", .port)]
+
     let port: Int?
 
-    public init(definition: CheckDefinition, logger: Logger) throws(HealthError) {
-        port = try definition.port()
+    public init(definition: CheckDefinition, logger: Logger) {
+        port = definition.port
     }
 
     public func check(_ target: CheckTarget, timeout: Duration) async -> CheckOutcome {
@@ -29,14 +31,8 @@ public struct TCPChecker: HealthChecker {
 }
 
 extension CheckDefinition {
-    /// The `port` parameter, validated.
-    func port() throws(HealthError) -> Int? {
-        guard let text = parameters["port"] else { return nil }
-        guard let port = Int(text), (1...65535).contains(port) else {
-            throw HealthError(check: name, reason: "port '\(text)' is not 1…65535")
-        }
-        return port
-    }
+    /// The `port` parameter (validated by its declaration), if set.
+    var port: Int? { parameters["port"].flatMap { Int($0) } }
 }
 
 extension TimeAmount {

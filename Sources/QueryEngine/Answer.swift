@@ -1,6 +1,6 @@
 import DNSWire
 import DNSZone
-import GeoIP
+import IPNet
 import Routing
 
 /// What a query in a zone with service names needs to answer them.

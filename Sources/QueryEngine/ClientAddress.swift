@@ -1,4 +1,4 @@
-import GeoIP
+import IPNet
 
 extension IPAddress {
     /// Calls `body` with the address in network byte order: 4 bytes for IPv4, 16 for IPv6 (the

@@ -1,7 +1,8 @@
 public import DNSAuth
 import DNSWire
 public import DNSZone
-public import GeoIP
+public import HealthModel
+public import IPNet
 public import Routing
 
 /// The transport a query arrived on; it decides the response size limit and truncation.

@@ -1,5 +1,4 @@
-import GeoIP
-public import ServerConfig
+import IPNet
 
 /// Where a client is, as a geo policy sees it. Two merged prefix maps: `first` decides only the
 /// first choice (one site), so its prefixes are as wide as an answer that the first choice gives

@@ -1,4 +1,3 @@
-public import ServerConfig
 
 /// A data center as policies see it: its answer addresses (IDs into the routing table) by family.
 public struct Site: Sendable {

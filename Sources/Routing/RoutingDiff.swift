@@ -1,6 +1,6 @@
 import DNSWire
-import GeoIP
-public import ServerConfig
+import HealthModel
+import IPNet
 
 /// What would change if a proposed routing configuration replaced the one in force: services
 /// added, removed or reconfigured, data centers, checks and client-location data changed, which
@@ -571,7 +571,7 @@ extension RoutingDiff {
     }
 
     static func datacenterChanges(_ old: [DataCenterConfig], _ new: [DataCenterConfig]) -> [DataCenterDiff] {
-        func addresses(_ dc: DataCenterConfig) -> String { dc.addresses.map(\.ip).joined(separator: ", ") }
+        func addresses(_ dc: DataCenterConfig) -> String { dc.addresses.map(\.ip.description).joined(separator: ", ") }
         func place(_ c: Coordinates?) -> String { c.map { "[\(number($0.latitude)), \(number($0.longitude))]" } ?? "none" }
         var result: [DataCenterDiff] = []
         for dc in new {
@@ -583,12 +583,12 @@ extension RoutingDiff {
             if before.location != dc.location { changes.append("location \(place(before.location))→\(place(dc.location))") }
             if before.country != dc.country { changes.append("country \(before.country ?? "none")→\(dc.country ?? "none")") }
             if before.continent != dc.continent { changes.append("continent \(before.continent ?? "none")→\(dc.continent ?? "none")") }
-            let added = dc.addresses.filter { a in !before.addresses.contains { $0.ip == a.ip } }.map { "+" + $0.ip }
-            let removed = before.addresses.filter { a in !dc.addresses.contains { $0.ip == a.ip } }.map { "-" + $0.ip }
+            let added = dc.addresses.filter { a in !before.addresses.contains { $0.ip == a.ip } }.map { "+\($0.ip)" }
+            let removed = before.addresses.filter { a in !dc.addresses.contains { $0.ip == a.ip } }.map { "-\($0.ip)" }
             if !(added + removed).isEmpty { changes.append("addresses " + (added + removed).joined(separator: " ")) }
             for a in dc.addresses {
                 if let b = before.addresses.first(where: { $0.ip == a.ip }), b.checkTarget != a.checkTarget {
-                    changes.append("\(a.ip) checked at \(b.checkTarget ?? a.ip)→\(a.checkTarget ?? a.ip)")
+                    changes.append("\(a.ip) checked at \(b.checkTarget ?? a.ip.description)→\(a.checkTarget ?? a.ip.description)")
                 }
             }
             if !changes.isEmpty { result.append(DataCenterDiff(name: dc.name, change: .changed, changes: changes)) }
@@ -599,7 +599,7 @@ extension RoutingDiff {
         return result
     }
 
-    static func checkChanges(_ old: [CheckConfig], _ new: [CheckConfig]) -> [String] {
+    static func checkChanges(_ old: [CheckDefinition], _ new: [CheckDefinition]) -> [String] {
         var result: [String] = []
         for check in new {
             guard var before = old.first(where: { $0.name == check.name }) else {

@@ -1,6 +1,6 @@
 public import DNSWire
-public import GeoIP
-public import ServerConfig
+public import HealthModel
+public import IPNet
 
 /// A routing configuration that cannot be built (the config layer validates first; this covers
 /// what only the built table can see).
@@ -177,7 +177,7 @@ private struct Builder {
         }
         var v4: [Int32] = [], v6: [Int32] = []
         for a in config.datacenters[i].addresses {
-            guard let ip = IPAddress(a.ip) else { throw RoutingError("bad address \(a.ip) of \(name)") }
+            let ip = a.ip
             let id = Int32(addresses.count)
             addresses.append(RoutingTable.Address(ip: ip, site: Int32(i), check: check, checkTarget: a.checkTarget))
             if ip.isIPv6 { v6.append(id) } else { v4.append(id) }

@@ -1,4 +1,5 @@
-public import GeoIP
+public import HealthModel
+public import IPNet
 
 /// Per-worker mutable state of routing decisions: the random stream of weighted choices and the
 /// rotation of round-robin answers. Each UDP worker and TCP event loop owns one, so the query path

@@ -1,5 +1,8 @@
 import DNSWire
 import Foundation
+import HealthModel
+import IPNet
+import Routing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,16 +18,6 @@ private struct Declared {
 /// Parsing of the routing sections (see ``RoutingConfiguration`` for the YAML accepted).
 extension ConfigParser {
     static let policies = ["round-robin", "weighted", "geo-nearest", "geo-map", "failover"]
-    static let checkTypes = ["tcp", "http", "https", "dns", "exec", "file"]
-    /// The parameters each check type takes, besides type, interval, timeout, jitter, rise and fall.
-    static let checkParameters: [String: Set<String>] = [
-        "tcp": ["port"],
-        "http": ["port", "path", "expect", "body", "insecure", "host"],
-        "https": ["port", "path", "expect", "body", "insecure", "host"],
-        "dns": ["port", "name", "qtype", "rcode", "answer"],
-        "exec": ["command"],
-        "file": ["path"],
-    ]
     static let continents: Set<String> = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"]
     /// ISO 3166-1 alpha-2 codes in use, and XK (Kosovo), which MaxMind uses.
     static let countries = Set("""
@@ -81,24 +74,34 @@ extension ConfigParser {
                 for (prefixNode, place) in networks where !isDuplicate(prefixNode) {
                     guard let prefix = scalar(prefixNode, key: key) else { continue }
                     let networkKey = key + "." + prefix
-                    if let problem = Self.prefixProblem(prefix) { fail(.badPrefix, prefixNode, networkKey, problem) }
+                    var parsed: IPPrefix?
+                    do throws(IPParseError) {
+                        parsed = try IPPrefix.parseCIDR(prefix)
+                    } catch {
+                        fail(.badPrefix, prefixNode, networkKey, error.reason)
+                    }
                     guard let attributes = mapping(place, key: networkKey) else { continue }
-                    var network = NetworkConfig(prefix: prefix, location: nil, country: nil, continent: nil,
-                                                line: prefixNode.mark?.line ?? 1)
+                    var location: Coordinates?
+                    var country: String?
+                    var continent: String?
                     for (attributeNode, value) in attributes where !isDuplicate(attributeNode) {
                         let attribute = attributeNode.scalar?.string ?? "?"
                         let attributeKey = networkKey + "." + attribute
                         switch attribute {
-                        case "location": network.location = coordinates(value, key: attributeKey)
-                        case "country": network.country = country(value, key: attributeKey)
-                        case "continent": network.continent = continent(value, key: attributeKey)
+                        case "location": location = coordinates(value, key: attributeKey)
+                        case "country": country = self.country(value, key: attributeKey)
+                        case "continent": continent = self.continent(value, key: attributeKey)
                         default: fail(.unknownKey, attributeNode, attributeKey, "unknown key")
                         }
                     }
                     if attributes.isEmpty {
                         fail(.missingKey, place, networkKey, "give at least one of location, country, continent")
                     }
-                    config.networks.append(network)
+                    // A bad prefix is reported above, its attributes still checked; only good ones are kept.
+                    if let parsed {
+                        config.networks.append(NetworkConfig(prefix: parsed, location: location, country: country,
+                                                             continent: continent, line: prefixNode.mark?.line ?? 1))
+                    }
                 }
             default: fail(.unknownKey, keyNode, key, "unknown key")
             }
@@ -157,7 +160,7 @@ extension ConfigParser {
             }
             let ipKey = item.mapping == nil ? itemKey : itemKey + ".ip"
             guard let text = scalar(ipNode, key: ipKey) else { continue }
-            guard let (ip, isIPv6) = Self.ipAddress(text) else {
+            guard let ip = IPAddress(text) else {
                 fail(.badAddress, ipNode, ipKey, "\"\(text)\" is not an IPv4 or IPv6 address")
                 continue
             }
@@ -165,33 +168,33 @@ extension ConfigParser {
                 fail(.invalidValue, ipNode, ipKey, "\(ip) is listed twice")
                 continue
             }
-            result.append(AddressConfig(ip: ip, isIPv6: isIPv6, checkTarget: check, line: ipNode.mark?.line ?? 1))
+            result.append(AddressConfig(ip: ip, checkTarget: check, line: ipNode.mark?.line ?? 1))
         }
         return result
     }
 
     // MARK: checks
 
-    private mutating func checks(_ node: Node, _ declared: inout Declared) -> [CheckConfig] {
+    private mutating func checks(_ node: Node, _ declared: inout Declared) -> [CheckDefinition] {
         guard let map = mapping(node, key: "checks") else { return [] }
-        var result: [CheckConfig] = []
+        let kindNames = checkKinds.names.joined(separator: ", ")
+        var result: [CheckDefinition] = []
         for (nameNode, value) in map where !isDuplicate(nameNode) {
             guard let name = identifier(nameNode, key: "checks") else { continue }
             declared.checks.insert(name)
             let key = "checks." + name
             guard let fields = mapping(value, key: key) else { continue }
-            var check = CheckConfig(name: name, type: "", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1,
-                                    rise: 2, fall: 3, parameters: [:], line: nameNode.mark?.line ?? 1)
-            var kindParameters: Set<String>?
+            var check = CheckDefinition(name: name, type: "", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1,
+                                        rise: 2, fall: 3, parameters: [:], line: nameNode.mark?.line ?? 1)
+            var kindParameters: [CheckParameter]?
             if let typeNode = fields["type"], let type = scalar(typeNode, key: key + ".type") {
                 check.type = type
-                kindParameters = Self.checkParameters[type]
+                kindParameters = checkKinds.parameters(of: type)
                 if kindParameters == nil {
-                    fail(.unknownCheckType, typeNode, key + ".type",
-                         "unknown check type \"\(type)\"; known: \(Self.checkTypes.joined(separator: ", "))")
+                    fail(.unknownCheckType, typeNode, key + ".type", "unknown check type \"\(type)\"; known: \(kindNames)")
                 }
             } else if fields["type"] == nil {
-                fail(.missingKey, nameNode, key + ".type", "required key is missing (\(Self.checkTypes.joined(separator: ", ")))")
+                fail(.missingKey, nameNode, key + ".type", "required key is missing (\(kindNames))")
             }
             var intervalNode: Node?
             var timeoutNode: Node?
@@ -210,85 +213,44 @@ extension ConfigParser {
                 case "rise": if let n = positiveInt(value, key: fieldKey, max: 1000) { check.rise = n }
                 case "fall": if let n = positiveInt(value, key: fieldKey, max: 1000) { check.fall = n }
                 default:
-                    if let kindParameters, !kindParameters.contains(field) {
-                        let known = kindParameters.sorted().joined(separator: ", ")
+                    guard let kindParameters else { break }
+                    guard let parameter = kindParameters.first(where: { $0.name == field }) else {
+                        let known = kindParameters.map(\.name).sorted().joined(separator: ", ")
                         fail(.unknownKey, fieldNode, fieldKey, "not a parameter of \(check.type) checks (\(known))")
-                    } else if let parameter = checkParameter(field, of: check.type, value, key: fieldKey) {
-                        check.parameters[field] = parameter
+                        continue
                     }
+                    if let normal = checkParameter(parameter, value, key: fieldKey) { check.parameters[field] = normal }
                 }
             }
             if check.timeout >= check.interval {
                 fail(.badTimeout, timeoutNode ?? intervalNode ?? nameNode, key + (timeoutNode == nil ? ".interval" : ".timeout"),
                      "timeout \(Self.format(check.timeout)) must be shorter than interval \(Self.format(check.interval))")
             }
-            for required in ["exec": "command", "file": "path"] where check.type == required.key && fields[required.value] == nil {
-                fail(.missingKey, nameNode, key + "." + required.value, "required key is missing for \(check.type) checks")
+            for parameter in kindParameters ?? [] where parameter.isRequired && fields[parameter.name] == nil {
+                fail(.missingKey, nameNode, key + "." + parameter.name, "required key is missing for \(check.type) checks")
             }
             result.append(check)
         }
         return result
     }
 
-    /// One kind parameter, validated and in the form stored in ``CheckConfig/parameters``.
-    private mutating func checkParameter(_ field: String, of type: String, _ node: Node, key: String) -> String? {
-        if field == "command" {
-            let words: [String]
-            if let items = node.sequence {
-                words = items.compactMap { scalar($0, key: key) }
-                guard words.count == items.count else { return nil }
-            } else {
-                guard let text = scalar(node, key: key) else { return nil }
-                words = text.split(separator: " ").map(String.init)
-            }
-            guard let program = words.first, !program.isEmpty else {
-                fail(.invalidValue, node, key, "a command is needed")
-                return nil
-            }
-            return words.joined(separator: "\u{1F}")
+    /// One kind parameter, validated by its declaration and in the form stored in
+    /// ``CheckDefinition/parameters`` (a file path made absolute against the config's directory).
+    private mutating func checkParameter(_ parameter: CheckParameter, _ node: Node, key: String) -> String? {
+        let value: CheckParameter.Value
+        if parameter.kind == .command, let items = node.sequence {
+            let words = items.compactMap { scalar($0, key: key) }
+            guard words.count == items.count else { return nil }
+            value = .list(words)
+        } else {
+            guard let text = scalar(node, key: key) else { return nil }
+            value = .scalar(text)
         }
-        guard let text = scalar(node, key: key) else { return nil }
-        func invalid(_ reason: String) -> String? {
-            fail(.invalidValue, node, key, "\"\(text)\" \(reason)")
+        switch parameter.normalize(value) {
+        case .success(let normal): return parameter.kind == .filePath ? resolve(normal) : normal
+        case .failure(let problem):
+            fail(.invalidValue, node, key, problem.reason)
             return nil
-        }
-        switch field {
-        case "port":
-            guard let n = UInt16(text), n > 0 else { return invalid("is not a port number from 1 to 65535") }
-            return String(n)
-        case "path" where type == "file":
-            return text.isEmpty ? invalid("is not a path") : resolve(text)
-        case "path":
-            return text.hasPrefix("/") ? text : invalid("is not a URL path starting with /")
-        case "expect":
-            guard let n = Int(text), (100...599).contains(n) else { return invalid("is not an HTTP status from 100 to 599") }
-            return String(n)
-        case "insecure":
-            guard text == "true" || text == "false" else { return invalid("is not true or false") }
-            return text
-        case "name":
-            do throws(DNSWireError) {
-                _ = try DNSName(text)
-                return text
-            } catch {
-                return invalid("is not a domain name: \(error)")
-            }
-        case "qtype":
-            let upper = text.uppercased()
-            let known: Set<String> = ["A", "AAAA", "NS", "SOA", "CNAME", "MX", "TXT", "SRV", "PTR", "CAA", "HTTPS", "SVCB"]
-            guard known.contains(upper) || (upper.hasPrefix("TYPE") && UInt16(upper.dropFirst(4)) != nil) else {
-                return invalid("is not a query type (A, AAAA, SOA, TXT, …, TYPEn)")
-            }
-            return upper
-        case "rcode":
-            let upper = text.uppercased()
-            let known: Set<String> = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"]
-            guard known.contains(upper) || (UInt16(text).map { $0 < 4096 } ?? false) else {
-                return invalid("is not a response code (NOERROR, NXDOMAIN, SERVFAIL, … or 0-4095)")
-            }
-            return upper
-        default:
-            return text.isEmpty ? invalid("must not be empty") : text
         }
     }
 
@@ -611,42 +573,6 @@ extension ConfigParser {
     /// `path` resolved against the config file's directory.
     private func resolve(_ path: String) -> String {
         path.hasPrefix("/") ? path : baseDirectory + "/" + path
-    }
-
-    /// The address in canonical presentation form and whether it is IPv6; nil when it is neither.
-    static func ipAddress(_ text: String) -> (String, Bool)? {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        let presentation = { (buffer: [CChar]) in
-            String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-        if inet_pton(AF_INET, text, &v4) == 1, inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count)) != nil {
-            return (presentation(buffer), false)
-        }
-        if inet_pton(AF_INET6, text, &v6) == 1, inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil {
-            return (presentation(buffer), true)
-        }
-        return nil
-    }
-
-    /// Why `text` is not a CIDR prefix with no bits set beyond its length; nil when it is one.
-    static func prefixProblem(_ text: String) -> String? {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        var bytes = [UInt8](repeating: 0, count: 16)
-        guard parts.count == 2 else { return "\"\(text)\" is not address/length" }
-        let isIPv6 = parts[0].contains(":")
-        guard inet_pton(isIPv6 ? AF_INET6 : AF_INET, String(parts[0]), &bytes) == 1 else {
-            return "\"\(parts[0])\" is not an IP\(isIPv6 ? "v6" : "v4") address"
-        }
-        let bits = isIPv6 ? 128 : 32
-        guard parts[1].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isNumber), let length = Int(parts[1]), length <= bits else {
-            return "\"\(parts[1])\" is not a prefix length from 0 to \(bits)"
-        }
-        for bit in length..<bits where bytes[bit / 8] & (0x80 >> (bit % 8)) != 0 {
-            return "\(text) has bits set beyond its /\(length)"
-        }
-        return nil
     }
 
     private static func format(_ d: Duration) -> String {

@@ -1,4 +1,5 @@
 public import DNSWire
+public import IPNet
 import Foundation
 import Yams
 
@@ -136,7 +137,7 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var slip = 2
     public var ipv4Prefix = 24
     public var ipv6Prefix = 56
-    public var exempt: [String] = []
+    public var exempt: [IPPrefix] = []
     public init() {}
 }
 
@@ -165,11 +166,11 @@ extension ConfigParser {
                 guard let items = sequence(value, key: key) else { break }
                 for item in items {
                     guard let text = scalar(item, key: key) else { continue }
-                    if let problem = Self.prefixProblem(text) {
-                        fail(.badPrefix, item, key, problem)
-                        continue
+                    do throws(IPParseError) {
+                        settings.exempt.append(try IPPrefix.parseCIDR(text))
+                    } catch {
+                        fail(.badPrefix, item, key, error.reason)
                     }
-                    settings.exempt.append(text)
                 }
             default: fail(.unknownKey, keyNode, key, "unknown key")
             }

@@ -1,4 +1,6 @@
 public import DNSWire
+public import HealthModel
+public import Routing
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -65,8 +67,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Data centers, health checks and the service names answered by routing; empty when the file has none.
     public var routing = RoutingConfiguration()
 
-    /// Reads and validates the configuration file at `path`; zone paths are resolved against its directory.
-    public static func load(path: String) throws(ServerConfigErrors) -> ServerConfiguration {
+    /// Reads and validates the configuration file at `path`; zone paths are resolved against its
+    /// directory. `checkKinds` declares the health-check kinds and their parameters (the `Health`
+    /// module's `HealthCheckers.kinds`).
+    public static func load(path: String, checkKinds: CheckKinds) throws(ServerConfigErrors) -> ServerConfiguration {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -74,12 +78,13 @@ public struct ServerConfiguration: Sendable, Equatable {
             throw ServerConfigErrors([ServerConfigError(.io, file: path, line: nil, key: nil, "cannot read: \(error.localizedDescription)")])
         }
         let directory = (path as NSString).deletingLastPathComponent
-        return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory)
+        return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory, checkKinds: checkKinds)
     }
 
     /// Validates YAML text; `file` names it in errors and `baseDirectory` anchors relative zone paths.
-    public static func parse(yaml: String, file: String, baseDirectory: String) throws(ServerConfigErrors) -> ServerConfiguration {
-        var parser = ConfigParser(file: file, baseDirectory: baseDirectory)
+    public static func parse(yaml: String, file: String, baseDirectory: String,
+                             checkKinds: CheckKinds) throws(ServerConfigErrors) -> ServerConfiguration {
+        var parser = ConfigParser(file: file, baseDirectory: baseDirectory, checkKinds: checkKinds)
         let config = parser.parse(yaml)
         guard var config, parser.errors.isEmpty else { throw ServerConfigErrors(parser.errors) }
         config.file = file
@@ -276,13 +281,16 @@ public struct ServerConfigErrors: Error, Sendable, CustomStringConvertible {
 struct ConfigParser {
     let file: String
     let baseDirectory: String
+    /// The health-check kinds and the parameters each declares.
+    let checkKinds: CheckKinds
     var errors: [ServerConfigError] = []
     /// Keys renamed because they repeat an earlier key of their mapping: placeholder → (key, line of the first).
     var duplicates: [String: (key: String, firstLine: Int)] = [:]
 
-    init(file: String, baseDirectory: String) {
+    init(file: String, baseDirectory: String, checkKinds: CheckKinds) {
         self.file = file
         self.baseDirectory = baseDirectory
+        self.checkKinds = checkKinds
     }
 
     mutating func fail(_ code: ServerConfigError.Code, _ node: Node?, _ key: String?, _ reason: String) {

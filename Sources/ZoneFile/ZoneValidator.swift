@@ -1,5 +1,5 @@
-import DNSWire
-import DNSZone
+public import DNSWire
+public import DNSZone
 
 /// A wire name (or a suffix of one) as a hash key that ignores ASCII case, like `DNSName`, but
 /// hashes the case-folded bytes as one block and works on slices without copying.

@@ -1,3 +1,4 @@
+import Health
 import ArgumentParser
 import DNSServer
 import Foundation
@@ -104,7 +105,7 @@ struct Diff: ParsableCommand {
     /// The deployment of `path`, or nil with its problems appended.
     func load(_ path: String, _ problems: inout [String]) -> Deployment? {
         do {
-            return try Deployment.load(try ServerConfiguration.load(path: path))
+            return try Deployment.load(try ServerConfiguration.load(path: path, checkKinds: HealthCheckers.kinds))
         } catch let error as ServerConfigErrors {
             problems += error.errors.map(\.description)
         } catch let error as DeploymentErrors {

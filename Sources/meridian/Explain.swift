@@ -3,7 +3,9 @@ import DNSServer
 import DNSWire
 import Foundation
 import GeoIP
+import IPNet
 import Health
+import HealthModel
 import Logging
 import QueryEngine
 import Routing
@@ -135,11 +137,10 @@ struct Explain: ParsableCommand {
             return located
         }
         let explicit = deployment.config.routing.geoip?.networks
-            .compactMap { n in IPPrefix(n.prefix).map { (n, $0) } }
-            .filter { $0.1.contains(client.address) }
-            .max { $0.1.length < $1.1.length }
-        if let (n, prefix) = explicit {
-            located.network = "\(prefix) (geoip.networks, line \(n.line))"
+            .filter { $0.prefix.contains(client.address) }
+            .max { $0.prefix.length < $1.prefix.length }
+        if let n = explicit {
+            located.network = "\(n.prefix) (geoip.networks, line \(n.line))"
             located.coordinates = n.location.map { [$0.latitude, $0.longitude] }
             located.country = n.country
             located.continent = n.continent

@@ -99,7 +99,7 @@ struct ConfigOption: ParsableArguments {
     /// The configuration, or every problem in it printed to stderr and exit status 1.
     func load() throws(ExitCode) -> ServerConfiguration {
         do {
-            return try ServerConfiguration.load(path: config)
+            return try ServerConfiguration.load(path: config, checkKinds: HealthCheckers.kinds)
         } catch {
             printErrors(error.errors.map(\.description))
             throw ExitCode.failure

@@ -1,4 +1,4 @@
-import GeoIP
+import IPNet
 
 /// What Tests/Fixtures/geo/make-fixture.py writes into test-city.mmdb.
 enum Fixture {

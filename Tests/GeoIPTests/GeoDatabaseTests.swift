@@ -1,4 +1,5 @@
 import GeoIP
+import IPNet
 import Testing
 
 @Suite struct GeoDatabaseTests {

@@ -1,5 +1,6 @@
 import Foundation
 import GeoIP
+import IPNet
 import Testing
 
 /// GeoLite2-City of 2018 from the PyPI package maxminddb-geolite2 (scripts/fetch-geolite2).

@@ -1,4 +1,4 @@
-import GeoIP
+import IPNet
 import Testing
 
 @Suite struct IPAddressTests {

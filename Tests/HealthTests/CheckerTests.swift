@@ -1,6 +1,7 @@
 import DNSWire
 import Foundation
 @testable import Health
+import HealthModel
 import Logging
 import Testing
 
@@ -17,8 +18,8 @@ func loopback(_ port: Int, datacenter: String = "iad") -> CheckTarget {
 
 @Suite struct RegistryTests {
     @Test func knownTypes() throws {
-        for type in ["tcp", "http", "https", "dns", "exec", "file"] { #expect(HealthCheckers.isKnown(type)) }
-        #expect(!HealthCheckers.isKnown("icmp"))
+        for type in ["tcp", "http", "https", "dns", "exec", "file"] { #expect(HealthCheckers.kinds.names.contains(type)) }
+        #expect(!HealthCheckers.kinds.names.contains("icmp"))
         #expect(throws: HealthError.self) { try checker("icmp") }
         #expect(throws: HealthError.self) { try checker("tcp", ["port": "70000"]) }
         #expect(throws: HealthError.self) { try checker("dns") }

@@ -1,7 +1,7 @@
 import Foundation
 @testable import Health
+import HealthModel
 import Logging
-import Routing
 import Synchronization
 import Testing
 
@@ -142,6 +142,7 @@ func running<T>(_ monitor: HealthMonitor, _ body: () async throws -> T) async th
 
     @Test func guardAbandonsCheckIgnoringCancellation() async {
         struct Stuck: HealthChecker {
+            static let parameters: [CheckParameter] = []
             init(definition: CheckDefinition, logger: Logger) {}
             func check(_ target: CheckTarget, timeout: Duration) async -> CheckOutcome {
                 let end = ContinuousClock.now + .seconds(5)

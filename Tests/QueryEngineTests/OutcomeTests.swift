@@ -1,6 +1,7 @@
+import HealthModel
 import DNSWire
 import DNSZone
-import GeoIP
+import IPNet
 import QueryEngine
 import Routing
 import Testing

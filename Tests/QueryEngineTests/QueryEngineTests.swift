@@ -1,7 +1,8 @@
+import HealthModel
 import DNSWire
 import DNSZone
 import QueryEngine
-import GeoIP
+import IPNet
 import Routing
 import Testing
 

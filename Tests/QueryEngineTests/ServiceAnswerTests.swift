@@ -1,6 +1,7 @@
+import HealthModel
 import DNSWire
 import DNSZone
-import GeoIP
+import IPNet
 import QueryEngine
 import Routing
 import ServerConfig
@@ -17,13 +18,13 @@ struct RoutedFixture {
     init(health: (RoutingTable) -> HealthSnapshot? = { _ in nil }) throws {
         let sites = [
             DataCenterConfig(name: "iad", location: Coordinates(latitude: 38.95, longitude: -77.45), country: "US", continent: "NA",
-                             addresses: [AddressConfig(ip: "192.0.2.10", isIPv6: false, checkTarget: nil, line: 1),
-                                         AddressConfig(ip: "2001:db8:1::10", isIPv6: true, checkTarget: nil, line: 1)], line: 1),
+                             addresses: [AddressConfig(ip: IPAddress("192.0.2.10")!, checkTarget: nil, line: 1),
+                                         AddressConfig(ip: IPAddress("2001:db8:1::10")!, checkTarget: nil, line: 1)], line: 1),
             DataCenterConfig(name: "nrt", location: Coordinates(latitude: 35.77, longitude: 140.39), country: "JP", continent: "AS",
-                             addresses: [AddressConfig(ip: "203.0.113.10", isIPv6: false, checkTarget: nil, line: 1),
-                                         AddressConfig(ip: "2001:db8:3::10", isIPv6: true, checkTarget: nil, line: 1)], line: 1),
+                             addresses: [AddressConfig(ip: IPAddress("203.0.113.10")!, checkTarget: nil, line: 1),
+                                         AddressConfig(ip: IPAddress("2001:db8:3::10")!, checkTarget: nil, line: 1)], line: 1),
             DataCenterConfig(name: "dub", location: Coordinates(latitude: 53.35, longitude: -6.26), country: "IE", continent: "EU",
-                             addresses: [AddressConfig(ip: "198.51.100.10", isIPv6: false, checkTarget: nil, line: 1)], line: 1),
+                             addresses: [AddressConfig(ip: IPAddress("198.51.100.10")!, checkTarget: nil, line: 1)], line: 1),
         ]
         let services = [
             ServiceConfig(name: try DNSName("geo.example.com."), policy: .geoNearest(datacenters: ["iad", "nrt", "dub"], unlocated: nil, pick: .roundRobin),

@@ -1,5 +1,6 @@
+import HealthModel
 import DNSWire
-import GeoIP
+import IPNet
 import Routing
 import ServerConfig
 import Testing

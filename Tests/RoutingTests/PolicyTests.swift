@@ -1,5 +1,6 @@
+import HealthModel
 import DNSWire
-import GeoIP
+import IPNet
 import Routing
 import ServerConfig
 import Testing
@@ -12,9 +13,9 @@ let testSites: [DataCenterConfig] = [
     DataCenterConfig(
         name: name, location: Coordinates(latitude: lat, longitude: lon), country: country, continent: continent,
         addresses: [
-            AddressConfig(ip: "192.0.2.\(n)", isIPv6: false, checkTarget: nil, line: 1),
-            AddressConfig(ip: "192.0.2.\(n + 1)", isIPv6: false, checkTarget: nil, line: 1),
-            AddressConfig(ip: "2001:db8::\(n)", isIPv6: true, checkTarget: nil, line: 1),
+            AddressConfig(ip: IPAddress("192.0.2.\(n)")!, checkTarget: nil, line: 1),
+            AddressConfig(ip: IPAddress("192.0.2.\(n + 1)")!, checkTarget: nil, line: 1),
+            AddressConfig(ip: IPAddress("2001:db8::\(n)")!, checkTarget: nil, line: 1),
         ], line: 1)
 }
 

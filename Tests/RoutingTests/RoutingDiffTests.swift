@@ -1,13 +1,15 @@
+import HealthModel
 import DNSWire
 import GeoIP
+import IPNet
 import Routing
 import ServerConfig
 import Testing
 
 /// Dual-stack data centers (documentation addresses) and one with IPv4 only.
 private func datacenter(_ name: String, _ lat: Double, _ lon: Double, _ n: Int, ipv6: Bool = true) -> DataCenterConfig {
-    var addresses = [AddressConfig(ip: "192.0.2.\(n)", isIPv6: false, checkTarget: nil, line: 1)]
-    if ipv6 { addresses.append(AddressConfig(ip: "2001:db8::\(n)", isIPv6: true, checkTarget: nil, line: 1)) }
+    var addresses = [AddressConfig(ip: IPAddress("192.0.2.\(n)")!, checkTarget: nil, line: 1)]
+    if ipv6 { addresses.append(AddressConfig(ip: IPAddress("2001:db8::\(n)")!, checkTarget: nil, line: 1)) }
     return DataCenterConfig(name: name, location: Coordinates(latitude: lat, longitude: lon), country: nil, continent: nil,
                             addresses: addresses, line: 1)
 }

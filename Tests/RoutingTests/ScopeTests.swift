@@ -1,5 +1,6 @@
+import HealthModel
 import DNSWire
-import GeoIP
+import IPNet
 import Routing
 import ServerConfig
 import Testing
@@ -90,7 +91,7 @@ import Testing
     func mixedTable(_ policy: PolicyConfig, whenAllDown: AllDownBehaviour = .failOpen) throws -> RoutingTable {
         func dc(_ name: String, _ lat: Double, _ lon: Double, _ ips: [String]) -> DataCenterConfig {
             DataCenterConfig(name: name, location: Coordinates(latitude: lat, longitude: lon), country: nil, continent: nil,
-                             addresses: ips.map { AddressConfig(ip: $0, isIPv6: $0.contains(":"), checkTarget: nil, line: 1) }, line: 1)
+                             addresses: ips.map { AddressConfig(ip: IPAddress($0)!, checkTarget: nil, line: 1) }, line: 1)
         }
         let sites = [dc("iad", 38.95, -77.45, ["192.0.2.10", "2001:db8::10"]), dc("dub", 53.35, -6.26, ["192.0.2.20"]),
                      dc("gru", -23.43, -46.47, ["192.0.2.40"])]

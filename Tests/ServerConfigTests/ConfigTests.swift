@@ -1,3 +1,7 @@
+import Routing
+import HealthModel
+import IPNet
+import Health
 import DNSWire
 import Foundation
 import ServerConfig
@@ -16,7 +20,7 @@ private struct Fixture {
     }
 
     func parse(_ yaml: String) throws(ServerConfigErrors) -> ServerConfiguration {
-        try ServerConfiguration.parse(yaml: yaml, file: "m.yaml", baseDirectory: directory)
+        try ServerConfiguration.parse(yaml: yaml, file: "m.yaml", baseDirectory: directory, checkKinds: HealthCheckers.kinds)
     }
 
     /// The errors of `yaml` as (code, line, key), in the order reported.
@@ -189,7 +193,7 @@ func parsesDurations(text: String, expected: Duration) throws {
 
 @Test func reportsAnUnreadableFile() {
     do {
-        _ = try ServerConfiguration.load(path: "/nonexistent/meridian.yaml")
+        _ = try ServerConfiguration.load(path: "/nonexistent/meridian.yaml", checkKinds: HealthCheckers.kinds)
         Issue.record("expected an error")
     } catch {
         #expect(error.errors.map(\.code) == [.io])
@@ -202,7 +206,7 @@ func parsesDurations(text: String, expected: Duration) throws {
     let path = f.directory + "/meridian.yaml"
     try "listen: [\"[::1]:5353\"]\nzones:\n  - origin: example.com.\n    file: example.com.zone\n"
         .write(toFile: path, atomically: true, encoding: .utf8)
-    let config = try ServerConfiguration.load(path: path)
+    let config = try ServerConfiguration.load(path: path, checkKinds: HealthCheckers.kinds)
     #expect(config.zones.first?.file == f.directory + "/example.com.zone")
 }
 

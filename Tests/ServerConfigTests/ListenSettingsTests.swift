@@ -1,3 +1,7 @@
+import Routing
+import HealthModel
+import IPNet
+import Health
 import Foundation
 import ServerConfig
 import Testing
@@ -16,7 +20,7 @@ struct ListenSettingsTests {
     }()
 
     static func parse(_ extra: String) throws(ServerConfigErrors) -> ServerConfiguration {
-        try ServerConfiguration.parse(yaml: extra + base, file: "m.yaml", baseDirectory: directory)
+        try ServerConfiguration.parse(yaml: extra + base, file: "m.yaml", baseDirectory: directory, checkKinds: HealthCheckers.kinds)
     }
 
     static func errors(_ extra: String) -> [String] {

@@ -1,3 +1,7 @@
+import Routing
+import HealthModel
+import IPNet
+import Health
 import DNSWire
 import Foundation
 import ServerConfig
@@ -16,7 +20,7 @@ private struct RoutingFixture {
 
     /// `body` after the required listen and zones keys (lines 1 and 2).
     func parse(_ body: String) throws(ServerConfigErrors) -> ServerConfiguration {
-        try ServerConfiguration.parse(yaml: Self.header + body, file: "m.yaml", baseDirectory: directory)
+        try ServerConfiguration.parse(yaml: Self.header + body, file: "m.yaml", baseDirectory: directory, checkKinds: HealthCheckers.kinds)
     }
 
     /// The errors of `body` as "line key code", in the order reported.
@@ -95,37 +99,37 @@ private struct RoutingFixture {
     let r = config.routing
     let d = f.directory
     #expect(r.geoip == GeoIPConfig(database: d + "/GeoLite2-City.mmdb", networks: [
-        NetworkConfig(prefix: "10.20.0.0/16", location: Coordinates(latitude: 35.68, longitude: 139.69), country: "JP", continent: "AS", line: 6),
-        NetworkConfig(prefix: "2001:db8:100::/48", location: nil, country: "IE", continent: nil, line: 7),
+        NetworkConfig(prefix: IPPrefix("10.20.0.0/16")!, location: Coordinates(latitude: 35.68, longitude: 139.69), country: "JP", continent: "AS", line: 6),
+        NetworkConfig(prefix: IPPrefix("2001:db8:100::/48")!, location: nil, country: "IE", continent: nil, line: 7),
     ], line: 3))
     #expect(r.datacenters == [
         DataCenterConfig(name: "iad", location: Coordinates(latitude: 38.95, longitude: -77.45), country: "US", continent: "NA", addresses: [
-            AddressConfig(ip: "192.0.2.10", isIPv6: false, checkTarget: nil, line: 14),
-            AddressConfig(ip: "198.51.100.10", isIPv6: false, checkTarget: "127.0.0.1:8081", line: 15),
-            AddressConfig(ip: "2001:db8:1::10", isIPv6: true, checkTarget: nil, line: 16),
+            AddressConfig(ip: IPAddress("192.0.2.10")!, checkTarget: nil, line: 14),
+            AddressConfig(ip: IPAddress("198.51.100.10")!, checkTarget: "127.0.0.1:8081", line: 15),
+            AddressConfig(ip: IPAddress("2001:db8:1::10")!, checkTarget: nil, line: 16),
         ], line: 9),
         DataCenterConfig(name: "dub", location: Coordinates(latitude: 53.35, longitude: -6.26), country: nil, continent: nil,
-                         addresses: [AddressConfig(ip: "192.0.2.20", isIPv6: false, checkTarget: nil, line: 17)], line: 17),
+                         addresses: [AddressConfig(ip: IPAddress("192.0.2.20")!, checkTarget: nil, line: 17)], line: 17),
         DataCenterConfig(name: "nrt", location: Coordinates(latitude: 35.77, longitude: 140.39), country: nil, continent: "AS",
-                         addresses: [AddressConfig(ip: "192.0.2.30", isIPv6: false, checkTarget: "[::1]:8443", line: 18)], line: 18),
+                         addresses: [AddressConfig(ip: IPAddress("192.0.2.30")!, checkTarget: "[::1]:8443", line: 18)], line: 18),
         DataCenterConfig(name: "gru", location: nil, country: nil, continent: nil,
-                         addresses: [AddressConfig(ip: "192.0.2.40", isIPv6: false, checkTarget: nil, line: 19)], line: 19),
+                         addresses: [AddressConfig(ip: IPAddress("192.0.2.40")!, checkTarget: nil, line: 19)], line: 19),
     ])
     let us = "\u{1F}"
     #expect(r.checks == [
-        CheckConfig(name: "web", type: "http", interval: .seconds(5), timeout: .seconds(2), jitter: 0.2, rise: 1, fall: 4,
+        CheckDefinition(name: "web", type: "http", interval: .seconds(5), timeout: .seconds(2), jitter: 0.2, rise: 1, fall: 4,
                     parameters: ["path": "/healthz", "expect": "200", "host": "www.example.com", "insecure": "false"], line: 21),
-        CheckConfig(name: "tls", type: "https", interval: .seconds(10), timeout: .seconds(2), jitter: 0.05, rise: 2, fall: 3,
+        CheckDefinition(name: "tls", type: "https", interval: .seconds(10), timeout: .seconds(2), jitter: 0.05, rise: 2, fall: 3,
                     parameters: ["port": "8443", "body": "ok", "insecure": "true"], line: 22),
-        CheckConfig(name: "port", type: "tcp", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
+        CheckDefinition(name: "port", type: "tcp", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
                     parameters: ["port": "443"], line: 23),
-        CheckConfig(name: "resolver", type: "dns", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
+        CheckDefinition(name: "resolver", type: "dns", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
                     parameters: ["port": "5353", "name": "probe.example.com.", "qtype": "AAAA", "rcode": "NOERROR", "answer": "192.0.2.1"], line: 24),
-        CheckConfig(name: "script", type: "exec", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
+        CheckDefinition(name: "script", type: "exec", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
                     parameters: ["command": "/usr/lib/nagios/plugins/check_http\(us)-H\(us)127.0.0.1"], line: 25),
-        CheckConfig(name: "words", type: "exec", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
+        CheckDefinition(name: "words", type: "exec", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
                     parameters: ["command": "/bin/check\(us)--quiet"], line: 26),
-        CheckConfig(name: "drain", type: "file", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
+        CheckDefinition(name: "drain", type: "file", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1, rise: 2, fall: 3,
                     parameters: ["path": d + "/state/drain"], line: 27),
     ])
     #expect(r.healthStateFile == d + "/health-state.json")
@@ -164,7 +168,7 @@ private struct RoutingFixture {
         """).routing
     #expect(r.geoip == nil)
     #expect(r.healthStateFile == nil)
-    #expect(r.checks == [CheckConfig(name: "c", type: "tcp", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1,
+    #expect(r.checks == [CheckDefinition(name: "c", type: "tcp", interval: .seconds(10), timeout: .seconds(2), jitter: 0.1,
                                      rise: 2, fall: 3, parameters: [:], line: 4)])
     #expect(r.services.map(\.policy) == [.roundRobin(datacenters: ["a"]), .roundRobin(datacenters: ["a"])])
     #expect(r.services.map(\.ttl) == [30, 4])
@@ -315,7 +319,7 @@ func validatesPrefixes(text: String, problem: String?) throws {
         #expect(errors == ["3 geoip.networks.\(text) badPrefix"])
         do { _ = try f.parse(yaml) } catch { #expect(error.errors.first?.reason.contains(problem) == true) }
     } else {
-        #expect(try f.parse(yaml).routing.geoip?.networks.map(\.prefix) == [text])
+        #expect(try f.parse(yaml).routing.geoip?.networks.map(\.prefix.description) == [text])
     }
 }
 

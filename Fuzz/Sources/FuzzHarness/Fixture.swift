@@ -1,8 +1,11 @@
-import DNSAuth
+import Health
+public import DNSAuth
 public import DNSWire
 import DNSZone
 import Foundation
 import GeoIP
+public import IPNet
+import HealthModel
 public import QueryEngine
 import Routing
 import ServerConfig
@@ -40,7 +43,7 @@ public enum FuzzFixture {
         let config: ServerConfiguration
         do {
             let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "@ROOT@", with: root)
-            config = try ServerConfiguration.parse(yaml: text, file: path, baseDirectory: root + "/Fuzz/fixture")
+            config = try ServerConfiguration.parse(yaml: text, file: path, baseDirectory: root + "/Fuzz/fixture", checkKinds: HealthCheckers.kinds)
         } catch {
             fatalError("fuzz fixture \(path): \(error)")
         }
@@ -54,12 +57,7 @@ public enum FuzzFixture {
         let routing: RoutingTable
         do {
             var geo = try GeoDatabase(path: root + "/Tests/Fixtures/geo/test-city.mmdb").networks()
-            let explicit: [(prefix: IPPrefix, location: GeoLocation)] = (config.routing.geoip?.networks ?? []).compactMap { n in
-                guard let prefix = IPPrefix(n.prefix) else { return nil }
-                return (prefix, GeoLocation(latitude: n.location?.latitude, longitude: n.location?.longitude,
-                                            countryCode: n.country, continentCode: n.continent))
-            }
-            geo = geo.overlaying(explicit)
+            geo = geo.overlaying(config.routing.geoip?.locatedNetworks ?? [])
             routing = try RoutingTable(config: config.routing, geo: geo)
         } catch {
             fatalError("fuzz fixture routing: \(error)")

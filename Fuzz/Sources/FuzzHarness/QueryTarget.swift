@@ -1,5 +1,5 @@
 import DNSWire
-import GeoIP
+import IPNet
 import QueryEngine
 import Routing
 

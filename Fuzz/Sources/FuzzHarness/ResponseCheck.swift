@@ -1,5 +1,5 @@
 public import DNSWire
-public import GeoIP
+public import IPNet
 public import QueryEngine
 public import Routing
 

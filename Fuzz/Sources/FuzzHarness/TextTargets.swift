@@ -1,7 +1,8 @@
+import Health
 import DNSWire
 import DNSZone
 import Foundation
-import GeoIP
+import IPNet
 import QueryEngine
 import Routing
 import ServerConfig
@@ -61,6 +62,6 @@ public enum ConfigTarget {
 
     public static func run(_ input: UnsafeRawBufferPointer) throws(FuzzFailure) {
         let text = String(decoding: input, as: UTF8.self)
-        _ = try? ServerConfiguration.parse(yaml: text, file: "fuzz.yaml", baseDirectory: Scratch.directory)
+        _ = try? ServerConfiguration.parse(yaml: text, file: "fuzz.yaml", baseDirectory: Scratch.directory, checkKinds: HealthCheckers.kinds)
     }
 }

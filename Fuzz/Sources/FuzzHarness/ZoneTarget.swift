@@ -1,6 +1,6 @@
 import DNSWire
 import DNSZone
-import GeoIP
+import IPNet
 import QueryEngine
 import Routing
 import ZoneFile

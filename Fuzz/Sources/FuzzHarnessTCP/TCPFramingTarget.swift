@@ -1,6 +1,6 @@
 import DNSServer
-import FuzzHarness
-import GeoIP
+public import FuzzHarness
+import IPNet
 import NIOCore
 import NIOEmbedded
 import QueryEngine

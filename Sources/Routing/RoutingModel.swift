@@ -1,77 +1,23 @@
 public import DNSWire
+public import HealthModel
+public import IPNet
 
-/// The data-center routing part of `meridian.yaml`: where clients are, which data centers answer,
-/// how they are checked, and which names are answered dynamically. Every key is optional; unknown keys
-/// are errors. Relative paths are resolved against the config file's directory. Errors name keys as
-/// dotted paths with 0-based list indexes (`services.www.example.com..datacenters[2]`).
-///
-/// ```yaml
-/// geoip:
-///   database: GeoLite2-City.mmdb            # optional; must exist
-///   networks:                                # prefix (no host bits set) → location, country and/or continent
-///     10.20.0.0/16: { location: [35.68, 139.69], country: JP, continent: AS }
-/// datacenters:                               # name (letters, digits, - and _) → data center
-///   iad:
-///     location: [38.95, -77.45]              # [latitude −90…90, longitude −180…180]; needed by geo-nearest
-///     country: US                            # optional, ISO 3166 alpha-2
-///     continent: NA                          # optional: AF AN AS EU NA OC SA
-///     addresses:                             # at least one; IPv4 or IPv6
-///       - 192.0.2.10                         # checked at its own address
-///       - { ip: 198.51.100.10, check: "127.0.0.1:8081" }   # answered with ip, checked at check
-///       - "2001:db8:1::10"
-/// checks:                                    # name → check; services refer to it by name
-///   web:
-///     type: http                             # tcp | http | https | dns | exec | file
-///     interval: 5s                           # default 10s
-///     timeout: 2s                            # default 2s; shorter than interval
-///     jitter: 10%                            # or 0.1; default 10%, below 100%
-///     rise: 2                                # successes to come up, default 2
-///     fall: 3                                # failures to go down, default 3
-///     path: /healthz                         # kind parameters, see below
-///     expect: 200
-///   # tcp:        port
-///   # http/https: port, path (/…), expect (100–599), body (substring), insecure (true|false), host
-///   # dns:        port, name, qtype (A, AAAA, …, TYPEn), rcode (NOERROR, … or 0–4095), answer
-///   # exec:       command (required): [program, arg, …], or one string split at spaces
-///   # file:       path (required)
-/// health:
-///   state-file: health-state.json            # last known states, used at the next start
-/// services:                                  # absolute owner name → service
-///   www.example.com.:
-///     policy: geo-nearest                    # round-robin (default) | weighted | geo-nearest | geo-map | failover
-///     datacenters: [iad, dub, nrt]           # round-robin, geo-nearest: a list
-///     unlocated: [dub, iad]                  # geo-nearest: order for clients not located (default: datacenters)
-///     pick: round-robin                      # geo-nearest, geo-map: round-robin (default) | random
-///     check: web                             # optional; without one every address is up
-///     ttl: 30                                # default 30; 1 to 2^31−1
-///     degraded-ttl: 5                        # while a candidate is down or changing; default min(ttl, 5); at most ttl
-///     max-answers: 2                         # optional, at least 1
-///     when-all-down: fail-open               # fail-open (default) | nodata
-///   w.example.com.: { policy: weighted, datacenters: { iad: 3, dub: 1, nrt: 0 }, per-address: false }
-///   m.example.com.: { policy: geo-map, map: { JP: [nrt, iad], EU: [dub], continent:NA: [iad], default: [iad] } }
-///   f.example.com.:
-///     policy: failover
-///     failover:                              # first step with a healthy answer; nested failovers allowed
-///       - { policy: geo-nearest, datacenters: [iad, nrt] }
-///       - dub                                # a name alone: round-robin over that data center
-/// ```
-///
-/// Weights are numbers ≥ 0, not all 0 (0 = standby). Geo map keys are `default` (required), an ISO
-/// country code, a continent code, or `country:XX` / `continent:XX` (needed for AF, AS, NA and SA,
-/// which are both). Data centers in a service must be declared; duplicate keys anywhere and service
-/// names equal ignoring case are errors.
+/// The data-center routing model: where clients are, which data centers answer, how they are
+/// checked, and which names are answered dynamically — typed values, checked and converted once by
+/// the configuration layer (`ServerConfig` parses them from YAML), from which `RoutingTable`
+/// compiles the query path's tables. `line` fields are the configuration file's lines, for messages.
 public struct RoutingConfiguration: Sendable, Equatable {
     public var geoip: GeoIPConfig?
     /// In file order.
     public var datacenters: [DataCenterConfig]
     /// In file order.
-    public var checks: [CheckConfig]
+    public var checks: [CheckDefinition]
     /// Where the health monitor keeps the last known states; nil keeps none.
     public var healthStateFile: String?
     /// In file order.
     public var services: [ServiceConfig]
 
-    public init(geoip: GeoIPConfig? = nil, datacenters: [DataCenterConfig] = [], checks: [CheckConfig] = [],
+    public init(geoip: GeoIPConfig? = nil, datacenters: [DataCenterConfig] = [], checks: [CheckDefinition] = [],
                 healthStateFile: String? = nil, services: [ServiceConfig] = []) {
         self.geoip = geoip
         self.datacenters = datacenters
@@ -109,15 +55,15 @@ public struct GeoIPConfig: Sendable, Equatable {
 
 /// One explicit network of `geoip.networks`.
 public struct NetworkConfig: Sendable, Equatable {
-    /// The prefix as written (`10.20.0.0/16`), validated.
-    public var prefix: String
+    /// The prefix (`10.20.0.0/16`; no bits set beyond its length).
+    public var prefix: IPPrefix
     public var location: Coordinates?
     /// ISO 3166 alpha-2, upper case.
     public var country: String?
     /// Two-letter continent code, upper case.
     public var continent: String?
     public var line: Int
-    public init(prefix: String, location: Coordinates?, country: String?, continent: String?, line: Int) {
+    public init(prefix: IPPrefix, location: Coordinates?, country: String?, continent: String?, line: Int) {
         self.prefix = prefix
         self.location = location
         self.country = country
@@ -146,50 +92,16 @@ public struct DataCenterConfig: Sendable, Equatable {
 
 /// One answer address of a data center.
 public struct AddressConfig: Sendable, Equatable {
-    /// The address put in answers, in presentation form (validated IPv4 or IPv6).
-    public var ip: String
-    public var isIPv6: Bool
+    /// The address put in answers.
+    public var ip: IPAddress
     /// Where its health is checked, when not at `ip` itself: `host:port`, `[v6]:port`, a host,
     /// or a URL for http(s) checks. Meaning depends on the check type.
     public var checkTarget: String?
     public var line: Int
-    public init(ip: String, isIPv6: Bool, checkTarget: String?, line: Int) {
+    public var isIPv6: Bool { ip.isIPv6 }
+    public init(ip: IPAddress, checkTarget: String?, line: Int) {
         self.ip = ip
-        self.isIPv6 = isIPv6
         self.checkTarget = checkTarget
-        self.line = line
-    }
-}
-
-/// A named health check.
-public struct CheckConfig: Sendable, Equatable {
-    public var name: String
-    /// The checker kind: `tcp`, `http`, `https`, `dns`, `exec`, `file` (validated against the known kinds).
-    public var type: String
-    public var interval: Duration
-    public var timeout: Duration
-    /// Random spread of each interval, as a fraction (0.1 = ±10 %).
-    public var jitter: Double
-    /// Consecutive successes that bring a down address up.
-    public var rise: Int
-    /// Consecutive failures that take an up address down.
-    public var fall: Int
-    /// The kind's own settings, as written (`port`, `path`, `expect`, `body`, `insecure`, `name`,
-    /// `qtype`, `rcode`, `answer`, `command`, `path`, …), validated per type, scalars as strings.
-    /// `command` is the argument vector joined by U+001F (unit separator); a file check's `path` is absolute;
-    /// `qtype` and `rcode` are upper case.
-    public var parameters: [String: String]
-    public var line: Int
-    public init(name: String, type: String, interval: Duration, timeout: Duration, jitter: Double, rise: Int, fall: Int,
-                parameters: [String: String], line: Int) {
-        self.name = name
-        self.type = type
-        self.interval = interval
-        self.timeout = timeout
-        self.jitter = jitter
-        self.rise = rise
-        self.fall = fall
-        self.parameters = parameters
         self.line = line
     }
 }
@@ -285,4 +197,14 @@ extension PolicyConfig {
     public static func geoMapKey(country: String) -> String { country.uppercased() }
     /// The ``geoMap(map:pick:)`` key of a continent code: `continent:EU`.
     public static func geoMapKey(continent: String) -> String { "continent:" + continent.uppercased() }
+}
+
+extension GeoIPConfig {
+    /// The explicit networks as a `GeoNetworkTable` overlay takes them.
+    public var locatedNetworks: [(prefix: IPPrefix, location: GeoLocation)] {
+        networks.map { n in
+            (n.prefix, GeoLocation(latitude: n.location?.latitude, longitude: n.location?.longitude,
+                                   countryCode: n.country, continentCode: n.continent))
+        }
+    }
 }

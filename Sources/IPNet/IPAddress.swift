@@ -215,3 +215,47 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(address)/\(length)" }
 }
+
+/// Why text is not the address or prefix it should be; `reason` quotes the text.
+public struct IPParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable, Equatable {
+        /// Not `address/length`.
+        case notCIDR
+        /// The address part is not an address of its family.
+        case badAddress
+        /// The length is not a number within the family's bits.
+        case badLength
+        /// Bits are set beyond the length.
+        case hostBitsSet
+    }
+
+    public var code: Code
+    public var reason: String
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+    public var description: String { reason }
+}
+
+extension IPPrefix {
+    /// Parses `address/length` as a configuration writes a network: both parts present, the
+    /// length in decimal digits, and no bit set beyond the length (`10.0.0.1/8` is an error, not
+    /// `10.0.0.0/8`).
+    public static func parseCIDR(_ text: some StringProtocol) throws(IPParseError) -> IPPrefix {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw IPParseError(.notCIDR, "\"\(text)\" is not address/length") }
+        let isIPv6 = parts[0].contains(":")
+        guard let address = IPAddress(parts[0]), address.isIPv6 == isIPv6 else {
+            throw IPParseError(.badAddress, "\"\(parts[0])\" is not an IP\(isIPv6 ? "v6" : "v4") address")
+        }
+        let bits = address.bitCount
+        guard parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let length = Int(parts[1]), length <= bits else {
+            throw IPParseError(.badLength, "\"\(parts[1])\" is not a prefix length from 0 to \(bits)")
+        }
+        guard let prefix = IPPrefix(address: address, length: length) else {
+            throw IPParseError(.hostBitsSet, "\(text) has bits set beyond its /\(length)")
+        }
+        return prefix
+    }
+}
