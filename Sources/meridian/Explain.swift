@@ -79,6 +79,8 @@ struct Explain: ParsableCommand {
         report.answer = response.answer.map { "\($0.owner) \($0.ttl) IN \($0.type) \(rdataText($0))" }
         report.ttl = response.answer.last?.ttl
         report.scope = response.clientSubnet.map { Int($0.scopePrefixLength) }
+        report.zone = deployment.zones.map(\.entry.origin).filter { qname.isSubdomain(of: $0) }
+            .max { $0.labelCount < $1.labelCount }?.description
 
         if let routing = deployment.services?.routing,
            let index = routing.services.firstIndex(where: { $0.name == qname }) {
@@ -157,7 +159,7 @@ struct Explain: ParsableCommand {
 
     func rdataText(_ r: Message.Record) -> String {
         if (r.type == .a || r.type == .aaaa), let ip = IPAddress(bytes: r.rdata) { return ip.description }
-        if r.type == .cname || r.type == .ns, let n = try? DNSName(wire: r.rdata) { return n.description }
+        if [.cname, .dname, .ns, .ptr].contains(r.type), let n = try? DNSName(wire: r.rdata) { return n.description }
         return "\\# \(r.rdata.count) " + r.rdata.map { String(format: "%02x", $0) }.joined()
     }
 }
@@ -193,6 +195,8 @@ struct Report: Codable {
     var candidates: [Candidate] = []
     var steps: [String] = []
     var failedOpen = false
+    /// The zone that holds the name; nil when it is outside every zone served.
+    var zone: String?
     var rcode = ""
     var answer: [String] = []
     var ttl: UInt32?
@@ -202,6 +206,8 @@ struct Report: Codable {
         var lines = ["\(name) \(type) asked by \(resolver)" + (ecs.map { " with ECS \($0)" } ?? "")]
         if let service {
             lines.append("service \(service)")
+        } else if zone == nil {
+            lines.append("outside every zone served, so REFUSED")
         } else {
             lines.append("not a service name: answered from the zone data")
         }
