@@ -120,6 +120,44 @@ struct ExplainTests {
         return dir
     }
 
+    @Test("data center states from their addresses: up, partly up, down, drained")
+    func datacenterStates() throws {
+        let dir = try statesFixture()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try explain(dir, ["rr.example.com"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("iad: partly up (1 of 2 addresses up), round-robin member"), "\(r.stdout)")
+        #expect(r.stdout.contains("dub: down, round-robin member"), "\(r.stdout)")
+        #expect(r.stdout.contains("nrt: drained, round-robin member"), "a drained data center is not called down:\n\(r.stdout)")
+        #expect(r.stdout.contains("203.0.113.10 drain"), "\(r.stdout)")
+        #expect(r.stdout.contains("answer (NOERROR):\n  rr.example.com. 5 IN A 192.0.2.10\nTTL"), "\(r.stdout)")
+        let json = try explain(dir, ["rr.example.com", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let candidates = try #require(object["candidates"] as? [[String: Any]])
+        #expect(candidates.map { $0["state"] as? String } == ["partly up (1 of 2 addresses up)", "down", "drained"], "\(candidates)")
+        #expect(candidates.map { $0["up"] as? Bool } == [true, false, false], "\(candidates)")
+    }
+
+    @Test("fail open of a failover: what was answered (its first step), each data center once and as its health says")
+    func failOpenFailover() throws {
+        let dir = try statesFixture()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try explain(dir, ["fo.example.com"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = r.stdout
+        #expect(out.contains("answer (NOERROR):\n  fo.example.com. 5 IN A 198.51.100.10\nTTL"), "only step 1 (dub) answers:\n\(out)")
+        #expect(out.contains("every candidate is down: answered as if every address were up (fail open), with dub\n"), "\(out)")
+        #expect(!out.contains("all of them"), "\(out)")
+        #expect(out.components(separatedBy: "  dub: ").count == 2 && out.components(separatedBy: "  nrt: ").count == 2,
+                "each candidate once:\n\(out)")
+        #expect(out.contains("dub: down, round-robin member") && out.contains("nrt: drained, round-robin member"), "\(out)")
+        #expect(!out.contains("dub: up"), "dub's only address is down:\n\(out)")
+        #expect(out.contains("failover chose: step 1 of 2"), "\(out)")
+        let json = try explain(dir, ["fo.example.com", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["failedOpen"] as? Bool == true && object["failedOpenWith"] as? [String] == ["dub"], "\(json.stdout)")
+    }
+
     @Test("a DNAME as presentation text; a name outside every zone is REFUSED, not answered from the zone data")
     func dnameAndOutside() throws {
         let dir = try statesFixture()
