@@ -77,6 +77,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            resources: [.embedInCode("Resources/status.html")],
             swiftSettings: strict
         ),
         .executableTarget(

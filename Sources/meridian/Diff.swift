@@ -16,9 +16,14 @@ struct Diff: ParsableCommand {
               A dry run of a routing change. Loads and validates two configurations
               the way check does (the configuration, every zone, the geo data, the
               routing table): the proposed one (--config) and the one in force
-              (--against, default /etc/meridian/meridian.yaml, the file the systemd
-              unit serves), and prints what the proposed one would answer
+              (--against), and prints what the proposed one would answer
               differently. Nothing is served and no query is sent.
+
+              --against defaults to ./meridian.yaml when the current directory has
+              one (the file serve and check read by default: a checkout, or
+              /etc/meridian itself), else to /etc/meridian/meridian.yaml (the file
+              the systemd unit serves). The first line of the text output names
+              the file compared against.
 
             OUTPUT
               data centers   added (+), removed (-) or changed (~): location,
@@ -76,16 +81,25 @@ struct Diff: ParsableCommand {
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The proposed (edited) configuration.", valueName: "path"))
     var config: String
-    @Option(help: ArgumentHelp("The configuration in force.", valueName: "path"))
-    var against = "/etc/meridian/meridian.yaml"
+    @Option(help: ArgumentHelp(
+        "The configuration in force (default: ./meridian.yaml if it exists, else /etc/meridian/meridian.yaml).",
+        valueName: "path"))
+    var against: String?
     @Option(help: "The most countries, data-center moves and example prefixes listed per service.")
     var limit = 20
     @Flag(help: "Print JSON for tools.") var json = false
     @Flag(help: "Exit 2 when anything changes.") var exitCode = false
 
+    /// `--against`, or the configuration an operator means when they leave it out: the one in
+    /// the current directory, as for serve and check, else the one the systemd unit serves.
+    var againstPath: String {
+        if let against { return against }
+        return FileManager.default.fileExists(atPath: "meridian.yaml") ? "meridian.yaml" : "/etc/meridian/meridian.yaml"
+    }
+
     func run() throws {
         var problems: [String] = []
-        let current = load(against, &problems), proposed = load(config, &problems)
+        let current = load(againstPath, &problems), proposed = load(config, &problems)
         guard let current, let proposed, problems.isEmpty else {
             printErrors(problems)
             throw ExitCode.failure
@@ -117,7 +131,7 @@ struct Diff: ParsableCommand {
     }
 
     func text(_ diff: RoutingDiff) -> String {
-        var lines = ["\(against) → \(config)"]
+        var lines = ["\(againstPath) → \(config)"]
         let mark: [ServiceDiff.Change: String] = [.added: "+", .removed: "-", .changed: "~"]
         if !diff.datacenters.isEmpty { lines.append("data centers:") }
         for dc in diff.datacenters {

@@ -81,6 +81,8 @@ struct Explain: ParsableCommand {
         report.answer = response.answer.map { "\($0.owner) \($0.ttl) IN \($0.type) \(rdataText($0))" }
         report.ttl = response.answer.last?.ttl
         report.scope = response.clientSubnet.map { Int($0.scopePrefixLength) }
+        report.zone = deployment.zones.map(\.entry.origin).filter { qname.isSubdomain(of: $0) }
+            .max { $0.labelCount < $1.labelCount }?.description
 
         if let routing = deployment.services?.routing,
            let index = routing.services.firstIndex(where: { $0.name == qname }) {
@@ -94,19 +96,37 @@ struct Explain: ParsableCommand {
                                         health: routing.health(health ?? .allUp(count: routing.addresses.count)),
                                         state: &traceState, tracer: &tracer)
             report.failedOpen = answer.failedOpen
+            if answer.failedOpen {
+                var answered: [String] = []
+                for i in 0..<answer.selection.count {
+                    let name = routing.sites[Int(routing.addresses[Int(answer.selection.ids[i])].site)].name
+                    if !answered.contains(name) { answered.append(name) }
+                }
+                report.failedOpenWith = answered
+            }
             let clientCoordinates = report.located?.coordinates
+            // Failing open, the policy runs a second time with every address counted up: its
+            // candidates are those of the first run again, each (site, detail) listed once, as
+            // the health made it; its steps are listed once too.
             for event in tracer.events {
                 switch event {
                 case .located(let policy, let detail, let scope):
-                    report.steps.append("\(policy): client \(detail), scope /\(scope)")
+                    let step = "\(policy): client \(detail), scope /\(scope)"
+                    if !report.steps.contains(step) { report.steps.append(step) }
                 case .candidate(let site, let detail, let up):
+                    guard !report.candidates.contains(where: { $0.site == site && $0.detail == detail }) else { continue }
                     let info = routing.sites[Int(site)]
                     var c = Candidate(datacenter: info.name, detail: detail, up: up)
+                    c.site = site
                     if let here = clientCoordinates, let there = info.coordinates {
                         c.distanceKm = (greatCircleDistance(Coordinates(latitude: here[0], longitude: here[1]), there) * 10).rounded() / 10
                     }
-                    c.addresses = routing.addresses.enumerated().filter { $0.element.site == site }.map { id, a in
-                        let state = health.map { $0.states.indices.contains(id) ? $0.states[id] : .up } ?? .up
+                    let ids = routing.addresses.indices.filter { routing.addresses[$0].site == site }
+                    func healthState(_ id: Int) -> HealthState { health.map { $0.states.indices.contains(id) ? $0.states[id] : .up } ?? .up }
+                    c.state = Candidate.datacenterState(ids.map(healthState))
+                    c.addresses = ids.map { id in
+                        let a = routing.addresses[id]
+                        let state = healthState(id)
                         var line = "\(a.ip) \(state)"
                         if let h = health, h.since.indices.contains(id), h.since[id] > 0 {
                             line += " since \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: h.since[id])))"
@@ -116,7 +136,8 @@ struct Explain: ParsableCommand {
                     }
                     report.candidates.append(c)
                 case .chose(let policy, let detail):
-                    report.steps.append("\(policy) chose: \(detail)")
+                    let step = "\(policy) chose: \(detail)"
+                    if !report.steps.contains(step) { report.steps.append(step) }
                 }
             }
         }
@@ -158,7 +179,7 @@ struct Explain: ParsableCommand {
 
     func rdataText(_ r: Message.Record) -> String {
         if (r.type == .a || r.type == .aaaa), let ip = IPAddress(bytes: r.rdata) { return ip.description }
-        if r.type == .cname || r.type == .ns, let n = try? DNSName(wire: r.rdata) { return n.description }
+        if [.cname, .dname, .ns, .ptr].contains(r.type), let n = try? DNSName(wire: r.rdata) { return n.description }
         return "\\# \(r.rdata.count) " + r.rdata.map { String(format: "%02x", $0) }.joined()
     }
 }
@@ -178,9 +199,26 @@ struct Located: Codable {
 struct Candidate: Codable {
     var datacenter: String
     var detail: String
+    /// Whether the policy could answer with it: an address of the family asked for is up.
     var up: Bool
+    /// Its state from all its addresses: `up`, `down`, `drained`, or `partly up (1 of 2 addresses up)`.
+    var state = "up"
     var distanceKm: Double?
     var addresses: [String] = []
+    /// Its index in the routing table, not printed.
+    var site: Int32 = -1
+
+    enum CodingKeys: String, CodingKey { case datacenter, detail, up, state, distanceKm, addresses }
+
+    /// The state of a data center whose addresses are in `states`: up when all are up (or it
+    /// has none), drained when all are drained, down when none is up, else partly up.
+    static func datacenterState(_ states: [HealthState]) -> String {
+        let up = states.filter { $0 == .up }.count
+        if up == states.count { return "up" }
+        if states.allSatisfy({ $0 == .drain }) { return "drained" }
+        if up == 0 { return "down" }
+        return "partly up (\(up) of \(states.count) addresses up)"
+    }
 }
 
 /// Everything `explain` prints.
@@ -194,6 +232,10 @@ struct Report: Codable {
     var candidates: [Candidate] = []
     var steps: [String] = []
     var failedOpen = false
+    /// The data centers of the answer when it failed open, in answer order.
+    var failedOpenWith: [String]?
+    /// The zone that holds the name; nil when it is outside every zone served.
+    var zone: String?
     var rcode = ""
     var answer: [String] = []
     var ttl: UInt32?
@@ -203,6 +245,8 @@ struct Report: Codable {
         var lines = ["\(name) \(type) asked by \(resolver)" + (ecs.map { " with ECS \($0)" } ?? "")]
         if let service {
             lines.append("service \(service)")
+        } else if zone == nil {
+            lines.append("outside every zone served, so REFUSED")
         } else {
             lines.append("not a service name: answered from the zone data")
         }
@@ -215,13 +259,18 @@ struct Report: Codable {
         }
         if !candidates.isEmpty { lines.append("candidates:") }
         for c in candidates {
-            var line = "  \(c.datacenter): \(c.up ? "up" : "down"), \(c.detail)"
+            var line = "  \(c.datacenter): \(c.state)" + (c.up || c.state == "down" || c.state == "drained" ? "" : " (no \(type) address up)")
+                + ", \(c.detail)"
             if let d = c.distanceKm { line += ", \(d) km away" }
             lines.append(line)
             for a in c.addresses { lines.append("      \(a)") }
         }
         for s in steps { lines.append(s) }
-        if failedOpen { lines.append("every candidate is down: answered with all of them (fail open)") }
+        if failedOpen {
+            let with = failedOpenWith ?? []
+            lines.append("every candidate is down: answered as if every address were up (fail open)"
+                         + (with.isEmpty ? "" : ", with " + with.joined(separator: ", ")))
+        }
         lines.append("answer (\(rcode)):")
         for a in answer { lines.append("  \(a)") }
         if answer.isEmpty { lines.append("  (no records)") }

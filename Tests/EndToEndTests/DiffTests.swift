@@ -116,4 +116,37 @@ struct DiffTests {
         ], timeout: 60)
         #expect(missing.status == 1 && missing.stderr.contains("absent.yaml"), "\(missing.stderr)")
     }
+
+    @Test("without --against: ./meridian.yaml when the current directory has one, else /etc/meridian/meridian.yaml; --help says so")
+    func defaultAgainst() throws {
+        let dir = try fixture()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let binary = try E2E.meridianBinary()
+        /// `meridian diff --config proposed.yaml` run in `cwd`.
+        func diffIn(_ cwd: URL) throws -> E2E.Output {
+            try E2E.run("/bin/sh", ["-c", "cd \"$0\" && exec \"$1\" diff --config \"$2\"", cwd.path, binary,
+                                    dir.appendingPathComponent("proposed.yaml").path], timeout: 60)
+        }
+        // A checkout (or /etc/meridian itself): the meridian.yaml beside the edited copy is the one in force.
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("current.yaml"), to: dir.appendingPathComponent("meridian.yaml"))
+        let here = try diffIn(dir)
+        #expect(here.status == 0, "\(here.stderr)")
+        let explicit = try diff(dir)
+        #expect(here.stdout.split(separator: "\n").first == "meridian.yaml → \(dir.appendingPathComponent("proposed.yaml").path)", "\(here.stdout)")
+        #expect(here.stdout.split(separator: "\n").dropFirst() == explicit.stdout.split(separator: "\n").dropFirst(),
+                "the same comparison as --against current.yaml:\n\(here.stdout)\n\(explicit.stdout)")
+        // Elsewhere: the file the systemd unit serves.
+        let elsewhere = dir.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let there = try diffIn(elsewhere)
+        if FileManager.default.fileExists(atPath: "/etc/meridian/meridian.yaml") {
+            #expect(there.stdout.hasPrefix("/etc/meridian/meridian.yaml → ") || there.stderr.contains("/etc/meridian/meridian.yaml"),
+                    "\(there.stdout)\(there.stderr)")
+        } else {
+            #expect(there.status == 1 && there.stderr.contains("/etc/meridian/meridian.yaml"), "\(there.stderr)")
+        }
+        let help = try E2E.run(binary, ["diff", "--help"], timeout: 60)
+        #expect(help.stdout.contains("./meridian.yaml when the current directory has") && help.stdout.contains("else to /etc/meridian/meridian.yaml"),
+                "\(help.stdout)")
+    }
 }

@@ -85,4 +85,99 @@ struct ExplainTests {
         let static_ = try explain(dir, ["ns1.example.com", "--ecs", "81.2.69.0/24"])
         #expect(static_.stdout.contains("not a service name") && static_.stdout.contains("ECS scope /0"), "\(static_.stdout)")
     }
+
+    /// iad with one of its two addresses saved down, dub down, nrt drained; a DNAME in the zone.
+    func statesFixture() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-explain-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let zone = try String(contentsOf: RoutingFixtures.zone, encoding: .utf8) + "old     IN DNAME example.net.\n"
+        try zone.write(to: dir.appendingPathComponent("example.com.zone"), atomically: true, encoding: .utf8)
+        try """
+            listen: ["127.0.0.1:1"]
+            zones:
+              - origin: example.com.
+                file: example.com.zone
+            datacenters:
+              iad: { addresses: [{ ip: 192.0.2.10, check: "127.0.0.1:9" }, { ip: 192.0.2.11, check: "127.0.0.1:9" }] }
+              dub: { addresses: [{ ip: 198.51.100.10, check: "127.0.0.1:9" }] }
+              nrt: { addresses: [{ ip: 203.0.113.10, check: "127.0.0.1:9" }] }
+            checks:
+              web: { type: tcp, interval: 10s, timeout: 1s }
+            health:
+              state-file: state.json
+            services:
+              rr.example.com.: { policy: round-robin, datacenters: [iad, dub, nrt], check: web, ttl: 30 }
+              fo.example.com.: { policy: failover, failover: [dub, nrt], check: web, ttl: 30 }
+            """.write(to: dir.appendingPathComponent("m.yaml"), atomically: true, encoding: .utf8)
+        func entry(_ dc: String, _ ip: String, _ state: String, drained: Bool = false) -> String {
+            #"{"datacenter": "\#(dc)", "ip": "\#(ip)", "target": "127.0.0.1:9", "check": "web", "state": "\#(state)", "#
+                + #""since": 1795960000, "reason": "saved", "drained": \#(drained)}"#
+        }
+        let entries = [entry("iad", "192.0.2.11", "down"), entry("dub", "198.51.100.10", "down"),
+                       entry("nrt", "203.0.113.10", "up", drained: true)]
+        try #"{"version": 1, "addresses": [\#(entries.joined(separator: ", "))]}"#
+            .write(to: dir.appendingPathComponent("state.json"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    @Test("data center states from their addresses: up, partly up, down, drained")
+    func datacenterStates() throws {
+        let dir = try statesFixture()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try explain(dir, ["rr.example.com"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("iad: partly up (1 of 2 addresses up), round-robin member"), "\(r.stdout)")
+        #expect(r.stdout.contains("dub: down, round-robin member"), "\(r.stdout)")
+        #expect(r.stdout.contains("nrt: drained, round-robin member"), "a drained data center is not called down:\n\(r.stdout)")
+        #expect(r.stdout.contains("203.0.113.10 drain"), "\(r.stdout)")
+        #expect(r.stdout.contains("answer (NOERROR):\n  rr.example.com. 5 IN A 192.0.2.10\nTTL"), "\(r.stdout)")
+        let json = try explain(dir, ["rr.example.com", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let candidates = try #require(object["candidates"] as? [[String: Any]])
+        #expect(candidates.map { $0["state"] as? String } == ["partly up (1 of 2 addresses up)", "down", "drained"], "\(candidates)")
+        #expect(candidates.map { $0["up"] as? Bool } == [true, false, false], "\(candidates)")
+    }
+
+    @Test("fail open of a failover: what was answered (its first step), each data center once and as its health says")
+    func failOpenFailover() throws {
+        let dir = try statesFixture()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try explain(dir, ["fo.example.com"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = r.stdout
+        #expect(out.contains("answer (NOERROR):\n  fo.example.com. 5 IN A 198.51.100.10\nTTL"), "only step 1 (dub) answers:\n\(out)")
+        #expect(out.contains("every candidate is down: answered as if every address were up (fail open), with dub\n"), "\(out)")
+        #expect(!out.contains("all of them"), "\(out)")
+        #expect(out.components(separatedBy: "  dub: ").count == 2 && out.components(separatedBy: "  nrt: ").count == 2,
+                "each candidate once:\n\(out)")
+        #expect(out.contains("dub: down, round-robin member") && out.contains("nrt: drained, round-robin member"), "\(out)")
+        #expect(!out.contains("dub: up"), "dub's only address is down:\n\(out)")
+        #expect(out.contains("failover chose: step 1 of 2"), "\(out)")
+        let json = try explain(dir, ["fo.example.com", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["failedOpen"] as? Bool == true && object["failedOpenWith"] as? [String] == ["dub"], "\(json.stdout)")
+    }
+
+    @Test("a DNAME as presentation text; a name outside every zone is REFUSED, not answered from the zone data")
+    func dnameAndOutside() throws {
+        let dir = try statesFixture()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dname = try explain(dir, ["www.old.example.com"])
+        #expect(dname.status == 0, "\(dname.stderr)")
+        #expect(dname.stdout.contains("  old.example.com. 3600 IN DNAME example.net.\n"), "\(dname.stdout)")
+        #expect(dname.stdout.contains("  www.old.example.com. 3600 IN CNAME www.example.net.\n"), "\(dname.stdout)")
+        #expect(!dname.stdout.contains("\\#"), "no RFC 3597 hex:\n\(dname.stdout)")
+        #expect(dname.stdout.contains("not a service name: answered from the zone data"), "\(dname.stdout)")
+        let outside = try explain(dir, ["www.example.org"])
+        #expect(outside.status == 0, "\(outside.stderr)")
+        #expect(outside.stdout.contains("outside every zone served, so REFUSED"), "\(outside.stdout)")
+        #expect(!outside.stdout.contains("answered from the zone data"), "\(outside.stdout)")
+        #expect(outside.stdout.contains("answer (REFUSED):"), "\(outside.stdout)")
+        let json = try explain(dir, ["www.example.org", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["zone"] == nil && object["rcode"] as? String == "REFUSED", "\(json.stdout)")
+        let inside = try explain(dir, ["static.example.com", "--json"])
+        let insideObject = try #require(try JSONSerialization.jsonObject(with: Data(inside.stdout.utf8)) as? [String: Any])
+        #expect(insideObject["zone"] as? String == "example.com.", "\(inside.stdout)")
+    }
 }

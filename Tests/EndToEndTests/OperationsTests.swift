@@ -231,4 +231,26 @@ struct OperationsTests {
         let noAdmin = try E2E.run(try E2E.meridianBinary(), ["reload", "--config", bare.path], timeout: 30)
         #expect(noAdmin.status == 1 && noAdmin.stderr.contains("SIGHUP"), "\(noAdmin.stderr)")
     }
+
+    @Test("getting started: serving installs only what building and serving need; the README says where the binary is")
+    func gettingStarted() throws {
+        let script = E2E.repo.appendingPathComponent("scripts/install-deps").path
+        let serve = try E2E.run(script, ["--list"], timeout: 30)
+        #expect(serve.status == 0, "\(serve.stderr)")
+        let servePackages = Set(serve.stdout.split(separator: "\n").map(String.init))
+        #expect(servePackages.isSuperset(of: ["pkg-config", "libldns-dev", "libmaxminddb-dev", "bind9-dnsutils"]), "\(servePackages)")
+        #expect(servePackages.isDisjoint(with: ["chromium", "knot", "nsd", "unbound", "gdnsd", "dnsperf"]), "\(servePackages)")
+        let test = try E2E.run(script, ["--test", "--list"], timeout: 30)
+        let testPackages = Set(test.stdout.split(separator: "\n").map(String.init))
+        #expect(testPackages.isSuperset(of: servePackages.union(["chromium", "knot", "nsd", "python3-dnspython"])), "\(testPackages)")
+        #expect(try E2E.run(script, ["--bogus"], timeout: 30).status == 2)
+
+        let readme = try String(contentsOf: E2E.repo.appendingPathComponent("README.md"), encoding: .utf8)
+        let start = try #require(readme.range(of: "## Two commands"))
+        let section = String(readme[start.upperBound...]).components(separatedBy: "\n## ").first ?? ""
+        #expect(section.contains("`.build/debug/meridian`"), "where the first command leaves the binary:\n\(section)")
+        #expect(section.contains("swift build -c release") && section.contains("install -m 755 .build/release/meridian /usr/local/bin/"),
+                "a make-free way onto the PATH:\n\(section)")
+        #expect(section.contains("scripts/install-deps --test"), "\(section)")
+    }
 }

@@ -128,6 +128,19 @@ struct StatusPageTests {
         #expect(DOM(offline).element(tag: "body")?["data-status"] == "error", "\(offline.prefix(2000))")
         #expect(DOM(offline).element(id: "error")?["hidden"] == nil, "the error banner is shown")
         #expect(offline.contains("Cannot fetch /status"))
+
+        // 5. After a reload that succeeded, the last-reload line says when and "ok", and nothing
+        // more (a reload that succeeded has no problems to list; it once read "…oknullnull").
+        let reload = try E2E.run(curl, ["-s", "-m", "30", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                                        "-H", "Authorization: Bearer s3cret", base + "reload"], timeout: 40)
+        #expect(reload.stdout == "200", "reload: \(reload.stdout) \(reload.stderr)")
+        html = try browser.dumpDOM(base)
+        dom = DOM(html)
+        #expect(dom.element(id: "last-reload")?["data-ok"] == "true", "\(dom.element(id: "last-reload") ?? [:])")
+        let box = try #require(html.firstMatch(of: #/id="last-reload"[^>]*>(.*?)</div>/#.dotMatchesNewlines()), "\(html.suffix(3000))")
+        let text = String(box.output.1).replacing(#/<[^>]*>/#, with: "")
+        #expect(text.hasPrefix("Last reload") && text.hasSuffix("ok"), "the last-reload line: \(text)")
+        #expect(!text.lowercased().contains("null"), "the last-reload line: \(text)")
     }
 }
 

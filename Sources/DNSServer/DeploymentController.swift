@@ -1,0 +1,150 @@
+import DNSWire
+import DNSZone
+import Foundation
+import IPNet
+public import Health
+public import Logging
+import Metrics
+import QueryEngine
+import Routing
+import ServerConfig
+
+/// Keeps the server answering from the current deployment: runs its health monitor, and reloads
+/// (on SIGHUP or the admin API) the configuration, the zone files (those unchanged are kept), the
+/// geo database and the routing table off the query path, then swaps them in with one atomic store.
+/// A file with an error is logged with its file and line and leaves the old data serving; health
+/// carries over through the state file for every address whose check did not change. Drains go to
+/// the current monitor. An actor: reloads and drains never interleave.
+public actor DeploymentController {
+    let configPath: String
+    let server: DNSServer
+    let logger: Logger
+    public private(set) var deployment: Deployment
+    private(set) var monitor: HealthMonitor?
+    private var monitorTask: Task<Void, Never>?
+    /// When each zone (by origin) was last read from its file, seconds since 1970.
+    private(set) var zoneLoadedAt: [String: Double] = [:]
+    /// The last reload: when, and its problems (empty when it succeeded).
+    private(set) var lastReload: (at: Double, problems: [String])?
+    let history = HealthHistory()
+    /// Zone file stamps at the last poll of `watch-zones`, and those of the last watched reload that failed.
+    var watchedStamps: [FileStamp?] = []
+    var failedStamps: [FileStamp?]?
+    let startedAt = Date().timeIntervalSince1970
+    /// Routed-answer totals taken every `shareSampleInterval`, for answer shares over `shareWindow`.
+    var answerSamples: [(at: Double, answers: [QueryStatistics.AnswerKey: UInt64])] = []
+
+    public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger) {
+        self.configPath = configPath
+        self.deployment = deployment
+        self.server = server
+        self.logger = logger
+        let now = Date().timeIntervalSince1970
+        for z in deployment.zones { zoneLoadedAt[z.entry.origin.description] = now }
+    }
+
+    /// Swaps the current deployment in and starts its health monitor, if it has services.
+    public func start() throws(HealthError) {
+        guard deployment.services != nil else {
+            server.replaceEngine(deployment.engine())
+            return
+        }
+        let m = try deployment.healthMonitor(server: server, history: history, logger: logger)
+        monitor = m
+        monitorTask = Task { try? await m.run() }
+    }
+
+    /// Stops the health monitor (which saves the last states).
+    public func stop() async {
+        monitorTask?.cancel()
+        _ = await monitorTask?.value
+        monitorTask = nil
+        monitor = nil
+    }
+
+    /// Reloads everything; returns the problems (empty on success, when the new data now serves).
+    @discardableResult
+    public func reload() async -> [String] {
+        logger.notice("reload: reading \(configPath)")
+        let now = Date().timeIntervalSince1970
+        let problems: [String]
+        let next: Deployment?
+        do {
+            let config = try ServerConfiguration.load(path: configPath, checkKinds: HealthCheckers.kinds)
+            if config.listen != deployment.config.listen || config.workers != deployment.config.workers
+                || config.tcp != deployment.config.tcp || config.admin != deployment.config.admin
+                || config.logLevel != deployment.config.logLevel || config.logFormat != deployment.config.logFormat
+                || config.queryLog != deployment.config.queryLog || config.watchZones != deployment.config.watchZones
+                || config.udpBuffers != deployment.config.udpBuffers || config.pidFile != deployment.config.pidFile
+                || config.rateLimit != deployment.config.rateLimit
+            {
+                logger.warning("reload: listen, workers, tcp, admin, log-level, log-format, query-log, watch-zones, udp-receive-buffer, udp-send-buffer, pid-file and rate-limit take effect only at restart")
+            }
+            let loaded = try Deployment.load(config, reusing: deployment)
+            // Warnings of the zones read again (a zone kept as it was was reported when it was read).
+            for (_, zone) in loaded.zones where !deployment.zones.contains(where: { $0.zone === zone }) {
+                for warning in zone.warnings { logger.warning("\(warning)") }
+            }
+            next = loaded
+            problems = []
+        } catch let error as ServerConfigErrors {
+            next = nil
+            problems = error.errors.map(\.description)
+        } catch let error as DeploymentErrors {
+            next = nil
+            problems = error.problems
+        } catch {
+            next = nil
+            problems = ["\(error)"]
+        }
+        lastReload = (now, problems)
+        Counter(label: "meridian_reloads_total", dimensions: [("outcome", next == nil ? "failed" : "ok")]).increment()
+        guard let next else {
+            for problem in problems { logger.error("reload failed, old data still serving: \(problem)") }
+            logger.error("reload: rejected, old data still serving")
+            return problems
+        }
+        let kept = next.zones.filter { z in deployment.zones.contains { $0.zone === z.zone } }
+        for z in next.zones where !kept.contains(where: { $0.zone === z.zone }) { zoneLoadedAt[z.entry.origin.description] = now }
+        await stop()
+        deployment = next
+        do {
+            try start()
+        } catch {
+            logger.error("reload: health checks cannot start; answering with every address up", metadata: ["error": "\(error)"])
+            server.replaceEngine(next.engine())
+        }
+        logger.notice("reload: done", metadata: [
+            "zones": "\(next.zones.count)", "unchanged": "\(kept.count)",
+            "services": "\(next.services?.routing.services.count ?? 0)",
+        ])
+        return []
+    }
+
+    /// What a drain or undrain did.
+    public struct DrainResult: Codable, Sendable {
+        public var datacenter: String
+        public var drained: Bool
+        public var addresses: [String]
+        /// Seconds since 1970 after which no resolver can still hold a cached answer with the data
+        /// center: now + the largest TTL served for it (now when undrained).
+        public var safeAfter: Double
+        public var largestTTL: UInt32
+    }
+
+    /// Takes a data center out of every answer (or puts it back); nil when there is no such data
+    /// center in the routing table.
+    public func drain(_ name: String, _ on: Bool) -> DrainResult? {
+        guard let routing = deployment.services?.routing,
+              let site = routing.sites.firstIndex(where: { $0.name == name }), let monitor
+        else { return nil }
+        let ids = routing.addresses.indices.filter { Int(routing.addresses[$0].site) == site }
+        monitor.setDrain(addressIDs: ids, on)
+        let idSet = Set(ids.map(Int32.init))
+        let ttl = routing.services.filter { !idSet.isDisjoint(with: $0.candidates) }.map(\.ttl).max() ?? 0
+        let now = Date().timeIntervalSince1970
+        logger.notice(on ? "data center drained" : "data center undrained", metadata: ["datacenter": "\(name)", "largest-ttl": "\(ttl)"])
+        return DrainResult(datacenter: name, drained: on, addresses: ids.map { routing.addresses[$0].ip.description },
+                           safeAfter: on ? now + Double(ttl) : now, largestTTL: ttl)
+    }
+}

@@ -1,0 +1,39 @@
+import ServerConfig
+public import ServiceLifecycle
+import UnixSignals
+
+/// Runs the deployment controller as a service: starts its monitor, reloads on every SIGHUP,
+/// samples the answer totals for the status page's shares, and stops the monitor at shutdown.
+public struct DeploymentService: Service {
+    let controller: DeploymentController
+
+    public init(controller: DeploymentController) { self.controller = controller }
+
+    public func run() async throws {
+        try await controller.start()
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let controller = controller
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        await controller.sampleAnswers()
+                        try? await Task.sleep(for: DeploymentController.shareSampleInterval)
+                    }
+                }
+                group.addTask {
+                    for await _ in hangups { await controller.reload() }
+                }
+                if let interval = await controller.deployment.config.watchZones {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: interval)
+                            await controller.reloadIfZoneFilesChanged()
+                        }
+                    }
+                }
+            }
+        }
+        await controller.stop()
+    }
+}

@@ -1,0 +1,67 @@
+import HealthModel
+import DNSWire
+import DNSZone
+import Foundation
+import IPNet
+import Health
+import QueryEngine
+import Routing
+import ServerConfig
+
+extension DeploymentController {
+    /// The state an operator needs: zones with serials and load times, services with their answer
+    /// share per data center over the last `shareWindow` seconds, data centers with per-address
+    /// health (since when, why, the last changes), the last reload.
+    public func status() -> Status {
+        var s = Status()
+        let now = Date().timeIntervalSince1970
+        s.generatedAt = now
+        s.zones = deployment.zones.map {
+            .init(origin: $0.entry.origin.description, file: $0.entry.file, serial: $0.zone.serial, records: $0.zone.recordCount,
+                  loadedAt: zoneLoadedAt[$0.entry.origin.description] ?? 0)
+        }
+        if let routing = deployment.services?.routing {
+            let health = monitor?.snapshot ?? .allUp(count: routing.addresses.count)
+            let policies = Dictionary(deployment.config.routing.services.map { ($0.name, $0.policy) }, uniquingKeysWith: { a, _ in a })
+            let share = answerShares(now: now, datacenters: routing.sites.map(\.name))
+            s.services = routing.services.map { service in
+                .init(name: service.name.description, ttl: service.ttl, degradedTTL: service.degradedTTL,
+                      policy: policies[service.name]?.name ?? "", share: share(service.name.description))
+            }
+            s.datacenters = routing.sites.enumerated().map { index, site in
+                let addresses: [Status.Address] = routing.addresses.indices.filter { Int(routing.addresses[$0].site) == index }.map { id in
+                    let a = routing.addresses[id]
+                    let known = id < health.states.count
+                    return .init(ip: a.ip.description, check: a.check, state: known ? health.states[id].description : "up",
+                                 since: known ? health.since[id] : 0, reason: known ? health.reasons[id] : "",
+                                 history: history.changes(datacenter: site.name, ip: a.ip.description))
+                }
+                let state = addresses.contains { $0.state == "up" } ? "up" : (addresses.contains { $0.state == "drain" } ? "drain" : "down")
+                return .init(name: site.name, state: state, addresses: addresses)
+            }
+        }
+        if let r = lastReload { s.lastReload = .init(at: r.at, ok: r.problems.isEmpty, problems: r.problems) }
+        return s
+    }
+
+    /// `GET /status`.
+    public struct Status: Codable, Sendable {
+        public struct ZoneStatus: Codable, Sendable { var origin: String; var file: String; var serial: UInt32?; var records: Int; var loadedAt: Double }
+        /// Answers that included each data center over the last `windowSeconds`.
+        public struct Share: Codable, Sendable { var windowSeconds: Double; var answers: [String: UInt64] }
+        public struct ServiceStatus: Codable, Sendable {
+            var name: String; var ttl: UInt32; var degradedTTL: UInt32; var policy: String; var share: Share
+        }
+        public struct Address: Codable, Sendable {
+            var ip: String; var check: String?; var state: String; var since: Double; var reason: String
+            var history: [HealthHistory.Change]
+        }
+        public struct DataCenter: Codable, Sendable { var name: String; var state: String; var addresses: [Address] }
+        public struct Reload: Codable, Sendable { var at: Double; var ok: Bool; var problems: [String] }
+        public var zones: [ZoneStatus] = []
+        public var services: [ServiceStatus] = []
+        public var datacenters: [DataCenter] = []
+        public var lastReload: Reload?
+        public var generatedAt: Double = 0
+    }
+}
