@@ -46,7 +46,7 @@ public struct DNSChecker: HealthChecker {
             }
             return .pass("\(message.rcode), \(match)")
         } catch {
-            return .fail(describe(error))
+            return .fail(CheckFailure.describe(error, timeout: timeout))
         }
     }
 

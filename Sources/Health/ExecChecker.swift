@@ -66,7 +66,7 @@ public struct ExecChecker: HealthChecker {
         case .exited(0): return .pass(line.isEmpty ? "exit 0" : line)
         case .exited(let status): return .fail(line.isEmpty ? "exit \(status)" : "exit \(status): \(line)")
         case .signalled(let signal): return .fail("killed by signal \(signal)")
-        case .timedOut: return .fail("timed out after \(timeout), killed")
+        case .timedOut: return .fail(CheckFailure.timedOut(timeout) + ", killed")
         case .failedToStart(let why): return .fail("cannot run \(arguments[0]): \(why)")
         case .cancelled: return .fail("cancelled")
         }

@@ -61,6 +61,9 @@ public struct FileChecker: HealthChecker {
         let check: String
         let logger: Logger
         let state = Mutex(State())
+        /// Files whose absence has been logged and that have not come back since, across the
+        /// checkers of every configuration the process has loaded.
+        static let reportedMissing = Mutex(Set<String>())
 
         init(path: String, check: String, logger: Logger) {
             self.path = path
@@ -79,11 +82,15 @@ public struct FileChecker: HealthChecker {
                 if let known = s.version, known == version { return s.entries }
                 s.version = .some(version)
                 guard version != nil, let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    logger.warning("health file missing: every address it covers is up",
-                                   metadata: ["check": "\(check)", "path": "\(path)"])
+                    // Once per disappearance, not once per reload (each reload makes a new checker).
+                    if Self.reportedMissing.withLock({ $0.insert(path).inserted }) {
+                        logger.warning("health file missing: every address it covers is up",
+                                       metadata: ["check": "\(check)", "path": "\(path)"])
+                    }
                     s.entries = nil
                     return nil
                 }
+                _ = Self.reportedMissing.withLock { $0.remove(path) }
                 s.entries = parse(text)
                 return s.entries
             }

@@ -51,24 +51,24 @@ public struct HTTPChecker: HealthChecker {
         headers.headers.add(name: "Connection", value: "close")
         let client = insecure ? Self.insecureClient : Self.verifyingClient
         let (expect, body, request) = (expect, body, headers)
+        // The client's deadline covers connecting and the response head; a body that stalls after
+        // it is cut off by the monitor's own deadline (`HealthMonitor.guarded`), which cancels this task.
         do {
-            return try await withDeadline(timeout) {
-                let response = try await client.execute(request, timeout: TimeAmount(timeout))
-                guard Int(response.status.code) == expect else {
-                    return .fail("HTTP \(response.status.code), expected \(expect)")
-                }
-                guard let body else { return .pass("HTTP \(response.status.code)") }
-                var bytes: [UInt8] = []
-                for try await chunk in response.body {
-                    bytes += chunk.readableBytesView.prefix(Self.maxBodyBytes - bytes.count)
-                    if bytes.count >= Self.maxBodyBytes { break }
-                }
-                return String(decoding: bytes, as: UTF8.self).contains(body)
-                    ? .pass("HTTP \(response.status.code), body matches")
-                    : .fail("HTTP \(response.status.code), body lacks '\(body)'")
+            let response = try await client.execute(request, timeout: TimeAmount(timeout))
+            guard Int(response.status.code) == expect else {
+                return .fail("HTTP \(response.status.code), expected \(expect)")
             }
+            guard let body else { return .pass("HTTP \(response.status.code)") }
+            var bytes: [UInt8] = []
+            for try await chunk in response.body {
+                bytes += chunk.readableBytesView.prefix(Self.maxBodyBytes - bytes.count)
+                if bytes.count >= Self.maxBodyBytes { break }
+            }
+            return String(decoding: bytes, as: UTF8.self).contains(body)
+                ? .pass("HTTP \(response.status.code), body matches")
+                : .fail("HTTP \(response.status.code), body lacks '\(body)'")
         } catch {
-            return .fail(describe(error))
+            return .fail(CheckFailure.describe(error, timeout: timeout))
         }
     }
 

@@ -112,23 +112,3 @@ public struct HealthError: Error, Sendable, Equatable, CustomStringConvertible {
     }
     public var description: String { "check '\(check)': \(reason)" }
 }
-
-/// Runs `body`, cancelling it and throwing `CheckTimeout` once `timeout` has passed: for clients
-/// whose own deadlines do not cover every step (AsyncHTTPClient's ends with the response head).
-func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask(operation: body)
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw CheckTimeout(timeout: timeout)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}
-
-/// A check's own timeout passed.
-struct CheckTimeout: Error, CustomStringConvertible {
-    var timeout: Duration
-    var description: String { "timed out after \(timeout)" }
-}

@@ -170,7 +170,7 @@ public final class HealthMonitor: Service {
                            work: Task { race.finish(await checker.check(target, timeout: timeout)) },
                            timer: Task {
                                try? await Task.sleep(for: timeout + timeoutGrace)
-                               race.finish(.fail("no result within \(timeout)"))
+                               race.finish(.fail(CheckFailure.timedOut(timeout)))
                            })
             }
         } onCancel: {

@@ -25,7 +25,7 @@ public struct TCPChecker: HealthChecker {
             try? await channel.close()
             return .pass("connected to port \(port)")
         } catch {
-            return .fail("port \(port): \(describe(error))")
+            return .fail("port \(port): \(CheckFailure.describe(error, timeout: timeout))")
         }
     }
 }
@@ -43,18 +43,3 @@ extension TimeAmount {
     }
 }
 
-/// A short reason for a network error: the OS's words for errno, else the error's own text.
-func describe(_ error: any Error) -> String {
-    switch error {
-    case let e as NIOConnectionError:
-        if let first = e.connectionErrors.first { return describe(first.error) }
-        if let dns = e.dnsAAAAError ?? e.dnsAError { return "cannot resolve \(e.host): \(dns)" }
-        return "cannot connect to \(e.host)"
-    case let e as IOError:
-        return String(cString: strerror(e.errnoCode)).lowercased()
-    case ChannelError.connectTimeout:
-        return "connect timed out"
-    default:
-        return String(describing: error)
-    }
-}
