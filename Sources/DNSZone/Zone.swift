@@ -213,7 +213,7 @@ public final class Zone: @unchecked Sendable {
         // usable as glue.
         var nsTargets = Set<NameKey>()
         for s in 0..<setList.count where setList[s].type == .ns {
-            for rd in setRData[s] { nsTargets.insert(NameKey(rd.map(DNSName.lower))) }
+            for rd in setRData[s] { nsTargets.insert(NameKey(rd)) }
         }
         var warnings = malformed
         for (r, o) in ownerOf.enumerated() where o >= 0 {
@@ -388,11 +388,4 @@ public final class Zone: @unchecked Sendable {
         }
         return .nxdomain
     }
-}
-
-/// A lower-case wire name as a dictionary key, hashed in one call rather than byte by byte.
-private struct NameKey: Hashable {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
 }

@@ -1,25 +1,6 @@
 import DNSWire
 import DNSZone
 
-/// A wire name (or a suffix of one) as a hash key that ignores ASCII case, like `DNSName`, but
-/// hashes the case-folded bytes as one block and works on slices without copying.
-private struct NameKey: Hashable {
-    let wire: ArraySlice<UInt8>
-
-    init(_ wire: ArraySlice<UInt8>) { self.wire = wire }
-
-    static func == (lhs: NameKey, rhs: NameKey) -> Bool {
-        lhs.wire.count == rhs.wire.count && lhs.wire.elementsEqual(rhs.wire) { DNSName.lower($0) == DNSName.lower($1) }
-    }
-
-    func hash(into hasher: inout Hasher) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: wire.count) { folded in
-            for (i, b) in wire.enumerated() { folded[i] = DNSName.lower(b) }
-            hasher.combine(bytes: UnsafeRawBufferPointer(folded))
-        }
-    }
-}
-
 /// The owner, type and, for RRSIG, covered type that make one RRset.
 private struct RRsetKey: Hashable {
     let owner: NameKey
