@@ -96,7 +96,12 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let nxDomain = RCode(3)
     public static let notImp = RCode(4)
     public static let refused = RCode(5)
+    /// RFC 2136 §2.2 (and RFC 6672 §2.2: a DNAME substitution would make a name too long).
+    public static let yxDomain = RCode(6)
+    public static let yxRRSet = RCode(7)
+    public static let nxRRSet = RCode(8)
     public static let notAuth = RCode(9)
+    public static let notZone = RCode(10)
     public static let badVers = RCode(16)
     /// RFC 7873 §8: a server cookie is missing or invalid where one is required.
     public static let badCookie = RCode(23)
