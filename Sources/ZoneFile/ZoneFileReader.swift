@@ -14,6 +14,16 @@ struct ZoneProblem: Error {
         self.code = code
         self.reason = reason
     }
+
+    /// A name that does not parse: too long or a label too long, else a syntax error.
+    init(_ error: DNSWireError) {
+        switch error.code {
+        case .labelTooLong: code = .labelTooLong
+        case .nameTooLong: code = .nameTooLong
+        default: code = .syntax
+        }
+        reason = error.reason
+    }
 }
 
 /// Reads one zone file and the files it includes into records.
@@ -273,64 +283,7 @@ struct ZoneFileReader {
 
     /// Parses a presentation-format name (`@`, relative or absolute, `\X` and `\DDD` escapes).
     static func parseName(_ text: ArraySlice<UInt8>, origin: DNSName) throws(ZoneProblem) -> DNSName {
-        func problem(_ code: ZoneFileError.Code, _ what: String) -> ZoneProblem {
-            ZoneProblem(code, "\(what) in name \(String(decoding: text, as: UTF8.self))")
-        }
-        if text.count == 1 && text.first == UInt8(ascii: "@") { return origin }
-        if text.count == 1 && text.first == UInt8(ascii: ".") { return .root }
-        var wire: [UInt8] = [0]
-        wire.reserveCapacity(text.count + origin.wire.count + 1)
-        var labelStart = 0
-        var absolute = false
-        func closeLabel() throws(ZoneProblem) {
-            let length = wire.count - labelStart - 1
-            guard length > 0 else { throw problem(.syntax, "empty label") }
-            guard length <= DNSName.maxLabelLength else {
-                throw problem(.labelTooLong, "label of \(length) bytes (more than 63)")
-            }
-            wire[labelStart] = UInt8(length)
-        }
-        var i = text.startIndex
-        while i < text.endIndex {
-            let c = text[i]
-            if c == UInt8(ascii: ".") {
-                try closeLabel()
-                if i == text.endIndex - 1 {
-                    absolute = true
-                } else {
-                    labelStart = wire.count
-                    wire.append(0)
-                }
-                i += 1
-            } else if c == UInt8(ascii: "\\") {
-                guard i + 1 < text.endIndex else { throw problem(.syntax, "dangling escape") }
-                if isDigit(text[i + 1]) {
-                    guard i + 3 < text.endIndex, isDigit(text[i + 2]), isDigit(text[i + 3]) else {
-                        throw problem(.syntax, "bad \\DDD escape")
-                    }
-                    let value = Int(text[i + 1] - 48) * 100 + Int(text[i + 2] - 48) * 10 + Int(text[i + 3] - 48)
-                    guard value <= 255 else { throw problem(.syntax, "\\DDD escape above 255") }
-                    wire.append(UInt8(value))
-                    i += 4
-                } else {
-                    wire.append(text[i + 1])
-                    i += 2
-                }
-            } else {
-                wire.append(c)
-                i += 1
-            }
-        }
-        if absolute {
-            wire.append(0)
-        } else {
-            try closeLabel()
-            wire.append(contentsOf: origin.wire)
-        }
-        guard wire.count <= DNSName.maxWireLength else {
-            throw problem(.nameTooLong, "\(wire.count) bytes on the wire (more than 255)")
-        }
-        do { return try DNSName(wire: wire) } catch { throw problem(.syntax, error.reason) }
+        do { return try DNSName(presentation: text, origin: origin) } catch { throw ZoneProblem(error) }
     }
 
     /// Parses a TTL: seconds, or BIND-style units such as `1h30m` (s, m, h, d, w).

@@ -403,6 +403,21 @@ let apexLines = """
     }
 }
 
+/// Names in a zone file are parsed by DNSName(presentation:origin:); its errors keep their kind.
+@Suite struct ZoneFileNameTests {
+    @Test func badNamesAreErrorsWithAReason() {
+        let f = Fixture()
+        let path = f.write("zone", "\(apexLines)\na..b A 192.0.2.1\nx\\2 A 192.0.2.1\nx NSAP-PTR y\\256\n")
+        let errors = loadErrors(path)
+        #expect(errors.map(\.code) == [.syntax, .syntax, .syntax])
+        #expect(errors.map(\.description) == [
+            "\(path):5: empty label in name a..b",
+            "\(path):6: bad \\DDD escape in name x\\2",
+            "\(path):7: \\DDD escape above 255 in name y\\256",
+        ])
+    }
+}
+
 @Suite struct GeneratedZoneTests {
     @Test func thousandRecordsRoundTrip() throws {
         var text = "$ORIGIN example.com.\n$TTL 300\n\(apexLines)"
