@@ -164,17 +164,6 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
     /// True when the leftmost label is `*` (RFC 4592 §2.1.1).
     public var isWildcard: Bool { wire.count >= 2 && wire[0] == 1 && wire[1] == UInt8(ascii: "*") }
 
-    /// Prepends one label.
-    public func prepending(label: some Collection<UInt8>) throws(DNSWireError) -> DNSName {
-        guard label.count <= DNSName.maxLabelLength, !label.isEmpty else {
-            throw DNSWireError(.labelTooLong, "bad label length \(label.count)")
-        }
-        guard wire.count + label.count + 1 <= DNSName.maxWireLength else {
-            throw DNSWireError(.nameTooLong, "name would exceed 255 bytes")
-        }
-        return DNSName(validatedWire: [UInt8(label.count)] + label + wire)
-    }
-
     @inline(__always)
     public static func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
 
