@@ -97,6 +97,11 @@ extension ZoneFile {
     /// error: Knot and NSD load it and never serve it, and so does `Zone`, which lists it in its
     /// `warnings`.
     public static func validate(origin: DNSName, records: [ZoneRecord]) -> [ZoneFileError] {
+        validate(origin: origin, records: records, unread: [])
+    }
+
+    /// `validate`, claiming no missing SOA or apex NS that an entry in `unread` may hold.
+    static func validate(origin: DNSName, records: [ZoneRecord], unread: [UnreadEntry]) -> [ZoneFileError] {
         var errors: [ZoneFileError] = []
         let apexLength = origin.wire.count
         var apexSOA: Int?
@@ -185,10 +190,10 @@ extension ZoneFile {
         }
 
         let first = records.first?.location
-        if apexSOA == nil {
+        if apexSOA == nil && !unread.contains(where: { $0.mayHold(.soa, at: origin) }) {
             errors.append(ZoneFileError(.missingSOA, at: first, "no SOA record at the apex \(origin)"))
         }
-        if !apexNS {
+        if !apexNS && !unread.contains(where: { $0.mayHold(.ns, at: origin) }) {
             errors.append(ZoneFileError(.missingApexNS, at: apexSOA.map { records[$0].location } ?? first, "no NS records at the apex \(origin)"))
         }
         return errors
