@@ -54,24 +54,22 @@ public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConverti
         }
     }
 
-    /// The mnemonic of every type with one here (RFC 1035, 3596, 2782, 3403, 6672, 6891, 4034, 5155,
-    /// 6698, 9460, 8659), by code: the one table of type names.
-    private static let mnemonics: [UInt16: String] = [
+    /// The one table of type names (RFC 1035, 3596, 2782, 3403, 6672, 6891, 4034, 5155, 6698, 9460, 8659).
+    private static let names = MnemonicTable(numbered: "TYPE", [
         1: "A", 2: "NS", 3: "MD", 4: "MF", 5: "CNAME", 6: "SOA", 7: "MB", 8: "MG", 9: "MR", 10: "NULL",
         11: "WKS", 12: "PTR", 13: "HINFO", 14: "MINFO", 15: "MX", 16: "TXT", 17: "RP", 18: "AFSDB",
         28: "AAAA", 33: "SRV", 35: "NAPTR", 39: "DNAME", 41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC",
         48: "DNSKEY", 50: "NSEC3", 51: "NSEC3PARAM", 52: "TLSA", 64: "SVCB", 65: "HTTPS", 251: "IXFR", 252: "AXFR",
         255: "ANY", 257: "CAA",
-    ]
-    private static let codes = codeTable(mnemonics)
+    ])
 
     /// The presentation name: the mnemonic, else `TYPEn` (RFC 3597 §5).
-    public var mnemonic: String { Self.mnemonics[rawValue] ?? "TYPE\(rawValue)" }
+    public var mnemonic: String { Self.names.name(of: rawValue) }
 
     /// The type a mnemonic (`A`, `cname`: ASCII case is ignored) or `TYPEn` (n from 0 to 65535)
     /// names; nil for any other text.
     public init?(mnemonic text: some StringProtocol) {
-        guard let code = lookUp(text, in: Self.codes, numbered: "TYPE") else { return nil }
+        guard let code = Self.names.code(named: text) else { return nil }
         self.init(code)
     }
 
@@ -120,38 +118,47 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     /// RFC 7873 §8: a server cookie is missing or invalid where one is required.
     public static let badCookie = RCode(23)
 
-    /// The mnemonic of every code with one here (RFC 1035, 2136, 6891, 7873), by code: the one
-    /// table of response code names.
-    private static let mnemonics: [UInt16: String] = [
+    /// The one table of response code names (RFC 1035, 2136, 6891, 7873).
+    private static let names = MnemonicTable(numbered: "RCODE", [
         0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 6: "YXDOMAIN",
         7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE", 16: "BADVERS", 23: "BADCOOKIE",
-    ]
-    private static let codes = codeTable(mnemonics)
+    ])
 
     /// The presentation name: the mnemonic, else `RCODEn`.
-    public var mnemonic: String { Self.mnemonics[rawValue] ?? "RCODE\(rawValue)" }
+    public var mnemonic: String { Self.names.name(of: rawValue) }
 
     /// The code a mnemonic (`NXDOMAIN`, `nxdomain`: ASCII case is ignored) or `RCODEn` (n from 0 to
     /// 65535) names; nil for any other text, a bare number included.
     public init?(mnemonic text: some StringProtocol) {
-        guard let code = lookUp(text, in: Self.codes, numbered: "RCODE") else { return nil }
+        guard let code = Self.names.code(named: text) else { return nil }
         self.init(code)
     }
 
     public var description: String { mnemonic }
 }
 
-/// The reverse of a mnemonic table, keyed by upper-case name.
-private func codeTable(_ mnemonics: [UInt16: String]) -> [String: UInt16] {
-    Dictionary(uniqueKeysWithValues: mnemonics.map { ($0.value, $0.key) })
-}
+/// Names of 16-bit codes, read both ways: a mnemonic for some, `<prefix>n` for every code.
+private struct MnemonicTable: Sendable {
+    let prefix: String
+    let names: [UInt16: String]
+    /// The codes by upper-case mnemonic.
+    let codes: [String: UInt16]
 
-/// The code `text` names in `codes` (ASCII case ignored), or the n of `<prefix>n`.
-private func lookUp(_ text: some StringProtocol, in codes: [String: UInt16], numbered prefix: String) -> UInt16? {
-    let upper = String(text).uppercased()
-    if let code = codes[upper] { return code }
-    guard upper.hasPrefix(prefix) else { return nil }
-    return UInt16(upper.dropFirst(prefix.count))
+    init(numbered prefix: String, _ names: [UInt16: String]) {
+        self.prefix = prefix
+        self.names = names
+        codes = Dictionary(uniqueKeysWithValues: names.map { ($0.value, $0.key) })
+    }
+
+    func name(of code: UInt16) -> String { names[code] ?? "\(prefix)\(code)" }
+
+    /// The code `text` names (ASCII case ignored), or the n of `<prefix>n`.
+    func code(named text: some StringProtocol) -> UInt16? {
+        let upper = String(text).uppercased()
+        if let code = codes[upper] { return code }
+        guard upper.hasPrefix(prefix) else { return nil }
+        return UInt16(upper.dropFirst(prefix.count))
+    }
 }
 
 /// A message opcode (RFC 1035 §4.1.1, RFC 1996, RFC 2136).
