@@ -164,24 +164,24 @@ struct ZoneFileReader {
     /// or a `$ORIGIN` that failed); on an error, `lost` holds what was read of it.
     private mutating func record(at location: SourceLocation, scope: inout Scope, lost: inout UnreadEntry) throws(ZoneProblem) {
         var i = 0
-        let owner: DNSName
-        let ownerKnown: Bool
+        // nil: the owner is unknown, and the record, read for its errors, goes to `unread`.
+        var owner: DNSName?
         if Self.isBlank(entry[0]) {
-            guard let previous = scope.owner else {
+            // After an owner that failed, the missing previous owner is that one's fault, not this line's.
+            guard scope.owner != nil || scope.ownerUnknown else {
                 throw ZoneProblem(.syntax, "a record with a blank owner must follow a record with an owner")
             }
-            owner = previous
-            ownerKnown = !scope.ownerUnknown && !scope.originUnknown
+            if !scope.ownerUnknown { owner = scope.owner }
         } else {
             let t = Self.token(entry, from: 0)!
             scope.ownerUnknown = true
             owner = try Self.parseName(entry[t], origin: scope.origin)
             scope.ownerUnknown = false
             scope.owner = owner
-            ownerKnown = !scope.originUnknown
             i = t.upperBound
         }
-        if ownerKnown { lost.owner = owner }
+        if scope.originUnknown { owner = nil }
+        lost.owner = owner
         // [TTL] [class] in either order (RFC 1035 §5.1); the type comes next.
         var ttl: UInt32?
         var sawClass = false
@@ -258,7 +258,7 @@ struct ZoneFileReader {
         if (type == .a && rdata.count != 4) || (type == .aaaa && rdata.count != 16) {
             throw ZoneProblem(.syntax, "\(type) RDATA must be \(type == .a ? 4 : 16) bytes, not \(rdata.count)")
         }
-        guard ownerKnown else {
+        guard let owner else {
             unread.append(UnreadEntry(owner: nil, type: type))
             return
         }

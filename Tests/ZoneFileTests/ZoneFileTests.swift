@@ -456,6 +456,8 @@ let apexLines = """
             www..x A 192.0.2.2
               TXT "t"
             """, [(.syntax, 6)])
+        // Nor is a blank owner after a first owner that fails an error of its own.
+        expect("a..b SOA ns1 hostmaster 1 7200 3600 1209600 300\n  NS ns1\n", [(.syntax, 1)])
     }
 
     @Test func namesAfterAnOriginThatFailsAreNotChecked() {
