@@ -405,7 +405,7 @@ let apexLines = """
 
 /// Syntax errors do not hide the semantic ones: the checks run over the records that parsed, and
 /// claim nothing about what the lines that failed may hold.
-@Suite struct SyntaxAndSemanticErrorsTogetherTests {
+extension ValidationTests {
     @Test func bothKindsAreReportedAtOnceEachAsFileLineReason() {
         let f = Fixture()
         let path = f.write("zone", """
@@ -489,13 +489,6 @@ let apexLines = """
             #expect(error.errors == loadErrors(path))
             #expect(error.errors.map(\.code) == [.syntax, .cnameWithOtherData, .missingSOA, .missingApexNS])
         }
-    }
-
-    func expect(_ text: String, _ expected: [(ZoneFileError.Code, Int)], sourceLocation: Testing.SourceLocation = #_sourceLocation) {
-        let f = Fixture()
-        let errors = loadErrors(f.write("zone", text))
-        #expect(errors.map(\.code) == expected.map(\.0), "\(errors)", sourceLocation: sourceLocation)
-        #expect(errors.map(\.location?.line) == expected.map(\.1), sourceLocation: sourceLocation)
     }
 }
 
