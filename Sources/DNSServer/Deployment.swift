@@ -52,15 +52,10 @@ public struct Deployment: Sendable {
                 continue
             }
             do {
-                let records = try ZoneFile.read(origin: entry.origin, path: entry.file)
+                let records = try ZoneFile.readValid(origin: entry.origin, path: entry.file)
                 if let text = try? Data(contentsOf: URL(fileURLWithPath: entry.file), options: .alwaysMapped),
                    FileStamp.mentionsInclude(text) {
                     includers.insert(entry.file)
-                }
-                let invalid = ZoneFile.validate(origin: entry.origin, records: records)
-                guard invalid.isEmpty else {
-                    problems += invalid.map(\.description)
-                    continue
                 }
                 if !serviceNames.isEmpty {
                     for r in records where serviceNames.contains(r.owner) && owners[r.owner] == nil {

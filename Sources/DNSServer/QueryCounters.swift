@@ -46,42 +46,50 @@ final class ShardedCounters: @unchecked Sendable {
 /// answered with, and truncations: the query path's counters, whatever the deployment.
 /// (Unchecked: the QTYPE table is written in `init` only.)
 final class QueryCounters: @unchecked Sendable {
-    /// Query types with their own label; the rest count as `other`, an unread question as `unknown`.
+    /// Query types with their own label (their mnemonic); the rest count as `other`, an unread
+    /// question as `unknown`.
     static let qtypeNames: [(UInt16, String)] = [
-        (1, "A"), (2, "NS"), (5, "CNAME"), (6, "SOA"), (12, "PTR"), (15, "MX"), (16, "TXT"), (28, "AAAA"),
-        (33, "SRV"), (35, "NAPTR"), (43, "DS"), (48, "DNSKEY"), (52, "TLSA"), (64, "SVCB"), (65, "HTTPS"),
-        (251, "IXFR"), (252, "AXFR"), (255, "ANY"), (257, "CAA"),
-    ]
-    // Literal constants (checked against the tables in `init`), so the query path reads no lazily
-    // initialized globals.
-    static let caaQType = 18
-    static let otherQType = 19
-    static let unknownQType = 20
-    static let qtypeSlots = 21
-    static let rcodeSlots = 18
-    /// RCODEs 0–15, BADVERS (16), and `DROPPED` for a query answered with silence.
-    static let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
-                             "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14", "RCODE15",
-                             "BADVERS", "DROPPED"]
-    static let droppedRCode = 17
-    static let transports = [Transport.udp, .tcp]
-    static let maxScope = 128
+        RRType.a, .ns, .cname, .soa, .ptr, .mx, .txt, .aaaa, .srv, .naptr, .ds, .dnskey, .tlsa, .svcb, .https,
+        .ixfr, .axfr, .any, .caa,
+    ].map { ($0.rawValue, $0.mnemonic) }
+    /// RCODEs 0–15 and BADVERS (16) by mnemonic, and `DROPPED` for a query answered with silence.
+    static let rcodeNames = (0...badVersRCode).map { RCode(UInt16($0)).mnemonic } + ["DROPPED"]
 
-    static let queriesAt = 0
-    static let clientSubnetAt = 756  // 2 × qtypeSlots × rcodeSlots; then (unused), present
-    static let scopeAt = 758  // 0…128
-    static let truncatedAt = 887  // udp, tcp
-    static let slots = 889
+    // The layout of a shard's slots, computed from literals so that the query path reads no lazily
+    // initialized globals (`init` checks it against the tables above).
+    /// The slot of CAA (257), which the 256-entry QTYPE table cannot index.
+    static var caaQType: Int { 18 }
+    static var otherQType: Int { 19 }
+    static var unknownQType: Int { 20 }
+    /// The labelled QTYPEs, `other` and `unknown`.
+    static var qtypeSlots: Int { 21 }
+    /// RCODEs 0–16 and `DROPPED`.
+    static var rcodeSlots: Int { 18 }
+    /// BADVERS, the last RCODE with a slot of its own: higher extended codes are counted in it.
+    static var badVersRCode: Int { 16 }
+    static var droppedRCode: Int { 17 }
+    static let transports = [Transport.udp, .tcp]
+    static var transportSlots: Int { 2 }
+    static var maxScope: Int { 128 }
+
+    /// Queries by transport, QTYPE and RCODE: `(transport × qtypeSlots + qtype) × rcodeSlots + rcode`.
+    static var queriesAt: Int { 0 }
+    /// ECS absent (unused: derived from the answered count) and present.
+    static var clientSubnetAt: Int { queriesAt + transportSlots * qtypeSlots * rcodeSlots }
+    /// ECS scope prefix lengths 0…maxScope.
+    static var scopeAt: Int { clientSubnetAt + 2 }
+    /// Truncated responses by transport.
+    static var truncatedAt: Int { scopeAt + maxScope + 1 }
+    static var slots: Int { truncatedAt + transportSlots }
 
     let counters: ShardedCounters
     /// QTYPE below 256 → slot (257, CAA, is looked up apart): 256 bytes allocated once.
     private let qtypeSlot: UnsafeMutablePointer<UInt8>
 
     init(shards: Int) {
-        precondition(Self.qtypeNames.count == Self.otherQType && Self.qtypeNames[Self.caaQType].0 == 257
-            && Self.rcodeNames.count == Self.rcodeSlots && Self.clientSubnetAt == 2 * Self.qtypeSlots * Self.rcodeSlots
-            && Self.scopeAt == Self.clientSubnetAt + 2 && Self.truncatedAt == Self.scopeAt + Self.maxScope + 1
-            && Self.slots == Self.truncatedAt + 2)
+        precondition(Self.qtypeNames.count == Self.otherQType && Self.qtypeNames[Self.caaQType].0 == RRType.caa.rawValue
+            && Self.rcodeNames.count == Self.rcodeSlots && Self.badVersRCode == Int(RCode.badVers.rawValue)
+            && Self.transports.count == Self.transportSlots)
         counters = ShardedCounters(shards: shards, slots: Self.slots)
         qtypeSlot = .allocate(capacity: 256)
         qtypeSlot.initialize(repeating: UInt8(Self.otherQType), count: 256)
@@ -99,7 +107,7 @@ final class QueryCounters: @unchecked Sendable {
         let t = transport == .udp ? 0 : 1
         let qtype = outcome.qtype < 256 ? Int(qtypeSlot[Int(outcome.qtype)])
             : (outcome.qtype == 257 ? Self.caaQType : Self.otherQType)
-        let rcode = outcome.rcode == QueryOutcome.dropped ? Self.droppedRCode : min(Int(outcome.rcode), 16)
+        let rcode = outcome.rcode == QueryOutcome.dropped ? Self.droppedRCode : min(Int(outcome.rcode), Self.badVersRCode)
         counters.bump(shard, Self.queriesAt + (t * Self.qtypeSlots + qtype) * Self.rcodeSlots + rcode)
         guard rcode != Self.droppedRCode else { return }
         // Queries without ECS are not counted apart: they are the answered ones less those with it.

@@ -33,69 +33,80 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         self.wire = wire
     }
 
-    /// Parses presentation format (RFC 1035 §5.1): labels separated by dots, `\.` and `\DDD` escapes.
-    /// A name without a final dot is relative to `origin` (fully qualified when `origin` is nil).
+    /// Parses presentation format (RFC 1035 §5.1); see `init(presentation:origin:)`.
     public init(_ text: String, origin: DNSName? = nil) throws(DNSWireError) {
-        if text == "." { self = .root; return }
-        if text == "@", let origin { self = origin; return }
-        var out: [UInt8] = []
-        var label: [UInt8] = []
-        var absolute = false
-        let bytes = Array(text.utf8)
-        var i = 0
-        func endLabel() throws(DNSWireError) {
-            guard !label.isEmpty else { throw DNSWireError(.badPresentation, "empty label in \"\(text)\"") }
-            guard label.count <= DNSName.maxLabelLength else {
-                throw DNSWireError(.labelTooLong, "label longer than 63 bytes in \"\(text)\"")
-            }
-            out.append(UInt8(label.count))
-            out.append(contentsOf: label)
-            label.removeAll(keepingCapacity: true)
+        try self.init(presentation: Array(text.utf8)[...], origin: origin)
+    }
+
+    /// Parses presentation format (RFC 1035 §5.1), as zone files and configurations write names:
+    /// labels separated by dots, with `\X` (the byte X, such as a dot inside a label) and `\DDD`
+    /// (the byte of decimal value DDD) escapes. `.` is the root and `@` the origin; a name without a
+    /// final dot is relative to `origin` (fully qualified when `origin` is nil), the empty text
+    /// included. Errors name the text: `.badPresentation` for an empty label or a bad escape,
+    /// `.labelTooLong` and `.nameTooLong` for a label over 63 bytes or a name over 255 on the wire.
+    public init(presentation text: ArraySlice<UInt8>, origin: DNSName?) throws(DNSWireError) {
+        func problem(_ code: DNSWireError.Code, _ what: String) -> DNSWireError {
+            DNSWireError(code, "\(what) in name \(String(decoding: text, as: UTF8.self))")
         }
-        while i < bytes.count {
-            let c = bytes[i]
-            if c == UInt8(ascii: "\\") {
-                guard i + 1 < bytes.count else { throw DNSWireError(.badPresentation, "dangling escape in \"\(text)\"") }
-                let d = bytes[i + 1]
-                if d >= 0x30 && d <= 0x39 {
-                    guard i + 3 < bytes.count else {
-                        throw DNSWireError(.badPresentation, "short \\DDD escape in \"\(text)\"")
+        if text.count == 1 && text.first == UInt8(ascii: ".") { self = .root; return }
+        if text.count == 1 && text.first == UInt8(ascii: "@"), let origin { self = origin; return }
+        // Labels are written in place: a length byte, filled in when the label ends, then its bytes.
+        var wire: [UInt8] = []
+        wire.reserveCapacity(text.count + (origin?.wire.count ?? 1) + 1)
+        var labelStart = 0
+        var absolute = false
+        func closeLabel() throws(DNSWireError) {
+            let length = wire.count - labelStart - 1
+            guard length > 0 else { throw problem(.badPresentation, "empty label") }
+            guard length <= DNSName.maxLabelLength else {
+                throw problem(.labelTooLong, "label of \(length) bytes (more than 63)")
+            }
+            wire[labelStart] = UInt8(length)
+        }
+        func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+        if !text.isEmpty { wire.append(0) }
+        var i = text.startIndex
+        while i < text.endIndex {
+            let c = text[i]
+            if c == UInt8(ascii: ".") {
+                try closeLabel()
+                if i == text.endIndex - 1 {
+                    absolute = true
+                } else {
+                    labelStart = wire.count
+                    wire.append(0)
+                }
+                i += 1
+            } else if c == UInt8(ascii: "\\") {
+                guard i + 1 < text.endIndex else { throw problem(.badPresentation, "dangling escape") }
+                if isDigit(text[i + 1]) {
+                    guard i + 3 < text.endIndex, isDigit(text[i + 2]), isDigit(text[i + 3]) else {
+                        throw problem(.badPresentation, "bad \\DDD escape")
                     }
-                    var v = 0
-                    for k in 1...3 {
-                        let x = bytes[i + k]
-                        guard x >= 0x30 && x <= 0x39 else {
-                            throw DNSWireError(.badPresentation, "bad \\DDD escape in \"\(text)\"")
-                        }
-                        v = v * 10 + Int(x - 0x30)
-                    }
-                    guard v <= 255 else { throw DNSWireError(.badPresentation, "\\DDD escape above 255 in \"\(text)\"") }
-                    label.append(UInt8(v))
+                    func digit(_ k: Int) -> Int { Int(text[i + k] - UInt8(ascii: "0")) }
+                    let value = digit(1) * 100 + digit(2) * 10 + digit(3)
+                    guard value <= 255 else { throw problem(.badPresentation, "\\DDD escape above 255") }
+                    wire.append(UInt8(value))
                     i += 4
                 } else {
-                    label.append(d)
+                    wire.append(text[i + 1])
                     i += 2
                 }
-                continue
-            }
-            if c == UInt8(ascii: ".") {
-                try endLabel()
-                if i == bytes.count - 1 { absolute = true }
+            } else {
+                wire.append(c)
                 i += 1
-                continue
             }
-            label.append(c)
-            i += 1
         }
-        if !label.isEmpty { try endLabel() }
-        if !absolute, let origin {
-            out.append(contentsOf: origin.wire.dropLast())
+        if absolute {
+            wire.append(0)
+        } else {
+            if !text.isEmpty { try closeLabel() }
+            wire.append(contentsOf: origin?.wire ?? [0])
         }
-        out.append(0)
-        guard out.count <= DNSName.maxWireLength else {
-            throw DNSWireError(.nameTooLong, "name \"\(text)\" is \(out.count) bytes on the wire, more than 255")
+        guard wire.count <= DNSName.maxWireLength else {
+            throw problem(.nameTooLong, "\(wire.count) bytes on the wire (more than 255)")
         }
-        self.wire = out
+        self.wire = wire
     }
 
     /// Number of labels, not counting the root label.
@@ -152,17 +163,6 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// True when the leftmost label is `*` (RFC 4592 §2.1.1).
     public var isWildcard: Bool { wire.count >= 2 && wire[0] == 1 && wire[1] == UInt8(ascii: "*") }
-
-    /// Prepends one label.
-    public func prepending(label: some Collection<UInt8>) throws(DNSWireError) -> DNSName {
-        guard label.count <= DNSName.maxLabelLength, !label.isEmpty else {
-            throw DNSWireError(.labelTooLong, "bad label length \(label.count)")
-        }
-        guard wire.count + label.count + 1 <= DNSName.maxWireLength else {
-            throw DNSWireError(.nameTooLong, "name would exceed 255 bytes")
-        }
-        return DNSName(validatedWire: [UInt8(label.count)] + label + wire)
-    }
 
     @inline(__always)
     public static func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }

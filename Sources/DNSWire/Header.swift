@@ -25,6 +25,11 @@ public enum Header {
     public static let ra: UInt16 = 0x0080
     public static let ad: UInt16 = 0x0020
     public static let cd: UInt16 = 0x0010
+    /// The Opcode field (bits 1–4), which a response copies from its query (RFC 1035 §4.1.1).
+    public static let opcodeMask: UInt16 = 0x7800
+    /// The RCODE field (bits 12–15): the low four bits of a response code; the upper eight of an
+    /// extended one travel in the OPT record (RFC 6891 §6.1.3).
+    public static let rcodeMask: UInt16 = 0x000F
 
     /// Opcode from the flags word.
     @inline(__always)

@@ -61,26 +61,20 @@ public struct ResponseWriter {
     public func fits(_ count: Int) -> Bool { position + count <= limit }
 
     @inline(__always)
-    public mutating func writeU8(_ v: UInt8) -> Bool {
-        guard fits(1) else { return false }
-        base.storeBytes(of: v, toByteOffset: position, as: UInt8.self)
-        position += 1
-        return true
-    }
+    public mutating func writeU8(_ v: UInt8) -> Bool { writeBigEndian(v) }
 
     @inline(__always)
-    public mutating func writeU16(_ v: UInt16) -> Bool {
-        guard fits(2) else { return false }
-        base.storeBytes(of: v.bigEndian, toByteOffset: position, as: UInt16.self)
-        position += 2
-        return true
-    }
+    public mutating func writeU16(_ v: UInt16) -> Bool { writeBigEndian(v) }
 
     @inline(__always)
-    public mutating func writeU32(_ v: UInt32) -> Bool {
-        guard fits(4) else { return false }
-        base.storeBytes(of: v.bigEndian, toByteOffset: position, as: UInt32.self)
-        position += 4
+    public mutating func writeU32(_ v: UInt32) -> Bool { writeBigEndian(v) }
+
+    /// Appends `v` in network byte order if it fits (specialized and inlined into each caller above).
+    @inline(__always)
+    private mutating func writeBigEndian<T: FixedWidthInteger>(_ v: T) -> Bool {
+        guard fits(MemoryLayout<T>.size) else { return false }
+        base.storeBytes(of: v.bigEndian, toByteOffset: position, as: T.self)
+        position += MemoryLayout<T>.size
         return true
     }
 

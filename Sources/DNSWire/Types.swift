@@ -33,6 +33,7 @@ public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let dnskey = RRType(48)
     public static let nsec3 = RRType(50)
     public static let nsec3param = RRType(51)
+    public static let tlsa = RRType(52)
     public static let svcb = RRType(64)
     public static let https = RRType(65)
     public static let ixfr = RRType(251)
@@ -53,26 +54,26 @@ public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConverti
         }
     }
 
-    private static let mnemonics: [UInt16: String] = [
+    /// The one table of type names (RFC 1035, 3596, 2782, 3403, 6672, 6891, 4034, 5155, 6698, 9460, 8659).
+    private static let names = MnemonicTable(numbered: "TYPE", [
         1: "A", 2: "NS", 3: "MD", 4: "MF", 5: "CNAME", 6: "SOA", 7: "MB", 8: "MG", 9: "MR", 10: "NULL",
         11: "WKS", 12: "PTR", 13: "HINFO", 14: "MINFO", 15: "MX", 16: "TXT", 17: "RP", 18: "AFSDB",
         28: "AAAA", 33: "SRV", 35: "NAPTR", 39: "DNAME", 41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC",
-        48: "DNSKEY", 50: "NSEC3", 51: "NSEC3PARAM", 64: "SVCB", 65: "HTTPS", 251: "IXFR", 252: "AXFR",
+        48: "DNSKEY", 50: "NSEC3", 51: "NSEC3PARAM", 52: "TLSA", 64: "SVCB", 65: "HTTPS", 251: "IXFR", 252: "AXFR",
         255: "ANY", 257: "CAA",
-    ]
+    ])
 
-    public var description: String { Self.mnemonics[rawValue] ?? "TYPE\(rawValue)" }
+    /// The presentation name: the mnemonic, else `TYPEn` (RFC 3597 §5).
+    public var mnemonic: String { Self.names.name(of: rawValue) }
 
-    /// The type whose mnemonic (`AAAA`) or RFC 3597 name (`TYPE28`) is `text`, upper case; nil otherwise.
-    public init?(mnemonic text: String) {
-        if let code = Self.mnemonics.first(where: { $0.value == text })?.key {
-            self.init(code)
-        } else if text.hasPrefix("TYPE"), let code = UInt16(text.dropFirst(4)) {
-            self.init(code)
-        } else {
-            return nil
-        }
+    /// The type a mnemonic (`A`, `cname`: ASCII case is ignored) or `TYPEn` (n from 0 to 65535)
+    /// names; nil for any other text.
+    public init?(mnemonic text: some StringProtocol) {
+        guard let code = Self.names.code(named: text) else { return nil }
+        self.init(code)
     }
+
+    public var description: String { mnemonic }
 }
 
 /// A resource record class (RFC 1035 §3.2.4).
@@ -107,35 +108,56 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let nxDomain = RCode(3)
     public static let notImp = RCode(4)
     public static let refused = RCode(5)
+    /// RFC 2136 §2.2 (and RFC 6672 §2.2: a DNAME substitution would make a name too long).
+    public static let yxDomain = RCode(6)
+    public static let yxRRSet = RCode(7)
+    public static let nxRRSet = RCode(8)
     public static let notAuth = RCode(9)
+    public static let notZone = RCode(10)
     public static let badVers = RCode(16)
     /// RFC 7873 §8: a server cookie is missing or invalid where one is required.
     public static let badCookie = RCode(23)
 
-    public var description: String {
-        switch rawValue {
-        case 0: return "NOERROR"
-        case 1: return "FORMERR"
-        case 2: return "SERVFAIL"
-        case 3: return "NXDOMAIN"
-        case 4: return "NOTIMP"
-        case 5: return "REFUSED"
-        case 9: return "NOTAUTH"
-        case 16: return "BADVERS"
-        case 23: return "BADCOOKIE"
-        default: return "RCODE\(rawValue)"
-        }
+    /// The one table of response code names (RFC 1035, 2136, 6891, 7873).
+    private static let names = MnemonicTable(numbered: "RCODE", [
+        0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 6: "YXDOMAIN",
+        7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE", 16: "BADVERS", 23: "BADCOOKIE",
+    ])
+
+    /// The presentation name: the mnemonic, else `RCODEn`.
+    public var mnemonic: String { Self.names.name(of: rawValue) }
+
+    /// The code a mnemonic (`NXDOMAIN`, `nxdomain`: ASCII case is ignored) or `RCODEn` (n from 0 to
+    /// 65535) names; nil for any other text, a bare number included.
+    public init?(mnemonic text: some StringProtocol) {
+        guard let code = Self.names.code(named: text) else { return nil }
+        self.init(code)
     }
 
-    /// The response code whose mnemonic (`NXDOMAIN`) or `RCODEn` name is `text`, upper case; nil otherwise.
-    public init?(mnemonic text: String) {
-        if let code = (UInt16(0)..<24).first(where: { RCode($0).description == text }) {
-            self.init(code)
-        } else if text.hasPrefix("RCODE"), let code = UInt16(text.dropFirst(5)), code < 4096 {
-            self.init(code)
-        } else {
-            return nil
-        }
+    public var description: String { mnemonic }
+}
+
+/// Names of 16-bit codes, read both ways: a mnemonic for some, `<prefix>n` for every code.
+private struct MnemonicTable: Sendable {
+    let prefix: String
+    let names: [UInt16: String]
+    /// The codes by upper-case mnemonic.
+    let codes: [String: UInt16]
+
+    init(numbered prefix: String, _ names: [UInt16: String]) {
+        self.prefix = prefix
+        self.names = names
+        codes = Dictionary(uniqueKeysWithValues: names.map { ($0.value, $0.key) })
+    }
+
+    func name(of code: UInt16) -> String { names[code] ?? "\(prefix)\(code)" }
+
+    /// The code `text` names (ASCII case ignored), or the n of `<prefix>n`.
+    func code(named text: some StringProtocol) -> UInt16? {
+        let upper = String(text).uppercased()
+        if let code = codes[upper] { return code }
+        guard upper.hasPrefix(prefix) else { return nil }
+        return UInt16(upper.dropFirst(prefix.count))
     }
 }
 

@@ -1,8 +1,8 @@
 /// An immutable open-addressing hash table from lower-case wire names to dense indices, probed
 /// straight from packet bytes with no allocation. Keys are stored back to back in one arena.
 public final class NameTable: @unchecked Sendable {
-    /// `hash >> 32 << 32 | (index + 1)`; 0 = empty. The upper half rejects almost every other key
-    /// before its bytes are fetched (each fetch is a likely cache miss in a large zone).
+    /// `hash >> 32 << 32 | (index + 1)`; 0 = empty. The upper half (the tag) rejects almost every
+    /// other key before its bytes are fetched (each fetch is a likely cache miss in a large zone).
     private let slots: UnsafeMutableBufferPointer<UInt64>
     private let mask: Int
     private let keyOffsets: UnsafeMutableBufferPointer<UInt32>
@@ -10,6 +10,11 @@ public final class NameTable: @unchecked Sendable {
     private let arena: UnsafeMutableRawBufferPointer
     /// Which key lengths occur (bit per length 0…255): lets callers skip suffixes no key can match.
     private(set) var lengths = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+
+    /// The upper half of a slot: the tag, the upper 32 bits of the key's hash.
+    @inline(__always) private static var tagMask: UInt64 { 0xFFFF_FFFF_0000_0000 }
+    /// The lower half of a slot: the key's index plus one.
+    @inline(__always) private static var indexMask: UInt64 { 0xFFFF_FFFF }
 
     /// `keys` must be lower-case, distinct wire names; key `i` maps to index `i`.
     public init(keys: [[UInt8]]) {
@@ -33,7 +38,7 @@ public final class NameTable: @unchecked Sendable {
             let h = key.withUnsafeBytes { NameTable.hash($0.baseAddress!, key.count) }
             var slot = h & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = UInt64(truncatingIfNeeded: h) & 0xFFFF_FFFF_0000_0000 | UInt64(index + 1)
+            slots[slot] = UInt64(truncatingIfNeeded: h) & NameTable.tagMask | UInt64(index + 1)
         }
     }
 
@@ -70,13 +75,13 @@ public final class NameTable: @unchecked Sendable {
     @inline(__always)
     public func find(_ name: UnsafeRawPointer, _ count: Int) -> Int32 {
         let h = NameTable.hash(name, count)
-        let tag = UInt64(truncatingIfNeeded: h) & 0xFFFF_FFFF_0000_0000
+        let tag = UInt64(truncatingIfNeeded: h) & NameTable.tagMask
         var slot = h & mask
         while true {
             let s = slots[slot]
             if s == 0 { return -1 }
-            if s & 0xFFFF_FFFF_0000_0000 == tag {
-                let index = Int(s & 0xFFFF_FFFF) - 1
+            if s & NameTable.tagMask == tag {
+                let index = Int(s & NameTable.indexMask) - 1
                 if Int(keyLengths[index]) + 1 == count && NameTable.equal(arena.baseAddress! + Int(keyOffsets[index]), name, count) {
                     return Int32(index)
                 }
@@ -106,14 +111,29 @@ public final class NameTable: @unchecked Sendable {
             start: arena.baseAddress! + Int(keyOffsets[Int(index)]), count: Int(keyLengths[Int(index)]) + 1)
     }
 
+    // The hash's constants, borrowed from well-studied mixers rather than tuned here. Each multiply
+    // spreads a word's low bits over the high ones and each xor-shift brings the high bits back
+    // down, so that both halves of the result (the slot and the tag) depend on every byte.
+    /// The start value: 2^64/φ, the golden-ratio constant of Fibonacci hashing (any odd constant
+    /// with mixed bits would do); the name's length is xored into it.
+    @inline(__always) private static var seed: UInt64 { 0x9E37_79B9_7F4A_7C15 }
+    /// The two multipliers of MurmurHash3's 64-bit finalizer (`fmix64`): one per 8-byte word, the
+    /// other for the last word.
+    @inline(__always) private static var wordMultiplier: UInt64 { 0xFF51_AFD7_ED55_8CCD }
+    @inline(__always) private static var tailMultiplier: UInt64 { 0xC4CE_B9FE_1A85_EC53 }
+    /// The xor-shifts after the multiplies, those of xxHash64's final avalanche: 29 after each word,
+    /// 32 at the end (which folds the tag half into the slot half).
+    @inline(__always) private static var wordShift: UInt64 { 29 }
+    @inline(__always) private static var finalShift: UInt64 { 32 }
+
     /// A multiply-xor hash over 8-byte words (names are short; this is a few cycles per word).
     @inline(__always)
     static func hash(_ p: UnsafeRawPointer, _ count: Int) -> Int {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(count)
+        var h: UInt64 = seed ^ UInt64(count)
         var i = 0
         while i + 8 <= count {
-            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 29
+            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* wordMultiplier
+            h ^= h >> wordShift
             i += 8
         }
         var tail: UInt64 = 0
@@ -128,14 +148,8 @@ public final class NameTable: @unchecked Sendable {
                 i += 1
             }
         }
-        h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
-        h ^= h >> 32
+        h = (h ^ tail) &* tailMultiplier
+        h ^= h >> finalShift
         return Int(truncatingIfNeeded: h)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -45,12 +45,25 @@ public final class Zone: @unchecked Sendable {
     public let serial: UInt32?
 
     private let table: NameTable
-    public let nodes: UnsafeMutableBufferPointer<Node>
-    public let rrsets: UnsafeMutableBufferPointer<RRSet>
-    public let additional: UnsafeMutableBufferPointer<Int32>
-    public let data: UnsafeMutableRawBufferPointer
-    /// The SOA RRset with its TTL lowered to the negative-caching TTL (RFC 2308 §3), pre-encoded.
-    public let negativeSOA: UnsafeMutableRawBufferPointer
+    // The snapshot's storage, written by `init` only and freed by `deinit`. Other modules read it
+    // through the read-only views below, which are inlined to the same single load of the field.
+    @usableFromInline let nodeStorage: UnsafeMutableBufferPointer<Node>
+    @usableFromInline let rrsetStorage: UnsafeMutableBufferPointer<RRSet>
+    @usableFromInline let additionalStorage: UnsafeMutableBufferPointer<Int32>
+    @usableFromInline let dataStorage: UnsafeMutableRawBufferPointer
+    @usableFromInline let negativeSOAStorage: UnsafeMutableRawBufferPointer
+
+    /// The nodes; a node's index is its name's index in the name table.
+    @inlinable public var nodes: UnsafeBufferPointer<Node> { UnsafeBufferPointer(nodeStorage) }
+    /// The RRsets, each node's contiguous from `Node.rrsetStart`.
+    @inlinable public var rrsets: UnsafeBufferPointer<RRSet> { UnsafeBufferPointer(rrsetStorage) }
+    /// Additional-section target nodes, each RRset's contiguous from `RRSet.additionalStart`.
+    @inlinable public var additional: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(additionalStorage) }
+    /// The pre-encoded RRsets, each at `RRSet.dataOffset`.
+    @inlinable public var data: UnsafeRawBufferPointer { UnsafeRawBufferPointer(dataStorage) }
+    /// The SOA RRset with its TTL lowered to the negative-caching TTL (RFC 2308 §3), pre-encoded:
+    /// the first `negativeSOALength` bytes.
+    @inlinable public var negativeSOA: UnsafeRawBufferPointer { UnsafeRawBufferPointer(negativeSOAStorage) }
     /// Records that are loaded but never served: data at or below a delegation that is neither the
     /// parent side of the cut (NS, DS, NSEC, RRSIG) nor glue (an address at an NS target), which is
     /// not the zone's authoritative data (Knot and NSD load such zones and never answer with it
@@ -213,7 +226,7 @@ public final class Zone: @unchecked Sendable {
         // usable as glue.
         var nsTargets = Set<NameKey>()
         for s in 0..<setList.count where setList[s].type == .ns {
-            for rd in setRData[s] { nsTargets.insert(NameKey(rd.map(DNSName.lower))) }
+            for rd in setRData[s] { nsTargets.insert(NameKey(rd)) }
         }
         var warnings = malformed
         for (r, o) in ownerOf.enumerated() where o >= 0 {
@@ -267,15 +280,15 @@ public final class Zone: @unchecked Sendable {
             setList[s].additionalCount = Int32(additionalList.count) - setList[s].additionalStart
         }
 
-        nodes = .allocate(capacity: max(nodeList.count, 1))
-        _ = nodes.initialize(from: nodeList)
-        rrsets = .allocate(capacity: max(setList.count, 1))
-        _ = rrsets.initialize(from: setList)
-        additional = .allocate(capacity: max(additionalList.count, 1))
-        _ = additional.initialize(from: additionalList)
+        nodeStorage = .allocate(capacity: max(nodeList.count, 1))
+        _ = nodeStorage.initialize(from: nodeList)
+        rrsetStorage = .allocate(capacity: max(setList.count, 1))
+        _ = rrsetStorage.initialize(from: setList)
+        additionalStorage = .allocate(capacity: max(additionalList.count, 1))
+        _ = additionalStorage.initialize(from: additionalList)
         let dataBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
         bytes.withUnsafeBytes { dataBuffer.copyMemory(from: $0) }
-        data = dataBuffer
+        dataStorage = dataBuffer
 
         var negative: [UInt8] = []
         if let soa = soaRecord {
@@ -288,7 +301,7 @@ public final class Zone: @unchecked Sendable {
         }
         let negativeBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(negative.count, 1), alignment: 8)
         negative.withUnsafeBytes { negativeBuffer.copyMemory(from: $0) }
-        negativeSOA = negativeBuffer
+        negativeSOAStorage = negativeBuffer
         negativeSOALength = negative.count
     }
 
@@ -296,11 +309,11 @@ public final class Zone: @unchecked Sendable {
     public let negativeSOALength: Int
 
     deinit {
-        nodes.deallocate()
-        rrsets.deallocate()
-        additional.deallocate()
-        data.deallocate()
-        negativeSOA.deallocate()
+        nodeStorage.deallocate()
+        rrsetStorage.deallocate()
+        additionalStorage.deallocate()
+        dataStorage.deallocate()
+        negativeSOAStorage.deallocate()
     }
 
     /// The end of the uncompressed name starting at `start` in `rdata`, or nil when it runs past it.
@@ -388,11 +401,4 @@ public final class Zone: @unchecked Sendable {
         }
         return .nxdomain
     }
-}
-
-/// A lower-case wire name as a dictionary key, hashed in one call rather than byte by byte.
-private struct NameKey: Hashable {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
 }

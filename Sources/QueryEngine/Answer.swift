@@ -134,7 +134,7 @@ struct Answer {
         let target = UnsafeRawBufferPointer(rebasing: rr[10..<(10 + Int(rr.u16(at: 8)))])
         let prefix = current.count - zone.name(of: d).count
         guard prefix + target.count <= DNSName.maxWireLength else {
-            rcode = RCode(6)  // YXDOMAIN: the substituted name would be too long
+            rcode = .yxDomain  // the substituted name would be too long
             return -1
         }
         let built = UnsafeMutableRawBufferPointer(rebasing: scratch[256..<(256 + prefix + target.count)])
@@ -345,7 +345,7 @@ struct Answer {
 
     /// Fills in the header flags and counts and appends OPT when the query had one.
     mutating func finish() -> Int {
-        var flags = Header.qr | (query.flags & (0x7800 | Header.rd)) | (rcode.rawValue & 0xF)
+        var flags = Header.qr | (query.flags & (Header.opcodeMask | Header.rd)) | (rcode.rawValue & Header.rcodeMask)
         if authoritative && query.qclass != .any { flags |= Header.aa }
         if truncated { flags |= Header.tc }
         w.patchU16(flags, at: 2)
@@ -365,9 +365,9 @@ struct Answer {
 /// security-aware name server SHOULD clear the CD bit when composing an authoritative response"
 /// (RFC 4035 §3.1.6), as Knot and NSD do.
 func writeHeader(_ w: inout ResponseWriter, _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, rcode: RCode, authoritative: Bool) {
-    let copied = q.flags & (0x7800 | Header.rd)
+    let copied = q.flags & (Header.opcodeMask | Header.rd)
     _ = w.writeU16(q.id)
-    _ = w.writeU16(Header.qr | copied | (authoritative ? Header.aa : 0) | (rcode.rawValue & 0xF))
+    _ = w.writeU16(Header.qr | copied | (authoritative ? Header.aa : 0) | (rcode.rawValue & Header.rcodeMask))
     _ = w.writeU16(q.hasQuestion ? 1 : 0)
     _ = w.writeU32(0)
     _ = w.writeU16(0)

@@ -62,27 +62,38 @@ public enum ZoneFile {
     /// The TTL of records without one when no `$TTL` precedes them (Knot's `default-ttl`).
     public static let defaultTTL: UInt32 = 3600
 
-    /// Reads, validates and compiles the zone file at `path` for `origin`.
+    /// Reads, validates and compiles the zone file at `path` for `origin`; see `readValid`.
     public static func load(origin: DNSName, path: String) throws(ZoneFileErrors) -> Zone {
-        let (records, readErrors) = readCollecting(origin: origin, path: path)
+        Zone(origin: origin, records: try readValid(origin: origin, path: path))
+    }
+
+    /// The records of the zone file at `path` as `read` gives them, once they pass `validate`.
+    ///
+    /// Every problem is reported at once: the semantic checks run over the records that parsed
+    /// even when others did not (in a file that cannot be opened there is nothing to check). They
+    /// claim nothing an entry that failed may hold: no "no SOA" when an SOA line (or a line whose
+    /// type or owner is unknown, or an `$INCLUDE` not read) failed, and likewise for the apex NS;
+    /// records whose owner is unknown because their owner or `$ORIGIN` failed are not checked.
+    public static func readValid(origin: DNSName, path: String) throws(ZoneFileErrors) -> [ZoneRecord] {
+        let (records, readErrors, unread) = readCollecting(origin: origin, path: path)
         // Without the file there is nothing to validate.
         if readErrors.contains(where: { $0.code == .io }) { throw ZoneFileErrors(readErrors) }
-        let errors = readErrors + validate(origin: origin, records: records)
+        let errors = readErrors + validate(origin: origin, records: records, unread: unread)
         guard errors.isEmpty else { throw ZoneFileErrors(errors) }
-        return Zone(origin: origin, records: records)
+        return records
     }
 
     /// The records of the zone file at `path` (and the files it includes), in file order, with
     /// repeated records dropped and one TTL per RRset. Not validated: see `validate`.
     public static func read(origin: DNSName, path: String) throws(ZoneFileErrors) -> [ZoneRecord] {
-        let (records, errors) = readCollecting(origin: origin, path: path)
+        let (records, errors, _) = readCollecting(origin: origin, path: path)
         guard errors.isEmpty else { throw ZoneFileErrors(errors) }
         return records
     }
 
-    private static func readCollecting(origin: DNSName, path: String) -> ([ZoneRecord], [ZoneFileError]) {
+    private static func readCollecting(origin: DNSName, path: String) -> ([ZoneRecord], [ZoneFileError], [UnreadEntry]) {
         var reader = ZoneFileReader(origin: origin)
         reader.readFile(path, scope: .init(origin: origin, defaultTTL: defaultTTL, owner: nil), includedFrom: nil)
-        return (normalized(reader.records), reader.errors)
+        return (normalized(reader.records), reader.errors, reader.unread)
     }
 }

@@ -14,6 +14,16 @@ struct ZoneProblem: Error {
         self.code = code
         self.reason = reason
     }
+
+    /// A name that does not parse: too long or a label too long, else a syntax error.
+    init(_ error: DNSWireError) {
+        switch error.code {
+        case .labelTooLong: code = .labelTooLong
+        case .nameTooLong: code = .nameTooLong
+        default: code = .syntax
+        }
+        reason = error.reason
+    }
 }
 
 /// Reads one zone file and the files it includes into records.
@@ -24,6 +34,9 @@ struct ZoneProblem: Error {
 struct ZoneFileReader {
     private(set) var records: [ZoneRecord] = []
     private(set) var errors: [ZoneFileError] = []
+    /// What is known of the entries that did not become records (one per error, and one per
+    /// record whose owner is unknown), so that the semantic checks claim nothing they may hold.
+    private(set) var unread: [UnreadEntry] = []
     private let parser: LDNSRecordParser
     /// Real paths of the files being read, outermost first, to detect include loops.
     private var includeStack: [String] = []
@@ -40,6 +53,10 @@ struct ZoneFileReader {
         var origin: DNSName
         var defaultTTL: UInt32
         var owner: DNSName?
+        /// A `$ORIGIN` failed: relative names are unknown until the next one that does not.
+        var originUnknown = false
+        /// An owner failed: a blank owner is unknown until the next owner that parses.
+        var ownerUnknown = false
     }
 
     init(origin: DNSName) {
@@ -49,26 +66,26 @@ struct ZoneFileReader {
     /// Reads the file at `path`, reporting an unreadable file at `includedFrom` when it is included.
     mutating func readFile(_ path: String, scope: Scope, includedFrom: SourceLocation?) {
         let failCode: ZoneFileError.Code = includedFrom == nil ? .io : .badInclude
+        /// A file not read: its records are unknown.
+        func fail(_ code: ZoneFileError.Code, _ reason: String) {
+            errors.append(ZoneFileError(code, at: includedFrom, reason))
+            unread.append(UnreadEntry())
+        }
         guard includeStack.count < Self.maxIncludeDepth else {
-            errors.append(ZoneFileError(.badInclude, at: includedFrom, "includes nested more than \(Self.maxIncludeDepth) deep at \(path)"))
-            return
+            return fail(.badInclude, "includes nested more than \(Self.maxIncludeDepth) deep at \(path)")
         }
         guard let resolved = realpath(path, nil) else {
-            errors.append(ZoneFileError(failCode, at: includedFrom, "cannot open \(path): \(Self.errnoText())"))
-            return
+            return fail(failCode, "cannot open \(path): \(Self.errnoText())")
         }
         let real = String(cString: resolved)
         free(resolved)
         guard !includeStack.contains(real) else {
-            errors.append(ZoneFileError(.badInclude, at: includedFrom, "include loop: \(path) is already being read"))
-            return
+            return fail(.badInclude, "include loop: \(path) is already being read")
         }
         let bytes: [UInt8]
         switch Self.readBytes(path) {
         case .success(let b): bytes = b
-        case .failure(let p):
-            errors.append(ZoneFileError(failCode, at: includedFrom, "cannot read \(path): \(p.reason)"))
-            return
+        case .failure(let p): return fail(failCode, "cannot read \(path): \(p.reason)")
         }
         includeStack.append(real)
         defer { includeStack.removeLast() }
@@ -78,24 +95,31 @@ struct ZoneFileReader {
         while let (line, problem) = scanner.next(into: &entry) {
             let location = SourceLocation(file: path, line: line)
             if let problem {
+                // A malformed entry (parentheses or quotes) may run on over any number of records.
                 errors.append(ZoneFileError(problem.code, at: location, problem.reason))
+                unread.append(UnreadEntry())
                 continue
             }
+            var lost: UnreadEntry? = UnreadEntry()
             do throws(ZoneProblem) {
                 if entry.first == UInt8(ascii: "$") {
-                    try directive(at: location, scope: &scope)
+                    try directive(at: location, scope: &scope, lost: &lost)
                 } else {
-                    try record(at: location, scope: &scope)
+                    try record(at: location, scope: &scope, lost: &lost!)
                 }
             } catch {
                 errors.append(ZoneFileError(error.code, at: location, error.reason))
+                if let lost { unread.append(lost) }
             }
         }
     }
 
     // MARK: Directives
 
-    private mutating func directive(at location: SourceLocation, scope: inout Scope) throws(ZoneProblem) {
+    /// Applies one directive; on an error, `lost` is what the directive may have held: nil for
+    /// `$TTL` and `$ORIGIN` (which hold no records; a `$ORIGIN` that fails leaves the owners that
+    /// follow unknown), any records for another.
+    private mutating func directive(at location: SourceLocation, scope: inout Scope, lost: inout UnreadEntry?) throws(ZoneProblem) {
         let tokens = Self.tokens(entry)
         let name = String(decoding: entry[tokens[0]], as: UTF8.self).uppercased()
         func argument(_ i: Int) -> ArraySlice<UInt8>? { i < tokens.count ? entry[tokens[i]] : nil }
@@ -106,9 +130,13 @@ struct ZoneFileReader {
         }
         switch name {
         case "$ORIGIN":
+            lost = nil
+            scope.originUnknown = true
             try expectArguments(1...1)
             scope.origin = try Self.parseName(argument(1)!, origin: scope.origin)
+            scope.originUnknown = false
         case "$TTL":
+            lost = nil
             try expectArguments(1...1)
             scope.defaultTTL = try Self.parseTTL(argument(1)!)
         case "$INCLUDE":
@@ -132,20 +160,28 @@ struct ZoneFileReader {
 
     // MARK: Records
 
-    private mutating func record(at location: SourceLocation, scope: inout Scope) throws(ZoneProblem) {
+    /// Reads one record into `records`, or into `unread` when its owner is unknown (after an owner
+    /// or a `$ORIGIN` that failed); on an error, `lost` holds what was read of it.
+    private mutating func record(at location: SourceLocation, scope: inout Scope, lost: inout UnreadEntry) throws(ZoneProblem) {
         var i = 0
-        let owner: DNSName
+        // nil: the owner is unknown, and the record, read for its errors, goes to `unread`.
+        var owner: DNSName?
         if Self.isBlank(entry[0]) {
-            guard let previous = scope.owner else {
+            // After an owner that failed, the missing previous owner is that one's fault, not this line's.
+            guard scope.owner != nil || scope.ownerUnknown else {
                 throw ZoneProblem(.syntax, "a record with a blank owner must follow a record with an owner")
             }
-            owner = previous
+            if !scope.ownerUnknown { owner = scope.owner }
         } else {
             let t = Self.token(entry, from: 0)!
+            scope.ownerUnknown = true
             owner = try Self.parseName(entry[t], origin: scope.origin)
+            scope.ownerUnknown = false
             scope.owner = owner
             i = t.upperBound
         }
+        if scope.originUnknown { owner = nil }
+        lost.owner = owner
         // [TTL] [class] in either order (RFC 1035 §5.1); the type comes next.
         var ttl: UInt32?
         var sawClass = false
@@ -166,6 +202,7 @@ struct ZoneFileReader {
             i = t.upperBound
         }
         guard let typeStart, let typeField = Self.token(entry, from: typeStart) else { throw ZoneProblem(.syntax, "record has no type") }
+        lost.type = RDataText.type(named: entry[typeField])
 
         let type: RRType
         var rdata: [UInt8]
@@ -221,6 +258,10 @@ struct ZoneFileReader {
         if (type == .a && rdata.count != 4) || (type == .aaaa && rdata.count != 16) {
             throw ZoneProblem(.syntax, "\(type) RDATA must be \(type == .a ? 4 : 16) bytes, not \(rdata.count)")
         }
+        guard let owner else {
+            unread.append(UnreadEntry(owner: nil, type: type))
+            return
+        }
         records.append(ZoneRecord(owner: owner, type: type, ttl: ttl ?? scope.defaultTTL, rdata: rdata, location: location))
     }
 
@@ -273,64 +314,7 @@ struct ZoneFileReader {
 
     /// Parses a presentation-format name (`@`, relative or absolute, `\X` and `\DDD` escapes).
     static func parseName(_ text: ArraySlice<UInt8>, origin: DNSName) throws(ZoneProblem) -> DNSName {
-        func problem(_ code: ZoneFileError.Code, _ what: String) -> ZoneProblem {
-            ZoneProblem(code, "\(what) in name \(String(decoding: text, as: UTF8.self))")
-        }
-        if text.count == 1 && text.first == UInt8(ascii: "@") { return origin }
-        if text.count == 1 && text.first == UInt8(ascii: ".") { return .root }
-        var wire: [UInt8] = [0]
-        wire.reserveCapacity(text.count + origin.wire.count + 1)
-        var labelStart = 0
-        var absolute = false
-        func closeLabel() throws(ZoneProblem) {
-            let length = wire.count - labelStart - 1
-            guard length > 0 else { throw problem(.syntax, "empty label") }
-            guard length <= DNSName.maxLabelLength else {
-                throw problem(.labelTooLong, "label of \(length) bytes (more than 63)")
-            }
-            wire[labelStart] = UInt8(length)
-        }
-        var i = text.startIndex
-        while i < text.endIndex {
-            let c = text[i]
-            if c == UInt8(ascii: ".") {
-                try closeLabel()
-                if i == text.endIndex - 1 {
-                    absolute = true
-                } else {
-                    labelStart = wire.count
-                    wire.append(0)
-                }
-                i += 1
-            } else if c == UInt8(ascii: "\\") {
-                guard i + 1 < text.endIndex else { throw problem(.syntax, "dangling escape") }
-                if isDigit(text[i + 1]) {
-                    guard i + 3 < text.endIndex, isDigit(text[i + 2]), isDigit(text[i + 3]) else {
-                        throw problem(.syntax, "bad \\DDD escape")
-                    }
-                    let value = Int(text[i + 1] - 48) * 100 + Int(text[i + 2] - 48) * 10 + Int(text[i + 3] - 48)
-                    guard value <= 255 else { throw problem(.syntax, "\\DDD escape above 255") }
-                    wire.append(UInt8(value))
-                    i += 4
-                } else {
-                    wire.append(text[i + 1])
-                    i += 2
-                }
-            } else {
-                wire.append(c)
-                i += 1
-            }
-        }
-        if absolute {
-            wire.append(0)
-        } else {
-            try closeLabel()
-            wire.append(contentsOf: origin.wire)
-        }
-        guard wire.count <= DNSName.maxWireLength else {
-            throw problem(.nameTooLong, "\(wire.count) bytes on the wire (more than 255)")
-        }
-        do { return try DNSName(wire: wire) } catch { throw problem(.syntax, error.reason) }
+        do { return try DNSName(presentation: text, origin: origin) } catch { throw ZoneProblem(error) }
     }
 
     /// Parses a TTL: seconds, or BIND-style units such as `1h30m` (s, m, h, d, w).
@@ -453,6 +437,19 @@ struct ZoneFileReader {
         }
         bytes.removeSubrange(filled...)
         return .success(bytes)
+    }
+}
+
+/// What is known of a zone file entry that did not become a record: its owner and type where they
+/// were read. An unknown type is any type, an unknown owner any owner, and an entry of which
+/// nothing is known (a file not read, a malformed entry) may have been any number of records.
+struct UnreadEntry {
+    var owner: DNSName?
+    var type: RRType?
+
+    /// Whether the entry may have been a record of `type` at `name`.
+    func mayHold(_ type: RRType, at name: DNSName) -> Bool {
+        (self.type == nil || self.type == type) && (owner == nil || owner == name)
     }
 }
 

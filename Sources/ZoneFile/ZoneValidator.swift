@@ -1,25 +1,6 @@
 public import DNSWire
 public import DNSZone
 
-/// A wire name (or a suffix of one) as a hash key that ignores ASCII case, like `DNSName`, but
-/// hashes the case-folded bytes as one block and works on slices without copying.
-private struct NameKey: Hashable {
-    let wire: ArraySlice<UInt8>
-
-    init(_ wire: ArraySlice<UInt8>) { self.wire = wire }
-
-    static func == (lhs: NameKey, rhs: NameKey) -> Bool {
-        lhs.wire.count == rhs.wire.count && lhs.wire.elementsEqual(rhs.wire) { DNSName.lower($0) == DNSName.lower($1) }
-    }
-
-    func hash(into hasher: inout Hasher) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: wire.count) { folded in
-            for (i, b) in wire.enumerated() { folded[i] = DNSName.lower(b) }
-            hasher.combine(bytes: UnsafeRawBufferPointer(folded))
-        }
-    }
-}
-
 /// The owner, type and, for RRSIG, covered type that make one RRset.
 private struct RRsetKey: Hashable {
     let owner: NameKey
@@ -116,6 +97,11 @@ extension ZoneFile {
     /// error: Knot and NSD load it and never serve it, and so does `Zone`, which lists it in its
     /// `warnings`.
     public static func validate(origin: DNSName, records: [ZoneRecord]) -> [ZoneFileError] {
+        validate(origin: origin, records: records, unread: [])
+    }
+
+    /// `validate`, claiming no missing SOA or apex NS that an entry in `unread` may hold.
+    static func validate(origin: DNSName, records: [ZoneRecord], unread: [UnreadEntry]) -> [ZoneFileError] {
         var errors: [ZoneFileError] = []
         let apexLength = origin.wire.count
         var apexSOA: Int?
@@ -204,10 +190,10 @@ extension ZoneFile {
         }
 
         let first = records.first?.location
-        if apexSOA == nil {
+        if apexSOA == nil && !unread.contains(where: { $0.mayHold(.soa, at: origin) }) {
             errors.append(ZoneFileError(.missingSOA, at: first, "no SOA record at the apex \(origin)"))
         }
-        if !apexNS {
+        if !apexNS && !unread.contains(where: { $0.mayHold(.ns, at: origin) }) {
             errors.append(ZoneFileError(.missingApexNS, at: apexSOA.map { records[$0].location } ?? first, "no NS records at the apex \(origin)"))
         }
         return errors

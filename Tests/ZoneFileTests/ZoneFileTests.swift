@@ -403,6 +403,110 @@ let apexLines = """
     }
 }
 
+/// Syntax errors do not hide the semantic ones: the checks run over the records that parsed, and
+/// claim nothing about what the lines that failed may hold.
+extension ValidationTests {
+    @Test func bothKindsAreReportedAtOnceEachAsFileLineReason() {
+        let f = Fixture()
+        let path = f.write("zone", """
+            \(apexLines)
+            bad A nope
+            www CNAME ns1
+            www A 192.0.2.2
+            www.example.org. A 192.0.2.3
+            """)
+        let errors = loadErrors(path)
+        #expect(errors.map(\.code) == [.syntax, .outOfZone, .cnameWithOtherData])
+        #expect(errors.map(\.location?.line) == [5, 8, 7])
+        #expect(errors.allSatisfy { $0.description.hasPrefix("\(path):\($0.location!.line): ") })
+        #expect(errors[2].description == "\(path):7: A at www.example.com. beside the CNAME at \(path):6")
+    }
+
+    @Test func anSOALineThatFailsIsNotAlsoAMissingSOA() {
+        let f = Fixture()
+        let path = f.write("zone", """
+            @ 300 IN SOA ns1 hostmaster 1 7200
+              300 NS ns1
+            ns1 300 A 192.0.2.1
+            """)
+        let errors = loadErrors(path)
+        #expect(errors.map(\.code) == [.syntax])
+        #expect(errors.map(\.location?.line) == [1])
+    }
+
+    @Test func aLineThatFailsElsewhereStillLeavesTheSOAMissing() {
+        // The line that fails is an A record: it cannot be the SOA, nor the apex NS.
+        let f = Fixture()
+        let path = f.write("zone", "@ NS ns1\nns1 A 192.0.2\n")
+        #expect(loadErrors(path).map(\.code) == [.syntax, .missingSOA])
+    }
+
+    @Test func aLineOfUnknownTypeOrOwnerMayHaveBeenTheApexNS() {
+        expect("@ 300 SOA ns1 hostmaster 1 7200 3600 1209600 300\n  NOTATYPE ns1\n", [(.syntax, 2)])
+        expect("@ 300 SOA ns1 hostmaster 1 7200 3600 1209600 300\na..b NS ns1\n", [(.syntax, 2)])
+        // An NS that fails below the apex is not the apex NS.
+        expect("@ 300 SOA ns1 hostmaster 1 7200 3600 1209600 300\nsub NS\n", [(.syntax, 2), (.missingApexNS, 1)])
+    }
+
+    @Test func recordsAfterAnOwnerThatFailsAreNotGivenThePreviousOwner() {
+        // Line 7 would have been read as a TXT at www, beside its CNAME.
+        expect("""
+            \(apexLines)
+            www CNAME ns1
+            www..x A 192.0.2.2
+              TXT "t"
+            """, [(.syntax, 6)])
+        // Nor is a blank owner after a first owner that fails an error of its own.
+        expect("a..b SOA ns1 hostmaster 1 7200 3600 1209600 300\n  NS ns1\n", [(.syntax, 1)])
+    }
+
+    @Test func namesAfterAnOriginThatFailsAreNotChecked() {
+        expect("""
+            \(apexLines)
+            $ORIGIN a..b.
+            www CNAME ns1
+            www A 192.0.2.2
+            $ORIGIN example.com.
+            x CNAME ns1
+            x A 192.0.2.2
+            """, [(.syntax, 5), (.cnameWithOtherData, 10)])
+    }
+
+    @Test func anIncludeNotReadMayHaveHeldAnything() {
+        let f = Fixture()
+        let path = f.write("zone", "$INCLUDE missing.inc\nwww A 192.0.2.1\n")
+        let errors = loadErrors(path)
+        #expect(errors.map(\.code) == [.badInclude])
+    }
+
+    @Test func theDeploymentsReadValidReportsWhatLoadReports() {
+        let f = Fixture()
+        let path = f.write("zone", "www A 192.0.2\nwww CNAME x\nwww A 192.0.2.1\n")
+        do {
+            _ = try ZoneFile.readValid(origin: origin, path: path)
+            Issue.record("the zone must not load")
+        } catch {
+            #expect(error.errors == loadErrors(path))
+            #expect(error.errors.map(\.code) == [.syntax, .cnameWithOtherData, .missingSOA, .missingApexNS])
+        }
+    }
+}
+
+/// Names in a zone file are parsed by DNSName(presentation:origin:); its errors keep their kind.
+@Suite struct ZoneFileNameTests {
+    @Test func badNamesAreErrorsWithAReason() {
+        let f = Fixture()
+        let path = f.write("zone", "\(apexLines)\na..b A 192.0.2.1\nx\\2 A 192.0.2.1\nx NSAP-PTR y\\256\n")
+        let errors = loadErrors(path)
+        #expect(errors.map(\.code) == [.syntax, .syntax, .syntax])
+        #expect(errors.map(\.description) == [
+            "\(path):5: empty label in name a..b",
+            "\(path):6: bad \\DDD escape in name x\\2",
+            "\(path):7: \\DDD escape above 255 in name y\\256",
+        ])
+    }
+}
+
 @Suite struct GeneratedZoneTests {
     @Test func thousandRecordsRoundTrip() throws {
         var text = "$ORIGIN example.com.\n$TTL 300\n\(apexLines)"
