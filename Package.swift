@@ -73,7 +73,6 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -83,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "meridian",
             dependencies: [
-                "DNSServer", "ServerConfig", "ZoneFile", "HealthModel", "Health", "Routing", "IPNet", "GeoIP", "DNSWire", "QueryEngine",
+                "DNSServer", "ServerConfig", "DNSZone", "ZoneFile", "HealthModel", "Health", "Routing", "IPNet", "GeoIP", "DNSWire", "QueryEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -91,6 +90,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
@@ -102,8 +103,8 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["DNSWire", "ZoneFile", "FuzzHarness", "FuzzHarnessTCP"]),
         .testTarget(name: "GeoIPTests", dependencies: ["IPNet", "GeoIP"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "IPNet", "GeoIP", "HealthModel", "DNSWire", "ServerConfig", "Health"]),
-        .testTarget(name: "HealthTests", dependencies: ["Health", "HealthModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "IPNet", "HealthModel", "Routing", "Health", "DNSServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "HealthModel", "DNSWire", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "DNSZone", "IPNet", "HealthModel", "Routing", "Health", "QueryEngine", "DNSServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
         // Fuzzing (docs/FUZZING.md): the targets' logic, shared with Tests/EndToEndTests/FuzzRegressionTests,
         // and one executable per target; scripts/fuzz builds them with -sanitize=fuzzer,address.
         .target(

@@ -119,7 +119,7 @@ public final class DNSServer: Sendable {
                     udpSockets.append(fd)
                     let enabled = cdnsio_enable_packet_info(fd)
                     guard enabled >= 0 else {
-                        throw DNSServerError(address: address, reason: "UDP: packet information: \(String(cString: strerror(-enabled)))")
+                        throw DNSServerError(.socketOption, address: address, reason: "UDP: packet information: \(String(cString: strerror(-enabled)))")
                     }
                     packetInfo.append(enabled == 1)
                     let buffers = try setBuffers(fd, configuration.udpBuffers, address)
@@ -140,7 +140,7 @@ public final class DNSServer: Sendable {
                     listen(fd, TCPServer.backlog)
                 } catch {
                     close(fd)
-                    throw DNSServerError(address: address, reason: "TCP: \(error)")
+                    throw DNSServerError(.tcp, address: address, reason: "TCP: \(error)")
                 }
             }
         } catch {
@@ -161,7 +161,7 @@ public final class DNSServer: Sendable {
                 for fd in udpSockets { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
                 for t in threads { pthread_join(t, nil) }
                 cleanUp()
-                throw DNSServerError(address: nil, reason: "cannot start a UDP worker thread")
+                throw DNSServerError(.thread, address: nil, reason: "cannot start a UDP worker thread")
             }
             threads.append(thread)
         }
@@ -226,7 +226,7 @@ public final class DNSServer: Sendable {
         let receive = cdnsio_set_buffer(fd, 0, Int32(sizes.receive), &forcedReceive)
         let send = cdnsio_set_buffer(fd, 1, Int32(sizes.send), &forcedSend)
         for (what, result) in [("receive", receive), ("send", send)] where result < 0 {
-            throw DNSServerError(address: address, reason: "UDP: \(what) buffer: \(String(cString: strerror(-result)))")
+            throw DNSServerError(.socketOption, address: address, reason: "UDP: \(what) buffer: \(String(cString: strerror(-result)))")
         }
         return GrantedBuffers(receive: receive, send: send, forced: forcedReceive == 1 && forcedSend == 1)
     }
@@ -250,11 +250,26 @@ public final class DNSServer: Sendable {
 
 /// A listen address that could not be served, or another reason the server could not start.
 public struct DNSServerError: Error, Sendable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        /// A listen address cannot be bound (the errno says why; EADDRINUSE: someone serves it).
+        case bind(errno: Int32)
+        /// A socket option the server needs cannot be set.
+        case socketOption
+        /// The TCP listener cannot start.
+        case tcp
+        /// A UDP worker thread cannot start.
+        case thread
+        /// The query log cannot be opened.
+        case queryLog
+    }
+
+    public var code: Code
     public var address: ListenAddress?
     public var reason: String
     public var description: String { address.map { "\($0): \(reason)" } ?? reason }
 
-    public init(address: ListenAddress?, reason: String) {
+    public init(_ code: Code, address: ListenAddress?, reason: String) {
+        self.code = code
         self.address = address
         self.reason = reason
     }
@@ -263,7 +278,7 @@ public struct DNSServerError: Error, Sendable, CustomStringConvertible {
     init(address: ListenAddress, stream: Bool, errno: Int32, role: String = "") {
         var reason = "\(role.isEmpty ? "" : role + ", ")\(stream ? "TCP" : "UDP"): \(String(cString: strerror(errno)))"
         if errno == EADDRINUSE { reason += " (another process is serving it: is a second meridian running with this configuration?)" }
-        self.init(address: address, reason: reason)
+        self.init(.bind(errno: errno), address: address, reason: reason)
     }
 }
 

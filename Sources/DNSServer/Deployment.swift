@@ -1,12 +1,12 @@
 import DNSWire
 public import DNSZone
+public import ZoneFile
 public import GeoIP
 public import HealthModel
 public import IPNet
 public import QueryEngine
 public import Routing
 public import ServerConfig
-import ZoneFile
 import CDNSIO
 import Foundation
 
@@ -32,7 +32,7 @@ public struct Deployment: Sendable {
     /// With `previous`, a zone whose origin and file are the same and whose file is unchanged
     /// (modification time, size and inode; files with `$INCLUDE` are always read again) is reused.
     public static func load(_ config: ServerConfiguration, reusing previous: Deployment? = nil) throws(DeploymentErrors) -> Deployment {
-        var problems: [String] = []
+        var problems: [DeploymentError] = []
         var zones: [(entry: ZoneEntry, zone: Zone)] = []
         var owners: [DNSName: SourceLocation] = [:]
         var stamps: [String: FileStamp] = [:]
@@ -64,25 +64,25 @@ public struct Deployment: Sendable {
                 }
                 zones.append((entry, Zone(origin: entry.origin, records: records)))
             } catch {
-                problems += error.errors.map(\.description)
+                problems += error.errors.map { DeploymentError(.zone($0.code), $0.description) }
             }
         }
         let file = config.file
         for service in config.routing.services {
             let where_ = "\(file):\(service.line): services.\(service.name)"
             if let record = owners[service.name] {
-                problems.append("\(where_): the name also has records in a zone file (\(record)); a service name must have none")
+                problems.append(DeploymentError(.serviceNameHasRecords, "\(where_): the name also has records in a zone file (\(record)); a service name must have none"))
             }
             let enclosing = config.zones.filter { service.name.isSubdomain(of: $0.origin) }
             if enclosing.isEmpty {
-                problems.append("\(where_): the name lies outside every zone served")
+                problems.append(DeploymentError(.serviceNameOutsideZones, "\(where_): the name lies outside every zone served"))
             }
             for (_, zone) in zones where service.name.isSubdomain(of: zone.origin) {
                 var name = DNSName?.some(service.name.lowercased())
                 while let n = name, n.wire.count > zone.apex.count {
                     let node = zone.node(n.wire, n.wire.count)
                     if node >= 0 && zone.nodes[Int(node)].flags & Zone.Node.isDelegation != 0 {
-                        problems.append("\(where_): the name is at or below the delegation \(n) in zone \(zone.origin)")
+                        problems.append(DeploymentError(.serviceNameBelowDelegation, "\(where_): the name is at or below the delegation \(n) in zone \(zone.origin)"))
                         break
                     }
                     name = n.parent
@@ -99,7 +99,7 @@ public struct Deployment: Sendable {
                     geoDatabase = db
                     geo = try db.networks()
                 } catch {
-                    problems.append("\(file):\(geoip.line): geoip.database: \(error)")
+                    problems.append(DeploymentError(.geoDatabase(error.code), "\(file):\(geoip.line): geoip.database: \(error)"))
                 }
             }
             let explicit = geoip.locatedNetworks
@@ -112,7 +112,7 @@ public struct Deployment: Sendable {
             do {
                 services = ServiceSet(routing: try RoutingTable(config: config.routing, geo: geo), zones: zoneSet)
             } catch {
-                problems.append("\(file): services: \(error)")
+                problems.append(DeploymentError(.routing(error.code), "\(file): services: \(error)"))
             }
         }
         guard problems.isEmpty else { throw DeploymentErrors(problems) }
@@ -132,10 +132,38 @@ public struct Deployment: Sendable {
     }
 }
 
-/// Every problem found while loading a deployment, each as `file:line: reason`.
+/// One problem found while loading a deployment: its code (the module's own code where a module
+/// below found it) and its text, `file:line: reason`.
+public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        /// A zone file's problem.
+        case zone(ZoneFileError.Code)
+        /// The geo database cannot be read.
+        case geoDatabase(GeoIPError.Code)
+        /// The routing table cannot be built.
+        case routing(RoutingError.Code)
+        /// A service name also owns records in a zone file.
+        case serviceNameHasRecords
+        /// A service name is outside every zone served.
+        case serviceNameOutsideZones
+        /// A service name is at or below a delegation.
+        case serviceNameBelowDelegation
+    }
+
+    public var code: Code
+    public var description: String
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
+}
+
+/// Every problem found while loading a deployment.
 public struct DeploymentErrors: Error, Sendable, CustomStringConvertible {
-    public let problems: [String]
-    public init(_ problems: [String]) { self.problems = problems }
+    public let errors: [DeploymentError]
+    public init(_ errors: [DeploymentError]) { self.errors = errors }
+    /// Each problem as `file:line: reason`.
+    public var problems: [String] { errors.map(\.description) }
     public var description: String { problems.joined(separator: "\n") }
 }
 

@@ -1,11 +1,10 @@
-import CoreMetrics
 public import Prometheus
 import Synchronization
 
 /// `GET /metrics`: every metric in the Prometheus text format (0.0.4), through swift-prometheus.
 ///
 /// Health checks, reloads and all-down events are counted where they happen through swift-metrics,
-/// which `bootstrap()` points at this exporter's registry. The query path keeps its own per-thread
+/// which the executable points at this exporter's `registry` (the library never bootstraps a backend). The query path keeps its own per-thread
 /// counters (no lock per query); each scrape adds what they gained since the last scrape to the
 /// registry's counters and sets the gauges (health, zone serials) from the deployment's status.
 /// The ECS scope histogram is written from the per-thread counts directly: a histogram in the
@@ -25,11 +24,6 @@ public final class MetricsExporter: Sendable {
     static let scopeBuckets = [0, 8, 16, 20, 24, 28, 32, 40, 48, 56, 64, 96, 128]
 
     public init(server: DNSServer) { self.server = server }
-
-    /// Sends swift-metrics (health checks, reloads) to this exporter's registry; once per process.
-    public func bootstrap() {
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-    }
 
     /// The metrics page for `status`, the deployment's current state.
     public func render(_ status: DeploymentController.Status) -> String {

@@ -24,7 +24,7 @@ final class QueryLog: Sendable {
         }
         let fd = open(settings.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
-            throw DNSServerError(address: nil, reason: "query-log: cannot open \(settings.path): \(String(cString: strerror(errno)))")
+            throw DNSServerError(.queryLog, address: nil, reason: "query-log: cannot open \(settings.path): \(String(cString: strerror(errno)))")
         }
         self.fd = fd
     }

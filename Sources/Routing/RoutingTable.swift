@@ -4,9 +4,18 @@ public import IPNet
 
 /// A routing configuration that cannot be built (the config layer validates first; this covers
 /// what only the built table can see).
-public struct RoutingError: Error, Sendable, CustomStringConvertible {
+public struct RoutingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        /// A policy names a data center the configuration does not declare.
+        case unknownDataCenter
+    }
+
+    public let code: Code
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
     public var description: String { reason }
 }
 
@@ -169,7 +178,7 @@ private struct Builder {
     }
 
     mutating func site(_ name: String, check: String?) throws(RoutingError) -> Site {
-        guard let i = siteIndex[name] else { throw RoutingError("unknown data center \(name)") }
+        guard let i = siteIndex[name] else { throw RoutingError(.unknownDataCenter, "unknown data center \(name)") }
         let key = "\(name)\u{1F}\(check ?? "")"
         if let s = sites[key] {
             candidates += s.ipv4 + s.ipv6

@@ -3,7 +3,9 @@ import DNSServer
 import DNSZone
 import Health
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import QueryEngine
 import ServerConfig
 import ServiceLifecycle
@@ -171,7 +173,8 @@ struct Serve: AsyncParsableCommand {
         }
         defer { pid?.remove() }
         let metrics = MetricsExporter(server: server)
-        metrics.bootstrap()
+        // swift-metrics (health checks, reloads, all-down events) reports to the exporter's registry.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
         let controller = DeploymentController(configPath: options.config, deployment: deployment, server: server, logger: logger)
         var services: [any Service] = [DeploymentService(controller: controller)]
         if let admin = config.admin {
