@@ -1,7 +1,4 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import IPNet
 import Yams
 
 extension ListenAddress {
@@ -13,16 +10,13 @@ extension ListenAddress {
             guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
             host = text[text.index(after: text.startIndex)..<close]
             portText = text[text.index(close, offsetBy: 2)...]
-            var bytes = in6_addr()
-            guard inet_pton(AF_INET6, String(host), &bytes) == 1 else { return nil }
+            guard IPAddress(host)?.isIPv6 == true else { return nil }
             isIPv6 = true
         } else {
             guard let colon = text.lastIndex(of: ":") else { return nil }
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
-            let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-            guard octets.count == 4, octets.allSatisfy({ $0.count <= 3 && Self.isDigits($0) && UInt8($0) != nil })
-            else { return nil }
+            guard IPAddress(host)?.isIPv6 == false else { return nil }
             isIPv6 = false
         }
         guard Self.isDigits(portText), let port = UInt16(portText), port != 0 else { return nil }
