@@ -86,10 +86,28 @@ enum DiffRendering {
         }
     }
 
-    /// `new: m.example.com. AAAA from map entry JP [nrt]: no IPv6 address`.
+    /// The list as the text names it: `map entry JP [nrt]`; for a failover, every step with its
+    /// own lists: `failover step 1 datacenters [lab1] and step 2 datacenters [lab1, lab2]`.
+    static func phrase(_ list: EmptyAnswer.List) -> String {
+        func names(_ list: EmptyAnswer.List) -> String { "[" + list.datacenters.joined(separator: ", ") + "]" }
+        switch list.source {
+        case .datacenters, .unlocated, .mapEntry: return name(list.source) + " " + names(list)
+        case .failover(let steps):
+            return "failover " + steps.enumerated().map { i, lists in
+                "step \(i + 1) " + lists.map(phrase).joined(separator: ", ")
+            }.joined(separator: " and ")
+        }
+    }
+
+    /// `new: m.example.com. AAAA from map entry JP [nrt]: no IPv6 address`;
+    /// `new: x.example.com. AAAA from failover step 1 datacenters [lab1] and step 2 datacenters
+    /// [lab1, lab2]: no IPv6 address in any step`.
     static func warning(_ e: EmptyAnswer) -> String {
         let family = e.type == .a ? "IPv4" : "IPv6"
-        return "\(e.isNew ? "new" : "already"): \(e.service) \(e.type) from \(name(e.list.source)) [\(e.list.datacenters.joined(separator: ", "))]: no \(family) address"
+        let everyStep: Bool
+        if case .failover = e.list.source { everyStep = true } else { everyStep = false }
+        return "\(e.isNew ? "new" : "already"): \(e.service) \(e.type) from \(phrase(e.list)): no \(family) address"
+            + (everyStep ? " in any step" : "")
     }
 
     /// `IPv4 2 prefixes, 262,400 addresses; IPv6 1 prefix, 2^96 addresses`.
