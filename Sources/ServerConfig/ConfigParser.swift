@@ -51,24 +51,12 @@ struct ConfigParser {
             switch key {
             case "listen": config.listen = listen(value)
             case "workers": config.workers = positiveInt(value, key: key, max: 1024)
-            case "log-level":
-                guard let text = scalar(value, key: key) else { break }
-                if let level = LogLevel(rawValue: text) {
-                    config.logLevel = level
-                } else {
-                    fail(.invalidValue, value, key, "\"\(text)\" is not one of \(LogLevel.allCases.map(\.rawValue).joined(separator: "|"))")
-                }
+            case "log-level": if let level: LogLevel = oneOf(value, key: key) { config.logLevel = level }
             case "identity": config.identity = txt(value, key: key)
             case "version": config.version = txt(value, key: key)
             case "nsid": config.nsid = txt(value, key: key).map { Array($0.utf8) }
             case "nsid-hex": config.nsid = hex(value, key: key)
-            case "log-format":
-                guard let text = scalar(value, key: key) else { break }
-                if let format = LogFormat(rawValue: text) {
-                    config.logFormat = format
-                } else {
-                    fail(.invalidValue, value, key, "\"\(text)\" is not one of \(LogFormat.allCases.map(\.rawValue).joined(separator: "|"))")
-                }
+            case "log-format": if let format: LogFormat = oneOf(value, key: key) { config.logFormat = format }
             case "query-log": config.queryLog = queryLog(value)
             case "watch-zones": config.watchZones = duration(value, key: key)
             case "tcp": config.tcp = tcp(value)

@@ -47,6 +47,16 @@ extension ConfigParser {
         return s
     }
 
+    /// One of the values of `T`, by name (`info`, `json`).
+    mutating func oneOf<T: RawRepresentable<String> & CaseIterable>(_ node: Node, key: String) -> T? {
+        guard let text = scalar(node, key: key) else { return nil }
+        guard let value = T(rawValue: text) else {
+            fail(.invalidValue, node, key, "\"\(text)\" is not one of \(T.allCases.map(\.rawValue).joined(separator: "|"))")
+            return nil
+        }
+        return value
+    }
+
     mutating func positiveInt(_ node: Node, key: String, max: Int) -> Int? {
         guard let text = scalar(node, key: key) else { return nil }
         guard let n = Int(text), n >= 1, n <= max else {
