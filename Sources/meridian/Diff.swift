@@ -106,13 +106,7 @@ struct Diff: ParsableCommand {
         }
         let diff = RoutingDiff(current: current.config.routing, current.services?.routing,
                                proposed: proposed.config.routing, proposed.services?.routing, limit: max(0, limit))
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(diff), as: UTF8.self))
-        } else {
-            print(text(diff))
-        }
+        print(json ? try DiffRendering.json(diff) : DiffRendering.text(diff, header: "\(againstPath) → \(config)"))
         if exitCode && diff.changed { throw ExitCode(2) }
     }
 
@@ -128,67 +122,5 @@ struct Diff: ParsableCommand {
             problems.append("\(path): \(error)")
         }
         return nil
-    }
-
-    func text(_ diff: RoutingDiff) -> String {
-        var lines = ["\(againstPath) → \(config)"]
-        let mark: [ServiceDiff.Change: String] = [.added: "+", .removed: "-", .changed: "~"]
-        if !diff.datacenters.isEmpty { lines.append("data centers:") }
-        for dc in diff.datacenters {
-            lines.append("  \(mark[dc.change]!) \(dc.name): " + dc.changes.joined(separator: "; "))
-        }
-        if !diff.checks.isEmpty { lines.append("checks:") }
-        lines += diff.checks.map { "  " + $0 }
-        if !diff.geoip.isEmpty { lines.append("geoip:") }
-        lines += diff.geoip.map { "  " + $0 }
-        if !diff.services.isEmpty { lines.append("services:") }
-        for service in diff.services {
-            let what = service.changes.joined(separator: "; ")
-            lines.append("  \(mark[service.change]!) \(service.name)" + (what.isEmpty ? " (configuration unchanged)" : ": " + what))
-            guard let clients = service.clients, !clients.total.isEmpty else { continue }
-            lines.append("      clients with a different first choice: " + count(clients.total))
-            for move in clients.moves {
-                lines.append("        \(move.from) → \(move.to): " + count(move.clients))
-            }
-            if clients.movesLeftOff > 0 { lines.append("        and \(clients.movesLeftOff) more pairs") }
-            lines.append("      by country:")
-            for c in clients.countries {
-                lines.append("        \(c.country ?? "unknown"): " + count(c.clients, unit: "network"))
-            }
-            if clients.countriesLeftOff > 0 { lines.append("        and \(clients.countriesLeftOff) more countries") }
-            lines.append("      prefixes:" + (clients.prefixes.count < clients.total.ipv4Prefixes + clients.total.ipv6Prefixes ? " (the first \(clients.prefixes.count))" : ""))
-            for p in clients.prefixes { lines.append("        \(p.prefix) \(p.from) → \(p.to)") }
-        }
-        if !diff.emptyAnswers.isEmpty { lines.append("empty answers (every address up):") }
-        for e in diff.emptyAnswers {
-            let family = e.type == "A" ? "IPv4" : "IPv6"
-            lines.append("  \(e.isNew ? "new" : "already"): \(e.service) \(e.type) from \(e.list) [\(e.datacenters.joined(separator: ", "))]: no \(family) address")
-        }
-        if !diff.changed { lines.append("no routing changes") }
-        return lines.joined(separator: "\n")
-    }
-
-    /// `IPv4 2 prefixes, 262,400 addresses; IPv6 1 prefix, 2^96 addresses`.
-    func count(_ c: ClientCount, unit: String = "prefix") -> String {
-        func units(_ n: Int) -> String { "\(grouped(UInt64(n))) \(unit)" + (n == 1 ? "" : unit == "prefix" ? "es" : "s") }
-        var parts: [String] = []
-        if c.ipv4Prefixes > 0 { parts.append("IPv4 \(units(c.ipv4Prefixes)), \(grouped(c.ipv4Addresses)) addresses") }
-        if c.ipv6Prefixes > 0 {
-            let exponent = log2(c.ipv6Addresses)
-            let power = exponent == exponent.rounded() ? "\(Int(exponent))" : String(format: "%.2f", exponent)
-            parts.append("IPv6 \(units(c.ipv6Prefixes)), 2^\(power) addresses")
-        }
-        return parts.joined(separator: "; ")
-    }
-
-    /// `262,400`.
-    func grouped(_ n: UInt64) -> String {
-        var digits = Array(String(n))
-        var i = digits.count - 3
-        while i > 0 {
-            digits.insert(",", at: i)
-            i -= 3
-        }
-        return String(digits)
     }
 }

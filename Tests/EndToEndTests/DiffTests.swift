@@ -101,6 +101,30 @@ struct DiffTests {
         #expect(unchanged.stdout.contains("no routing changes"), "\(unchanged.stdout)")
     }
 
+    @Test("an empty answer of a failover names each step's list and its data centers")
+    func failoverEmptyAnswer() throws {
+        let labs = Self.common + """
+
+              lab1: { location: [40.0, -80.0], addresses: [203.0.113.21] }
+              lab2: { location: [41.0, -81.0], addresses: [203.0.113.22] }
+            services:
+              x.example.com.: { policy: failover, failover: [lab1, { datacenters: [lab1, lab2] }] }
+            """
+        let dir = try fixture(current: Self.current, proposed: labs)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try diff(dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("""
+              new: x.example.com. AAAA from failover step 1 datacenters [lab1] and step 2 datacenters [lab1, lab2]: \
+            no IPv6 address in any step
+            """), "\(r.stdout)")
+        let json = try diff(dir, ["--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let empty = try #require(object["emptyAnswers"] as? [[String: Any]])
+        #expect(empty.first?["list"] as? String == "failover: step 1 datacenters; step 2 datacenters")
+        #expect(empty.first?["datacenters"] as? [String] == ["lab1", "lab2"])
+    }
+
     @Test("a configuration error in either file: file:line: reason on stderr, exit 1")
     func errors() throws {
         let broken = Self.proposed.replacingOccurrences(of: "datacenters: [iad, dub, nrt]", with: "datacenters: [iad, dub, hnd]")

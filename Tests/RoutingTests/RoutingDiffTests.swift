@@ -56,7 +56,7 @@ private func diff(_ current: RoutingConfiguration, _ proposed: RoutingConfigurat
         #expect(d.datacenters.map(\.name) == ["nrt"] && d.datacenters[0].change == .added)
         let service = try #require(d.services.first)
         #expect(d.services.count == 1 && service.name == "app.example.com." && service.change == .changed)
-        #expect(service.changes == ["data centers [iad, dub]→[iad, dub, nrt]"])
+        #expect(service.changes.map(\.description) == ["data centers [iad, dub]→[iad, dub, nrt]"])
         let clients = try #require(service.clients)
         // Tokyo is nearer Dublin (9,600 km) than Ashburn (10,900 km): every Japanese network moves
         // from Dublin to Tokyo, and nothing else (São Paulo stays with Ashburn, the unlocated with iad).
@@ -79,9 +79,10 @@ private func diff(_ current: RoutingConfiguration, _ proposed: RoutingConfigurat
             kept, named("c.example.com.", .geoNearest(datacenters: ["dub"], unlocated: nil, pick: .roundRobin))])
         let d = try diff(current, proposed, geo: nil)
         #expect(d.services == [
-            ServiceDiff(name: "c.example.com.", change: .added, changes: ["geo-nearest [dub]"]),
-            ServiceDiff(name: "b.example.com.", change: .removed, changes: ["round-robin [iad, dub]"]),
+            ServiceDiff(name: "c.example.com.", change: .added, changes: [.configured(.geoNearest(datacenters: ["dub"], unlocated: nil, pick: .roundRobin))]),
+            ServiceDiff(name: "b.example.com.", change: .removed, changes: [.configured(.roundRobin(datacenters: ["iad", "dub"]))]),
         ])
+        #expect(d.services.map { $0.changes.map(\.description) } == [["geo-nearest [dub]"], ["round-robin [iad, dub]"]])
         #expect(d.changed && d.datacenters.isEmpty)
     }
 
@@ -92,7 +93,7 @@ private func diff(_ current: RoutingConfiguration, _ proposed: RoutingConfigurat
             named("api.example.com.", .weighted(datacenters: [("iad", 2), ("dub", 1)], perAddress: false), ttl: 60)])
         let d = try diff(current, proposed, geo: nil)
         let service = try #require(d.services.first)
-        #expect(service.changes == ["weights iad 3→2, dub 1→1; shares 75%→67% / 25%→33%", "TTL 30→60"])
+        #expect(service.changes.map(\.description) == ["weights iad 3→2, dub 1→1; shares 75%→67% / 25%→33%", "TTL 30→60"])
         #expect(service.clients == nil)  // weighted answers do not depend on the client
     }
 
@@ -104,9 +105,9 @@ private func diff(_ current: RoutingConfiguration, _ proposed: RoutingConfigurat
             named("m.example.com.", .geoMap(map: map, pick: .roundRobin))])
         let geo = networks([("1.0.16.0/20", "JP", 35.69, 139.69), ("2406:da14::/32", "JP", 35.69, 139.69)])
         let d = try diff(current, proposed, geo: geo)
-        #expect(d.emptyAnswers == [EmptyAnswer(service: "m.example.com.", type: "AAAA", list: "map entry JP", datacenters: ["nrt"])])
+        #expect(d.emptyAnswers == [EmptyAnswer(service: "m.example.com.", type: .aaaa, list: EmptyAnswer.List(.mapEntry("JP"), ["nrt"]))])
         #expect(d.emptyAnswers.first?.isNew == true)
-        #expect(d.datacenters.first?.changes == ["addresses -2001:db8::30"])
+        #expect(d.datacenters.first?.changes.map(\.description) == ["addresses -2001:db8::30"])
         // Japanese AAAA queries now have no address: their first choice moves from nrt to none.
         let clients = try #require(d.services.first?.clients)
         #expect(clients.moves.map { "\($0.from) → \($0.to)" } == ["nrt → nrt (AAAA none)"])
@@ -114,6 +115,17 @@ private func diff(_ current: RoutingConfiguration, _ proposed: RoutingConfigurat
         // The same configuration on both sides: the empty answer is not new, and nothing changes.
         let again = try diff(proposed, proposed, geo: geo)
         #expect(again.emptyAnswers.map(\.isNew) == [false] && !again.changed && again.services.isEmpty)
+    }
+
+    @Test func aFailoverAnswersEmptyOnlyWhenEveryStepDoesAndKeepsEachStepsList() throws {
+        let lab1 = datacenter("lab1", 0, 0, 40, ipv6: false), lab2 = datacenter("lab2", 0, 0, 50, ipv6: false)
+        let failover = PolicyConfig.failover([.roundRobin(datacenters: ["lab1"]), .roundRobin(datacenters: ["lab1", "lab2"])])
+        let config = RoutingConfiguration(datacenters: [iad, lab1, lab2], services: [
+            named("x.example.com.", failover),
+            named("y.example.com.", .failover([.roundRobin(datacenters: ["lab1"]), .roundRobin(datacenters: ["iad"])]))])
+        let d = try diff(config, config, geo: nil)
+        let steps: [[EmptyAnswer.List]] = [[EmptyAnswer.List(.datacenters, ["lab1"])], [EmptyAnswer.List(.datacenters, ["lab1", "lab2"])]]
+        #expect(d.emptyAnswers == [EmptyAnswer(service: "x.example.com.", type: .aaaa, list: EmptyAnswer.List(.failover(steps), ["lab1", "lab2"]))])
     }
 
     @Test func aNarrowerNetworkMovesOnlyItsOwnAddressesAndCountsItsNewCountry() throws {
@@ -138,7 +150,7 @@ private func diff(_ current: RoutingConfiguration, _ proposed: RoutingConfigurat
             named("m.example.com.", .geoMap(map: [("FR", ["dub"]), ("DE", ["iad", "nrt"]), ("default", ["iad"])], pick: .roundRobin))])
         let d = try diff(current, proposed, geo: geo)
         let clients = try #require(d.services.first?.clients)
-        #expect(d.services.first?.changes == ["map FR [iad, dub]→[dub]"])
+        #expect(d.services.first?.changes.map(\.description) == ["map FR [iad, dub]→[dub]"])
         #expect(clients.prefixes.map(\.prefix) == ["90.0.0.0/9"] && clients.total.ipv4Prefixes == 1)
 
         let both = RoutingConfiguration(datacenters: [iad, dub, nrt], services: [
@@ -157,7 +169,7 @@ private func diff(_ current: RoutingConfiguration, _ proposed: RoutingConfigurat
             named("m.example.com.", .geoMap(map: [("default", ["dub"])], pick: .roundRobin))])
         let d = try diff(current, proposed, geo: geo, limit: 1)
         let clients = try #require(d.services.first?.clients)
-        #expect(d.services.first?.changes == ["policy geo-nearest [iad]→geo-map {default: [dub]}"])
+        #expect(d.services.first?.changes.map(\.description) == ["policy geo-nearest [iad]→geo-map {default: [dub]}"])
         // Everything moves iad → dub: the three networks and the unlocated rest of both families.
         #expect(clients.total.ipv4Addresses == 1 << 32 && clients.total.ipv6Addresses == 0x1p128)
         #expect(clients.countries.count == 1 && clients.countriesLeftOff == 3)  // JP, FR, BR and unknown

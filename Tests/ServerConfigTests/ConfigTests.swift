@@ -215,6 +215,18 @@ func rejectsListenAddress(text: String) {
     #expect(ListenAddress(text) == nil)
 }
 
+/// Hosts are parsed as `IPAddress` parses them, each family in its own form, and kept as written.
+@Test(arguments: ["[1.2.3.4]:53", "[fe80::1%eth0]:53", "[::1:53", "1.2.3.04:53", "1.2.3.4.5:53", "[::ffff:1.2.3]:53"])
+func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
+    #expect(ListenAddress(text) == nil)
+}
+
+@Test func keepsTheListenHostAsWritten() {
+    #expect(ListenAddress("[2001:DB8:0::1]:53") == ListenAddress(host: "2001:DB8:0::1", port: 53, isIPv6: true))
+    #expect(ListenAddress("[::ffff:192.0.2.1]:53") == ListenAddress(host: "::ffff:192.0.2.1", port: 53, isIPv6: true))
+    #expect(ListenAddress("0.0.0.0:53") == ListenAddress(host: "0.0.0.0", port: 53, isIPv6: false))
+}
+
 @Test func parsesOperationsSettings() throws {
     let f = try Fixture()
     let c = try f.parse("""

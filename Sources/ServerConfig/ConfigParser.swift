@@ -1,0 +1,245 @@
+import DNSWire
+import Foundation
+import HealthModel
+import Routing
+import Yams
+
+/// Walks the composed YAML tree, collecting every error rather than stopping at the first.
+struct ConfigParser {
+    let file: String
+    let baseDirectory: String
+    /// The health-check kinds and the parameters each declares.
+    let checkKinds: CheckKinds
+    var errors: [ServerConfigError] = []
+    /// Keys renamed because they repeat an earlier key of their mapping: placeholder → (key, line of the first).
+    var duplicates: [String: (key: String, firstLine: Int)] = [:]
+
+    init(file: String, baseDirectory: String, checkKinds: CheckKinds) {
+        self.file = file
+        self.baseDirectory = baseDirectory
+        self.checkKinds = checkKinds
+    }
+
+    mutating func fail(_ code: ServerConfigError.Code, _ node: Node?, _ key: String?, _ reason: String) {
+        errors.append(ServerConfigError(code, file: file, line: node?.mark?.line ?? 1, key: key, reason))
+    }
+
+    mutating func parse(_ yaml: String) -> ServerConfiguration? {
+        let root: Node?
+        do {
+            root = try composeKeepingDuplicates(yaml)
+        } catch let error as YamlError {
+            errors.append(ServerConfigError(.syntax, file: file, line: Self.line(of: error), key: nil, Self.problem(of: error)))
+            return nil
+        } catch {
+            errors.append(ServerConfigError(.syntax, file: file, line: nil, key: nil, "\(error)"))
+            return nil
+        }
+        guard let root, let top = mapping(root, key: "top level") else {
+            if root == nil { fail(.missingKey, nil, "listen", "the file is empty; listen and zones are required") }
+            return nil
+        }
+
+        reportDuplicates(root, path: "")
+
+        var config = ServerConfiguration(listen: [], workers: nil, logLevel: .info, identity: nil, version: nil, tcp: TCPSettings(), zones: [])
+        var seen: Set<String> = []
+        var routingSections: [String: (key: Node, value: Node)] = [:]
+        for (keyNode, value) in top where !isDuplicate(keyNode) {
+            guard let key = keyNode.scalar?.string else { fail(.wrongType, keyNode, nil, "keys must be plain names"); continue }
+            seen.insert(key)
+            switch key {
+            case "listen": config.listen = listen(value)
+            case "workers": config.workers = positiveInt(value, key: key, max: 1024)
+            case "log-level": if let level: LogLevel = oneOf(value, key: key) { config.logLevel = level }
+            case "identity": config.identity = txt(value, key: key)
+            case "version": config.version = txt(value, key: key)
+            case "nsid": config.nsid = txt(value, key: key).map { Array($0.utf8) }
+            case "nsid-hex": config.nsid = hex(value, key: key)
+            case "log-format": if let format: LogFormat = oneOf(value, key: key) { config.logFormat = format }
+            case "query-log": config.queryLog = queryLog(value)
+            case "watch-zones": config.watchZones = duration(value, key: key)
+            case "tcp": config.tcp = tcp(value)
+            case "udp-receive-buffer":
+                if let n = byteSize(value, key: key) { config.udpBuffers.receive = n }
+            case "udp-send-buffer":
+                if let n = byteSize(value, key: key) { config.udpBuffers.send = n }
+            case "pid-file":
+                guard let text = scalar(value, key: key) else { break }
+                if text.isEmpty { fail(.invalidValue, value, key, "a file path is required"); break }
+                config.pidFile = text.hasPrefix("/") ? text : baseDirectory + "/" + text
+            case "zones": config.zones = zones(value)
+            case "tsig-keys": config.tsigKeys = tsigKeys(value)
+            case "cookies": config.cookies = cookies(value)
+            case "rate-limit": config.rateLimit = rateLimit(value)
+            case "geoip", "datacenters", "checks", "health", "services": routingSections[key] = (keyNode, value)
+            case "admin": config.admin = admin(value)
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        for required in ["listen", "zones"] where !seen.contains(required) {
+            fail(.missingKey, root, required, "required key is missing")
+        }
+        config.routing = routing(routingSections)
+        return config
+    }
+
+    // MARK: sections
+
+    mutating func listen(_ node: Node) -> [ListenAddress] {
+        guard let items = sequence(node, key: "listen") else { return [] }
+        if items.isEmpty { fail(.invalidValue, node, "listen", "at least one address is required") }
+        var result: [ListenAddress] = []
+        for item in items {
+            guard let text = scalar(item, key: "listen") else { continue }
+            guard let address = ListenAddress(text) else {
+                fail(.badListenAddress, item, "listen", "\"\(text)\" is not a.b.c.d:port or [ipv6]:port with a port of 1-65535")
+                continue
+            }
+            if result.contains(address) {
+                fail(.duplicateListenAddress, item, "listen", "\(address) is listed twice")
+                continue
+            }
+            result.append(address)
+        }
+        return result
+    }
+
+    mutating func admin(_ node: Node) -> AdminSettings? {
+        guard let map = mapping(node, key: "admin") else { return nil }
+        var listen: ListenAddress? = nil
+        var token: String? = nil
+        for (keyNode, value) in map where !isDuplicate(keyNode) {
+            let key = "admin." + (keyNode.scalar?.string ?? "?")
+            switch keyNode.scalar?.string {
+            case "listen":
+                guard let text = scalar(value, key: key) else { break }
+                guard let address = ListenAddress(text) else {
+                    fail(.badListenAddress, value, key, "\"\(text)\" is not a.b.c.d:port or [ipv6]:port with a port of 1-65535")
+                    break
+                }
+                listen = address
+            case "token":
+                token = scalar(value, key: key)
+            case "token-file":
+                guard let path = scalar(value, key: key) else { break }
+                let resolved = path.hasPrefix("/") ? path : baseDirectory + "/" + path
+                guard let text = try? String(contentsOfFile: resolved, encoding: .utf8) else {
+                    fail(.missingFile, value, key, "cannot read \(resolved)")
+                    break
+                }
+                token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        if token?.isEmpty == true { fail(.invalidValue, node, "admin.token", "the token is empty") }
+        return AdminSettings(listen: listen ?? AdminSettings.defaultListen, token: token)
+    }
+
+    mutating func queryLog(_ node: Node) -> QueryLogSettings? {
+        guard let map = mapping(node, key: "query-log") else { return nil }
+        var path: String? = nil
+        var sample = 1.0
+        for (keyNode, value) in map where !isDuplicate(keyNode) {
+            let key = "query-log." + (keyNode.scalar?.string ?? "?")
+            switch keyNode.scalar?.string {
+            case "path":
+                guard let text = scalar(value, key: key) else { break }
+                path = text == "-" || text.hasPrefix("/") ? text : baseDirectory + "/" + text
+            case "sample":
+                guard let text = scalar(value, key: key) else { break }
+                guard let rate = Double(text), rate > 0, rate <= 1 else {
+                    fail(.invalidValue, value, key, "\"\(text)\" is not a share of queries greater than 0 and at most 1")
+                    break
+                }
+                sample = rate
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        guard let path else {
+            fail(.missingKey, node, "query-log.path", "required key is missing (a file, or - for standard output)")
+            return nil
+        }
+        return QueryLogSettings(path: path, sample: sample)
+    }
+
+    mutating func tcp(_ node: Node) -> TCPSettings {
+        var settings = TCPSettings()
+        guard let map = mapping(node, key: "tcp") else { return settings }
+        for (keyNode, value) in map where !isDuplicate(keyNode) {
+            let key = "tcp." + (keyNode.scalar?.string ?? "?")
+            switch keyNode.scalar?.string {
+            case "idle-timeout":
+                if let d = duration(value, key: key) { settings.idleTimeout = d }
+            case "max-connections":
+                if let n = positiveInt(value, key: key, max: 1_000_000) { settings.maxConnections = n }
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        return settings
+    }
+
+    mutating func zones(_ node: Node) -> [ZoneEntry] {
+        guard let items = sequence(node, key: "zones") else { return [] }
+        if items.isEmpty { fail(.invalidValue, node, "zones", "at least one zone is required") }
+        var result: [ZoneEntry] = []
+        for item in items {
+            guard let map = mapping(item, key: "zones") else { continue }
+            var origin: DNSName?
+            var path: String?
+            for (keyNode, value) in map where !isDuplicate(keyNode) {
+                let name = keyNode.scalar?.string ?? "?"
+                let key = "zones." + name
+                switch name {
+                case "origin":
+                    guard let text = scalar(value, key: key) else { break }
+                    do throws(DNSWireError) {
+                        let parsed = try DNSName(text)
+                        if result.contains(where: { $0.origin == parsed }) {
+                            fail(.duplicateOrigin, value, key, "zone \(parsed) is listed twice")
+                        } else {
+                            origin = parsed
+                        }
+                    } catch {
+                        fail(.badName, value, key, "\"\(text)\" is not a domain name: \(error)")
+                    }
+                case "file":
+                    guard let text = scalar(value, key: key) else { break }
+                    let resolved = text.hasPrefix("/") ? text : baseDirectory + "/" + text
+                    if FileManager.default.isReadableFile(atPath: resolved) {
+                        path = resolved
+                    } else {
+                        fail(.missingZoneFile, value, key, "\(resolved): no such readable file")
+                    }
+                default: fail(.unknownKey, keyNode, key, "unknown key")
+                }
+            }
+            for (required, present) in [("origin", origin != nil), ("file", path != nil)]
+            where !present && map[required] == nil {
+                fail(.missingKey, item, "zones." + required, "required key is missing")
+            }
+            if let origin, let path {
+                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1))
+            }
+        }
+        return result
+    }
+
+    static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        case .duplicatedKeysInMapping(_, let context): context.mark.line
+        default: nil
+        }
+    }
+
+    static func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
+            "YAML syntax: \(problem)"
+        case .duplicatedKeysInMapping(let duplicates, _):
+            "YAML: duplicate keys \(duplicates.joined(separator: ", "))"
+        default: "YAML: \(error)"
+        }
+    }
+}

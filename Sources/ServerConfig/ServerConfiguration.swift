@@ -1,0 +1,180 @@
+public import DNSWire
+public import HealthModel
+public import Routing
+import Foundation
+
+/// The validated contents of `meridian.yaml`.
+///
+/// ```yaml
+/// listen: ["127.0.0.1:5353", "[::1]:5353"]   # UDP and TCP on each
+/// workers: 2                 # UDP worker threads; default = number of cores
+/// log-level: info            # trace|debug|info|notice|warning|error
+/// identity: ns1.example.     # optional CHAOS TXT id.server. / hostname.bind.
+/// version: "meridian 0.1"    # optional CHAOS TXT version.server. / version.bind.
+/// nsid: ns1-iad              # optional RFC 5001 NSID (or nsid-hex: 6e7331)
+/// log-format: logfmt         # logfmt|json
+/// query-log: { path: queries.log, sample: 0.01 }   # optional; "-" is stdout
+/// watch-zones: 2s            # optional: reload when a zone file changes, checked this often
+/// tcp: { idle-timeout: 10s, max-connections: 1000 }
+/// udp-receive-buffer: 8M     # per UDP socket (K or M suffix), for bursts; see ``UDPBufferSettings``
+/// udp-send-buffer: 1M
+/// pid-file: /run/meridian/meridian.pid   # optional: written once every address is bound
+/// tsig-keys: [...]           # see ``TSIGKeySettings``
+/// cookies: { secret: ..., require: false }   # see ``CookieSettings``
+/// rate-limit: { responses-per-second: 20, slip: 2 }   # optional; see ``RateLimitSettings``
+/// zones:
+///   - origin: example.com.
+///     file: zones/example.com.zone     # relative to the config file's directory
+/// # geoip, datacenters, checks, health, services: see ``RoutingConfiguration``
+/// ```
+public struct ServerConfiguration: Sendable, Equatable {
+    /// Addresses served over both UDP and TCP.
+    public var listen: [ListenAddress]
+    /// UDP worker threads, each with its own socket on every listen address; nil means one per core.
+    public var workers: Int?
+    public var logLevel: LogLevel
+    /// CHAOS TXT answer for `id.server.` / `hostname.bind.`; nil leaves it unanswered.
+    public var identity: String?
+    /// CHAOS TXT answer for `version.server.` / `version.bind.`; nil leaves it unanswered.
+    public var version: String?
+    /// NSID option payload answered to queries that ask for it (RFC 5001); nil leaves it out.
+    public var nsid: [UInt8]?
+    public var logFormat: LogFormat = .logfmt
+    /// The sampled query log, when configured.
+    public var queryLog: QueryLogSettings?
+    /// How often zone files are checked for changes (a change reloads); nil when not watched.
+    public var watchZones: Duration?
+    public var tcp: TCPSettings
+    /// Kernel buffer sizes of each UDP socket.
+    public var udpBuffers = UDPBufferSettings()
+    /// Where the server writes its process ID once it is listening; nil writes none.
+    public var pidFile: String?
+    /// TSIG keys accepted on signed messages (``TSIGKeySettings``).
+    public var tsigKeys: [TSIGKeySettings] = []
+    /// DNS Cookies (``CookieSettings``).
+    public var cookies = CookieSettings()
+    /// Response rate limiting (``RateLimitSettings``); nil: off.
+    public var rateLimit: RateLimitSettings?
+    public var zones: [ZoneEntry]
+    /// The file this configuration was read from, for messages about it.
+    public var file = ""
+    /// The admin HTTP API, when configured.
+    public var admin: AdminSettings?
+    /// Data centers, health checks and the service names answered by routing; empty when the file has none.
+    public var routing = RoutingConfiguration()
+
+    /// Reads and validates the configuration file at `path`; zone paths are resolved against its
+    /// directory. `checkKinds` declares the health-check kinds and their parameters (the `Health`
+    /// module's `HealthCheckers.kinds`).
+    public static func load(path: String, checkKinds: CheckKinds) throws(ServerConfigErrors) -> ServerConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ServerConfigErrors([ServerConfigError(.io, file: path, line: nil, key: nil, "cannot read: \(error.localizedDescription)")])
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory, checkKinds: checkKinds)
+    }
+
+    /// Validates YAML text; `file` names it in errors and `baseDirectory` anchors relative zone paths.
+    public static func parse(yaml: String, file: String, baseDirectory: String,
+                             checkKinds: CheckKinds) throws(ServerConfigErrors) -> ServerConfiguration {
+        var parser = ConfigParser(file: file, baseDirectory: baseDirectory, checkKinds: checkKinds)
+        let config = parser.parse(yaml)
+        guard var config, parser.errors.isEmpty else { throw ServerConfigErrors(parser.errors) }
+        config.file = file
+        return config
+    }
+}
+
+/// The admin HTTP API: where it listens (loopback by default in every example) and the bearer token
+/// its mutating calls need (without one they are refused).
+public struct AdminSettings: Sendable, Equatable {
+    /// Where the admin API listens when `admin.listen` is not given: loopback only.
+    public static let defaultListen = ListenAddress("127.0.0.1:8053")!
+    public var listen: ListenAddress
+    public var token: String?
+    public init(listen: ListenAddress, token: String?) {
+        self.listen = listen
+        self.token = token
+    }
+}
+
+/// One `host:port` to serve on.
+public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
+    /// The address in presentation form, without brackets.
+    public var host: String
+    public var port: UInt16
+    public var isIPv6: Bool
+
+    public init(host: String, port: UInt16, isIPv6: Bool) {
+        self.host = host
+        self.port = port
+        self.isIPv6 = isIPv6
+    }
+
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// How log lines are written: `key=value` pairs (logfmt) or one JSON object per line.
+public enum LogFormat: String, Sendable, CaseIterable {
+    case logfmt, json
+}
+
+/// The query log: one JSON line per sampled query, to a file (appended) or standard output.
+public struct QueryLogSettings: Sendable, Equatable {
+    /// A file path, or `-` for standard output.
+    public var path: String
+    /// The share of queries logged, in (0, 1].
+    public var sample: Double
+    public init(path: String, sample: Double) {
+        self.path = path
+        self.sample = sample
+    }
+}
+
+/// Log verbosity, with the names swift-log uses.
+public enum LogLevel: String, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error
+}
+
+/// TCP connection handling (RFC 7766).
+public struct TCPSettings: Sendable, Equatable {
+    /// A connection with no complete read for this long is closed (RFC 7766 §6.2.3 suggests seconds).
+    public var idleTimeout: Duration = .seconds(10)
+    /// Open connections allowed; at the limit a new connection closes the longest-idle one.
+    public var maxConnections: Int = 1000
+    public init() {}
+}
+
+/// The kernel buffers of each UDP socket (`udp-receive-buffer`, `udp-send-buffer`), in bytes.
+///
+/// The receive buffer is what carries a burst: datagrams arriving faster than the workers answer
+/// wait there, and beyond it the kernel drops them. Linux charges each datagram its whole socket
+/// buffer, about 830 bytes on loopback for a 40-byte query (measured here), against twice the size
+/// set, so the usual default (net.core.rmem_default, 208 KB, not doubled) holds about 250 queries.
+/// 8 MiB holds about 20,000 per socket: with two workers, a 50,000-query burst offered at 120k
+/// QPS to a debug build (which answers about half of that rate) is answered whole, where the
+/// default answered 65 % of it (Tests/Network/burst.py). Memory is taken only while queries wait;
+/// a longer queue would only add latency under a sustained overload, since a resolver retries
+/// after about a second anyway. Responses leave as fast as they are written, so the send buffer
+/// needs only a few batches: 1 MiB. With CAP_NET_ADMIN (root) the sizes are forced past
+/// net.core.rmem_max and wmem_max (NSD does the same, with 1 MiB); otherwise the kernel caps them
+/// there, and the log says so.
+public struct UDPBufferSettings: Sendable, Equatable {
+    public var receive: Int = 8 << 20
+    public var send: Int = 1 << 20
+    /// The largest size accepted: the kernel keeps the size in an int and doubles it.
+    public static let maximum = 1 << 30
+    public init() {}
+}
+
+/// One zone to serve.
+public struct ZoneEntry: Sendable, Equatable {
+    public var origin: DNSName
+    /// The zone file path, resolved against the config file's directory.
+    public var file: String
+    /// The config line of this entry, for messages about the zone.
+    public var line: Int
+}
