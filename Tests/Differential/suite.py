@@ -95,7 +95,8 @@ class Report:
         self.count = 0
 
     def record(self, case, problems, details=()):
-        """problems: what went wrong (empty: the case passed); details: indented lines shown either way."""
+        """problems: what went wrong (empty: the case passed); details: indented lines shown either
+        way, which then stand for the problems after the first line."""
         self.count += 1
         ident = case.id if isinstance(case, Case) else case
         problems = [str(p) for p in problems]
@@ -107,7 +108,8 @@ class Report:
         else:
             print(f"PASS {ident}", flush=True)
             rest = []
-        for line in list(details) + rest:
+        # Details from checks already hold every problem in full; otherwise the problems follow.
+        for line in list(details) or rest:
             for part in str(line).split("\n"):
                 print(f"    {part}", flush=True)
         return not problems
@@ -120,14 +122,17 @@ class Report:
 
 
 class Checks:
-    """The check(ok, what) of the function-style suites, collecting the failed ones for the case
-    running now. Each check prints an indented `ok`/`not ok` line."""
+    """The check(ok, what) of the function-style suites, collected for the case running now: the
+    failed ones are its problems; every one becomes an indented `ok`/`not ok` line under the
+    case's PASS/FAIL line."""
 
     def __init__(self):
         self.problems = []
+        self.lines = []
 
     def __call__(self, ok, what):
-        print(f"    {'ok    ' if ok else 'not ok'} {what}".replace("\n", "\n           "), flush=True)
+        # A passing check shows its first line; a failing one all of it (dig output, say).
+        self.lines.append(f"{'ok    ' if ok else 'not ok'} " + (what if not ok else what.split("\n", 1)[0]))
         if not ok:
             self.problems.append(what)
         return ok
@@ -184,7 +189,8 @@ def run(suite, cases, args, fixtures=None, after=None):
                 case.run(checks, fixtures)
             except Exception as e:  # a crash or a missing tool fails this case, not the run
                 problems.append(_describe(e))
-            report.record(case, checks.problems + problems)
+                checks.lines.append("not ok " + problems[-1])
+            report.record(case, checks.problems + problems, checks.lines)
         if after is not None:
             checks = Checks()
             try:
