@@ -40,6 +40,9 @@ class Case:
     def __getitem__(self, key):
         return self.data[key]
 
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
 
 def parser(description, meridian=True):
     """An ArgumentParser with the selection options (and --meridian); a suite adds its own options."""
