@@ -89,7 +89,8 @@ let package = Package(
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "GeoIP", "DNSWire", "ServerConfig"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "Routing", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
-        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "DNSServer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSWire", "DNSZone", "QueryEngine", "ServerConfig", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")], swiftSettings: strict),
         // Fuzzing (docs/FUZZING.md): the targets' logic, shared with Tests/EndToEndTests/FuzzRegressionTests,
         // and one executable per target; scripts/fuzz builds them with -sanitize=fuzzer,address.
         .target(
