@@ -26,6 +26,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 FIXTURE_CONFIG = os.path.join(REPO, "Tests", "Fixtures", "meridian.yaml")
 
+# Started by `swift test` (Foundation's Process), a suite inherits a signal mask with nearly every
+# signal blocked (SigBlk in /proc/self/status), and so would every server it starts: nsd and knotd
+# then never see the SIGTERM of Server.stop, which waits its 10 s and kills them, once per server
+# per run. Children start with nothing blocked.
+signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
 
 class Missing(Exception):
     """A tool the suite needs is not installed: the suite fails, saying which."""

@@ -11,7 +11,7 @@ Each suite is a list of cases, each in a group. The same options select in all o
 Given together, the selectors narrow each other (a case must pass every kind given). Each case
 run prints one line at column 0, `PASS GROUP/CASE` or `FAIL GROUP/CASE: first problem`, its
 further problems and details indented below it, and the run ends with one summary line:
-`SUITE: N cases, P passed, F failed`. Exit status: 0 when every selected case passed, 1 when one
+`SUITE: N cases, P passed, F failed in T s`. Exit status: 0 when every selected case passed, 1 when one
 failed, 2 when the selection matched no case. A missing tool (servers.Missing) fails the cases
 that needed it, naming the Debian package to install.
 
@@ -22,6 +22,7 @@ attach the FAIL lines to their expectation.
 import argparse
 import fnmatch
 import sys
+import time
 import traceback
 
 SELECTING = __doc__.split("\n\n")[1]
@@ -96,6 +97,7 @@ class Report:
         self.suite = suite
         self.failed = []
         self.count = 0
+        self.started = time.monotonic()
 
     def record(self, case, problems, details=()):
         """problems: what went wrong (empty: the case passed); details: indented lines shown either
@@ -119,8 +121,8 @@ class Report:
 
     def summary(self):
         """Prints the summary line; the exit status."""
-        print(f"{self.suite}: {self.count} cases, {self.count - len(self.failed)} passed, {len(self.failed)} failed",
-              flush=True)
+        print(f"{self.suite}: {self.count} cases, {self.count - len(self.failed)} passed, {len(self.failed)} failed "
+              f"in {time.monotonic() - self.started:.1f} s", flush=True)
         return 1 if self.failed else 0
 
 
