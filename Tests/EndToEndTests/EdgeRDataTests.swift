@@ -8,9 +8,9 @@ struct EdgeRDataTests {
     @Test("edge-case RDATA of every ldns type, large RRsets and referrals against Knot and NSD (Tests/Differential/edge_rdata.py)",
           .timeLimit(.minutes(10)))
     func edgeRData() throws {
-        _ = try E2E.tool("knotd", package: "knot")
-        _ = try E2E.tool("nsd", package: "nsd")
-        _ = try E2E.tool("kzonecheck", package: "knot-dnssecutils")
+        _ = try E2E.tool("knotd")
+        _ = try E2E.tool("nsd")
+        _ = try E2E.tool("kzonecheck")
         let py = try E2E.python()
         let script = E2E.repo.appendingPathComponent("Tests/Differential/edge_rdata.py").path
         let r = try E2E.run(py, [script, "--meridian", try E2E.meridianBinary()], timeout: 540)

@@ -86,7 +86,7 @@ enum Transport: String, CaseIterable, Sendable {
 }
 
 private func dig(_ server: MeridianProcess, _ t: Transport, _ args: [String]) throws -> DigResponse {
-    let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+    let dig = try E2E.tool("dig")
     var a = ["@\(t.server)", "-p", "\(server.port)", "+time=2", "+tries=1",
              "+noall", "+comments", "+answer", "+authority", "+additional"]
     if t.tcp { a.append("+tcp") }
@@ -122,7 +122,7 @@ struct EndToEndTests {
 
     @Test("kdig: status, flags and answers over UDP and TCP", arguments: [false, true])
     func kdigCases(_ tcp: Bool) throws {
-        let kdig = try E2E.tool("kdig", package: "knot-dnsutils")
+        let kdig = try E2E.tool("kdig")
         let server = try MeridianProcess(zones: zones)
         defer { server.stop() }
         for (i, c) in cases.enumerated() {
@@ -143,7 +143,7 @@ struct EndToEndTests {
     func caseEcho() throws {
         let server = try MeridianProcess(zones: zones)
         defer { server.stop() }
-        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let dig = try E2E.tool("dig")
         let r = try E2E.run(dig, ["@127.0.0.1", "-p", "\(server.port)", "+time=2", "+tries=1", "+noall", "+question",
                                   "+answer", "WwW.ExAmPlE.CoM.", "A"], timeout: 10)
         #expect(r.stdout.contains(";WwW.ExAmPlE.CoM.\t"), "question not echoed with its case:\n\(r.stdout)")
@@ -209,8 +209,8 @@ struct EndToEndTests {
     @Test("differential test against Knot and NSD (Tests/Differential/differential.py)",
           .timeLimit(.minutes(10)))
     func differential() throws {
-        _ = try E2E.tool("knotd", package: "knot")
-        _ = try E2E.tool("nsd", package: "nsd")
+        _ = try E2E.tool("knotd")
+        _ = try E2E.tool("nsd")
         let py = try E2E.python()
         let script = E2E.repo.appendingPathComponent("Tests/Differential/differential.py").path
         let r = try E2E.run(py, [script, "--meridian", try E2E.meridianBinary()], timeout: 540)

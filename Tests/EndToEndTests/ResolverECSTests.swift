@@ -12,8 +12,8 @@ struct ResolverECSTests {
     @Test("private, CGNAT, loopback and missing ECS never poison Unbound's subnet cache (Tests/Resolver/ecs_unbound.py)",
           .timeLimit(.minutes(5)))
     func unboundSubnetCache() throws {
-        _ = try E2E.tool("unbound", package: "unbound")
-        _ = try E2E.tool("gdnsd", package: "gdnsd")
+        _ = try E2E.tool("unbound")
+        _ = try E2E.tool("gdnsd")
         let db = try RoutingFixtures.geolite2()
         let py = try RoutingFixtures.pythonWithMaxMind()
         _ = try E2E.python()

@@ -73,8 +73,8 @@ struct RoutingCheckTests {
     @Test("differential test against Knot and NSD passes with a routing section in meridian's config",
           .timeLimit(.minutes(10)))
     func differentialWithRouting() throws {
-        _ = try E2E.tool("knotd", package: "knot")
-        _ = try E2E.tool("nsd", package: "nsd")
+        _ = try E2E.tool("knotd")
+        _ = try E2E.tool("nsd")
         let py = try E2E.python()
         let script = E2E.repo.appendingPathComponent("Tests/Differential/differential.py").path
         let wrapper = RoutingFixtures.dir.appendingPathComponent("meridian-with-routing.sh").path

@@ -34,23 +34,50 @@ enum E2E {
         throw E2EError.missing("the meridian binary (looked in \(candidates.map(\.path))): run `swift build`")
     }
 
-    /// A required external tool; the test fails (does not skip) when it is missing.
-    static func tool(_ name: String, package: String) throws -> String {
-        for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
+    /// The Debian package (scripts/install-deps) that installs each external tool the tests run.
+    static let debianPackage: [String: String] = [
+        "dig": "bind9-dnsutils", "kdig": "knot-dnsutils", "knotd": "knot", "kzonecheck": "knot-dnssecutils",
+        "nsd": "nsd", "nsd-checkzone": "nsd", "unbound": "unbound", "gdnsd": "gdnsd", "dnsperf": "dnsperf",
+        "chromium": "chromium", "curl": "curl", "ip": "iproute2", "setpriv": "util-linux", "python3": "python3",
+        "mmdblookup": "mmdb-bin", "openssl": "openssl", "ldns-read-zone": "ldnsutils",
+    ]
+
+    /// The Debian package of each Python module the suites import with Debian's python3.
+    static let pythonPackage: [String: String] = [
+        "dns": "python3-dnspython", "maxminddb": "python3-maxminddb", "yaml": "python3-yaml",
+        "prometheus_client": "python3-prometheus-client",
+    ]
+
+    /// The message of a test that cannot run because something is not installed.
+    static func install(_ what: String, package: String) -> String {
+        "\(what) not found: install the Debian package \(package) (apt-get install \(package), or scripts/install-deps)"
+    }
+
+    /// A required external tool, by name; the test fails (never skips) when it is missing, naming
+    /// the Debian package to install. Every test locates its tools here.
+    static func tool(_ name: String) throws -> String {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] + path {
             let p = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
-        throw E2EError.missing("\(name): install the Debian package \(package) (scripts/install-deps)")
+        throw E2EError.missing(install(name, package: debianPackage[name] ?? name))
     }
 
-    /// Debian's python3 with dnspython (the pyenv python3 on PATH lacks it).
-    static func python() throws -> String {
-        let py = try tool("python3", package: "python3")
-        let r = try run("/usr/bin/python3", ["-c", "import dns.message, dns.zone"], timeout: 30)
-        if r.status != 0 {
-            throw E2EError.missing("python3-dnspython for /usr/bin/python3 (\(r.stderr.prefix(200)))")
+    /// Debian's python3 (the pyenv python3 on PATH lacks its modules), checked to import `modules`
+    /// (top-level names; dnspython always); fails naming the Debian package of a missing one.
+    static func python(_ modules: [String] = []) throws -> String {
+        _ = try tool("python3")
+        let py = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: py) else { throw E2EError.missing(install(py, package: "python3")) }
+        for module in ["dns"] + modules {
+            let r = try run(py, ["-c", "import \(module)"], timeout: 30)
+            if r.status != 0 {
+                let package = pythonPackage[module] ?? "python3-\(module)"
+                throw E2EError.missing(install("the Python module \(module) for \(py)", package: package) + ": \(r.stderr.prefix(200))")
+            }
         }
-        return py == "/usr/bin/python3" ? py : "/usr/bin/python3"
+        return py
     }
 
     struct Output { var status: Int32; var stdout: String; var stderr: String }
@@ -180,7 +207,7 @@ final class MeridianProcess {
         let config = dir.appendingPathComponent("meridian.yaml")
         try yaml.write(to: config, atomically: true, encoding: .utf8)
         log = dir.appendingPathComponent("meridian.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--config", config.path]
@@ -195,7 +222,7 @@ final class MeridianProcess {
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     private func waitReady(origin: String) throws {
-        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let dig = try E2E.tool("dig")
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if !process.isRunning {
@@ -286,5 +313,17 @@ extension E2E {
         print(r.stdout)
         print(r.stderr)
         return r.status
+    }
+
+    /// GeoLite2-City, fetched once before `swift test` by scripts/fetch-geolite2 (scripts/test does):
+    /// $MERIDIAN_GEOLITE2 when set, else Tests/.cache/geolite2/GeoLite2-City.mmdb. Absent, the test
+    /// fails saying to fetch it; nothing is downloaded from inside `swift test`.
+    static func geolite2() throws -> String {
+        let path = ProcessInfo.processInfo.environment["MERIDIAN_GEOLITE2"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? repo.appendingPathComponent("Tests/.cache/geolite2/GeoLite2-City.mmdb").path
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > 0 else {
+            throw E2EError.missing("GeoLite2-City at \(path): run scripts/fetch-geolite2 (scripts/test runs it before swift test)")
+        }
+        return path
     }
 }
