@@ -225,12 +225,9 @@ struct NetworkHardeningTests {
     func burst() throws {
         _ = try E2E.tool("dnsperf")
         _ = try E2E.tool("nsd")
-        let py = try E2E.python()
-        let script = E2E.repo.appendingPathComponent("Tests/Network/burst.py").path
-        let r = try E2E.run(py, [script, "--meridian", try E2E.meridianBinary()], timeout: 150)
-        print(r.stdout)
-        print(r.stderr)
-        #expect(r.status == 0, "burst.py exited \(r.status):\n\(r.stderr)")
+        let run = try E2E.runSuite(Suites.burst, timeout: 150)
+        #expect(run.status == 0, "\(run)")
+        let r = run.output
         var results: [String: [String: Any]] = [:]
         for line in r.stdout.split(separator: "\n") {
             if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let name = object["server"] as? String {

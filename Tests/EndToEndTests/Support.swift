@@ -306,13 +306,78 @@ struct DigResponse: CustomStringConvertible {
 }
 
 extension E2E {
-    /// Runs one of the Python suites under Tests/ against the meridian binary with Debian's python3,
-    /// prints its output and returns its exit status (0: every case passed).
-    static func runSuite(_ script: String, timeout: TimeInterval) throws -> Int32 {
-        let r = try run(try python(), [repo.appendingPathComponent(script).path, "--meridian", try meridianBinary()], timeout: timeout)
-        print(r.stdout)
-        print(r.stderr)
-        return r.status
+    /// The result of one run of a Python suite (Tests/Differential/suite.py's command line).
+    struct SuiteRun: CustomStringConvertible {
+        var script: String
+        var group: String?
+        var output: Output
+
+        var status: Int32 { output.status }
+        /// The lines of the cases that failed (`FAIL GROUP/CASE: …`), each with the indented lines
+        /// below it, and the summary line.
+        var failures: String {
+            var out: [String] = []
+            var inFailure = false
+            for line in output.stdout.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("FAIL ") {
+                    inFailure = true
+                    out.append(String(line))
+                } else if inFailure && line.hasPrefix("    ") {
+                    out.append(String(line))
+                } else {
+                    inFailure = false
+                }
+            }
+            if let summary = output.stdout.split(separator: "\n").last(where: { $0.contains(" cases, ") && $0.contains(" failed") }) {
+                out.append(String(summary))
+            }
+            return out.joined(separator: "\n")
+        }
+        /// What an expectation says when the run failed: the exit status, the failing cases, and
+        /// stderr's end (a traceback, a missing tool).
+        var description: String {
+            let selector = group.map { " --group \($0)" } ?? ""
+            var text = "\(script)\(selector) exited \(status)"
+            let f = failures
+            if !f.isEmpty { text += "\n" + f }
+            let err = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !err.isEmpty { text += "\nstderr:\n" + err.suffix(2000) }
+            return text
+        }
+    }
+
+    /// Runs one of the Python suites under Tests/ with Debian's python3 against the meridian
+    /// binary, the cases of `group` only when given (`--group`), prints its output and returns it.
+    /// `arguments` come after the suite's own; `environment` is added to the test's.
+    static func runSuite(_ script: String, group: String? = nil, arguments: [String] = [], modules: [String] = [],
+                         environment: [String: String] = [:], timeout: TimeInterval) throws -> SuiteRun {
+        let py = try python(modules)
+        var args = [repo.appendingPathComponent(script).path]
+        if arguments.firstIndex(of: "--meridian") == nil { args += ["--meridian", try meridianBinary()] }
+        if let group { args += ["--group", group] }
+        args += arguments
+        let output: Output
+        if environment.isEmpty {
+            output = try run(py, args, timeout: timeout)
+        } else {
+            output = try run("/usr/bin/env", environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [py] + args,
+                             timeout: timeout)
+        }
+        print(output.stdout)
+        print(output.stderr)
+        return SuiteRun(script: script, group: group, output: output)
+    }
+
+    /// The groups a suite's `--list` names, in order of first appearance.
+    static func suiteGroups(_ script: String) throws -> [String] {
+        let r = try run(try python(), [repo.appendingPathComponent(script).path, "--list"], timeout: 60)
+        guard r.status == 0 else { throw E2EError.setup("\(script) --list exited \(r.status): \(r.stderr)") }
+        var groups: [String] = []
+        for line in r.stdout.split(separator: "\n") {
+            let group = String(line.prefix { $0 != "/" })
+            if !groups.contains(group) { groups.append(group) }
+        }
+        return groups
     }
 
     /// GeoLite2-City, fetched once before `swift test` by scripts/fetch-geolite2 (scripts/test does):
@@ -326,4 +391,32 @@ extension E2E {
         }
         return path
     }
+}
+
+/// The Python suites the Swift runners run group by group, with the groups each one's `--list`
+/// names (SuiteGroupTests checks that they still agree).
+enum Suites {
+    static let differential = "Tests/Differential/differential.py"
+    static let malformed = "Tests/Differential/malformed.py"
+    static let conformance = "Tests/Differential/conformance.py"
+    static let security = "Tests/Differential/security.py"
+    static let ratelimit = "Tests/Differential/ratelimit.py"
+    static let reload = "Tests/Differential/reload.py"
+    static let edgeRData = "Tests/Differential/edge_rdata.py"
+    static let ecsUnbound = "Tests/Resolver/ecs_unbound.py"
+    static let burst = "Tests/Network/burst.py"
+
+    static let groups: [String: [String]] = [
+        differential: ["names", "rare", "classes", "large"],
+        malformed: ["header", "question", "edns", "opcode", "odd", "tcp", "framing", "load"],
+        conformance: ["header", "opcode", "qtype", "class", "edns", "sections", "names"],
+        security: ["header", "tsig", "cookie"],
+        ratelimit: ["limit", "exempt"],
+        reload: ["sighup"],
+        edgeRData: ["zone", "serve", "answers", "absolute", "sizes"],
+        ecsUnbound: ["database", "direct", "unbound"],
+        burst: ["burst"],
+    ]
+
+    static func groups(_ script: String) -> [String] { groups[script] ?? [] }
 }
