@@ -78,6 +78,26 @@ final class RoutedMeridian {
 
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
+    /// Where the log ends now: `waitForLog(after:)` reads only what is written later.
+    var logMark: Int { logText.utf8.count }
+
+    /// Waits until, after `mark`, the log has for each entry of `lines` a line containing every one
+    /// of its strings (in any order: logfmt sorts the keys), e.g. `["health state changed",
+    /// "datacenter=h2", "to=down"]`; returns the seconds waited, nil after `limit` seconds. The
+    /// server writes each line with one write, so a line read is whole.
+    func waitForLog(after mark: Int, within limit: Double, _ lines: [[String]]) -> Double? {
+        let start = Date()
+        while true {
+            let text = String(decoding: Data(logText.utf8).dropFirst(mark), as: UTF8.self)
+            let found = text.split(separator: "\n")
+            if lines.allSatisfy({ want in found.contains { line in want.allSatisfy { line.contains($0) } } }) {
+                return Date().timeIntervalSince(start)
+            }
+            if Date().timeIntervalSince(start) >= limit { return nil }
+            usleep(20_000)
+        }
+    }
+
     /// SIGTERM (a graceful shutdown, which saves the health state), then wait.
     func stop() {
         if let p = process, p.isRunning {
