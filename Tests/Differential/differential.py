@@ -751,10 +751,15 @@ def main():
     ctx = Ctx(owners, zobjs)
     running = []
     try:
-        running.append(servers.start_knot(zones))
-        running.append(servers.start_nsd(zones))
-        if not args.peers_only:
-            running.append(servers.start_meridian(args.meridian or servers.default_meridian(), zones))
+        try:
+            running.append(servers.start_knot(zones))
+            running.append(servers.start_nsd(zones))
+            if not args.peers_only:
+                running.append(servers.start_meridian(args.meridian or servers.default_meridian(), zones))
+        except Exception as e:  # a missing tool, a server that does not start: every case fails, saying why
+            for c in chosen:
+                report_cases.record(c, [str(e)])
+            return report_cases.summary() and 2
         print("servers: " + ", ".join(f"{s.name} on 127.0.0.1/::1 port {s.port}" for s in running))
         pairs, absolute, absolute_known, elapsed, problems = compare_all(corpus, running, ctx, args.show, args.verbose)
         exited = []
@@ -770,10 +775,6 @@ def main():
             report_cases.record(c, problems.get(c["query"].idx, []))
         if exited:
             report_cases.record("differential/afterwards", exited)
-    except servers.Missing as e:
-        for c in chosen:
-            report_cases.record(c, [str(e)])
-        return report_cases.summary() and 2
     finally:
         for s in running:
             s.stop()
