@@ -3,16 +3,16 @@
 (rcode, flags, section counts, OPT and its options), or be a listed difference with the RFC
 sentence that allows it. Every packet goes to 127.0.0.1 or ::1. Exit status 0 when all pass.
 
-  conformance.py [--meridian PATH] [--case NAME ...]
+  conformance.py [--meridian PATH] [--list] [--group GROUP] [--case GROUP/CASE] [-k PATTERN]
 """
 
-import argparse
 import os
 import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
+import suite  # noqa: E402
 import dns.message  # noqa: E402
 from malformed import header, question, opt, query, udp_exchange  # noqa: E402
 
@@ -123,37 +123,60 @@ cases = {
 }
 
 
+# The groups --group selects, by what a case varies.
+GROUPS = {
+    "header": ["qd0", "qd0 edns", "TC in query", "Z in query", "AD in query", "AA in query", "RA in query",
+               "rcode in query", "only header", "11 bytes", "response qr=1", "trailing byte", "qd 2"],
+    "opcode": ["opcode STATUS", "opcode 15", "opcode UPDATE", "opcode IQUERY", "notify unknown zone"],
+    "qtype": [n for n in cases if n.startswith("qtype ")] + ["root .", "DS at apex", "nx in zone any", "wildcard qname *"],
+    "class": [n for n in cases if n.startswith("class ")],
+    "edns": [n for n in cases if n.startswith(("payload ", "edns ")) or n == "two OPT"],
+    "sections": ["ancount 1 real rr", "nscount 1 real rr", "ar A record"],
+    "names": ["ptr in qname", "label 64", "bad label type 0x40", "name 256", "question cut"],
+}
+
+
+def all_cases():
+    group_of = {name: g for g, names in GROUPS.items() for name in names}
+    missing = [n for n in cases if n not in group_of]
+    if missing:
+        raise ValueError(f"conformance: cases in no group: {missing}")
+    return [suite.Case(group_of[name], name, wire=wire) for name, wire in cases.items()]
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--meridian", default=servers.default_meridian())
-    ap.add_argument("--case", action="append", help="run only this case (repeatable)")
+    ap = suite.parser(__doc__.split("\n\n")[0])
     args = ap.parse_args()
-    chosen = {k: v for k, v in cases.items() if not args.case or k in args.case}
+    chosen = suite.select("conformance", all_cases(), args)
+    report = suite.Report("conformance")
     zones = servers.load_zones(servers.FIXTURE_CONFIG)
     started = []
-    failures = 0
     try:
-        for start in (servers.start_knot, servers.start_nsd):
-            started.append(start(zones))
-        started.append(servers.start_meridian(args.meridian, zones))
+        try:
+            for start in (servers.start_knot, servers.start_nsd):
+                started.append(start(zones))
+            started.append(servers.start_meridian(args.meridian or servers.default_meridian(), zones))
+        except Exception as e:  # a missing tool, a server that does not start: every case fails, saying why
+            for case in chosen:
+                report.record(case, [str(e)])
+            return report.summary() and 2
         knot, nsd, mer = started
-        for name, wire in chosen.items():
-            k, n, m = (summ(udp_exchange(s, wire, wait=1.0)) for s in (knot, nsd, mer))
+        for case in chosen:
+            name = case.name
+            k, n, m = (summ(udp_exchange(s, case["wire"], wait=1.0)) for s in (knot, nsd, mer))
             if m in (k, n):
-                print(f"PASS {name}: {m}")
+                report.record(case, [], [f"meridian {m}"])
             elif name in KNOWN:
-                print(f"KNOWN {name}: meridian {m}; knot {k}; nsd {n}\n      {KNOWN[name]}")
+                report.record(case, [], [f"KNOWN: meridian {m}; knot {k}; nsd {n}", KNOWN[name]])
             else:
-                failures += 1
-                print(f"FAIL {name}:\n      knot     {k}\n      nsd      {n}\n      meridian {m}")
+                report.record(case, ["meridian answers as neither Knot nor NSD",
+                                     f"knot     {k}", f"nsd      {n}", f"meridian {m}"])
         if not mer.alive():
-            failures += 1
-            print("FAIL meridian exited")
+            report.record("conformance/afterwards", ["meridian exited"])
     finally:
         for s in started:
             s.stop()
-    print(f"conformance: {len(chosen)} cases, {failures} failure(s)")
-    return 1 if failures else 0
+    return report.summary()
 
 
 if __name__ == "__main__":

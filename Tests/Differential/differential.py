@@ -4,6 +4,13 @@ compared response by response over a generated corpus of queries.
 
     /usr/bin/python3 Tests/Differential/differential.py [--meridian PATH]
     /usr/bin/python3 Tests/Differential/differential.py --peers-only
+    /usr/bin/python3 Tests/Differential/differential.py --group large      (or -k '#17 ', --list)
+
+Each query is a case, named by its description (`#17 www.example.org. A edns=none udp4 +rd`), in
+the group of the part of the corpus it comes from: names (every interesting name with the common
+types and its own), rare (rare types), classes (CH and HS), random (the rest of the corpus) and
+large (the large RRsets under every EDNS size). The corpus is built whole, then selected from,
+so a query keeps its bytes whatever the selection.
 
 Every query's identical bytes go to every server (UDP, or TCP for a share of
 the corpus; IPv4 and some IPv6). For each pair of servers the responses are
@@ -18,7 +25,6 @@ and matched narrowly, or a failure. Exit status 0 only when there is no
 unexplained difference (and no server failed to answer).
 """
 
-import argparse
 import collections
 import os
 import random
@@ -46,6 +52,7 @@ except ImportError:
     sys.exit(2)
 
 import servers  # noqa: E402
+import suite  # noqa: E402
 
 SEED = 20240601
 QTYPES = ["A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "DNAME", "DS", "SRV", "PTR", "CAA",
@@ -60,7 +67,7 @@ UNKNOWN_OPTION_CODE = 65001  # in the RFC 6891 local/experimental range: must be
 # ---------------------------------------------------------------- corpus
 
 class Query:
-    __slots__ = ("idx", "qname", "qtype", "qclass", "edns", "tcp", "v6", "rd", "cd", "wire", "note")
+    __slots__ = ("idx", "qname", "qtype", "qclass", "edns", "tcp", "v6", "rd", "cd", "wire", "note", "group")
 
     def describe(self):
         t = dns.rdatatype.to_text(self.qtype)
@@ -159,20 +166,20 @@ def make_corpus(zones, size_hint):
             if t not in types:
                 types.append(t)
         for t in types:
-            plan.append((n, t, dns.rdataclass.IN))
+            plan.append((n, t, dns.rdataclass.IN, "names"))
     for n in rng.sample(names, min(len(names), 60)):
-        plan.append((n, dns.rdatatype.from_text(rng.choice(RARE_QTYPES)), dns.rdataclass.IN))
+        plan.append((n, dns.rdatatype.from_text(rng.choice(RARE_QTYPES)), dns.rdataclass.IN, "rare"))
     # a few other classes: CH for a zone name, HS, ANY class
     for n in ("www.example.org.", "example.org."):
         for c in ("CH", "HS"):
-            plan.append((dns.name.from_text(n), dns.rdatatype.A, dns.rdataclass.from_text(c)))
+            plan.append((dns.name.from_text(n), dns.rdatatype.A, dns.rdataclass.from_text(c), "classes"))
     while len(plan) < size_hint:
         n = rng.choice(names)
-        plan.append((n, dns.rdatatype.from_text(rng.choice(QTYPES + RARE_QTYPES)), dns.rdataclass.IN))
+        plan.append((n, dns.rdatatype.from_text(rng.choice(QTYPES + RARE_QTYPES)), dns.rdataclass.IN, "random"))
     corpus = []
-    for i, (n, t, c) in enumerate(plan):
+    for i, (n, t, c, group) in enumerate(plan):
         q = Query()
-        q.idx, q.qtype, q.qclass = i, t, c
+        q.idx, q.qtype, q.qclass, q.group = i, t, c, group
         text = n.to_text()
         q.qname = random_case(rng, text) if rng.random() < 0.35 else text
         q.edns = EDNS_VARIANTS[i % len(EDNS_VARIANTS)] if rng.random() < 0.6 else rng.choice(["none", "1232"])
@@ -191,6 +198,7 @@ def make_corpus(zones, size_hint):
                     q = Query()
                     q.idx, q.qtype, q.qclass = len(corpus), dns.rdatatype.from_text(t), dns.rdataclass.IN
                     q.qname, q.edns, q.tcp, q.v6, q.rd, q.cd, q.note = name, edns, tcp, False, False, False, ""
+                    q.group = "large"
                     q.wire = build_wire(rng, q)
                     corpus.append(q)
     return corpus, owners, zobjs
@@ -639,6 +647,7 @@ def compare_all(corpus, servers_list, ctx, show, verbose):
              for i in range(len(servers_list)) for j in range(i + 1, len(servers_list))]
     absolute = collections.defaultdict(list)
     absolute_known = collections.defaultdict(list)
+    problems = collections.defaultdict(list)  # query index -> what is wrong with its answers
     started = time.time()
     for q in corpus:
         norms = {}
@@ -650,6 +659,7 @@ def compare_all(corpus, servers_list, ctx, show, verbose):
                     absolute_known[exc[0]].append((s.name, q))
                 else:
                     absolute[(s.name, prob)].append(q)
+                    problems[q.idx].append(f"{s.name}: {prob}")
         for p in pairs:
             a, b = norms[p.a], norms[p.b]
             diff = differing(a, b)
@@ -669,10 +679,11 @@ def compare_all(corpus, servers_list, ctx, show, verbose):
             else:
                 key = "+".join(diff)
                 p.unexplained[key] += 1
+                problems[q.idx].append(f"{p.label}: unexplained difference in {key}")
                 if len(p.examples[key]) < show:
                     p.examples[key].append((q, a, b, diff))
     elapsed = time.time() - started
-    return pairs, absolute, absolute_known, elapsed
+    return pairs, absolute, absolute_known, elapsed, problems
 
 
 def print_example(p, q, a, b, diff):
@@ -724,8 +735,7 @@ def report(corpus, pairs, absolute, absolute_known, elapsed, show):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--meridian", help="path to the meridian binary (default: .build/debug/meridian)")
+    ap = suite.parser(__doc__.split("\n\n")[0])
     ap.add_argument("--peers-only", action="store_true", help="compare Knot with NSD only")
     ap.add_argument("--config", default=servers.FIXTURE_CONFIG, help="meridian config naming the zones")
     ap.add_argument("--queries", type=int, default=2400, help="minimum corpus size")
@@ -735,28 +745,40 @@ def main():
 
     zones = servers.load_zones(args.config)
     corpus, owners, zobjs = make_corpus(zones, args.queries)
+    chosen = suite.select("differential", [suite.Case(q.group, q.describe(), query=q) for q in corpus], args)
+    corpus = [c["query"] for c in chosen]
+    report_cases = suite.Report("differential")
     ctx = Ctx(owners, zobjs)
     running = []
     try:
-        running.append(servers.start_knot(zones))
-        running.append(servers.start_nsd(zones))
-        if not args.peers_only:
-            running.append(servers.start_meridian(args.meridian or servers.default_meridian(), zones))
+        try:
+            running.append(servers.start_knot(zones))
+            running.append(servers.start_nsd(zones))
+            if not args.peers_only:
+                running.append(servers.start_meridian(args.meridian or servers.default_meridian(), zones))
+        except Exception as e:  # a missing tool, a server that does not start: every case fails, saying why
+            for c in chosen:
+                report_cases.record(c, [str(e)])
+            return report_cases.summary() and 2
         print("servers: " + ", ".join(f"{s.name} on 127.0.0.1/::1 port {s.port}" for s in running))
-        pairs, absolute, absolute_known, elapsed = compare_all(corpus, running, ctx, args.show, args.verbose)
+        pairs, absolute, absolute_known, elapsed, problems = compare_all(corpus, running, ctx, args.show, args.verbose)
+        exited = []
         for s in running:
             if not s.alive():
                 print(f"FAIL: {s.name} exited during the run (status {s.proc.returncode})")
                 print(s.log_text()[-4000:])
                 absolute[(s.name, "server exited")].append(corpus[0])
-        failed = report(corpus, pairs, absolute, absolute_known, elapsed, args.show)
-    except servers.Missing as e:
-        print(f"FAIL: {e}")
-        return 2
+                exited.append(f"{s.name} exited during the run (status {s.proc.returncode})")
+        report(corpus, pairs, absolute, absolute_known, elapsed, args.show)
+        print()
+        for c in chosen:
+            report_cases.record(c, problems.get(c["query"].idx, []))
+        if exited:
+            report_cases.record("differential/afterwards", exited)
     finally:
         for s in running:
             s.stop()
-    return 1 if failed else 0
+    return report_cases.summary()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,12 @@ with awkward names in every name field, served by Knot DNS, NSD and Meridian.
 
     /usr/bin/python3 Tests/Differential/edge_rdata.py [--meridian PATH] [--keep DIR] [-v]
     /usr/bin/python3 Tests/Differential/edge_rdata.py --write-fixture
+    /usr/bin/python3 Tests/Differential/edge_rdata.py --list | --group GROUP | --case GROUP/CASE | -k PATTERN
+
+The cases, by group: zone (each server's checker accepts its copy), serve (the occlusion
+warnings logged at start and after a reload that reads the zone again), answers (one per
+query, compared with Knot's and NSD's), absolute (each server's answers against the RFCs) and
+sizes (the large RRsets: what fits in 1,232 octets over UDP, and over 16 KB over TCP).
 
 The zone is generated here; Tests/Fixtures/zones/edge.example.zone is that zone (the run fails
 when the fixture is stale; --write-fixture rewrites it). For every type ldns 1.8.3 has a
@@ -35,11 +41,8 @@ narrowly, or a failure. Some answers are also checked against the RFCs directly
 (absolute_checks), so all three servers agreeing on a wrong answer fails too.
 """
 
-import argparse
 import os
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -62,6 +65,7 @@ except ImportError:
     sys.exit(2)
 
 import servers  # noqa: E402
+import suite  # noqa: E402
 
 
 def _register_rfc1035_types():
@@ -456,32 +460,8 @@ def send(server, ask):
                                use_edns=(0 if ask.via != "udp" else False), payload=1232)
     q.id = 4242
     wire = q.to_wire()
-    raw = tcp_raw(server, wire) if ask.via == "tcp" else udp_raw(server, wire)
+    raw = servers.tcp_raw(server, wire) if ask.via == "tcp" else servers.udp_raw(server, wire)
     return dns.message.from_wire(raw), len(raw), wire
-
-
-def udp_raw(server, wire):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(3)
-    try:
-        s.sendto(wire, (server.host, server.port))
-        data, _ = s.recvfrom(65535)
-        return data
-    finally:
-        s.close()
-
-
-def tcp_raw(server, wire):
-    s = socket.create_connection((server.host, server.port), timeout=5)
-    try:
-        s.sendall(struct.pack("!H", len(wire)) + wire)
-        head = servers.recv_exact(s, 2)
-        data = servers.recv_exact(s, struct.unpack("!H", head)[0]) if head else None
-        if data is None:
-            raise ConnectionError("the TCP connection closed before a whole response")
-        return data
-    finally:
-        s.close()
 
 
 def section(rrsets):
@@ -733,12 +713,12 @@ def explain(peer, ask, a, b):
 # ---------------------------------------------------------------- main
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--meridian", default=servers.default_meridian())
+    ap = suite.parser(__doc__.split("\n\n")[0])
     ap.add_argument("--keep", help="write the three zone copies into this directory")
     ap.add_argument("--write-fixture", action="store_true", help=f"write Meridian's zone to {FIXTURE} and exit")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    args.meridian = args.meridian or servers.default_meridian()
 
     records = zone_records()
     for owner, rtype, _, _ in records:
@@ -769,9 +749,8 @@ def main():
         return compare(args, records, work)
 
 
-def compare(args, records, work):
-    """Writes the three zone copies into `work`, checks them, serves them and compares."""
-    failures = []
+def copies(args, records, work):
+    """Writes the three zone copies into `work`: {server name: path}."""
     knot_unknown = unknown_mnemonics(lambda p: kzonecheck(p)[0])
     nsd_unknown = unknown_mnemonics(lambda p: nsd_checkzone(p)[0])
     print(f"written in RFC 3597 form for Knot: {' '.join(sorted(knot_unknown))}")
@@ -781,104 +760,148 @@ def compare(args, records, work):
         paths[who] = os.path.join(work, f"{who}.zone")
         with open(paths[who], "w") as f:
             f.write(zone_text(records, gen, peer=who != "meridian"))
-    for who, check in (("knot", kzonecheck), ("nsd", nsd_checkzone),
-                       ("meridian", lambda p: meridian_check(args.meridian, p))):
-        ok, out = check(paths[who])
-        print(f"{who} zone check: {'ok' if ok else 'FAILED'}")
-        if not ok or (who == "meridian" and out.strip().count("\n") > 0):
-            print(out)
-        if not ok:
-            failures.append(f"{who} refuses its copy of the zone")
-        if who == "meridian" and sorted(warnings_in(out)) != OCCLUDED:
-            failures.append(f"meridian check warned {sorted(warnings_in(out))}, want {OCCLUDED}")
-    if failures:
-        print("\n".join(failures))
-        return 1
+    return paths
 
-    started = []
-    try:
-        for who, start in (("knot", servers.start_knot), ("nsd", servers.start_nsd),
-                           ("meridian", lambda z: servers.start_meridian(args.meridian, z))):
-            started.append(start([(ORIGIN, paths[who])]))
-        knot, nsd, mer = started
-        if sorted(warnings_in(mer.log_text())) != OCCLUDED:
-            failures.append(f"meridian serve logged the warnings {sorted(warnings_in(mer.log_text()))}, want {OCCLUDED}")
-        # A reload that reads the zone again logs its warnings again; one that keeps it does not.
-        with open(os.path.join(mer.tmp, "zones", ORIGIN + "zone"), "a") as f:
-            f.write("; changed, so the reload reads the file again\n")
-        mer.proc.send_signal(signal.SIGHUP)
-        deadline = time.time() + 10
-        while time.time() < deadline and len(warnings_in(mer.log_text())) < 2 * len(OCCLUDED):
-            time.sleep(0.2)
-        if sorted(warnings_in(mer.log_text())) != sorted(OCCLUDED * 2):
-            failures.append(f"after a reload of the changed zone meridian logged {sorted(warnings_in(mer.log_text()))}, "
-                            f"want {OCCLUDED} twice")
-        asks = queries(records)
-        counts = {"equal": 0}
-        for ask in asks:
-            got = {}
-            for s in started:
-                try:
-                    m, size, _ = send(s, ask)
-                    got[s.name] = (normalise(m), size)
-                except Exception as e:  # a timeout, a malformed response: a failure either way
-                    got[s.name] = ({"error": f"{type(e).__name__}: {e}"}, None)
-            if not mer.alive():
-                failures.append(f"meridian exited after {ask}:\n{mer.log_text()}")
-                break
-            b = got["meridian"][0]
-            for peer in ("knot", "nsd"):
-                a = got[peer][0]
-                if a == b:
-                    counts["equal"] += 1
-                    continue
-                why = explain(peer, ask, a, b)
-                if why:
-                    for name in why:
-                        counts[name] = counts.get(name, 0) + 1
-                    continue
-                failures.append(describe(peer, ask, a, b))
-            if args.verbose:
-                print(ask, {k: v[1] for k, v in got.items()})
-        if not mer.alive():
-            return finish(failures)
-        failures += absolute_checks(started)
-        # These MX sets fit in 1,232 octets only compressed well: nobody may truncate them.
-        for owner, count, who in (("mxfit", 55, ("knot", "nsd", "meridian")), ("mxpairs", 58, ("nsd", "meridian"))):
-            for s in (s for s in started if s.name in who):
-                m, size, _ = send(s, Ask(f"{owner}." + ORIGIN, dns.rdatatype.MX, "udp-edns"))
-                n = sum(len(r) for r in m.answer)
-                print(f"{owner} MX over UDP from {s.name}: {size} octets, {n} MX, "
-                      f"TC={'yes' if m.flags & dns.flags.TC else 'no'}")
-                if m.flags & dns.flags.TC or n != count:
-                    failures.append(f"{s.name} did not fit the {count} MX of {owner} in one UDP response of 1232 octets")
-        for ask in (Ask("mx200." + ORIGIN, dns.rdatatype.MX, "tcp"),
-                    Ask("mxin200." + ORIGIN, dns.rdatatype.MX, "tcp"),
-                    Ask("_sip._tcp.srv200." + ORIGIN, dns.rdatatype.SRV, "tcp")):
-            for s in started:
-                m, size, _ = send(s, ask)
-                n = sum(len(r) for r in m.answer)
-                print(f"{ask} from {s.name}: {n} records in {size} octets")
-                if n != 200 or size <= 16384:
-                    failures.append(f"{s.name}: {ask} gave {n} records in {size} octets (want 200, over 16 KB)")
-        print(f"\n{len(asks)} queries, 2 comparisons each: {counts['equal']} equal")
-        for name, reason, _ in KNOWN:
-            if counts.get(name):
-                print(f"  known: {name} × {counts[name]}: {reason}")
-    finally:
+
+def zone_check(who, check_of):
+    def case(check, fx):
+        ok, out = check_of(fx.args)(fx.paths[who])
+        details = out if not ok or (who == "meridian" and out.strip().count("\n") > 0) else ""
+        check(ok, f"{who} accepts its copy of the zone" + (f":\n{details}" if details else ""))
+        if who == "meridian":
+            check(sorted(warnings_in(out)) == OCCLUDED, f"meridian check warned {sorted(warnings_in(out))}, want {OCCLUDED}")
+    return case
+
+
+def serve_warnings(check, fx):
+    mer = fx.servers[2]
+    check(sorted(warnings_in(mer.log_text())) == OCCLUDED,
+          f"meridian serve logged the warnings {sorted(warnings_in(mer.log_text()))}, want {OCCLUDED}")
+
+
+def reload_warnings(check, fx):
+    mer = fx.servers[2]
+    # A reload that reads the zone again logs its warnings again; one that keeps it does not.
+    with open(os.path.join(mer.tmp, "zones", ORIGIN + "zone"), "a") as f:
+        f.write("; changed, so the reload reads the file again\n")
+    mer.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline and len(warnings_in(mer.log_text())) < 2 * len(OCCLUDED):
+        time.sleep(0.2)
+    check(sorted(warnings_in(mer.log_text())) == sorted(OCCLUDED * 2),
+          f"after a reload of the changed zone meridian logged {sorted(warnings_in(mer.log_text()))}, "
+          f"want {OCCLUDED} twice")
+
+
+def answer_case(ask):
+    def case(check, fx):
+        started = fx.servers
+        mer = started[2]
+        check(mer.alive(), f"meridian is running before {ask}" + ("" if mer.alive() else f":\n{mer.log_text()[-3000:]}"))
+        got = {}
         for s in started:
+            try:
+                m, size, _ = send(s, ask)
+                got[s.name] = (normalise(m), size)
+            except Exception as e:  # a timeout, a malformed response: a failure either way
+                got[s.name] = ({"error": f"{type(e).__name__}: {e}"}, None)
+        check(mer.alive(), f"meridian still running after {ask}" + ("" if mer.alive() else f":\n{mer.log_text()[-3000:]}"))
+        b = got["meridian"][0]
+        for peer in ("knot", "nsd"):
+            a = got[peer][0]
+            if a == b:
+                fx.counts["equal"] += 1
+                check(True, f"same as {peer}")
+                continue
+            why = explain(peer, ask, a, b)
+            if why:
+                for name in why:
+                    fx.counts[name] = fx.counts.get(name, 0) + 1
+                check(True, f"known difference from {peer}: {', '.join(why)}")
+                continue
+            check(False, describe(peer, ask, a, b))
+        if fx.args.verbose:
+            print(ask, {k: v[1] for k, v in got.items()})
+    return case
+
+
+def absolute_case(who):
+    def case(check, fx):
+        s = next(s for s in fx.servers if s.name == who)
+        for problem in absolute_checks([s]):
+            check(False, problem)
+        check(True, f"{who}: the answers checked against the RFCs")
+    return case
+
+
+def fits_udp(owner, count, who):
+    def case(check, fx):
+        # These MX sets fit in 1,232 octets only compressed well: nobody may truncate them.
+        for s in (s for s in fx.servers if s.name in who):
+            m, size, _ = send(s, Ask(f"{owner}." + ORIGIN, dns.rdatatype.MX, "udp-edns"))
+            n = sum(len(r) for r in m.answer)
+            check(not (m.flags & dns.flags.TC or n != count),
+                  f"{s.name} fits the {count} MX of {owner} in one UDP response of 1232 octets: {size} octets, {n} MX, "
+                  f"TC={'yes' if m.flags & dns.flags.TC else 'no'}")
+    return case
+
+
+def over_tcp(ask):
+    def case(check, fx):
+        for s in fx.servers:
+            m, size, _ = send(s, ask)
+            n = sum(len(r) for r in m.answer)
+            check(n == 200 and size > 16384, f"{s.name}: {ask} gave {n} records in {size} octets (want 200, over 16 KB)")
+    return case
+
+
+def compare(args, records, work):
+    """Writes the three zone copies into `work`, checks them, serves them and compares, case by case."""
+    C = suite.Case
+    cases = [C("zone", f"{who} zone check", zone_check(who, check_of)) for who, check_of in (
+        ("knot", lambda a: kzonecheck), ("nsd", lambda a: nsd_checkzone),
+        ("meridian", lambda a: (lambda p: meridian_check(a.meridian, p))))]
+    cases += [C("serve", "warnings at start", serve_warnings), C("serve", "warnings after a reload", reload_warnings)]
+    cases += [C("answers", str(ask), answer_case(ask)) for ask in queries(records)]
+    cases += [C("absolute", who, absolute_case(who)) for who in ("knot", "nsd", "meridian")]
+    cases += [C("sizes", f"{owner} MX fits in 1232 octets", fits_udp(owner, count, who))
+              for owner, count, who in (("mxfit", 55, ("knot", "nsd", "meridian")), ("mxpairs", 58, ("nsd", "meridian")))]
+    cases += [C("sizes", f"{ask} over 16 KB", over_tcp(ask)) for ask in (
+        Ask("mx200." + ORIGIN, dns.rdatatype.MX, "tcp"), Ask("mxin200." + ORIGIN, dns.rdatatype.MX, "tcp"),
+        Ask("_sip._tcp.srv200." + ORIGIN, dns.rdatatype.SRV, "tcp"))]
+
+    def start_all(fx):
+        out = []
+        try:
+            for who, start in (("knot", servers.start_knot), ("nsd", servers.start_nsd),
+                               ("meridian", lambda z: servers.start_meridian(args.meridian, z))):
+                out.append(start([(ORIGIN, fx.paths[who])]))
+        except Exception:
+            for s in out:
+                s.stop()
+            raise
+        return Group(out)
+
+    fx = suite.Fixtures(args=lambda: args, paths=lambda: copies(args, records, work),
+                        servers=lambda: start_all(fx), counts=lambda: {"equal": 0})
+
+    def after(check, fx):
+        counts = fx.counts
+        if counts["equal"] or len(counts) > 1:
+            print(f"\n{counts['equal']} comparisons equal")
+            for name, reason, _ in KNOWN:
+                if counts.get(name):
+                    print(f"  known: {name} × {counts[name]}: {reason}")
+
+    return suite.run("edge_rdata", cases, args, fx, after)
+
+
+class Group(list):
+    """The running servers, stopped together."""
+
+    def stop(self):
+        for s in self:
             s.stop()
-    return finish(failures)
-
-
-def finish(failures):
-    if failures:
-        print(f"\n{len(failures)} unexplained differences or failures:")
-        for f in failures:
-            print(f)
-        return 1
-    print("no unexplained difference")
-    return 0
 
 
 # The records occluded by the delegation t-ns, which Meridian loads with a warning each.

@@ -2,6 +2,7 @@
 """Malformed-packet and robustness suite for meridian.
 
     /usr/bin/python3 Tests/Differential/malformed.py [--meridian PATH] [--against knot|nsd]
+    /usr/bin/python3 Tests/Differential/malformed.py --list | --group GROUP | --case GROUP/CASE | -k PATTERN
 
 Sends hostile inputs to a running server over UDP (and some over TCP) and checks
 each result against what the RFCs ask for; after every case a normal query must
@@ -14,7 +15,6 @@ runs the same cases against that server instead, to show where a mature
 implementation agrees; the test of record is the run against meridian.
 """
 
-import argparse
 import os
 import random
 import resource
@@ -35,6 +35,7 @@ except ImportError:
     sys.exit(2)
 
 import servers  # noqa: E402
+import suite  # noqa: E402
 
 ZONE = "example.org."
 SILENCE = "silence"
@@ -207,10 +208,12 @@ def cases():
     c = []
 
     def add(name, data, expect, rfc, tcp=False, checks=()):
-        c.append({"name": name, "data": data, "expect": expect, "rfc": rfc, "tcp": tcp, "checks": checks})
+        # `group` is the one set above the call's section (read when add runs).
+        c.append(suite.Case(group, name, data=data, expect=expect, rfc=rfc, tcp=tcp, checks=checks))
 
     good = query()
     # --- packets without a readable header: silence
+    group = "header"
     add("empty datagram", b"", SILENCE, "RFC 1035 4.1.1: no header, nothing to answer")
     add("one byte", b"\x12", SILENCE, "RFC 1035 4.1.1: shorter than a header")
     add("eleven bytes", good[:11], SILENCE, "RFC 1035 4.1.1: shorter than a header")
@@ -219,6 +222,7 @@ def cases():
         "RFC 1035 4.1.1 / RFC 5452 practice: a response is not a query; answering enables reflection loops")
     add("QR=1 header only", header(qr=1, qd=0), SILENCE, "as above")
     # --- the question section
+    group = "question"
     add("QDCOUNT=0", header(qd=0), FORMERR, "RFC 1035 4.1.2 / RFC 9619-era practice: a QUERY needs one question")
     add("QDCOUNT=2", header(qd=2) + question() + question("mail.example.org."), FORMERR,
         "RFC 9619: a QUERY with more than one question is FORMERR")
@@ -249,6 +253,7 @@ def cases():
         + b"\x3f" + b"d" * 63 + b"\xc0\x0c" + b"\x00\x01\x00\x01", FORMERR,
         "RFC 1035 2.3.4 and 4.1.4: a loop that also exceeds 255 octets")
     # --- EDNS(0)
+    group = "edns"
     add("truncated OPT record", header(ar=1) + question() + opt()[:7], FORMERR,
         "RFC 1035 4.1.3: additional record runs past the end")
     add("ARCOUNT=2 with one record", header(ar=2) + question() + opt(), FORMERR,
@@ -270,6 +275,7 @@ def cases():
     add("no EDNS: no OPT", query(), NOERROR, "RFC 6891 7: no OPT in the response to a query without one",
         checks=(no_opt, answered_www, question_echoed))
     # --- opcodes and transfer types
+    group = "opcode"
     add("opcode 3 (unassigned)", query(opcode=3), NOTIMP, "RFC 1035 4.1.1 / RFC 6895: unsupported opcode")
     add("opcode 2 (STATUS)", query(opcode=2), NOTIMP, "RFC 1035 4.1.1: STATUS is not implemented")
     add("opcode 15", query(opcode=15), NOTIMP, "RFC 6895: unassigned opcode")
@@ -292,6 +298,7 @@ def cases():
     add("CHAOS TXT hostname.bind (not configured)", query("hostname.bind.", 16, 3), REFUSED,
         "RFC 4892: identity answered only if configured")
     # --- trailing data and odd but legal headers
+    group = "odd"
     add("trailing garbage after the question", query() + b"\xde\xad\xbe\xef", (FORMERR, NOERROR),
         "RFC 1035 does not cover trailing bytes; Knot answers FORMERR", )
     add("ANCOUNT=1 with no answer records", header(an=1) + question(), FORMERR, "RFC 1035 4.1.1: counts lie")
@@ -302,6 +309,7 @@ def cases():
     add("TC bit set in the query", query(tc=1), NOERROR, "RFC 1035: TC in a query is meaningless; answer it",
         checks=(answered_www,))
     # --- over TCP
+    group = "tcp"
     add("TCP: QDCOUNT=0", header(qd=0), FORMERR, "RFC 7766 with RFC 1035 4.1.2", tcp=True)
     add("TCP: pointer loop", header() + b"\xc0\x0c\x00\x01\x00\x01", FORMERR, "RFC 1035 4.1.4", tcp=True)
     add("TCP: two OPT records", header(ar=2) + question() + opt() + opt(), FORMERR, "RFC 6891 6.1.1", tcp=True)
@@ -507,12 +515,28 @@ def slow_client(server, seconds=6, slow_clients=5):
 
 # ---------------------------------------------------------------- main
 
+# The cases of tcp_framing_cases (run together, on connections of their own).
+FRAMING = ["TCP: three pipelined queries in one write (RFC 7766 6.2.1)",
+           "TCP: a query written one byte at a time (RFC 7766 8)",
+           "TCP: zero-length frame", "TCP: length larger than the data, then close", "TCP: length shorter than a header"]
+# Load and robustness, each a case of its own.
+LOAD = [("300 random and mutated packets", lambda server: (random_packets(server), "")),
+        ("500 idle TCP connections", idle_connections),
+        ("one-byte-per-second TCP clients", slow_client)]
+
+
+def all_cases():
+    return (cases() + [suite.Case("framing", name) for name in FRAMING]
+            + [suite.Case("load", label, fn=fn) for label, fn in LOAD])
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--meridian", help="path to the meridian binary (default: .build/debug/meridian)")
+    ap = suite.parser(__doc__.split("\n\n")[0])
     ap.add_argument("--against", choices=["meridian", "knot", "nsd"], default="meridian")
     ap.add_argument("--config", default=servers.FIXTURE_CONFIG)
     args = ap.parse_args()
+    chosen = suite.select("malformed", all_cases(), args)
+    report = suite.Report("malformed")
     zones = servers.load_zones(args.config)
     try:
         if args.against == "knot":
@@ -521,55 +545,42 @@ def main():
             server = servers.start_nsd(zones)
         else:
             server = servers.start_meridian(args.meridian or servers.default_meridian(), zones)
-    except servers.Missing as e:
-        print(f"FAIL: {e}")
-        return 2
-    failures = 0
-    total = 0
+    except Exception as e:  # a missing tool, a server that does not start: every case fails, saying why
+        for case in chosen:
+            report.record(case, [str(e)])
+        return report.summary() and 2
     try:
         print(f"{server.name} on 127.0.0.1/::1 port {server.port}")
-        for case in cases():
-            total += 1
-            problems = run_case(server, case)
-            ok, detail = healthy(server)
-            if not ok:
-                problems.append("afterwards: " + detail)
-            via = "tcp" if case["tcp"] else "udp"
-            status = "ok  " if not problems else "FAIL"
-            print(f"{status} [{via}] {case['name']}  ({case['rfc']})")
-            for p in problems:
-                print(f"       {p}")
-            failures += bool(problems)
-        for name, problems in tcp_framing_cases(server):
-            total += 1
-            ok, detail = healthy(server)
-            if not ok:
-                problems = problems + ["afterwards: " + detail]
-            print(f"{'ok  ' if not problems else 'FAIL'} [tcp] {name}")
-            for p in problems:
-                print(f"       {p}")
-            failures += bool(problems)
-        for label, fn in (("300 random and mutated packets", lambda: (random_packets(server), "")),
-                          ("500 idle TCP connections", lambda: idle_connections(server)),
-                          ("one-byte-per-second TCP clients", lambda: slow_client(server))):
-            total += 1
-            problems, detail = fn()
-            ok, hd = healthy(server)
-            if not ok:
-                problems.append("afterwards: " + hd)
-            print(f"{'ok  ' if not problems else 'FAIL'} {label}  {detail}")
-            for p in problems[:10]:
-                print(f"       {p}")
-            failures += bool(problems)
+        framing = None
+        for case in chosen:
+            if case.group == "framing":
+                if framing is None:
+                    framing = dict(tcp_framing_cases(server))
+                problems = list(framing[case.name])
+                ok, detail = healthy(server)
+                if not ok:
+                    problems = problems + ["afterwards: " + detail]
+                report.record(case, problems)
+            elif case.group == "load":
+                problems, detail = case["fn"](server)
+                ok, hd = healthy(server)
+                if not ok:
+                    problems.append("afterwards: " + hd)
+                report.record(case, problems[:10], [detail] if detail and not problems else [])
+            else:
+                problems = run_case(server, case)
+                ok, detail = healthy(server)
+                if not ok:
+                    problems.append("afterwards: " + detail)
+                via = "tcp" if case["tcp"] else "udp"
+                report.record(case, problems, [f"[{via}] {case['rfc']}"] + [f"  {p}" for p in problems])
         if not server.alive():
-            print(f"FAIL: {server.name} exited (status {server.proc.returncode})")
-            print(server.log_text()[-3000:])
-            failures += 1
+            report.record("malformed/afterwards", [f"{server.name} exited (status {server.proc.returncode})",
+                                                    server.log_text()[-3000:]])
     finally:
         server.stop()
-    print(f"\n{total - failures} of {total} cases passed against {server.name}")
-    print("RESULT: " + ("PASS" if failures == 0 else "FAIL"))
-    return 1 if failures else 0
+    print(f"(against {server.name})")
+    return report.summary()
 
 
 if __name__ == "__main__":

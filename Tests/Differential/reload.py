@@ -7,9 +7,11 @@ to different data centers) and a broken one (a zone file with a syntax error). A
 - every answer right for a snapshot that could be in force (A or B; never empty, never broken),
 - after each reload settles, the answer is the new snapshot's, and after a broken one the old.
 
-    /usr/bin/python3 Tests/Differential/reload.py [--meridian PATH]
+    /usr/bin/python3 Tests/Differential/reload.py [--meridian PATH] [--reloads N] [--list] [-k PATTERN]
+
+The reloads run once; each of the cases below judges one side of that run (selecting one still
+runs all the reloads).
 """
-import argparse
 import os
 import shutil
 import signal
@@ -25,6 +27,7 @@ import dns.rdatatype
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
+import suite  # noqa: E402
 
 ZONE = """$ORIGIN example.com.
 $TTL 300
@@ -59,11 +62,22 @@ def write(path, text):
     os.replace(tmp, path)
 
 
+LOST, WRONG, SETTLED, REJECTED, ALIVE = "no query lost", "no wrong answer", "each reload settles", \
+    "a broken file is rejected and logged", "meridian survives"
+CASES = [suite.Case("sighup", name) for name in (LOST, WRONG, SETTLED, REJECTED, ALIVE)]
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--meridian", default=servers.default_meridian())
+    ap = suite.parser(__doc__.split("\n\n")[0])
     ap.add_argument("--reloads", type=int, default=20)
     args = ap.parse_args()
+    chosen = suite.select("reload", CASES, args)
+    args.meridian = args.meridian or servers.default_meridian()
+    if not os.access(args.meridian, os.X_OK):
+        report = suite.Report("reload")
+        for case in chosen:
+            report.record(case, [f"meridian binary not found at {args.meridian}: run `swift build` first"])
+        return report.summary()
     tmp = tempfile.mkdtemp(prefix="meridian-reload-")
     port = servers.free_port()
     conf = os.path.join(tmp, "meridian.yaml")
@@ -109,7 +123,7 @@ def main():
             except Exception:
                 pass
             if time.time() > deadline or proc.poll() is not None:
-                raise SystemExit("meridian did not start:\n" + open(log.name).read())
+                raise RuntimeError("meridian did not start:\n" + open(log.name).read())
             time.sleep(0.1)
 
         def load(tcp):
@@ -123,13 +137,13 @@ def main():
                     got = ask(name, tcp)
                 except Exception as e:  # a timeout is a lost query
                     with lock:
-                        failures.append(f"lost: {name} over {'TCP' if tcp else 'UDP'}: {e!r}")
+                        failures.append((LOST, f"lost: {name} over {'TCP' if tcp else 'UDP'}: {e!r}"))
                     continue
                 valid = [[s[0]] if name.startswith("www") else [s[1]] for s in SNAPSHOTS.values()]
                 with lock:
                     counts["answered"] += 1
                     if got not in valid:
-                        failures.append(f"wrong: {name} -> {got}")
+                        failures.append((WRONG, f"wrong: {name} -> {got}"))
 
         threads = [threading.Thread(target=load, args=(tcp,)) for tcp in (False, False, True)]
         for t in threads:
@@ -143,7 +157,7 @@ def main():
             deadline = time.time() + 30
             while reloads_finished() == before:
                 if time.time() > deadline:
-                    failures.append(f"reload {i + 1} ({kind}) never finished")
+                    failures.append((SETTLED, f"reload {i + 1} ({kind}) never finished"))
                     break
                 time.sleep(0.02)
             if kind != "broken":
@@ -153,7 +167,7 @@ def main():
             deadline = time.time() + 10
             while current() != want:
                 if time.time() > deadline:
-                    failures.append(f"reload {i + 1} ({kind}): still answering {current()}, expected {want}")
+                    failures.append((SETTLED, f"reload {i + 1} ({kind}): still answering {current()}, expected {want}"))
                     break
                 time.sleep(0.05)
             print(f"reload {i + 1:2} {kind:6}: in force {expected}", flush=True)
@@ -161,16 +175,18 @@ def main():
         for t in threads:
             t.join()
         if proc.poll() is not None:
-            failures.append("meridian exited during the reloads")
+            failures.append((ALIVE, "meridian exited during the reloads"))
         text = open(log.name).read()
         broken = text.count("reload: rejected")
         want_broken = sum(1 for i in range(args.reloads) if i % 3 == 1)
         if broken < want_broken:
-            failures.append(f"expected {want_broken} logged reload failures, saw {broken}")
+            failures.append((REJECTED, f"expected {want_broken} logged reload failures, saw {broken}"))
         if "a.zone:7:" not in text:
-            failures.append("the broken zone's file:line was not logged")
+            failures.append((REJECTED, "the broken zone's file:line was not logged"))
         print(f"queries sent {counts['sent']}, answered {counts['answered']}, reloads {args.reloads}, "
               f"rejected {broken}")
+    except RuntimeError as e:  # no reload ran: every case fails, saying why
+        failures += [(c.name, str(e)) for c in CASES]
     finally:
         stop.set()
         proc.send_signal(signal.SIGTERM)
@@ -179,10 +195,10 @@ def main():
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in failures[:20]:
-        print("FAIL", f)
-    print("RESULT:", "FAIL" if failures else "PASS")
-    return 1 if failures else 0
+    report = suite.Report("reload")
+    for case in chosen:
+        report.record(case, [f for c, f in failures if c == case.name][:20])
+    return report.summary()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ behaviour is shared, against Knot and NSD.
 Every packet goes to 127.0.0.1 or ::1. Exit status 0 when every check passes.
 """
 
-import argparse
 import base64
 import os
 import socket
@@ -33,6 +32,7 @@ from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
+import suite  # noqa: E402
 
 import dns.edns  # noqa: E402
 import dns.flags  # noqa: E402
@@ -52,15 +52,6 @@ KEYS = {
 COOKIE_SECRET = "e5e973e5a6b2a43f48e7dc849e37bfcf"
 OTHER_SECRET = "00112233445566778899aabbccddeeff"
 NAME = "www.example.org."
-
-failures = []
-
-
-def check(ok, what):
-    print(("PASS " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-
 
 def udp(server, wire, timeout=2.0):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -97,42 +88,61 @@ def cookie_option(client, server=b""):
     return struct.pack("!HH", 10, len(client) + len(server)) + client + server
 
 
-def header_cases(mer, knot, nsd):
+# ---------------------------------------------------------------- header and EDNS
+
+def cd_cleared(check, fx):
     cd = header(flags=0x0110) + question()
-    for s in (mer, knot, nsd):
+    for s in (fx.mer, fx.knot, fx.nsd):
         r = udp(s, cd)
         check(r is not None and (struct.unpack("!H", r[2:4])[0] & 0x0010) == 0, f"{s.name}: CD cleared in the answer")
+
+
+def qclass_any(check, fx):
     anyclass = header() + question(qclass=255)
-    r = dns.message.from_wire(udp(mer, anyclass))
-    n = dns.message.from_wire(udp(nsd, anyclass))
+    r = dns.message.from_wire(udp(fx.mer, anyclass))
+    n = dns.message.from_wire(udp(fx.nsd, anyclass))
     check(r.rcode() == 0 and not (r.flags & dns.flags.AA) and r.answer and r.answer[0].rdclass == 1,
           "QCLASS ANY: NOERROR, class IN records, AA clear")
     check([str(x) for x in r.answer] == [str(x) for x in n.answer] and r.flags == n.flags,
           "QCLASS ANY: same answer and flags as NSD")
-    cases = {
-        "OPT in the answer section": header(an=1) + question() + opt(),
-        "OPT in the authority section": header(ns=1) + question() + opt(),
-        "TSIG not the last record": None,
-        "two COOKIE options": header(ar=1) + question() + opt(cookie_option(b"A" * 8) + cookie_option(b"B" * 8)),
-        "COOKIE of 5 bytes": header(ar=1) + question() + opt(struct.pack("!HH", 10, 5) + b"x" * 5),
-        "COOKIE of 12 bytes": header(ar=1) + question() + opt(cookie_option(b"A" * 8, b"B" * 4)),
-        "COOKIE of 41 bytes": header(ar=1) + question() + opt(cookie_option(b"A" * 8, b"B" * 33)),
-    }
+
+
+def tsig_not_last():
     m = dns.message.make_query(NAME, "A")
     m.use_tsig(dns.tsigkeyring.from_text({KEYS["hmac-sha256"][0]: SECRET}), keyname=KEYS["hmac-sha256"][0])
     w = bytearray(m.to_wire())
     w[10:12] = struct.pack("!H", struct.unpack("!H", w[10:12])[0] + 1)
-    cases["TSIG not the last record"] = bytes(w) + b"\x00" + struct.pack("!HHIH", 1, 1, 0, 4) + bytes([192, 0, 2, 1])
-    for what, wire in cases.items():
-        r = udp(mer, wire)
+    return bytes(w) + b"\x00" + struct.pack("!HHIH", 1, 1, 0, 4) + bytes([192, 0, 2, 1])
+
+
+FORMERR_CASES = {
+    "OPT in the answer section": lambda: header(an=1) + question() + opt(),
+    "OPT in the authority section": lambda: header(ns=1) + question() + opt(),
+    "TSIG not the last record": tsig_not_last,
+    "two COOKIE options": lambda: header(ar=1) + question() + opt(cookie_option(b"A" * 8) + cookie_option(b"B" * 8)),
+    "COOKIE of 5 bytes": lambda: header(ar=1) + question() + opt(struct.pack("!HH", 10, 5) + b"x" * 5),
+    "COOKIE of 12 bytes": lambda: header(ar=1) + question() + opt(cookie_option(b"A" * 8, b"B" * 4)),
+    "COOKIE of 41 bytes": lambda: header(ar=1) + question() + opt(cookie_option(b"A" * 8, b"B" * 33)),
+}
+
+
+def formerr(what):
+    def case(check, fx):
+        r = udp(fx.mer, FORMERR_CASES[what]())
         check(r is not None and r[3] & 0xF == 1, f"{what}: FORMERR")
-        check(mer.alive(), f"{what}: still serving")
+        check(fx.mer.alive(), f"{what}: still serving")
+    return case
+
+
+def refused_ede(check, fx):
     refused = header(ar=1) + question("nowhere.invalid.") + opt()
-    for s in (mer, knot, nsd):
+    for s in (fx.mer, fx.knot, fx.nsd):
         m = dns.message.from_wire(udp(s, refused))
         codes = [o.code for o in m.options if o.otype == 15]
         check(m.rcode() == dns.rcode.REFUSED and codes == [20], f"{s.name}: REFUSED with EDE 20 (got {codes})")
 
+
+# ---------------------------------------------------------------- TSIG
 
 def signed_query(algorithm, keyname, secret, tcp=False):
     keyring = dns.tsigkeyring.from_text({keyname: secret})
@@ -160,20 +170,36 @@ def tsig_error(server, m, keyring, tcp=False):
     return 0 if r_ok else f"rcode {r.rcode()} had_tsig {r.had_tsig}"
 
 
-def tsig_cases(mer, knot, dig):
-    for algorithm, (keyname, secret) in KEYS.items():
-        for tcp in (False, True):
-            m, kr = signed_query(algorithm, keyname, secret)
-            got = tsig_error(mer, m, kr, tcp)
-            check(got == 0, f"TSIG {algorithm} over {'TCP' if tcp else 'UDP'}: signed answer verified ({got})")
-    for s in (mer, knot):
+def tsig_signed(algorithm, tcp):
+    def case(check, fx):
+        keyname, secret = KEYS[algorithm]
+        m, kr = signed_query(algorithm, keyname, secret)
+        got = tsig_error(fx.mer, m, kr, tcp)
+        check(got == 0, f"TSIG {algorithm} over {'TCP' if tcp else 'UDP'}: signed answer verified ({got})")
+    return case
+
+
+def tsig_bad_key(check, fx):
+    for s in (fx.mer, fx.knot):
         m, kr = signed_query("hmac-sha256", "unknown.meridian.test.", SECRET)
         check(tsig_error(s, m, kr) == "BADKEY", f"{s.name}: unknown key is NOTAUTH/BADKEY")
+
+
+def tsig_bad_secret(check, fx):
+    for s in (fx.mer, fx.knot):
         m, kr = signed_query("hmac-sha256", KEYS["hmac-sha256"][0], base64.b64encode(b"wrong" * 8).decode())
         got = tsig_error(s, m, kr)
         check(got == "BADSIG", f"{s.name}: wrong secret is NOTAUTH/BADSIG ({got})")
+
+
+def tsig_bad_algorithm(check, fx):
+    for s in (fx.mer, fx.knot):
         m, kr = signed_query("hmac-sha512", KEYS["hmac-sha256"][0], SECRET)
         check(tsig_error(s, m, kr) == "BADKEY", f"{s.name}: right name, wrong algorithm is BADKEY")
+
+
+def tsig_bad_time(check, fx):
+    for s in (fx.mer, fx.knot):
         m, kr = signed_query("hmac-sha256", *KEYS["hmac-sha256"])
         with mock.patch("time.time", return_value=time.time() - 3600):
             wire = m.to_wire()
@@ -187,14 +213,22 @@ def tsig_cases(mer, knot, dig):
             parsed = repr(e)
         check(parsed == "BADTIME", f"{s.name}: an hour of clock skew is NOTAUTH/BADTIME, signed ({parsed})")
         check(r is not None and r[3] & 0xF == 9, f"{s.name}: BADTIME with RCODE NOTAUTH")
+
+
+def tsig_dig(check, fx):
     keyname, secret = KEYS["hmac-sha384"]
-    out = subprocess.run([dig, "@127.0.0.1", "-p", str(mer.port), "-y", f"hmac-sha384:{keyname}:{secret}",
+    out = subprocess.run([fx.dig, "@127.0.0.1", "-p", str(fx.mer.port), "-y", f"hmac-sha384:{keyname}:{secret}",
                           NAME, "A", "+tcp"], capture_output=True, text=True, timeout=20)
-    out2 = subprocess.run([dig, "@127.0.0.1", "-p", str(mer.port), "-y", f"hmac-sha384:{keyname}:{secret}",
+    out2 = subprocess.run([fx.dig, "@127.0.0.1", "-p", str(fx.mer.port), "-y", f"hmac-sha384:{keyname}:{secret}",
                            NAME, "A"], capture_output=True, text=True, timeout=20)
     for o, t in ((out, "TCP"), (out2, "UDP")):
         check("status: NOERROR" in o.stdout and "TSIG PSEUDOSECTION" in o.stdout and "fail" not in (o.stdout + o.stderr).lower(),
               f"dig -y over {t} verifies the signed answer:\n{o.stdout[-400:]}{o.stderr[-200:]}")
+
+
+# ---------------------------------------------------------------- cookies
+
+CLIENT = bytes.fromhex("2464c4abcf10c957")
 
 
 def query_with_cookie(server, client, server_cookie=b"", tcp=False):
@@ -207,41 +241,71 @@ def query_with_cookie(server, client, server_cookie=b"", tcp=False):
     return dns.message.from_wire(raw), raw
 
 
-def cookie_cases(mer, strict, knot, dig, kdig):
-    client = bytes.fromhex("2464c4abcf10c957")
-    r, _ = query_with_cookie(mer, client)
+def cookie_echoed(check, fx):
+    r, _ = query_with_cookie(fx.mer, CLIENT)
     c = cookie_of(r)
-    check(c is not None and len(c) == 24 and c[:8] == client and c[8] == 1 and c[9:12] == b"\x00\x00\x00",
+    check(c is not None and len(c) == 24 and c[:8] == CLIENT and c[8] == 1 and c[9:12] == b"\x00\x00\x00",
           "client cookie echoed with a version-1 RFC 9018 server cookie")
     check(r.rcode() == 0 and len(r.answer) == 1, "not required: answered with only a client cookie")
+
+
+def cookie_rotation(check, fx):
+    c = cookie_of(query_with_cookie(fx.mer, CLIENT)[0])
     # Rotation: the strict instance has this secret as previous-secret and accepts the cookie.
-    r, _ = query_with_cookie(strict, client, c[8:])
+    r, _ = query_with_cookie(fx.strict, CLIENT, c[8:])
     check(r.rcode() == 0 and len(r.answer) == 1, "a cookie made with the previous secret is accepted after rotation")
-    # require: true
-    r, raw = query_with_cookie(strict, client)
+
+
+def cookie_required(check, fx):
+    strict = fx.strict
+    r, raw = query_with_cookie(strict, CLIENT)
     check(r.rcode() == dns.rcode.BADCOOKIE and not r.answer, f"required: client cookie only is BADCOOKIE ({dns.rcode.to_text(r.rcode())})")
     fresh = cookie_of(r)
-    check(fresh is not None and len(fresh) == 24 and fresh[:8] == client, "BADCOOKIE carries a fresh server cookie")
-    r, _ = query_with_cookie(strict, client, fresh[8:])
+    check(fresh is not None and len(fresh) == 24 and fresh[:8] == CLIENT, "BADCOOKIE carries a fresh server cookie")
+    r, _ = query_with_cookie(strict, CLIENT, fresh[8:])
     check(r.rcode() == 0 and len(r.answer) == 1, "required: the returned server cookie is accepted")
     r, _ = query_with_cookie(strict, bytes.fromhex("1111111111111111"), fresh[8:])
     check(r.rcode() == dns.rcode.BADCOOKIE, "required: a server cookie made for another client cookie is BADCOOKIE")
-    r, _ = query_with_cookie(strict, client, tcp=True)
+
+
+def cookie_required_tcp(check, fx):
+    r, _ = query_with_cookie(fx.strict, CLIENT, tcp=True)
     check(r.rcode() == 0 and len(r.answer) == 1, "required: TCP is answered without a server cookie")
-    r = dns.query.udp(dns.message.make_query(NAME, "A"), strict.host, port=strict.port, timeout=3)
+    r = dns.query.udp(dns.message.make_query(NAME, "A"), fx.strict.host, port=fx.strict.port, timeout=3)
     check(r.rcode() == 0 and len(r.answer) == 1, "required: a client without cookies is answered")
-    for tool, args in ((dig, ["+cookie"]), (kdig, ["+cookie"])):
-        o = subprocess.run([tool, "@127.0.0.1", "-p", str(strict.port), NAME, "A"] + args,
+
+
+def cookie_tools(check, fx):
+    for tool, args in ((fx.dig, ["+cookie"]), (fx.kdig, ["+cookie"])):
+        o = subprocess.run([tool, "@127.0.0.1", "-p", str(fx.strict.port), NAME, "A"] + args,
                            capture_output=True, text=True, timeout=20)
         check("NOERROR" in o.stdout and "192.0.2.80" in o.stdout and "COOKIE" in o.stdout,
               f"{os.path.basename(tool)} +cookie against require: true ends NOERROR:\n{o.stdout[-500:]}")
+
+
+def cookie_knot(check, fx):
     # Interoperable cookies: Knot's mod-cookies with the same secret makes cookies Meridian accepts.
-    r, _ = query_with_cookie(knot, client)
+    r, _ = query_with_cookie(fx.knot, CLIENT)
     kc = cookie_of(r)
     check(kc is not None and len(kc) == 24, f"knot returned a 16-byte server cookie ({kc.hex() if kc else None})")
     if kc is not None:
-        r, _ = query_with_cookie(strict, client, kc[8:])
+        r, _ = query_with_cookie(fx.strict, CLIENT, kc[8:])
         check(r.rcode() == 0 and len(r.answer) == 1, "a server cookie made by Knot with the shared secret is accepted")
+
+
+C = suite.Case
+CASES = (
+    [C("header", "CD cleared", cd_cleared), C("header", "QCLASS ANY", qclass_any)]
+    + [C("header", f"{what}: FORMERR", formerr(what)) for what in FORMERR_CASES]
+    + [C("header", "REFUSED with EDE 20", refused_ede)]
+    + [C("tsig", f"{alg} over {'TCP' if tcp else 'UDP'}", tsig_signed(alg, tcp)) for alg in KEYS for tcp in (False, True)]
+    + [C("tsig", "unknown key", tsig_bad_key), C("tsig", "wrong secret", tsig_bad_secret),
+       C("tsig", "wrong algorithm", tsig_bad_algorithm), C("tsig", "clock skew", tsig_bad_time),
+       C("tsig", "dig -y", tsig_dig)]
+    + [C("cookie", "echoed", cookie_echoed), C("cookie", "rotation", cookie_rotation),
+       C("cookie", "required", cookie_required), C("cookie", "required: TCP and cookie-less", cookie_required_tcp),
+       C("cookie", "dig and kdig", cookie_tools), C("cookie", "Knot's cookie", cookie_knot)]
+)
 
 
 def start_knot_with(zones, extra):
@@ -260,43 +324,34 @@ def start_knot_with(zones, extra):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--meridian", default=servers.default_meridian())
-    args = ap.parse_args()
-    dig = servers.which("dig", "bind9-dnsutils")
-    kdig = servers.which("kdig", "knot-dnsutils")
+    args = suite.parser(__doc__.split("\n\n")[0]).parse_args()
+    meridian = args.meridian or servers.default_meridian()
     zones = servers.load_zones(servers.FIXTURE_CONFIG)
     keys_yaml = "tsig-keys:\n" + "".join(
         f"  - name: {name}\n    algorithm: {alg}\n    secret: {secret}\n" for alg, (name, secret) in KEYS.items())
     knot_keys = ["key:"] + sum(([f"  - id: {name}", f"    algorithm: {alg}", f"    secret: {secret}"]
                                 for alg, (name, secret) in KEYS.items()), [])
-    started = []
-    try:
-        mer = servers.start_meridian(args.meridian, zones, extra_yaml=keys_yaml + f"cookies:\n  secret: {COOKIE_SECRET}\n")
-        started.append(mer)
-        strict = servers.start_meridian(args.meridian, zones, extra_yaml=(
-            f"cookies:\n  secret: {OTHER_SECRET}\n  previous-secret: {COOKIE_SECRET}\n  require: true\n"))
-        started.append(strict)
-        knot = start_knot_with(zones, {
+    fx = suite.Fixtures(
+        dig=lambda: servers.which("dig", "bind9-dnsutils"),
+        kdig=lambda: servers.which("kdig", "knot-dnsutils"),
+        mer=lambda: servers.start_meridian(meridian, zones, extra_yaml=keys_yaml + f"cookies:\n  secret: {COOKIE_SECRET}\n"),
+        strict=lambda: servers.start_meridian(meridian, zones, extra_yaml=(
+            f"cookies:\n  secret: {OTHER_SECRET}\n  previous-secret: {COOKIE_SECRET}\n  require: true\n")),
+        knot=lambda: start_knot_with(zones, {
             "before": knot_keys + ["acl:", "  - id: signed", "    key: [" + ", ".join(n for n, _ in KEYS.values()) + "]",
                                    "    action: transfer",
                                    "mod-cookies:", "  - id: shared", f"    secret: 0x{COOKIE_SECRET}"],
             # Knot checks TSIG only with keys an ACL names.
             "template": ["    global-module: mod-cookies/shared", "    acl: signed"],
             "after": [],
-        })
-        started.append(knot)
-        nsd = servers.start_nsd(zones)
-        started.append(nsd)
-        header_cases(mer, knot, nsd)
-        tsig_cases(mer, knot, dig)
-        cookie_cases(mer, strict, knot, dig, kdig)
-        check(all(s.alive() for s in started), "every server still running")
-    finally:
-        for s in started:
-            s.stop()
-    print(f"security: {len(failures)} failure(s)")
-    return 1 if failures else 0
+        }),
+        nsd=lambda: servers.start_nsd(zones),
+    )
+
+    def after(check, fx):
+        check(all(s.alive() for s in fx.started() if hasattr(s, "alive")), "every server still running")
+
+    return suite.run("security", CASES, args, fx, after)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import random
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -25,17 +26,36 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 FIXTURE_CONFIG = os.path.join(REPO, "Tests", "Fixtures", "meridian.yaml")
 
+# Started by `swift test` (Foundation's Process), a suite inherits a signal mask with nearly every
+# signal blocked (SigBlk in /proc/self/status), and so would every server it starts: nsd and knotd
+# then never see the SIGTERM of Server.stop, which waits its 10 s and kills them, once per server
+# per run. Children start with nothing blocked.
+signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
 
 class Missing(Exception):
     """A tool the suite needs is not installed: the suite fails, saying which."""
 
 
-def which(tool, package):
+# The Debian package (scripts/install-deps) of each tool the suites run; the Swift side has the
+# same table (E2E.debianPackage in Tests/EndToEndTests/Support.swift).
+PACKAGES = {
+    "dig": "bind9-dnsutils", "kdig": "knot-dnsutils", "knotd": "knot", "kzonecheck": "knot-dnssecutils",
+    "nsd": "nsd", "nsd-checkzone": "nsd", "unbound": "unbound", "unbound-checkconf": "unbound", "gdnsd": "gdnsd",
+    "dnsperf": "dnsperf", "chromium": "chromium", "curl": "curl", "ip": "iproute2", "mmdblookup": "mmdb-bin",
+}
+
+
+def which(tool, package=None):
+    """The path of `tool`; Missing, naming the Debian package to install, when it is not installed.
+    Every suite locates its tools here."""
     for d in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/usr/bin", "/sbin"]:
         p = os.path.join(d, tool)
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p
-    raise Missing(f"{tool} not found: install the Debian package '{package}' (scripts/install-deps)")
+    package = package or PACKAGES.get(tool, tool)
+    raise Missing(f"{tool} not found: install the Debian package {package} "
+                  f"(apt-get install {package}, or scripts/install-deps)")
 
 
 def load_zones(config_path):
@@ -144,7 +164,8 @@ class Server:
 
 
 def wait_ready(server, origin, timeout=20.0):
-    """Wait until the server answers SOA for origin with rcode NOERROR over UDP and TCP."""
+    """Wait until the server answers SOA for origin with rcode NOERROR over UDP and TCP (an answer
+    from its cache will do for a resolver)."""
     deadline = time.time() + timeout
     q = dns.message.make_query(origin, "SOA")
     last = None
@@ -175,23 +196,58 @@ def _zone_copy(tmp, zones):
     return d, out
 
 
-def _launch(name, tmp, port, zones, conf_name, conf_lines, command):
-    """Writes the configuration, starts the daemon (output to <name>.out) and waits until it
-    answers for every zone; stops it if it does not."""
-    conf = os.path.join(tmp, conf_name)
-    with open(conf, "w") as f:
-        f.write("\n".join(conf_lines) + "\n")
+def launch(name, tmp, port, argv, origins, timeout=20.0, cwd=None):
+    """Starts a server (output to <name>.out in tmp) and waits until it answers SOA for every
+    origin; stops it (and removes tmp) if it does not."""
     log = os.path.join(tmp, name + ".out")
-    proc = subprocess.Popen(command(conf), stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    try:
+        proc = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=cwd)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     s = Server(name, port, proc, tmp, log)
     try:
-        for origin, _ in zones:
-            wait_ready(s, origin)
+        for origin in origins:
+            wait_ready(s, origin, timeout)
     except Exception:
         s.stop()
         raise
     return s
+
+
+def _launch(name, tmp, port, zones, conf_name, conf_lines, command):
+    """Writes the configuration, starts the daemon and waits until it answers for every zone."""
+    conf = os.path.join(tmp, conf_name)
+    with open(conf, "w") as f:
+        f.write("\n".join(conf_lines) + "\n")
+    return launch(name, tmp, port, command(conf), [origin for origin, _ in zones])
+
+
+def udp_raw(server, wire, timeout=3):
+    """The response datagram to `wire` sent to the server's 127.0.0.1 port (socket.timeout if none)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(wire, (server.host, server.port))
+        data, _ = s.recvfrom(65535)
+        return data
+    finally:
+        s.close()
+
+
+def tcp_raw(server, wire, timeout=5):
+    """The response to `wire` sent framed over one TCP connection to the server's 127.0.0.1 port."""
+    s = socket.create_connection((server.host, server.port), timeout=timeout)
+    try:
+        s.sendall(struct.pack("!H", len(wire)) + wire)
+        head = recv_exact(s, 2)
+        data = recv_exact(s, struct.unpack("!H", head)[0]) if head else None
+        if data is None:
+            raise ConnectionError("the TCP connection closed before a whole response")
+        return data
+    finally:
+        s.close()
 
 
 def recv_exact(s, n):

@@ -7,7 +7,7 @@ import Testing
 struct AdminAPITests {
     @Test("status, drain (out of the answers, safe-after = now + TTL), undrain, reload with a broken file")
     func adminAPI() throws {
-        let curl = try E2E.tool("curl", package: "curl")
+        let curl = try E2E.tool("curl")
         let server = try RoutedMeridian()
         defer { server.remove() }
         let adminPort = try E2E.freePort()

@@ -86,7 +86,7 @@ enum Transport: String, CaseIterable, Sendable {
 }
 
 private func dig(_ server: MeridianProcess, _ t: Transport, _ args: [String]) throws -> DigResponse {
-    let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+    let dig = try E2E.tool("dig")
     var a = ["@\(t.server)", "-p", "\(server.port)", "+time=2", "+tries=1",
              "+noall", "+comments", "+answer", "+authority", "+additional"]
     if t.tcp { a.append("+tcp") }
@@ -122,7 +122,7 @@ struct EndToEndTests {
 
     @Test("kdig: status, flags and answers over UDP and TCP", arguments: [false, true])
     func kdigCases(_ tcp: Bool) throws {
-        let kdig = try E2E.tool("kdig", package: "knot-dnsutils")
+        let kdig = try E2E.tool("kdig")
         let server = try MeridianProcess(zones: zones)
         defer { server.stop() }
         for (i, c) in cases.enumerated() {
@@ -143,7 +143,7 @@ struct EndToEndTests {
     func caseEcho() throws {
         let server = try MeridianProcess(zones: zones)
         defer { server.stop() }
-        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let dig = try E2E.tool("dig")
         let r = try E2E.run(dig, ["@127.0.0.1", "-p", "\(server.port)", "+time=2", "+tries=1", "+noall", "+question",
                                   "+answer", "WwW.ExAmPlE.CoM.", "A"], timeout: 10)
         #expect(r.stdout.contains(";WwW.ExAmPlE.CoM.\t"), "question not echoed with its case:\n\(r.stdout)")
@@ -206,37 +206,26 @@ struct EndToEndTests {
                 "configured version.server:\n\(r.raw)")
     }
 
-    @Test("differential test against Knot and NSD (Tests/Differential/differential.py)",
-          .timeLimit(.minutes(10)))
-    func differential() throws {
-        _ = try E2E.tool("knotd", package: "knot")
-        _ = try E2E.tool("nsd", package: "nsd")
-        let py = try E2E.python()
-        let script = E2E.repo.appendingPathComponent("Tests/Differential/differential.py").path
-        let r = try E2E.run(py, [script, "--meridian", try E2E.meridianBinary()], timeout: 540)
-        print(r.stdout)
-        print(r.stderr)
-        #expect(r.status == 0, "differential.py exited \(r.status); see its output above")
+    @Test("differential test against Knot and NSD (Tests/Differential/differential.py), one corpus group at a time",
+          .timeLimit(.minutes(10)), arguments: Suites.groups(Suites.differential))
+    func differential(group: String) throws {
+        _ = try E2E.tool("knotd")
+        _ = try E2E.tool("nsd")
+        let run = try E2E.runSuite(Suites.differential, group: group, timeout: 540)
+        #expect(run.status == 0, "\(run)")
     }
 
-    @Test("malformed packets and TCP robustness (Tests/Differential/malformed.py)", .timeLimit(.minutes(10)))
-    func malformed() throws {
-        let py = try E2E.python()
-        let script = E2E.repo.appendingPathComponent("Tests/Differential/malformed.py").path
-        let r = try E2E.run(py, [script, "--meridian", try E2E.meridianBinary()], timeout: 540)
-        print(r.stdout)
-        print(r.stderr)
-        #expect(r.status == 0, "malformed.py exited \(r.status); see its output above")
+    @Test("malformed packets and TCP robustness (Tests/Differential/malformed.py), one group at a time",
+          .timeLimit(.minutes(10)), arguments: Suites.groups(Suites.malformed))
+    func malformed(group: String) throws {
+        let run = try E2E.runSuite(Suites.malformed, group: group, timeout: 540)
+        #expect(run.status == 0, "\(run)")
     }
 
     @Test("20 SIGHUP reloads under continuous UDP and TCP queries: none lost, none wrong, a broken file never replaces good data (Tests/Differential/reload.py)",
-          .timeLimit(.minutes(5)))
-    func reloadUnderLoad() throws {
-        let py = try E2E.python()
-        let script = E2E.repo.appendingPathComponent("Tests/Differential/reload.py").path
-        let r = try E2E.run(py, [script, "--meridian", try E2E.meridianBinary()], timeout: 240)
-        print(r.stdout)
-        print(r.stderr)
-        #expect(r.status == 0, "reload.py exited \(r.status); see its output above")
+          .timeLimit(.minutes(5)), arguments: Suites.groups(Suites.reload))
+    func reloadUnderLoad(group: String) throws {
+        let run = try E2E.runSuite(Suites.reload, group: group, timeout: 240)
+        #expect(run.status == 0, "\(run)")
     }
 }

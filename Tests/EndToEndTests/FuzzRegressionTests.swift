@@ -1,4 +1,5 @@
 import DNSWire
+import DNSZone
 import Foundation
 import FuzzHarness
 import FuzzHarnessTCP

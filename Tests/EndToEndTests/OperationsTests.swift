@@ -21,7 +21,7 @@ struct OperationsTests {
                     labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
                     print(f"{s.name}{{{labels}}} {s.value!r}")
             """
-        let r = try E2E.run("/usr/bin/python3", ["-c", script, url], timeout: 60)
+        let r = try E2E.run(try E2E.python(["prometheus_client"]), ["-c", script, url], timeout: 60)
         guard r.status == 0 else {
             throw E2EError.setup("/metrics did not parse as Prometheus text (python3-prometheus-client): \(r.stderr)")
         }
@@ -35,7 +35,7 @@ struct OperationsTests {
 
     @Test("/metrics parses as Prometheus text and its counters match the queries sent; NSID; query log; JSON logs")
     func metricsMatchQueries() throws {
-        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let dig = try E2E.tool("dig")
         let server = try RoutedMeridian()
         defer { server.remove() }
         let adminPort = try E2E.freePort()
@@ -159,7 +159,7 @@ struct OperationsTests {
 
     @Test("query-log sample 0.1: about a tenth of the queries are logged, to standard output with \"-\"")
     func queryLogSampling() throws {
-        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let dig = try E2E.tool("dig")
         let server = try RoutedMeridian()
         defer { server.remove() }
         try server.start(routing: "query-log: { path: \"-\", sample: 0.1 }\n")

@@ -169,7 +169,7 @@ struct RoutingGeoTests {
         #expect(s.records.map(\.data) == ["192.0.2.99"] && s.ecs?.scope == 0, "static name with ECS:\n\(s)")
 
         // kdig: its own ECS encoder, over UDP and TCP
-        let kdig = try E2E.tool("kdig", package: "knot-dnsutils")
+        let kdig = try E2E.tool("kdig")
         for tcp in [false, true] {
             var args = ["@127.0.0.1", "-p", "\(server.port)", "+time=2", "+retry=0", "+subnet=201.6.0.0/24"]
             if tcp { args.append("+tcp") }

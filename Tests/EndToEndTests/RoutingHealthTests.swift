@@ -172,13 +172,20 @@ struct RoutingHealthTests {
         defer { rig.server.remove() }
         let s = rig.server
         try s.start(routing: try RoutingFixtures.config("health.yaml", rig.values()))
+        let mark = s.logMark
         rig.http[1].kill()
         try rig.setExec("e1", "down")
-        var t = try until(s, "http.example.com.", is: ["192.0.2.11"], within: 5)
-        #expect(t != nil, "h2 should go down")
-        t = try until(s, "exec.example.com.", is: ["203.0.113.32"], within: 5)
-        #expect(t != nil, "e1 should go down")
-        usleep(300_000)  // let the state file be written
+        // The event: the monitor logs each change as it publishes it (and saves the state file,
+        // which SIGTERM saves again). Its bound: fall (3) failed checks, one interval apart.
+        let limit = interval * fall + margin + 2
+        let changed = s.waitForLog(after: mark, within: limit, [
+            ["health state changed", "datacenter=h2", "to=down"], ["health state changed", "datacenter=e1", "to=down"],
+        ])
+        try #require(changed != nil, "h2 and e1 should go down within \(limit) s:\n\(s.logText.suffix(3000))")
+        var t = try until(s, "http.example.com.", is: ["192.0.2.11"], within: 1)
+        #expect(t != nil, "h2 is down: out of the answers")
+        t = try until(s, "exec.example.com.", is: ["203.0.113.32"], within: 1)
+        #expect(t != nil, "e1 is down: out of the answers")
         s.stop()
         let stateFile = s.dir.appendingPathComponent("health-state.json")
         #expect(FileManager.default.fileExists(atPath: stateFile.path), "no health state file was written")

@@ -23,26 +23,12 @@ enum RoutingFixtures {
         return text
     }
 
-    /// GeoLite2-City, fetched by scripts/fetch-geolite2 (PyPI, cached under Tests/.cache). When it
-    /// cannot be fetched the test fails, saying so: it is never skipped.
-    static func geolite2() throws -> String {
-        let script = E2E.repo.appendingPathComponent("scripts/fetch-geolite2").path
-        let r = try E2E.run("/bin/bash", [script], timeout: 300)
-        let path = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard r.status == 0, FileManager.default.fileExists(atPath: path) else {
-            throw E2EError.missing("GeoLite2-City could not be fetched (PyPI unreachable?); the geo tests did not run: \(r.stderr)")
-        }
-        return path
-    }
+    /// GeoLite2-City, fetched before `swift test` by scripts/fetch-geolite2 (E2E.geolite2): the test
+    /// fails, saying to fetch it, when it is absent; it is never skipped.
+    static func geolite2() throws -> String { try E2E.geolite2() }
 
     /// Debian's python3 with the maxminddb module (python3-maxminddb, scripts/install-deps).
-    static func pythonWithMaxMind() throws -> String {
-        let r = try E2E.run("/usr/bin/python3", ["-c", "import maxminddb"], timeout: 30)
-        guard r.status == 0 else {
-            throw E2EError.missing("python3-maxminddb for /usr/bin/python3 (scripts/install-deps): \(r.stderr.prefix(200))")
-        }
-        return "/usr/bin/python3"
-    }
+    static func pythonWithMaxMind() throws -> String { try E2E.python(["maxminddb"]) }
 }
 
 /// A meridian process with a routing config, restartable in the same directory (the health state
@@ -92,6 +78,26 @@ final class RoutedMeridian {
 
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
+    /// Where the log ends now: `waitForLog(after:)` reads only what is written later.
+    var logMark: Int { logText.utf8.count }
+
+    /// Waits until, after `mark`, the log has for each entry of `lines` a line containing every one
+    /// of its strings (in any order: logfmt sorts the keys), e.g. `["health state changed",
+    /// "datacenter=h2", "to=down"]`; returns the seconds waited, nil after `limit` seconds. The
+    /// server writes each line with one write, so a line read is whole.
+    func waitForLog(after mark: Int, within limit: Double, _ lines: [[String]]) -> Double? {
+        let start = Date()
+        while true {
+            let text = String(decoding: Data(logText.utf8).dropFirst(mark), as: UTF8.self)
+            let found = text.split(separator: "\n")
+            if lines.allSatisfy({ want in found.contains { line in want.allSatisfy { line.contains($0) } } }) {
+                return Date().timeIntervalSince(start)
+            }
+            if Date().timeIntervalSince(start) >= limit { return nil }
+            usleep(20_000)
+        }
+    }
+
     /// SIGTERM (a graceful shutdown, which saves the health state), then wait.
     func stop() {
         if let p = process, p.isRunning {
@@ -111,7 +117,7 @@ final class RoutedMeridian {
     /// One dig query. `ecs` is dig's +subnet value; `source` the local address to send from.
     func query(_ name: String, _ type: String = "A", ecs: String? = nil, tcp: Bool = false, source: String? = nil,
                server: String = "127.0.0.1", timeout: Int = 2) throws -> RoutedResponse {
-        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let dig = try E2E.tool("dig")
         var args = ["@\(server)", "-p", "\(port)", "+time=\(timeout)", "+tries=1", "+noall", "+comments", "+answer", "+authority"]
         if tcp { args.append("+tcp") }
         if let ecs { args.append("+subnet=\(ecs)") }
@@ -127,7 +133,7 @@ final class RoutedMeridian {
 
     /// `count` queries for `name` in one dig process (`dig -f`); the answer data of each, in order.
     func batch(_ name: String, _ type: String = "A", count: Int) throws -> [String] {
-        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let dig = try E2E.tool("dig")
         let file = dir.appendingPathComponent("batch-\(UUID().uuidString)")
         try String(repeating: "\(name) \(type)\n", count: count).write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }

@@ -13,7 +13,7 @@ struct StatusPageTests {
     func statusPage() throws {
         let browser = try Browser()
         defer { browser.remove() }
-        let curl = try E2E.tool("curl", package: "curl")
+        let curl = try E2E.tool("curl")
         let server = try RoutedMeridian()
         defer { server.remove() }
         let adminPort = try E2E.freePort()
@@ -152,7 +152,7 @@ private final class Browser {
     let home: URL
 
     init() throws {
-        executable = try E2E.tool("chromium", package: "chromium")
+        executable = try E2E.tool("chromium")
         home = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-chromium-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
     }

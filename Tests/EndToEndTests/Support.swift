@@ -34,23 +34,50 @@ enum E2E {
         throw E2EError.missing("the meridian binary (looked in \(candidates.map(\.path))): run `swift build`")
     }
 
-    /// A required external tool; the test fails (does not skip) when it is missing.
-    static func tool(_ name: String, package: String) throws -> String {
-        for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
+    /// The Debian package (scripts/install-deps) that installs each external tool the tests run.
+    static let debianPackage: [String: String] = [
+        "dig": "bind9-dnsutils", "kdig": "knot-dnsutils", "knotd": "knot", "kzonecheck": "knot-dnssecutils",
+        "nsd": "nsd", "nsd-checkzone": "nsd", "unbound": "unbound", "gdnsd": "gdnsd", "dnsperf": "dnsperf",
+        "chromium": "chromium", "curl": "curl", "ip": "iproute2", "setpriv": "util-linux", "python3": "python3",
+        "mmdblookup": "mmdb-bin", "openssl": "openssl", "ldns-read-zone": "ldnsutils",
+    ]
+
+    /// The Debian package of each Python module the suites import with Debian's python3.
+    static let pythonPackage: [String: String] = [
+        "dns": "python3-dnspython", "maxminddb": "python3-maxminddb", "yaml": "python3-yaml",
+        "prometheus_client": "python3-prometheus-client",
+    ]
+
+    /// The message of a test that cannot run because something is not installed.
+    static func install(_ what: String, package: String) -> String {
+        "\(what) not found: install the Debian package \(package) (apt-get install \(package), or scripts/install-deps)"
+    }
+
+    /// A required external tool, by name; the test fails (never skips) when it is missing, naming
+    /// the Debian package to install. Every test locates its tools here.
+    static func tool(_ name: String) throws -> String {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] + path {
             let p = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
-        throw E2EError.missing("\(name): install the Debian package \(package) (scripts/install-deps)")
+        throw E2EError.missing(install(name, package: debianPackage[name] ?? name))
     }
 
-    /// Debian's python3 with dnspython (the pyenv python3 on PATH lacks it).
-    static func python() throws -> String {
-        let py = try tool("python3", package: "python3")
-        let r = try run("/usr/bin/python3", ["-c", "import dns.message, dns.zone"], timeout: 30)
-        if r.status != 0 {
-            throw E2EError.missing("python3-dnspython for /usr/bin/python3 (\(r.stderr.prefix(200)))")
+    /// Debian's python3 (the pyenv python3 on PATH lacks its modules), checked to import `modules`
+    /// (top-level names; dnspython always); fails naming the Debian package of a missing one.
+    static func python(_ modules: [String] = []) throws -> String {
+        _ = try tool("python3")
+        let py = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: py) else { throw E2EError.missing(install(py, package: "python3")) }
+        for module in ["dns"] + modules {
+            let r = try run(py, ["-c", "import \(module)"], timeout: 30)
+            if r.status != 0 {
+                let package = pythonPackage[module] ?? "python3-\(module)"
+                throw E2EError.missing(install("the Python module \(module) for \(py)", package: package) + ": \(r.stderr.prefix(200))")
+            }
         }
-        return py == "/usr/bin/python3" ? py : "/usr/bin/python3"
+        return py
     }
 
     struct Output { var status: Int32; var stdout: String; var stderr: String }
@@ -180,7 +207,7 @@ final class MeridianProcess {
         let config = dir.appendingPathComponent("meridian.yaml")
         try yaml.write(to: config, atomically: true, encoding: .utf8)
         log = dir.appendingPathComponent("meridian.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--config", config.path]
@@ -195,7 +222,7 @@ final class MeridianProcess {
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     private func waitReady(origin: String) throws {
-        let dig = try E2E.tool("dig", package: "bind9-dnsutils")
+        let dig = try E2E.tool("dig")
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if !process.isRunning {
@@ -279,12 +306,117 @@ struct DigResponse: CustomStringConvertible {
 }
 
 extension E2E {
-    /// Runs one of the Python suites under Tests/ against the meridian binary with Debian's python3,
-    /// prints its output and returns its exit status (0: every case passed).
-    static func runSuite(_ script: String, timeout: TimeInterval) throws -> Int32 {
-        let r = try run(try python(), [repo.appendingPathComponent(script).path, "--meridian", try meridianBinary()], timeout: timeout)
-        print(r.stdout)
-        print(r.stderr)
-        return r.status
+    /// The result of one run of a Python suite (Tests/Differential/suite.py's command line).
+    struct SuiteRun: CustomStringConvertible {
+        var script: String
+        var group: String?
+        var output: Output
+
+        var status: Int32 { output.status }
+        /// The lines of the cases that failed (`FAIL GROUP/CASE: …`), each with the indented lines
+        /// below it, and the summary line.
+        var failures: String {
+            var out: [String] = []
+            var inFailure = false
+            for line in output.stdout.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("FAIL ") {
+                    inFailure = true
+                    out.append(String(line))
+                } else if inFailure && line.hasPrefix("    ") {
+                    out.append(String(line))
+                } else {
+                    inFailure = false
+                }
+            }
+            if let summary = output.stdout.split(separator: "\n").last(where: { $0.contains(" cases, ") && $0.contains(" failed") }) {
+                out.append(String(summary))
+            }
+            return out.joined(separator: "\n")
+        }
+        /// What an expectation says when the run failed: the exit status, the failing cases, and
+        /// stderr's end (a traceback, a missing tool).
+        var description: String {
+            let selector = group.map { " --group \($0)" } ?? ""
+            var text = "\(script)\(selector) exited \(status)"
+            let f = failures
+            if !f.isEmpty { text += "\n" + f }
+            let err = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !err.isEmpty { text += "\nstderr:\n" + err.suffix(2000) }
+            return text
+        }
     }
+
+    /// Runs one of the Python suites under Tests/ with Debian's python3 against the meridian
+    /// binary, the cases of `group` only when given (`--group`), prints its output and returns it.
+    /// `arguments` come after the suite's own; `environment` is added to the test's.
+    static func runSuite(_ script: String, group: String? = nil, arguments: [String] = [], modules: [String] = [],
+                         environment: [String: String] = [:], timeout: TimeInterval) throws -> SuiteRun {
+        let py = try python(modules)
+        var args = [repo.appendingPathComponent(script).path]
+        if arguments.firstIndex(of: "--meridian") == nil { args += ["--meridian", try meridianBinary()] }
+        if let group { args += ["--group", group] }
+        args += arguments
+        let output: Output
+        if environment.isEmpty {
+            output = try run(py, args, timeout: timeout)
+        } else {
+            output = try run("/usr/bin/env", environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [py] + args,
+                             timeout: timeout)
+        }
+        print(output.stdout)
+        print(output.stderr)
+        return SuiteRun(script: script, group: group, output: output)
+    }
+
+    /// The groups a suite's `--list` names, in order of first appearance.
+    static func suiteGroups(_ script: String) throws -> [String] {
+        let r = try run(try python(), [repo.appendingPathComponent(script).path, "--list"], timeout: 60)
+        guard r.status == 0 else { throw E2EError.setup("\(script) --list exited \(r.status): \(r.stderr)") }
+        var groups: [String] = []
+        for line in r.stdout.split(separator: "\n") {
+            let group = String(line.prefix { $0 != "/" })
+            if !groups.contains(group) { groups.append(group) }
+        }
+        return groups
+    }
+
+    /// GeoLite2-City, fetched once before `swift test` by scripts/fetch-geolite2 (scripts/test does):
+    /// $MERIDIAN_GEOLITE2 when set, else Tests/.cache/geolite2/GeoLite2-City.mmdb. Absent, the test
+    /// fails saying to fetch it; nothing is downloaded from inside `swift test`.
+    static func geolite2() throws -> String {
+        let path = ProcessInfo.processInfo.environment["MERIDIAN_GEOLITE2"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? repo.appendingPathComponent("Tests/.cache/geolite2/GeoLite2-City.mmdb").path
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > 0 else {
+            throw E2EError.missing("GeoLite2-City at \(path): run scripts/fetch-geolite2 (scripts/test runs it before swift test)")
+        }
+        return path
+    }
+}
+
+/// The Python suites the Swift runners run group by group, with the groups each one's `--list`
+/// names (SuiteGroupTests checks that they still agree).
+enum Suites {
+    static let differential = "Tests/Differential/differential.py"
+    static let malformed = "Tests/Differential/malformed.py"
+    static let conformance = "Tests/Differential/conformance.py"
+    static let security = "Tests/Differential/security.py"
+    static let ratelimit = "Tests/Differential/ratelimit.py"
+    static let reload = "Tests/Differential/reload.py"
+    static let edgeRData = "Tests/Differential/edge_rdata.py"
+    static let ecsUnbound = "Tests/Resolver/ecs_unbound.py"
+    static let burst = "Tests/Network/burst.py"
+
+    static let groups: [String: [String]] = [
+        differential: ["names", "rare", "classes", "large"],
+        malformed: ["header", "question", "edns", "opcode", "odd", "tcp", "framing", "load"],
+        conformance: ["header", "opcode", "qtype", "class", "edns", "sections", "names"],
+        security: ["header", "tsig", "cookie"],
+        ratelimit: ["limit", "exempt"],
+        reload: ["sighup"],
+        edgeRData: ["zone", "serve", "answers", "absolute", "sizes"],
+        ecsUnbound: ["database", "direct", "unbound"],
+        burst: ["burst"],
+    ]
+
+    static func groups(_ script: String) -> [String] { groups[script] ?? [] }
 }

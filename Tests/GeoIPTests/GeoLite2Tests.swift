@@ -3,33 +3,30 @@ import GeoIP
 import IPNet
 import Testing
 
-/// GeoLite2-City of 2018 from the PyPI package maxminddb-geolite2 (scripts/fetch-geolite2).
+/// GeoLite2-City of 2018 from the PyPI package maxminddb-geolite2, fetched once before `swift test`
+/// by scripts/fetch-geolite2 (scripts/test runs it): $MERIDIAN_GEOLITE2 when set, else
+/// Tests/.cache/geolite2/GeoLite2-City.mmdb. Nothing is downloaded from inside the tests.
 enum GeoLite2 {
-    /// The database path, or why it could not be fetched.
+    /// The database path, or why it is not there.
     static let path: Result<String, FetchError> = {
         let root = "/" + #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: root + "/scripts/fetch-geolite2")
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch { return .failure(FetchError(message: "cannot run scripts/fetch-geolite2: \(error)")) }
-        let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return .failure(FetchError(message: message)) }
-        return .success(path.trimmingCharacters(in: .whitespacesAndNewlines))
+        let path = ProcessInfo.processInfo.environment["MERIDIAN_GEOLITE2"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? root + "/Tests/.cache/geolite2/GeoLite2-City.mmdb"
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > 0 else {
+            return .failure(FetchError(message: "\(path) is absent: run scripts/fetch-geolite2 (scripts/test runs it before swift test)"))
+        }
+        return .success(path)
     }()
 
     struct FetchError: Error { var message: String }
 
-    /// The database, or nil after recording an issue saying that GeoLite2 could not be fetched
-    /// (so a test depending on it fails rather than passing silently).
+    /// The database, or nil after recording an issue saying that GeoLite2 is absent (so a test
+    /// depending on it fails rather than passing silently).
     static func open() throws -> GeoDatabase? {
         switch path {
         case .success(let p): return try GeoDatabase(path: p)
         case .failure(let e):
-            Issue.record("GeoLite2-City not run: scripts/fetch-geolite2 failed: \(e.message)")
+            Issue.record("GeoLite2-City not found: \(e.message)")
             return nil
         }
     }

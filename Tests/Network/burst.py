@@ -2,6 +2,7 @@
 """A UDP burst: 50,000 queries offered at about 120k QPS, to meridian and to NSD.
 
     /usr/bin/python3 Tests/Network/burst.py [--meridian PATH] [--servers meridian,nsd]
+    /usr/bin/python3 Tests/Network/burst.py --list | --case burst/meridian | -k nsd
 
 dnsperf sends the query file once (-n 1; -l bounds the run), at most 120,000 queries a
 second (-Q), from 32 sockets (-c) on two threads (-T), with up to 20,000 queries
@@ -13,12 +14,12 @@ Each server runs with --workers workers (meridian `workers`, NSD `server-count`;
 meridian's default on two cores), its other settings at their defaults, on its own loopback
 port, one after the other. Prints one JSON object per server on stdout: queries
 sent, completed, their ratio, the datagrams the kernel dropped at the server's sockets
-(/proc/net/udp and udp6 `drops`) and dnsperf's run time. Asserts nothing: the end-to-end
-test (NetworkHardeningTests) asserts meridian's ratio; NSD's is context.
+(/proc/net/udp and udp6 `drops`) and dnsperf's run time. Each server is a case (group burst),
+which passes when the burst ran and was measured; it asserts no ratio: the end-to-end test
+(NetworkHardeningTests) asserts meridian's; NSD's is context.
 Every packet goes to 127.0.0.1.
 """
 
-import argparse
 import json
 import os
 import random
@@ -31,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "Differential"))
 
 import servers  # noqa: E402
+import suite  # noqa: E402
 
 ZONE_FILE = os.path.join(servers.REPO, "zones", "example.com.zone")
 QUERIES = 50_000
@@ -114,32 +116,37 @@ def start_nsd(zones, workers):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--meridian", default=servers.default_meridian())
-    ap.add_argument("--servers", default="meridian,nsd")
+    ap = suite.parser(__doc__.split("\n\n")[0])
+    ap.add_argument("--servers", default="meridian,nsd", help="the cases to run, in order (comma-separated)")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    dnsperf = servers.which("dnsperf", "dnsperf")
+    meridian = args.meridian or servers.default_meridian()
     zones = [("example.com.", ZONE_FILE)]
+    names = args.servers.split(",")
+    unknown = [n for n in names if n not in ("meridian", "nsd")]
+    if unknown:
+        sys.exit(f"unknown server {unknown[0]}")
     with tempfile.TemporaryDirectory(prefix="meridian-burst-") as tmp:
         queries = os.path.join(tmp, "queries.txt")
         query_file(queries)
-        for name in args.servers.split(","):
-            if name == "meridian":
-                server = start_meridian(args.meridian, zones, args.workers)
-            elif name == "nsd":
-                server = start_nsd(zones, args.workers)
-            else:
-                sys.exit(f"unknown server {name}")
-            try:
-                print(json.dumps(burst(dnsperf, server, queries)), flush=True)
-                if name == "meridian":
-                    # The buffer sizes the kernel granted, as meridian logged them.
-                    lines = [l for l in server.log_text().splitlines() if "UDP socket buffers" in l]
-                    servers.eprint("meridian: " + (lines[0] if lines else "(no buffer line in its log)"))
-            finally:
-                server.stop()
+
+        def measure(name):
+            def case(check, fx):
+                server = start_meridian(meridian, zones, args.workers) if name == "meridian" else start_nsd(zones, args.workers)
+                try:
+                    # One JSON object on a line of its own: NetworkHardeningTests reads it.
+                    print(json.dumps(burst(fx.dnsperf, server, queries)), flush=True)
+                    if name == "meridian":
+                        # The buffer sizes the kernel granted, as meridian logged them.
+                        lines = [l for l in server.log_text().splitlines() if "UDP socket buffers" in l]
+                        servers.eprint("meridian: " + (lines[0] if lines else "(no buffer line in its log)"))
+                finally:
+                    server.stop()
+            return case
+
+        fx = suite.Fixtures(dnsperf=lambda: servers.which("dnsperf", "dnsperf"))
+        return suite.run("burst", [suite.Case("burst", name, measure(name)) for name in names], args, fx)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

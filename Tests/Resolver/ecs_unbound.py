@@ -25,10 +25,17 @@ the five data centers, never from meridian's output; each client's database loca
 within 150 km of the place it stands for.
 
     ecs_unbound.py --meridian .build/debug/meridian [--db GeoLite2-City.mmdb]
+    ecs_unbound.py --list | --group GROUP | --case GROUP/CASE | -k PATTERN
 
-Exits 0 when every check passes, 1 with the failures listed, 2 when a tool is missing.
+The cases, by group: database (each client located where it stands, the resolver's and the
+clients' nearest data centers), direct (meridian's scope for each first query equals gdnsd's;
+each client asked directly) and unbound (the settings that keep Unbound on loopback, then each
+first query on a fresh Unbound cache followed by every client). GeoLite2-City is read from --db,
+else $MERIDIAN_GEOLITE2, else Tests/.cache/geolite2 (scripts/fetch-geolite2 puts it there).
+
+Exits 0 when every selected case passes, 1 when one fails (a missing tool fails the cases that
+need it, naming its Debian package).
 """
-import argparse
 import json
 import math
 import os
@@ -47,7 +54,9 @@ import maxminddb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "Differential"))
-from servers import REPO, Missing, Server, default_meridian, eprint, free_port, which  # noqa: E402
+import servers  # noqa: E402
+import suite  # noqa: E402
+from servers import REPO, Missing, default_meridian, free_port, which  # noqa: E402
 
 FIXTURES = os.path.join(REPO, "Tests", "Fixtures", "routing")
 ZONE = "example.com."
@@ -86,18 +95,6 @@ AS_SENT = {None: "127.0.0.0/24"}
 # Every IPv4 address outside 127.0.0.0/8, as Unbound netblocks: nothing may be queried there.
 NOT_LOOPBACK = ["0.0.0.0/2", "64.0.0.0/3", "96.0.0.0/4", "112.0.0.0/5", "120.0.0.0/6",
                 "124.0.0.0/7", "126.0.0.0/8", "128.0.0.0/1"]
-
-FAILURES = []
-
-
-def check(ok, what):
-    if ok:
-        print(f"  ok   {what}", flush=True)
-    else:
-        print(f"  FAIL {what}", flush=True)
-        FAILURES.append(what)
-    return ok
-
 
 def km(a, b):
     r, p = 6371.0088, math.pi / 180
@@ -139,37 +136,9 @@ def ask(port, ecs=None, source=None, name=NAME, rdtype="A"):
     raise RuntimeError(f"no answer from 127.0.0.1:{port} for {name} ecs={ecs}: {last!r}")
 
 
-def wait_answering(server, port, timeout):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        if not server.alive():
-            raise RuntimeError(f"{server.name} exited with status {server.proc.returncode}:\n{server.log_text()}")
-        try:
-            r = ask(port, name=ZONE, rdtype="SOA")
-            if r.rcode == 0:
-                return
-            last = f"rcode {r.rcode}"
-        except Exception as e:  # not up yet
-            last = repr(e)
-        time.sleep(0.1)
-    raise RuntimeError(f"{server.name} did not answer SOA {ZONE} within {timeout} s ({last}):\n{server.log_text()}")
-
-
 def launch(name, tmp, port, argv, timeout):
-    log = os.path.join(tmp, name + ".out")
-    try:
-        proc = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    s = Server(name, port, proc, tmp, log)
-    try:
-        wait_answering(s, port, timeout)
-    except Exception:
-        s.stop()
-        raise
-    return s
+    """servers.launch in tmp, ready once it answers SOA for the zone over UDP and TCP."""
+    return servers.launch(name, tmp, port, argv, [ZONE], timeout=timeout, cwd=tmp)
 
 
 def start_meridian(binary, db):
@@ -229,7 +198,7 @@ def unbound_config(tmp, port, meridian_port):
     return conf
 
 
-def checkconf(conf):
+def checkconf(conf, check):
     """unbound-checkconf: no errors, and the settings that keep every packet on loopback."""
     tool = which("unbound-checkconf", "unbound")
     r = subprocess.run([tool, conf], capture_output=True, text=True)
@@ -247,13 +216,14 @@ def checkconf(conf):
     check(option("send-client-subnet") == ["127.0.0.1"], f"send-client-subnet: {option('send-client-subnet')}")
 
 
-def start_unbound(meridian_port, verify):
+def start_unbound(meridian_port, check=None):
+    """A fresh Unbound in front of meridian; with `check`, its config is verified first."""
     unbound = which("unbound", "unbound")
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="meridian-unbound-")
     conf = unbound_config(tmp, port, meridian_port)
-    if verify:
-        checkconf(conf)
+    if check is not None:
+        checkconf(conf, check)
     return launch("unbound", tmp, port, [unbound, "-d", "-c", conf], 20)
 
 
@@ -302,101 +272,134 @@ def logged(meridian, since):
     return [json.loads(line) for line in lines[since:] if line.strip()]
 
 
-def fetch_geolite2():
-    r = subprocess.run(["/bin/bash", os.path.join(REPO, "scripts", "fetch-geolite2")], capture_output=True, text=True)
-    path = r.stdout.strip()
-    if r.returncode != 0 or not os.path.isfile(path):
-        raise Missing(f"GeoLite2-City could not be fetched (scripts/fetch-geolite2): {r.stderr.strip()}")
+def geolite2(path=None):
+    """--db, else $MERIDIAN_GEOLITE2, else Tests/.cache/geolite2/GeoLite2-City.mmdb; Missing when
+    absent (nothing is downloaded here: scripts/fetch-geolite2 does that, once)."""
+    path = path or os.environ.get("MERIDIAN_GEOLITE2") or os.path.join(REPO, "Tests", ".cache", "geolite2", "GeoLite2-City.mmdb")
+    if not (os.path.isfile(path) and os.path.getsize(path) > 0):
+        raise Missing(f"GeoLite2-City not found at {path}: run scripts/fetch-geolite2")
     return path
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--meridian", default=default_meridian())
-    ap.add_argument("--db", help="GeoLite2-City.mmdb (default: scripts/fetch-geolite2)")
-    args = ap.parse_args()
-    args.meridian = os.path.abspath(args.meridian)
-    try:
-        db = args.db or fetch_geolite2()
-        which("unbound", "unbound")
-        which("gdnsd", "gdnsd")
-        if not (os.path.isfile(args.meridian) and os.access(args.meridian, os.X_OK)):
-            raise Missing(f"meridian binary not found at {args.meridian}: run `swift build` first")
-    except Missing as e:
-        eprint(f"ecs_unbound.py: {e}")
-        return 2
-
+def expected_of(db):
+    """Each client's nearest data center, from the database; None for a client it cannot locate."""
     reader = maxminddb.open_database(db)
-    print("Clients and their nearest data center, from the database:")
-    expected = {}
+    out = {}
     for ecs, place, near in CLIENTS:
         rec, plen = reader.get_with_prefix_len(ecs.split("/")[0])
         loc = ((rec or {}).get("location") or {})
-        if not check("latitude" in loc, f"{ecs} ({place}) has a location in the database (/{plen})"):
-            continue
-        where = (loc["latitude"], loc["longitude"])
-        check(km(where, near) < 150, f"{ecs} is in {place} per the database: {where}")
-        expected[ecs] = nearest(where)
-        print(f"       {ecs} {place}: nearest {expected[ecs]} ({ANSWER[expected[ecs]]})")
-    resolver_dc = nearest(RESOLVER_PLACE)
-    check(resolver_dc == "gru", f"the resolver {RESOLVER} (São Paulo) is nearest gru, got {resolver_dc}")
-    check(len(set(expected.values()) - {resolver_dc}) >= 4,
+        out[ecs] = (nearest((loc["latitude"], loc["longitude"])) if "latitude" in loc else None,
+                    (loc.get("latitude"), loc.get("longitude")), plen)
+    return out
+
+
+def located(ecs, place, near):
+    def case(check, fx):
+        dc, where, plen = fx.located[ecs]
+        if check(dc is not None, f"{ecs} ({place}) has a location in the database (/{plen})"):
+            check(km(where, near) < 150, f"{ecs} is in {place} per the database: {where}")
+            check(True, f"{ecs} {place}: nearest {dc} ({ANSWER[dc]})")
+    return case
+
+
+def resolver_nearest(check, fx):
+    check(fx.resolver_dc == "gru", f"the resolver {RESOLVER} (São Paulo) is nearest gru, got {fx.resolver_dc}")
+
+
+def clients_spread(check, fx):
+    expected = fx.expected
+    check(len(set(expected.values()) - {fx.resolver_dc}) >= 4,
           f"the clients reach four data centers other than the resolver's: {sorted(set(expected.values()))}")
 
-    meridian = start_meridian(args.meridian, db)
-    gdnsd = None
-    try:
-        gdnsd = start_gdnsd(db)
-        print("\nmeridian's scope for the first queries, as gdnsd answers them (RFC 7871 §7.2.1):")
-        for ecs, what in FIRST:
-            sent = AS_SENT.get(ecs, ecs)
-            m = ask(meridian.port, sent, source=RESOLVER)
-            g = ask(gdnsd.port, sent, source=RESOLVER)
-            # gdnsd answers its default data center for unlocated addresses, meridian the resolver's
-            # (RFC 7871 §7.2.1: "The specific logic that an Authoritative Nameserver uses to choose a
-            # tailored response is not in the scope of this document."); the scope must agree.
-            check(m.addresses == [ANSWER[resolver_dc]], f"{what}: meridian locates the resolver: {m}")
-            check(m.scope is not None and m.scope > 0 and m.scope == g.scope,
-                  f"{what}: meridian scope {m.scope} == gdnsd scope {g.scope} (never 0): meridian {m}, gdnsd {g}")
-        for ecs, place, _ in CLIENTS:
-            m = ask(meridian.port, ecs, source=RESOLVER)
-            check(m.addresses == [ANSWER[expected[ecs]]] and (m.scope or 0) > 0, f"direct {place}: {m}")
 
-        print("\nThrough Unbound's subnet cache, one fresh cache per first query:")
-        for i, (ecs, what) in enumerate(FIRST):
-            unbound = start_unbound(meridian.port, verify=(i == 0))
-            try:
-                before = len(logged(meridian, 0))
-                first = ask(unbound.port, ecs)
-                sent = [q for q in logged(meridian, before) if q.get("qname") == NAME and q.get("client") == RESOLVER]
-                check(len(sent) >= 1 and all(q.get("ecs") == AS_SENT.get(ecs, ecs) for q in sent),
-                      f"{what}: Unbound queried meridian from {RESOLVER} with ECS {AS_SENT.get(ecs, ecs)}: {sent}")
-                check(first.rcode == 0 and first.addresses == [ANSWER[resolver_dc]],
-                      f"{what}: first query answered from the resolver's place ({resolver_dc}): {first}")
-                if ecs is not None:
-                    check(first.scope is not None and first.scope > 0, f"{what}: Unbound passes on a non-zero scope: {first}")
-                for c, place, _ in CLIENTS:
-                    r = ask(unbound.port, c)
-                    check(r.rcode == 0 and r.addresses == [ANSWER[expected[c]]],
-                          f"after {what}: {place} {c} gets {expected[c]} ({ANSWER[expected[c]]}): {r}")
-                again = ask(unbound.port, ecs)
-                check(again.addresses == [ANSWER[resolver_dc]], f"{what} again: still {resolver_dc}: {again}")
-                check(unbound.alive(), "unbound still running" + ("" if unbound.alive() else ":\n" + unbound.log_text()))
-            finally:
-                unbound.stop()
-        check(meridian.alive(), "meridian still running" + ("" if meridian.alive() else ":\n" + meridian.log_text()))
-    finally:
-        meridian.stop()
-        if gdnsd:
-            gdnsd.stop()
+def first_scope(ecs, what):
+    def case(check, fx):
+        # gdnsd answers its default data center for unlocated addresses, meridian the resolver's
+        # (RFC 7871 §7.2.1: "The specific logic that an Authoritative Nameserver uses to choose a
+        # tailored response is not in the scope of this document."); the scope must agree.
+        sent = AS_SENT.get(ecs, ecs)
+        m = ask(fx.meridian.port, sent, source=RESOLVER)
+        g = ask(fx.gdnsd.port, sent, source=RESOLVER)
+        check(m.addresses == [ANSWER[fx.resolver_dc]], f"{what}: meridian locates the resolver: {m}")
+        check(m.scope is not None and m.scope > 0 and m.scope == g.scope,
+              f"{what}: meridian scope {m.scope} == gdnsd scope {g.scope} (never 0): meridian {m}, gdnsd {g}")
+    return case
 
-    if FAILURES:
-        print(f"\n{len(FAILURES)} check(s) failed:")
-        for f in FAILURES:
-            print(f"  {f}")
-        return 1
-    print("\nall checks passed")
-    return 0
+
+def direct(ecs, place):
+    def case(check, fx):
+        m = ask(fx.meridian.port, ecs, source=RESOLVER)
+        check(m.addresses == [ANSWER[fx.expected[ecs]]] and (m.scope or 0) > 0, f"direct {place}: {m}")
+    return case
+
+
+def unbound_config_case(check, fx):
+    unbound = start_unbound(fx.meridian.port, check)
+    unbound.stop()
+
+
+def through_unbound(ecs, what):
+    def case(check, fx):
+        meridian, expected, resolver_dc = fx.meridian, fx.expected, fx.resolver_dc
+        unbound = start_unbound(meridian.port)
+        try:
+            before = len(logged(meridian, 0))
+            first = ask(unbound.port, ecs)
+            sent = [q for q in logged(meridian, before) if q.get("qname") == NAME and q.get("client") == RESOLVER]
+            check(len(sent) >= 1 and all(q.get("ecs") == AS_SENT.get(ecs, ecs) for q in sent),
+                  f"{what}: Unbound queried meridian from {RESOLVER} with ECS {AS_SENT.get(ecs, ecs)}: {sent}")
+            check(first.rcode == 0 and first.addresses == [ANSWER[resolver_dc]],
+                  f"{what}: first query answered from the resolver's place ({resolver_dc}): {first}")
+            if ecs is not None:
+                check(first.scope is not None and first.scope > 0, f"{what}: Unbound passes on a non-zero scope: {first}")
+            for c, place, _ in CLIENTS:
+                r = ask(unbound.port, c)
+                check(r.rcode == 0 and r.addresses == [ANSWER[expected[c]]],
+                      f"after {what}: {place} {c} gets {expected[c]} ({ANSWER[expected[c]]}): {r}")
+            again = ask(unbound.port, ecs)
+            check(again.addresses == [ANSWER[resolver_dc]], f"{what} again: still {resolver_dc}: {again}")
+            check(unbound.alive(), "unbound still running" + ("" if unbound.alive() else ":\n" + unbound.log_text()))
+        finally:
+            unbound.stop()
+    return case
+
+
+C = suite.Case
+CASES = ([C("database", f"{place} located", located(ecs, place, near)) for ecs, place, near in CLIENTS]
+         + [C("database", "the resolver is nearest gru", resolver_nearest),
+            C("database", "four other data centers", clients_spread)]
+         + [C("direct", f"scope as gdnsd: {what}", first_scope(ecs, what)) for ecs, what in FIRST]
+         + [C("direct", f"direct {place}", direct(ecs, place)) for ecs, place, _ in CLIENTS]
+         + [C("unbound", "config keeps every packet on loopback", unbound_config_case)]
+         + [C("unbound", what, through_unbound(ecs, what)) for ecs, what in FIRST])
+
+
+def main():
+    ap = suite.parser(__doc__.split("\n")[0])
+    ap.add_argument("--db", help="GeoLite2-City.mmdb (default: $MERIDIAN_GEOLITE2, else Tests/.cache/geolite2)")
+    args = ap.parse_args()
+    binary = os.path.abspath(args.meridian or default_meridian())
+
+    def meridian():
+        if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            raise Missing(f"meridian binary not found at {binary}: run `swift build` first")
+        return start_meridian(binary, fx.db)
+
+    fx = suite.Fixtures(
+        db=lambda: geolite2(args.db),
+        located=lambda: expected_of(fx.db),
+        expected=lambda: {ecs: dc for ecs, (dc, _, _) in fx.located.items()},
+        resolver_dc=lambda: nearest(RESOLVER_PLACE),
+        meridian=meridian,
+        gdnsd=lambda: start_gdnsd(fx.db),
+    )
+
+    def after(check, fx):
+        if any(getattr(s, "name", "") == "meridian" for s in fx.started()):
+            m = fx.meridian
+            check(m.alive(), "meridian still running" + ("" if m.alive() else ":\n" + m.log_text()))
+
+    return suite.run("ecs_unbound", CASES, args, fx, after)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 import Foundation
-// The TCP framing lives in DNSServer; its tests share this target (the one test target the
-// networking work adds).
+// The TCP framing of DNSServer, through its real pipeline on EmbeddedChannels.
 @testable import DNSServer
 import DNSZone
 import NIOCore
