@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "DNSWire", swiftSettings: strict),
         .target(name: "DNSZone", dependencies: ["DNSWire"], swiftSettings: strict),
         .target(name: "DNSAuth", dependencies: ["DNSWire", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .target(name: "ZoneFile", dependencies: ["DNSWire", "DNSZone", "CLDNS"], swiftSettings: strict),
+        .target(name: "ZoneFile", dependencies: ["DNSWire", "DNSZone", "IPNet", "CLDNS"], swiftSettings: strict),
         .target(name: "IPNet", swiftSettings: strict),
         .target(name: "GeoIP", dependencies: ["IPNet", "CMaxMindDB"], swiftSettings: strict),
         .target(name: "HealthModel", dependencies: ["DNSWire"], swiftSettings: strict),
@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "Health",
             dependencies: [
-                "HealthModel", "DNSWire",
+                "HealthModel", "DNSWire", "IPNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

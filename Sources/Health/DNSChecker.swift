@@ -1,5 +1,6 @@
 public import HealthModel
 import DNSWire
+import IPNet
 import Foundation
 public import Logging
 import NIOCore
@@ -111,9 +112,7 @@ public struct DNSChecker: HealthChecker {
         case .a where d.count == 4:
             rdata = d.map(String.init).joined(separator: ".")
         case .aaaa where d.count == 16:
-            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-            rdata = d.withUnsafeBytes { inet_ntop(AF_INET6, $0.baseAddress, &text, socklen_t(text.count)) } != nil
-                ? String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
+            rdata = IPAddress(bytes: d)?.description ?? "?"
         case .ns, .cname, .ptr, .dname:
             rdata = (try? DNSName(wire: d))?.description ?? "?"
         case .mx where d.count > 2:

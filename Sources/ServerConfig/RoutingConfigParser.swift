@@ -553,18 +553,19 @@ extension ConfigParser {
     }
 
     private mutating func country(_ node: Node, key: String) -> String? {
-        guard let text = scalar(node, key: key) else { return nil }
-        guard Self.countries.contains(text.uppercased()) else {
-            fail(.badCountry, node, key, "\"\(text)\" is not an ISO 3166 alpha-2 country code")
-            return nil
-        }
-        return text.uppercased()
+        code(node, key: key, in: Self.countries, .badCountry, "an ISO 3166 alpha-2 country code")
     }
 
     private mutating func continent(_ node: Node, key: String) -> String? {
+        code(node, key: key, in: Self.continents, .badContinent, "a continent code (AF AN AS EU NA OC SA)")
+    }
+
+    /// The scalar upper-cased when it is one of `known`; else the error `problem`, saying it is not `what`.
+    private mutating func code(_ node: Node, key: String, in known: Set<String>, _ problem: ServerConfigError.Code,
+                               _ what: String) -> String? {
         guard let text = scalar(node, key: key) else { return nil }
-        guard Self.continents.contains(text.uppercased()) else {
-            fail(.badContinent, node, key, "\"\(text)\" is not a continent code (AF AN AS EU NA OC SA)")
+        guard known.contains(text.uppercased()) else {
+            fail(problem, node, key, "\"\(text)\" is not \(what)")
             return nil
         }
         return text.uppercased()

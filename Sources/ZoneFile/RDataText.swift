@@ -5,6 +5,7 @@ import Darwin
 #endif
 import CLDNS
 import DNSWire
+import IPNet
 
 /// RDATA that ldns 1.8.3 reads wrongly or refuses although the RFCs (and Knot and NSD) accept
 /// it, parsed here instead:
@@ -255,13 +256,11 @@ enum RDataText {
     }
 
     private static func address(_ field: ArraySlice<UInt8>, family: Int32, size: Int) throws(ZoneProblem) -> [UInt8] {
-        var text = [CChar](repeating: 0, count: field.count + 1)
-        for (i, b) in field.enumerated() { text[i] = CChar(bitPattern: b) }
-        var bytes = [UInt8](repeating: 0, count: size)
-        guard inet_pton(family, text, &bytes) == 1 else {
-            throw ZoneProblem(.syntax, "bad \(family == AF_INET ? "IPv4" : "IPv6") address \(String(decoding: field, as: UTF8.self))")
+        let text = String(decoding: field, as: UTF8.self)
+        guard let address = IPAddress(text), address.isIPv6 == (family == AF_INET6) else {
+            throw ZoneProblem(.syntax, "bad \(family == AF_INET ? "IPv4" : "IPv6") address \(text)")
         }
-        return bytes
+        return address.bytes
     }
 
     /// A decimal number from 0 to `max`, or nil.
