@@ -3,7 +3,7 @@ public import DNSZone
 public import ZoneFile
 public import GeoIP
 public import HealthModel
-public import IPNet
+import IPNet
 public import QueryEngine
 public import Routing
 public import ServerConfig

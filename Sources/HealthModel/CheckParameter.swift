@@ -1,4 +1,4 @@
-public import DNSWire
+import DNSWire
 
 /// One parameter a kind of health check takes, as its checker declares it (the way Knot's modules
 /// declare their configuration schema): the configuration layer checks every configured check

@@ -1,7 +1,7 @@
 public import DNSAuth
 import DNSWire
 public import DNSZone
-public import HealthModel
+import HealthModel
 public import IPNet
 public import Routing
 

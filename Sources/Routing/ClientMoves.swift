@@ -1,4 +1,4 @@
-public import IPNet
+import IPNet
 
 /// A number of client prefixes and the addresses they hold, per family. IPv6 address counts are
 /// doubles: exact for every single prefix, and sums of prefixes of very different sizes keep 53

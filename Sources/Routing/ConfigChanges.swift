@@ -1,4 +1,4 @@
-public import HealthModel
+import HealthModel
 public import IPNet
 
 /// How one service's configuration differs, one value per difference; the CLI prints each as a

@@ -57,7 +57,7 @@ struct OperationsTests {
             """)
         let metricsURL = "http://127.0.0.1:\(adminPort)/metrics"
         var before: [String: Double] = [:]
-        _ = try waitFor(30) { (try? Self.scrape(metricsURL)).map { before = $0; return true } ?? false }
+        _ = waitFor(30) { (try? Self.scrape(metricsURL)).map { before = $0; return true } ?? false }
         #expect(!before.isEmpty, "GET /metrics answered")
 
         // What the test sends: 30 round-robin A over UDP, 10 SOA over TCP, 5 geo A with ECS from

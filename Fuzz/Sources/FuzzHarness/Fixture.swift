@@ -1,6 +1,6 @@
 import Health
 public import DNSAuth
-public import DNSWire
+import DNSWire
 import DNSZone
 import Foundation
 import GeoIP

@@ -1,4 +1,4 @@
-public import DNSWire
+import DNSWire
 public import IPNet
 public import QueryEngine
 public import Routing
