@@ -140,6 +140,41 @@ public struct TSIGKeyring: Sendable {
             signed += variables(key, query, tsig, time: time, fudge: TSIGKeyring.fudge, error: error.rawValue, other: other)
             mac = key.algorithm.mac(key.secret, signed)
         }
+        return appendRecord(response, length: length, query: query, tsig, time: time, mac: mac, error: error, other: other)
+    }
+
+    /// Signs one message of a multi-message response (a zone transfer) with `key` and appends its
+    /// TSIG record, as RFC 8945 §5.3.1 says: the first message (`priorMAC` nil) like any response
+    /// (request MAC, message, every TSIG variable); each later one over the previous message's
+    /// MAC, the message and the timers only. Every message is signed. Returns the new length and the
+    /// MAC, which the next message's signature covers; the length is unchanged when the record does
+    /// not fit.
+    public func signNext(
+        _ response: UnsafeMutableRawBufferPointer, length: Int, query: UnsafeRawBufferPointer, _ tsig: TSIGRecord,
+        key index: Int, priorMAC: [UInt8]?, now: UInt64
+    ) -> (length: Int, mac: [UInt8]) {
+        guard let priorMAC else {
+            let key = keys[index]
+            var signed: [UInt8] = [UInt8(tsig.macSize >> 8), UInt8(tsig.macSize & 0xFF)]
+            signed += query[tsig.macOffset..<(tsig.macOffset + tsig.macSize)]
+            signed += UnsafeRawBufferPointer(rebasing: response[0..<length])
+            signed += variables(key, query, tsig, time: now, fudge: TSIGKeyring.fudge, error: 0, other: [])
+            let mac = key.algorithm.mac(key.secret, signed)
+            return (appendRecord(response, length: length, query: query, tsig, time: now, mac: mac, error: .noError, other: []), mac)
+        }
+        let key = keys[index]
+        var signed = u16(UInt16(priorMAC.count)) + priorMAC
+        signed += UnsafeRawBufferPointer(rebasing: response[0..<length])
+        signed += u48(now) + u16(TSIGKeyring.fudge)
+        let mac = key.algorithm.mac(key.secret, signed)
+        return (appendRecord(response, length: length, query: query, tsig, time: now, mac: mac, error: .noError, other: []), mac)
+    }
+
+    /// Appends the TSIG record (owner and algorithm as the query wrote them) and bumps ARCOUNT.
+    private func appendRecord(
+        _ response: UnsafeMutableRawBufferPointer, length: Int, query: UnsafeRawBufferPointer, _ tsig: TSIGRecord,
+        time: UInt64, mac: [UInt8], error: TSIGError, other: [UInt8]
+    ) -> Int {
         var record = Array(query[tsig.recordStart..<tsig.keyNameEnd])
         var rdata = Array(query[tsig.algorithmStart..<tsig.algorithmEnd])
         rdata += u48(time) + u16(TSIGKeyring.fudge) + u16(UInt16(mac.count)) + mac

@@ -1,4 +1,5 @@
 import DNSAuth
+import ZoneTransfer
 import Atomics
 import CDNSIO
 public import Logging
@@ -296,6 +297,9 @@ extension QueryEngine.Options {
         cookies = ServerCookies(secret: config.cookies.secret ?? QueryEngine.Options.processCookieSecret,
                                 previous: config.cookies.previousSecret)
         requireCookies = config.cookies.require
+        for zone in config.zones {
+            if let transfer = zone.transfer { transfers[zone.origin] = TransferAccess(allow: transfer.allow, keys: transfer.keys) }
+        }
     }
 
     /// The cookie secret of an instance whose configuration names none: random, made once per
@@ -337,10 +341,12 @@ private struct TCPServer {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let connection = connections.admit(channel)
                     try channel.pipeline.syncOperations.addHandlers(
-                        TCPIdleHandler(connection: connections.admit(channel), timeout: idle),
+                        TCPIdleHandler(connection: connection, timeout: idle),
                         ByteToMessageHandler(DNSTCPFrameDecoder()),
-                        DNSTCPQueryHandler(engine: engine, scratch: scratch[ObjectIdentifier(channel.eventLoop)]!, counters: counters))
+                        DNSTCPQueryHandler(engine: engine, scratch: scratch[ObjectIdentifier(channel.eventLoop)]!, counters: counters,
+                                           connection: connection))
                 }
             }
     }

@@ -4,6 +4,7 @@ import QueryEngine
 import IPNet
 import Routing
 import Synchronization
+import ZoneTransfer
 
 /// Splits a TCP byte stream into DNS messages, each preceded by its 2-byte big-endian length
 /// (RFC 1035 §4.2.2, RFC 7766 §8). Bytes may arrive one at a time; several messages may arrive
@@ -151,11 +152,19 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
     private var state = RoutingState(seed: UInt64.random(in: 0...UInt64.max))
     private var lastWrite: EventLoopFuture<Void>?
     private var closing = false
+    /// The zone transfer being sent; messages that arrive meanwhile wait in `pending` and the
+    /// end of the client's input waits in `closeWhenDone` (RFC 5936 §4.1: answered in order).
+    private var transfer: AXFRStream?
+    private var pending: [ByteBuffer] = []
+    private var closeWhenDone = false
+    /// The connection's idle clock, pushed on by every transfer message sent.
+    private let connection: TCPConnections.Entry?
 
-    init(engine: EngineReference, scratch: ResponseScratch, counters: QueryCounters) {
+    init(engine: EngineReference, scratch: ResponseScratch, counters: QueryCounters, connection: TCPConnections.Entry? = nil) {
         self.engine = engine
         self.scratch = scratch
         self.counters = counters
+        self.connection = connection
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -166,7 +175,22 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let message = unwrapInboundIn(data)
+        if transfer != nil {
+            pending.append(message)
+            return
+        }
+        answer(message, context: context)
+    }
+
+    /// Answers one message: a zone transfer the engine admits is streamed, anything else answered
+    /// by the query path.
+    private func answer(_ message: ByteBuffer, context: ChannelHandlerContext) {
         let box = engine.load()
+        if let stream = message.withUnsafeReadableBytes({ box.engine.transfer($0, from: client) }) {
+            transfer = stream
+            sendTransfer(context: context)
+            return
+        }
         var outcome = QueryOutcome()
         let length = message.withUnsafeReadableBytes { query in
             let length = box.engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer, state: &state, outcome: &outcome)
@@ -184,6 +208,39 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
         lastWrite = context.write(wrapOutboundOut(out))
     }
 
+    /// Sends the transfer's next message and, once it is written, the one after; at the end goes
+    /// on with the messages that arrived meanwhile. One message is in flight at a time, so a
+    /// transfer holds one message in memory however large the zone.
+    private func sendTransfer(context: ChannelHandlerContext) {
+        guard !closing, var stream = transfer else { return }
+        let length = stream.next(into: scratch.buffer)
+        transfer = stream
+        guard length > 0 else {
+            transfer = nil
+            while transfer == nil, !closing, !pending.isEmpty {
+                answer(pending.removeFirst(), context: context)
+            }
+            context.flush()
+            if transfer == nil && closeWhenDone { closeAfterWrites(context: context) }
+            return
+        }
+        var out = context.channel.allocator.buffer(capacity: 2 + length)
+        out.writeInteger(UInt16(length))
+        out.writeBytes(UnsafeRawBufferPointer(rebasing: scratch.buffer[..<length]))
+        let write = context.writeAndFlush(wrapOutboundOut(out))
+        lastWrite = write
+        write.assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success:
+                connection?.lastActivity.store(context.eventLoop.now.uptimeNanoseconds, ordering: .relaxed)
+                sendTransfer(context: context)
+            case .failure:
+                transfer = nil
+                context.close(promise: nil)
+            }
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
     }
@@ -197,7 +254,7 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(.inputClosed) = event as? ChannelEvent {
-            closeAfterWrites(context: context)
+            if transfer != nil || !pending.isEmpty { closeWhenDone = true } else { closeAfterWrites(context: context) }
         } else {
             context.fireUserInboundEventTriggered(event)
         }

@@ -69,6 +69,11 @@ public final class Zone: @unchecked Sendable {
     /// not the zone's authoritative data (Knot and NSD load such zones and never answer with it
     /// either), and data below a DNAME. In record order.
     public let warnings: [ZoneWarning]
+    /// The NSEC3 RRs and the RRSIGs that cover them, kept out of the name table but part of the
+    /// zone (a transfer carries them): `hashedRecordCount` records, each its owner's uncompressed
+    /// wire name, then TYPE CLASS TTL RDLENGTH RDATA, in record order.
+    public let hashedRecords: [UInt8]
+    public let hashedRecordCount: Int
 
     /// Compiles validated records (see ZoneFile for validation) into a zone snapshot. Records with
     /// the same owner, type and RDATA are kept once; an RRset takes the TTL of its first record.
@@ -97,6 +102,7 @@ public final class Zone: @unchecked Sendable {
         }
         _ = intern(apex.wire)
         var nsec3Count = 0
+        var hashed: [UInt8] = []
         // RDATA the answers would read names from must hold names: ZoneFile rejects any other, and
         // records built elsewhere that break the rule are left out here, with a warning, so that no
         // answer ever reads past a record (RFC 3597 §5).
@@ -110,6 +116,12 @@ public final class Zone: @unchecked Sendable {
             }
             if type == .nsec3 || (type == .rrsig && records[r].rdata.starts(with: [0, UInt8(RRType.nsec3.rawValue)])) {
                 nsec3Count += 1
+                hashed += records[r].owner.wire
+                Zone.append(type.rawValue, to: &hashed)
+                Zone.append(RRClass.in.rawValue, to: &hashed)
+                Zone.append32(records[r].ttl, to: &hashed)
+                Zone.append(UInt16(records[r].rdata.count), to: &hashed)
+                hashed += records[r].rdata
                 continue
             }
             let (owner, isNew) = intern(records[r].owner.lowercased().wire)
@@ -204,6 +216,8 @@ public final class Zone: @unchecked Sendable {
                 rrsetCount: Int32(setList.count - start), flags: flags))
         }
         recordCount = total + nsec3Count
+        hashedRecords = hashed
+        hashedRecordCount = nsec3Count
         self.serial = serial
 
         // Wildcard children and occluders; parents come first, so one pass suffices.

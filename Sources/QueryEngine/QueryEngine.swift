@@ -1,9 +1,10 @@
 public import DNSAuth
-import DNSWire
+public import DNSWire
 public import DNSZone
 import HealthModel
 public import IPNet
 public import Routing
+public import ZoneTransfer
 
 /// The transport a query arrived on; it decides the response size limit and truncation.
 public enum Transport: Sendable {
@@ -52,6 +53,9 @@ public final class QueryEngine: Sendable {
         /// Answer UDP queries that carry a COOKIE option only once they bring a valid server cookie
         /// (BADCOOKIE with a fresh one otherwise, RFC 7873 §5.2.3); clients without cookies are answered.
         public var requireCookies = false
+        /// Who may transfer each zone (AXFR over TCP, RFC 5936), by origin; a zone not listed is
+        /// never transferred (REFUSED).
+        public var transfers: [DNSName: TransferAccess] = [:]
         public init() {}
     }
 

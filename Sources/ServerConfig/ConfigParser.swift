@@ -1,6 +1,7 @@
 import DNSWire
 import Foundation
 import HealthModel
+import IPNet
 import Routing
 import Yams
 
@@ -13,6 +14,8 @@ struct ConfigParser {
     var errors: [ServerConfigError] = []
     /// Keys renamed because they repeat an earlier key of their mapping: placeholder → (key, line of the first).
     var duplicates: [String: (key: String, firstLine: Int)] = [:]
+    /// Key names zones' `transfer.keys` use, with their lines, checked once `tsig-keys` is read.
+    var transferKeyLines: [(DNSName, Int)] = []
 
     init(file: String, baseDirectory: String, checkKinds: CheckKinds) {
         self.file = file
@@ -81,6 +84,7 @@ struct ConfigParser {
             fail(.missingKey, root, required, "required key is missing")
         }
         config.routing = routing(routingSections)
+        checkTransferKeys(config.tsigKeys)
         return config
     }
 
@@ -187,6 +191,7 @@ struct ConfigParser {
             guard let map = mapping(item, key: "zones") else { continue }
             var origin: DNSName?
             var path: String?
+            var transfer: TransferSettings?
             for (keyNode, value) in map where !isDuplicate(keyNode) {
                 let name = keyNode.scalar?.string ?? "?"
                 let key = "zones." + name
@@ -211,6 +216,8 @@ struct ConfigParser {
                     } else {
                         fail(.missingZoneFile, value, key, "\(resolved): no such readable file")
                     }
+                case "transfer":
+                    transfer = transferSettings(value)
                 default: fail(.unknownKey, keyNode, key, "unknown key")
                 }
             }
@@ -219,10 +226,58 @@ struct ConfigParser {
                 fail(.missingKey, item, "zones." + required, "required key is missing")
             }
             if let origin, let path {
-                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1))
+                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer))
             }
         }
         return result
+    }
+
+    /// A zone's `transfer` mapping. Key names are checked against `tsig-keys` once the whole file
+    /// is read (`checkTransferKeys`), since that section may come later.
+    mutating func transferSettings(_ node: Node) -> TransferSettings? {
+        guard let map = mapping(node, key: "zones.transfer") else { return nil }
+        var settings = TransferSettings()
+        for (keyNode, value) in map where !isDuplicate(keyNode) {
+            let name = keyNode.scalar?.string ?? "?"
+            let key = "zones.transfer." + name
+            switch name {
+            case "allow":
+                guard let items = sequence(value, key: key) else { break }
+                for item in items {
+                    guard let text = scalar(item, key: key) else { continue }
+                    do throws(IPParseError) {
+                        settings.allow.append(try IPPrefix.parseCIDR(text))
+                    } catch {
+                        fail(.badPrefix, item, key, "\(error)")
+                    }
+                }
+            case "keys":
+                guard let items = sequence(value, key: key) else { break }
+                for item in items {
+                    guard let text = scalar(item, key: key) else { continue }
+                    do throws(DNSWireError) {
+                        settings.keys.append(try DNSName(text.hasSuffix(".") ? text : text + "."))
+                        transferKeyLines.append((settings.keys.last!, item.mark?.line ?? 1))
+                    } catch {
+                        fail(.badName, item, key, "\"\(text)\" is not a key name: \(error)")
+                    }
+                }
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        if settings.allow.isEmpty && settings.keys.isEmpty {
+            fail(.invalidValue, node, "zones.transfer", "give allow (client prefixes), keys (TSIG key names) or both")
+            return nil
+        }
+        return settings
+    }
+
+    /// Every key a zone's `transfer.keys` names must be one of `tsig-keys`.
+    mutating func checkTransferKeys(_ keys: [TSIGKeySettings]) {
+        for (name, line) in transferKeyLines where !keys.contains(where: { $0.name == name }) {
+            errors.append(ServerConfigError(.unknownTSIGKey, file: file, line: line, key: "zones.transfer.keys",
+                                            "\(name) is not defined in tsig-keys"))
+        }
     }
 
     static func line(of error: YamlError) -> Int? {

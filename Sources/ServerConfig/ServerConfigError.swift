@@ -31,6 +31,8 @@ public struct ServerConfigError: Error, Hashable, Sendable, CustomStringConverti
         case relativeName
         /// A file the configuration names (GeoIP database) that cannot be read.
         case missingFile
+        /// A zone's `transfer.keys` names a key `tsig-keys` does not define.
+        case unknownTSIGKey
     }
 
     public let code: Code

@@ -1,5 +1,6 @@
 public import DNSWire
 public import HealthModel
+public import IPNet
 public import Routing
 import Foundation
 
@@ -25,6 +26,9 @@ import Foundation
 /// zones:
 ///   - origin: example.com.
 ///     file: zones/example.com.zone     # relative to the config file's directory
+///     transfer:                        # optional: who may AXFR it (TCP); default: nobody
+///       allow: [192.0.2.0/24, "2001:db8::/32"]   # client prefixes (address/length)
+///       keys: [xfr-key]                # names from tsig-keys; the request must be signed with one
 /// # geoip, datacenters, checks, health, services: see ``RoutingConfiguration``
 /// ```
 public struct ServerConfiguration: Sendable, Equatable {
@@ -177,4 +181,24 @@ public struct ZoneEntry: Sendable, Equatable {
     public var file: String
     /// The config line of this entry, for messages about the zone.
     public var line: Int
+    /// Who may transfer the zone; nil: nobody.
+    public var transfer: TransferSettings? = nil
+}
+
+/// The `transfer` key of a zone entry: outgoing AXFR over TCP (RFC 5936) is allowed to a request
+/// whose client address lies in one of `allow` (when given) AND that is signed with one of `keys`
+/// (when given). At least one of the two is required. A request that does not match is REFUSED.
+///
+/// ```yaml
+/// transfer: { allow: [127.0.0.1/32, "::1/128"], keys: [xfr-key] }
+/// ```
+public struct TransferSettings: Sendable, Equatable {
+    /// Client networks, as `address/length`.
+    public var allow: [IPPrefix] = []
+    /// TSIG key names, each defined in `tsig-keys`.
+    public var keys: [DNSName] = []
+    public init(allow: [IPPrefix] = [], keys: [DNSName] = []) {
+        self.allow = allow
+        self.keys = keys
+    }
 }

@@ -190,8 +190,9 @@ final class MeridianProcess {
     let process: Process
     let log: URL
 
-    /// zones: (origin, zone file path). extra: additional top-level YAML lines.
-    init(zones: [(String, URL)], extra: String = "") throws {
+    /// zones: (origin, zone file path). extra: additional top-level YAML lines. zoneKeys: more
+    /// keys of a zone's entry by origin, as YAML lines indented by four spaces.
+    init(zones: [(String, URL)], extra: String = "", zoneKeys: [String: String] = [:]) throws {
         let binary = try E2E.meridianBinary()
         port = try E2E.freePort()
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-e2e-\(UUID().uuidString)")
@@ -203,6 +204,7 @@ final class MeridianProcess {
             let dst = dir.appendingPathComponent("zones/\(file.lastPathComponent)")
             try FileManager.default.copyItem(at: file, to: dst)
             yaml += "  - origin: \(origin)\n    file: zones/\(file.lastPathComponent)\n"
+            if let keys = zoneKeys[origin] { yaml += keys }
         }
         let config = dir.appendingPathComponent("meridian.yaml")
         try yaml.write(to: config, atomically: true, encoding: .utf8)

@@ -273,3 +273,47 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
     let c = try f.parse("listen: [\"127.0.0.1:53\"]\nzones: [{ origin: example.com., file: example.com.zone }]\nadmin: { token: t }\n")
     #expect(c.admin == AdminSettings(listen: ListenAddress("127.0.0.1:8053")!, token: "t"))
 }
+
+@Test func parsesZoneTransferAccess() throws {
+    let f = try Fixture(zoneFiles: ["example.com.zone", "example.net.zone"])
+    let config = try f.parse("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            transfer: { allow: [127.0.0.1/32, "::1/128"], keys: [xfr-key] }
+          - origin: example.net.
+            file: example.net.zone
+        tsig-keys:
+          - { name: xfr-key, algorithm: hmac-sha256, secret: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8= }
+        """)
+    let transfer = try #require(config.zones[0].transfer)
+    #expect(transfer.allow == [try IPPrefix.parseCIDR("127.0.0.1/32"), try IPPrefix.parseCIDR("::1/128")])
+    #expect(transfer.keys == [try DNSName("xfr-key.")])
+    #expect(config.zones[1].transfer == nil)
+}
+
+@Test func rejectsBadZoneTransferAccess() throws {
+    let f = try Fixture()
+    let errors = f.errors("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            transfer:
+              allow: [10.0.0.1/8, nonsense]
+              keys: [missing-key]
+              action: yes
+        """)
+    #expect(errors.map(\.code) == [.badPrefix, .badPrefix, .unknownKey, .unknownTSIGKey], "\(errors)")
+    #expect(errors.map(\.line) == [6, 6, 8, 7], "\(errors)")
+    #expect(errors.last?.description.contains("missing-key. is not defined in tsig-keys") == true, "\(errors)")
+    let empty = f.errors("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            transfer: {}
+        """)
+    #expect(empty.map(\.code) == [.invalidValue], "\(empty)")
+}
