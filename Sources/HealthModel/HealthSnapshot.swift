@@ -8,8 +8,14 @@ public enum HealthState: UInt8, Sendable, Hashable, CustomStringConvertible {
     case drain
 
     /// True when answers may carry the address.
-    @inline(__always)
-    public var isServing: Bool { self == .up }
+    ///
+    /// Inlinable and a pattern match, not `==`: routing asks it for every candidate of every routed
+    /// query, from another module, where a call to the synthesized `==` would cost more than the test.
+    @inlinable
+    public var isServing: Bool {
+        if case .up = self { return true }
+        return false
+    }
 
     public var description: String {
         switch self {

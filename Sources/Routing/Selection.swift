@@ -136,6 +136,6 @@ public struct SelectionRequest {
 
     @inline(__always)
     public func isUp(_ id: Int32) -> Bool {
-        ignoreHealth || health[Int(id)] == .up
+        ignoreHealth || health[Int(id)].isServing
     }
 }
