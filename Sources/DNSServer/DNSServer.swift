@@ -341,11 +341,13 @@ private struct TCPServer {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Every loop of the group has its buffer; a channel on another loop is closed.
+                    guard let buffer = scratch[ObjectIdentifier(channel.eventLoop)] else { throw ChannelError.ioOnClosedChannel }
                     let connection = connections.admit(channel)
                     try channel.pipeline.syncOperations.addHandlers(
                         TCPIdleHandler(connection: connection, timeout: idle),
                         ByteToMessageHandler(DNSTCPFrameDecoder()),
-                        DNSTCPQueryHandler(engine: engine, scratch: scratch[ObjectIdentifier(channel.eventLoop)]!, counters: counters,
+                        DNSTCPQueryHandler(engine: engine, scratch: buffer, counters: counters,
                                            connection: connection))
                 }
             }

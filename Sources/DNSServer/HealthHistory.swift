@@ -27,8 +27,10 @@ final class HealthHistory: Sendable {
                 let key = Self.key(datacenter: routing.sites[Int(a.site)].name, ip: a.ip.description)
                 let state = snapshot.states[id].description
                 if changes[key]?.last?.state == state { continue }
-                changes[key, default: []].append(Change(at: snapshot.since[id], state: state, reason: snapshot.reasons[id]))
-                if changes[key]!.count > Self.depth { changes[key]!.removeFirst() }
+                var list = changes[key, default: []]
+                list.append(Change(at: snapshot.since[id], state: state, reason: snapshot.reasons[id]))
+                if list.count > Self.depth { list.removeFirst() }
+                changes[key] = list
             }
         }
     }

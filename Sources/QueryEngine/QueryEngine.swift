@@ -151,7 +151,7 @@ public final class QueryEngine: Sendable {
             var fresh = OPTExtras.Cookie(client: clientCookie.loadUnaligned(as: UInt64.self))
             let valid = client.withWireBytes { ip in
                 withUnsafeMutableBytes(of: &fresh.server) { out in
-                    cookies.make(clientCookie: clientCookie, client: ip, now: now, into: out.baseAddress!)
+                    if let server = out.baseAddress { cookies.make(clientCookie: clientCookie, client: ip, now: now, into: server) }
                 }
                 return cookie.serverLength > 0 && cookies.isValid(
                     server: base + cookie.serverOffset, length: cookie.serverLength, clientCookie: clientCookie, client: ip, now: now)

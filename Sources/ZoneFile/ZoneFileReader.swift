@@ -105,7 +105,9 @@ struct ZoneFileReader {
                 if entry.first == UInt8(ascii: "$") {
                     try directive(at: location, scope: &scope, lost: &lost)
                 } else {
-                    try record(at: location, scope: &scope, lost: &lost!)
+                    var recordLost = UnreadEntry()
+                    defer { lost = recordLost }
+                    try record(at: location, scope: &scope, lost: &recordLost)
                 }
             } catch {
                 errors.append(ZoneFileError(error.code, at: location, error.reason))
