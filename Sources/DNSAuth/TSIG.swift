@@ -170,6 +170,27 @@ public struct TSIGKeyring: Sendable {
         return (appendRecord(response, length: length, query: query, tsig, time: now, mac: mac, error: .noError, other: []), mac)
     }
 
+    /// Signs a request we send (a NOTIFY, RFC 8945 §5.1) with `key`: the MAC covers the message and
+    /// every TSIG variable (no request MAC: there is none). Appends the TSIG record with the key's
+    /// canonical name and algorithm, Original ID = the message's ID, bumps ARCOUNT and returns the
+    /// signed message.
+    public func signRequest(_ message: [UInt8], key index: Int, now: UInt64) -> [UInt8] {
+        let key = keys[index]
+        let algorithm = key.algorithm.wireName
+        let timers = u48(now) + u16(TSIGKeyring.fudge)
+        let signed = message + key.canonicalName + u16(RRClass.any.rawValue) + [0, 0, 0, 0] + algorithm
+            + timers + u16(0) + u16(0)
+        let mac = key.algorithm.mac(key.secret, signed)
+        let id = UInt16(message[0]) << 8 | UInt16(message[1])
+        let rdata = algorithm + timers + u16(UInt16(mac.count)) + mac + u16(id) + u16(0) + u16(0)
+        var out = message + key.canonicalName + u16(TSIGRecord.type) + u16(RRClass.any.rawValue) + [0, 0, 0, 0]
+            + u16(UInt16(rdata.count)) + rdata
+        let arcount = UInt16(out[10]) << 8 | UInt16(out[11])
+        out[10] = UInt8((arcount + 1) >> 8)
+        out[11] = UInt8((arcount + 1) & 0xFF)
+        return out
+    }
+
     /// Appends the TSIG record (owner and algorithm as the query wrote them) and bumps ARCOUNT.
     private func appendRecord(
         _ response: UnsafeMutableRawBufferPointer, length: Int, query: UnsafeRawBufferPointer, _ tsig: TSIGRecord,

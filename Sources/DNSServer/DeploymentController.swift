@@ -1,3 +1,4 @@
+import DNSAuth
 import DNSWire
 import DNSZone
 import Foundation
@@ -33,6 +34,10 @@ public actor DeploymentController {
     let startedAt = Date().timeIntervalSince1970
     /// Routed-answer totals taken every `shareSampleInterval`, for answer shares over `shareWindow`.
     var answerSamples: [(at: Double, answers: [QueryStatistics.AnswerKey: UInt64])] = []
+    /// The SOA serial each zone (by origin) was last served with, to NOTIFY only on a change.
+    var servedSerials: [String: UInt32?] = [:]
+    /// The NOTIFY tasks still retrying, by zone origin; a newer serial cancels the older ones.
+    var notifyTasks: [String: [Task<Void, Never>]] = [:]
 
     public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger) {
         self.configPath = configPath
@@ -45,6 +50,7 @@ public actor DeploymentController {
 
     /// Swaps the current deployment in and starts its health monitor, if it has services.
     public func start() throws(HealthError) {
+        defer { notifySecondaries() }
         guard deployment.services != nil else {
             server.replaceEngine(deployment.engine())
             return
@@ -52,6 +58,28 @@ public actor DeploymentController {
         let m = try deployment.healthMonitor(server: server, history: history, logger: logger)
         monitor = m
         monitorTask = Task { try? await m.run() }
+    }
+
+    /// Sends NOTIFY to the `notify` secondaries of every zone now served with a serial other than
+    /// the one served before (every zone at the first start), one task per secondary. A zone's
+    /// transfer key signs it when `transfer.keys` names exactly one.
+    func notifySecondaries() {
+        let keyring = QueryEngine.Options(deployment.config).tsigKeys
+        for (entry, zone) in deployment.zones {
+            let origin = entry.origin.description
+            if let previous = servedSerials[origin], previous == zone.serial { continue }
+            servedSerials[origin] = zone.serial
+            guard !entry.notify.isEmpty else { continue }
+            for task in notifyTasks[origin] ?? [] { task.cancel() }
+            var key: Int? = nil
+            if let keys = entry.transfer?.keys, keys.count == 1 {
+                key = keyring.keys.firstIndex { $0.name == keys[0] }
+            }
+            notifyTasks[origin] = entry.notify.map { secondary in
+                let sender = NotifySender(zone: zone, secondary: secondary, keyring: keyring, key: key, logger: logger)
+                return Task.detached { await sender.run() }
+            }
+        }
     }
 
     /// Stops the health monitor (which saves the last states).

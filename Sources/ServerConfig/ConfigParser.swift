@@ -192,6 +192,7 @@ struct ConfigParser {
             var origin: DNSName?
             var path: String?
             var transfer: TransferSettings?
+            var notify: [ListenAddress] = []
             for (keyNode, value) in map where !isDuplicate(keyNode) {
                 let name = keyNode.scalar?.string ?? "?"
                 let key = "zones." + name
@@ -218,6 +219,16 @@ struct ConfigParser {
                     }
                 case "transfer":
                     transfer = transferSettings(value)
+                case "notify":
+                    guard let items = sequence(value, key: key) else { break }
+                    for item in items {
+                        guard let text = scalar(item, key: key) else { continue }
+                        if let address = ListenAddress(text) {
+                            notify.append(address)
+                        } else {
+                            fail(.badAddress, item, key, "\"\(text)\" is not address:port or [ipv6]:port")
+                        }
+                    }
                 default: fail(.unknownKey, keyNode, key, "unknown key")
                 }
             }
@@ -226,7 +237,7 @@ struct ConfigParser {
                 fail(.missingKey, item, "zones." + required, "required key is missing")
             }
             if let origin, let path {
-                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer))
+                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer, notify: notify))
             }
         }
         return result

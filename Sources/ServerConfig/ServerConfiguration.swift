@@ -29,6 +29,7 @@ import Foundation
 ///     transfer:                        # optional: who may AXFR it (TCP); default: nobody
 ///       allow: [192.0.2.0/24, "2001:db8::/32"]   # client prefixes (address/length)
 ///       keys: [xfr-key]                # names from tsig-keys; the request must be signed with one
+///     notify: ["127.0.0.1:5300", "[::1]:5301"]   # optional: secondaries sent NOTIFY on a new serial
 /// # geoip, datacenters, checks, health, services: see ``RoutingConfiguration``
 /// ```
 public struct ServerConfiguration: Sendable, Equatable {
@@ -183,6 +184,9 @@ public struct ZoneEntry: Sendable, Equatable {
     public var line: Int
     /// Who may transfer the zone; nil: nobody.
     public var transfer: TransferSettings? = nil
+    /// Secondaries sent a NOTIFY (RFC 1996, UDP) whenever a reload or the start serves a new SOA
+    /// serial; `address:port` or `[ipv6]:port`. Empty: none.
+    public var notify: [ListenAddress] = []
 }
 
 /// The `transfer` key of a zone entry: outgoing AXFR over TCP (RFC 5936) is allowed to a request

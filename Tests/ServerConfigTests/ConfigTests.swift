@@ -317,3 +317,27 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
         """)
     #expect(empty.map(\.code) == [.invalidValue], "\(empty)")
 }
+
+@Test func parsesZoneNotifyAddresses() throws {
+    let f = try Fixture()
+    let config = try f.parse("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            notify: ["127.0.0.1:5300", "[::1]:5301"]
+        """)
+    #expect(config.zones[0].notify == [ListenAddress("127.0.0.1:5300")!, ListenAddress("[::1]:5301")!])
+    let errors = f.errors("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            notify:
+              - "127.0.0.1:5300"
+              - "::1:5301"
+              - nonsense
+        """)
+    #expect(errors.map(\.code) == [.badAddress, .badAddress], "\(errors)")
+    #expect(errors.map(\.line) == [7, 8], "\(errors)")
+}
