@@ -9,6 +9,7 @@ public import Routing
 public import ServerConfig
 import CDNSIO
 import Foundation
+import ZoneTransfer
 
 /// Everything one configuration file describes, loaded and cross-checked: the zones, the client
 /// location data, the routing table and the service names indexed for the query path. Built off
@@ -26,6 +27,8 @@ public struct Deployment: Sendable {
     let stamps: [String: FileStamp]
     /// Zone files that use `$INCLUDE`: the files they include are not stamped, so they are always read again.
     let includers: Set<String>
+    /// The members each generated catalog zone lists, so a reload that changes none keeps the catalog (and its serial).
+    let catalogMembers: [DNSName: [DNSName]]
 
     /// Loads every zone, the geo data and the routing table, collecting every problem as
     /// `file:line: reason` (a service name that has records in a zone names both places).
@@ -37,8 +40,26 @@ public struct Deployment: Sendable {
         var owners: [DNSName: SourceLocation] = [:]
         var stamps: [String: FileStamp] = [:]
         var includers: Set<String> = []
+        var catalogMembers: [DNSName: [DNSName]] = [:]
         let serviceNames = Set(config.routing.services.map(\.name))
         for entry in config.zones {
+            if entry.generatesCatalog {
+                let members = config.zones.filter { $0.catalogZone == entry.origin }.map(\.origin)
+                catalogMembers[entry.origin] = members
+                let old = previous?.zones.first { $0.entry.origin == entry.origin && $0.entry.generatesCatalog }
+                if let old, previous?.catalogMembers[entry.origin] == members {
+                    zones.append((entry, old.zone))
+                    continue
+                }
+                let serial = CatalogZone.nextSerial(after: old?.zone.serial, now: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)))
+                do throws(DNSWireError) {
+                    let records = try CatalogZone.records(origin: entry.origin, members: members, serial: serial)
+                    zones.append((entry, Zone(origin: entry.origin, records: records)))
+                } catch {
+                    problems.append(DeploymentError(.catalog, "\(config.file):\(entry.line): zones.catalog-role: \(entry.origin): \(error)"))
+                }
+                continue
+            }
             let stamp = FileStamp(path: entry.file)
             stamps[entry.file] = stamp
             if let previous, let stamp, previous.stamps[entry.file] == stamp, !previous.includers.contains(entry.file),
@@ -120,7 +141,7 @@ public struct Deployment: Sendable {
         // (a 1M-record zone: 434 MB resident instead of 131 MB).
         cdnsio_release_free_memory()
         return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps,
-                          includers: includers)
+                          includers: includers, catalogMembers: catalogMembers)
     }
 
     /// The query engine for this deployment with `health` (all up when nil).
@@ -148,6 +169,8 @@ public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertib
         case serviceNameOutsideZones
         /// A service name is at or below a delegation.
         case serviceNameBelowDelegation
+        /// A generated catalog zone's records cannot be made (a member name too long under it).
+        case catalog
     }
 
     public var code: Code

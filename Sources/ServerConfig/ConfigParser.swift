@@ -193,6 +193,8 @@ struct ConfigParser {
             var path: String?
             var transfer: TransferSettings?
             var notify: [ListenAddress] = []
+            var generatesCatalog = false
+            var catalogZone: DNSName?
             for (keyNode, value) in map where !isDuplicate(keyNode) {
                 let name = keyNode.scalar?.string ?? "?"
                 let key = "zones." + name
@@ -229,15 +231,48 @@ struct ConfigParser {
                             fail(.badAddress, item, key, "\"\(text)\" is not address:port or [ipv6]:port")
                         }
                     }
+                case "catalog-role":
+                    guard let text = scalar(value, key: key) else { break }
+                    if text == "generate" {
+                        generatesCatalog = true
+                    } else {
+                        fail(.invalidValue, value, key, "\"\(text)\" is not a catalog role; the one Meridian has is generate")
+                    }
+                case "catalog-zone":
+                    guard let text = scalar(value, key: key) else { break }
+                    do throws(DNSWireError) {
+                        catalogZone = try DNSName(text)
+                    } catch {
+                        fail(.badName, value, key, "\"\(text)\" is not a domain name: \(error)")
+                    }
                 default: fail(.unknownKey, keyNode, key, "unknown key")
                 }
+            }
+            if generatesCatalog {
+                if let fileNode = map["file"] { fail(.badCatalog, fileNode, "zones.file", "a generated catalog (catalog-role: generate) has no file") }
+                if catalogZone != nil, let member = map["catalog-zone"] {
+                    fail(.badCatalog, member, "zones.catalog-zone", "a generated catalog cannot be a member of a catalog")
+                }
+                if let origin {
+                    result.append(ZoneEntry(origin: origin, file: "", line: item.mark?.line ?? 1, transfer: transfer, notify: notify,
+                                            generatesCatalog: true))
+                }
+                continue
             }
             for (required, present) in [("origin", origin != nil), ("file", path != nil)]
             where !present && map[required] == nil {
                 fail(.missingKey, item, "zones." + required, "required key is missing")
             }
             if let origin, let path {
-                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer, notify: notify))
+                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer, notify: notify,
+                                        catalogZone: catalogZone))
+            }
+        }
+        for entry in result {
+            guard let catalog = entry.catalogZone else { continue }
+            if !result.contains(where: { $0.origin == catalog && $0.generatesCatalog }) {
+                errors.append(ServerConfigError(.badCatalog, file: file, line: entry.line, key: "zones.catalog-zone",
+                                                "\(catalog) is not a zone with catalog-role: generate in this file"))
             }
         }
         return result

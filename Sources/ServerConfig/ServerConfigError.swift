@@ -33,6 +33,9 @@ public struct ServerConfigError: Error, Hashable, Sendable, CustomStringConverti
         case missingFile
         /// A zone's `transfer.keys` names a key `tsig-keys` does not define.
         case unknownTSIGKey
+        /// A zone's `catalog-zone` names no zone with `catalog-role: generate`, or a generated
+        /// catalog is given a file or is itself a member.
+        case badCatalog
     }
 
     public let code: Code

@@ -30,6 +30,10 @@ import Foundation
 ///       allow: [192.0.2.0/24, "2001:db8::/32"]   # client prefixes (address/length)
 ///       keys: [xfr-key]                # names from tsig-keys; the request must be signed with one
 ///     notify: ["127.0.0.1:5300", "[::1]:5301"]   # optional: secondaries sent NOTIFY on a new serial
+///     catalog-zone: catalog.example.   # optional: listed as a member of this generated catalog
+///   - origin: catalog.example.
+///     catalog-role: generate           # RFC 9432 catalog of its members; no file
+///     transfer: { allow: [127.0.0.1/32] }
 /// # geoip, datacenters, checks, health, services: see ``RoutingConfiguration``
 /// ```
 public struct ServerConfiguration: Sendable, Equatable {
@@ -178,7 +182,8 @@ public struct UDPBufferSettings: Sendable, Equatable {
 /// One zone to serve.
 public struct ZoneEntry: Sendable, Equatable {
     public var origin: DNSName
-    /// The zone file path, resolved against the config file's directory.
+    /// The zone file path, resolved against the config file's directory; empty for a generated
+    /// catalog zone.
     public var file: String
     /// The config line of this entry, for messages about the zone.
     public var line: Int
@@ -187,6 +192,11 @@ public struct ZoneEntry: Sendable, Equatable {
     /// Secondaries sent a NOTIFY (RFC 1996, UDP) whenever a reload or the start serves a new SOA
     /// serial; `address:port` or `[ipv6]:port`. Empty: none.
     public var notify: [ListenAddress] = []
+    /// `catalog-role: generate`: the zone is a catalog (RFC 9432) whose records Meridian writes from
+    /// the zones that name it in `catalog-zone`; it has no file.
+    public var generatesCatalog = false
+    /// `catalog-zone`: the generated catalog that lists this zone as a member; nil: none.
+    public var catalogZone: DNSName? = nil
 }
 
 /// The `transfer` key of a zone entry: outgoing AXFR over TCP (RFC 5936) is allowed to a request

@@ -220,7 +220,7 @@ struct Check: ParsableCommand {
         printErrors(deployment.zones.flatMap { $0.zone.warnings.map(\.description) })
         for (entry, zone) in deployment.zones {
             let serial = zone.serial.map { "serial \($0)" } ?? "no serial"
-            print("\(entry.origin): \(zone.recordCount) records, \(serial) (\(entry.file))")
+            print("\(entry.origin): \(zone.recordCount) records, \(serial) (\(entry.generatesCatalog ? "generated catalog" : entry.file))")
         }
         if let routing = deployment.services?.routing {
             print("routing: \(routing.services.count) services, \(routing.sites.count) data centers, \(routing.addresses.count) checked addresses")

@@ -341,3 +341,35 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
     #expect(errors.map(\.code) == [.badAddress, .badAddress], "\(errors)")
     #expect(errors.map(\.line) == [7, 8], "\(errors)")
 }
+
+@Test func parsesCatalogZones() throws {
+    let f = try Fixture()
+    let config = try f.parse("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            catalog-zone: catalog.example.
+          - origin: catalog.example.
+            catalog-role: generate
+            transfer: { allow: [127.0.0.1/32] }
+        """)
+    let catalog = try DNSName("catalog.example.")
+    #expect(config.zones[0].catalogZone == catalog && !config.zones[0].generatesCatalog)
+    #expect(config.zones[1].generatesCatalog && config.zones[1].file.isEmpty && config.zones[1].transfer != nil)
+    let errors = f.errors("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            catalog-zone: nowhere.example.
+          - origin: catalog.example.
+            catalog-role: generate
+            file: example.com.zone
+          - origin: other.example.
+            catalog-role: consume
+        """)
+    #expect(errors.map(\.code) == [.badCatalog, .invalidValue, .missingKey, .badCatalog], "\(errors)")
+    #expect(errors.map(\.line) == [8, 10, 9, 3], "\(errors)")
+    #expect(errors.last?.description.contains("nowhere.example. is not a zone with catalog-role: generate") == true, "\(errors)")
+}
