@@ -282,6 +282,8 @@ struct ConfigParser {
     /// is read (`checkTransferKeys`), since that section may come later.
     mutating func transferSettings(_ node: Node) -> TransferSettings? {
         guard let map = mapping(node, key: "zones.transfer") else { return nil }
+        // A /0 written as a prefix, kept to report when no key narrows it.
+        var everyone: (Node, String)?
         var settings = TransferSettings()
         for (keyNode, value) in map where !isDuplicate(keyNode) {
             let name = keyNode.scalar?.string ?? "?"
@@ -291,8 +293,14 @@ struct ConfigParser {
                 guard let items = sequence(value, key: key) else { break }
                 for item in items {
                     guard let text = scalar(item, key: key) else { continue }
+                    if text == "any" {
+                        settings.allow += TransferSettings.anyAddress
+                        continue
+                    }
                     do throws(IPParseError) {
-                        settings.allow.append(try IPPrefix.parseCIDR(text))
+                        let prefix = try IPPrefix.parseCIDR(text)
+                        settings.allow.append(prefix)
+                        if prefix.length == 0 { everyone = (item, text) }
                     } catch {
                         fail(.badPrefix, item, key, "\(error)")
                     }
@@ -314,6 +322,10 @@ struct ConfigParser {
         if settings.allow.isEmpty && settings.keys.isEmpty {
             fail(.invalidValue, node, "zones.transfer", "give allow (client prefixes), keys (TSIG key names) or both")
             return nil
+        }
+        if let (item, text) = everyone, settings.keys.isEmpty {
+            fail(.openTransfer, item, "zones.transfer.allow",
+                 "\(text) lets every address transfer the zone; write `any` to mean that, or add keys")
         }
         return settings
     }

@@ -36,6 +36,9 @@ public struct ServerConfigError: Error, Hashable, Sendable, CustomStringConverti
         /// A zone's `catalog-zone` names no zone with `catalog-role: generate`, or a generated
         /// catalog is given a file or is itself a member.
         case badCatalog
+        /// A zone's `transfer.allow` holds a /0 prefix without `keys`: every address may transfer
+        /// it, which must be written as `any`.
+        case openTransfer
     }
 
     public let code: Code

@@ -211,6 +211,8 @@ public struct TransferSettings: Sendable, Equatable {
     public var allow: [IPPrefix] = []
     /// TSIG key names, each defined in `tsig-keys`.
     public var keys: [DNSName] = []
+    /// What `allow: [any]` means: every IPv4 and IPv6 address.
+    public static let anyAddress = [IPPrefix("0.0.0.0/0"), IPPrefix("::/0")].compactMap { $0 }
     public init(allow: [IPPrefix] = [], keys: [DNSName] = []) {
         self.allow = allow
         self.keys = keys

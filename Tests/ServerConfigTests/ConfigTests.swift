@@ -373,3 +373,30 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
     #expect(errors.map(\.line) == [8, 10, 9, 3], "\(errors)")
     #expect(errors.last?.description.contains("nowhere.example. is not a zone with catalog-role: generate") == true, "\(errors)")
 }
+
+@Test func transferToEveryAddressMustBeSaid() throws {
+    let f = try Fixture()
+    let errors = f.errors("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            transfer: { allow: [10.0.0.0/8, 0.0.0.0/0] }
+        """)
+    #expect(errors.map(\.code) == [.openTransfer] && errors.map(\.line) == [5], "\(errors)")
+    #expect(errors.first?.description.contains("0.0.0.0/0 lets every address transfer the zone; write `any`") == true, "\(errors)")
+    let said = try f.parse("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            transfer: { allow: [any] }
+          - origin: example.net.
+            file: example.com.zone
+            transfer: { allow: ["::/0"], keys: [k] }
+        tsig-keys:
+          - { name: k, algorithm: hmac-sha256, secret: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8= }
+        """)
+    #expect(said.zones[0].transfer?.allow.map(\.description) == ["0.0.0.0/0", "::/0"])
+    #expect(said.zones[1].transfer?.allow.map(\.length) == [0])
+}
