@@ -40,6 +40,7 @@ enum E2E {
         "nsd": "nsd", "nsd-checkzone": "nsd", "unbound": "unbound", "gdnsd": "gdnsd", "dnsperf": "dnsperf",
         "chromium": "chromium", "curl": "curl", "ip": "iproute2", "setpriv": "util-linux", "python3": "python3",
         "mmdblookup": "mmdb-bin", "openssl": "openssl", "ldns-read-zone": "ldnsutils",
+        "named": "bind9", "named-checkconf": "bind9", "ldns-compare-zones": "ldnsutils",
     ]
 
     /// The Debian package of each Python module the suites import with Debian's python3.
@@ -192,7 +193,8 @@ final class MeridianProcess {
 
     /// zones: (origin, zone file path). extra: additional top-level YAML lines. zoneKeys: more
     /// keys of a zone's entry by origin, as YAML lines indented by four spaces.
-    init(zones: [(String, URL)], extra: String = "", zoneKeys: [String: String] = [:]) throws {
+    /// readyTimeout: seconds to wait for the first zone's SOA (a big zone takes longer to load).
+    init(zones: [(String, URL)], extra: String = "", zoneKeys: [String: String] = [:], readyTimeout: TimeInterval = 30) throws {
         let binary = try E2E.meridianBinary()
         port = try E2E.freePort()
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-e2e-\(UUID().uuidString)")
@@ -218,14 +220,14 @@ final class MeridianProcess {
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        try waitReady(origin: zones[0].0)
+        try waitReady(origin: zones[0].0, timeout: readyTimeout)
     }
 
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
-    private func waitReady(origin: String) throws {
+    private func waitReady(origin: String, timeout: TimeInterval) throws {
         let dig = try E2E.tool("dig")
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !process.isRunning {
                 throw E2EError.setup("meridian exited with status \(process.terminationStatus):\n\(logText)")
@@ -235,7 +237,7 @@ final class MeridianProcess {
             if r.status == 0 && !r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return }
             usleep(100_000)
         }
-        throw E2EError.setup("meridian did not answer SOA \(origin) on port \(port) within 30 s:\n\(logText)")
+        throw E2EError.setup("meridian did not answer SOA \(origin) on port \(port) within \(Int(timeout)) s:\n\(logText)")
     }
 
     func stop() {
