@@ -154,12 +154,13 @@ final class ServicePublication: Sendable {
         return deployment.engine(health: s.snapshot, zones: s.zoneSet, serviceRecords: records)
     }
 
-    /// Each zone's service records under `snapshot`, in `deployment.zones` order.
+    /// Each zone's service records under `snapshot`, in `deployment.zones` order; none for a zone
+    /// nobody may transfer (no `transfer` key), whose serial health then never moves.
     private static func render(_ deployment: Deployment, _ snapshot: HealthSnapshot?) -> [[TransferRecord]] {
         guard let routing = deployment.services?.routing else { return deployment.zones.map { _ in [] } }
         let byOrigin = ServiceRecords.render(
             routing, health: snapshot ?? .allUp(count: routing.addresses.count), origins: deployment.zones.map(\.entry.origin))
-        return deployment.zones.map { byOrigin[$0.entry.origin] ?? [] }
+        return deployment.zones.map { $0.entry.transfer == nil ? [] : byOrigin[$0.entry.origin] ?? [] }
     }
 
     /// A zone as a deployment starts serving it, after `previous` was served.
