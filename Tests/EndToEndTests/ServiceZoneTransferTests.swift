@@ -97,6 +97,22 @@ import Glibc
         let negative = try server.query("nothing.example.com.")
         #expect(negative.status == "NXDOMAIN" && negative.dig.authority.contains { $0.contains("\(Self.serial + 2)") }, "\(negative)")
         #expect(server.logText.contains("zone serial raised"), "\(server.logText)")
+
+        // A reload never goes back to the file's serial: unchanged file and health keep the
+        // serial served; the file read again (same text, new stamp) serves one more.
+        let pid = try #require(server.process?.processIdentifier)
+        func reloads() -> Int { server.logText.components(separatedBy: "reload: done").count - 1 }
+        kill(pid, SIGHUP)
+        #expect(waitFor(60) { reloads() >= 1 } != nil, "\(server.logText)")
+        #expect(try Self.soaSerial(server.port) == Self.serial + 2)
+        let zoneFile = server.dir.appendingPathComponent("example.com.zone")
+        let text = try String(contentsOf: zoneFile, encoding: .utf8)
+        try FileManager.default.removeItem(at: zoneFile)
+        try (text + "; read again\n").write(to: zoneFile, atomically: true, encoding: .utf8)
+        kill(pid, SIGHUP)
+        #expect(waitFor(60) { reloads() >= 2 } != nil, "\(server.logText)")
+        #expect(try Self.soaSerial(server.port) == Self.serial + 3, "\(server.logText)")
+        #expect(Self.serviceLines(try Self.axfr(server.port)) == Self.allUp)
     }
 
     @Test("a Knot secondary drops a data center that goes down after the NOTIFY and takes it back", .timeLimit(.minutes(3)))
