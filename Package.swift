@@ -59,12 +59,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "ZoneTransfer", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "IPNet"], swiftSettings: strict),
+        .target(name: "ServiceTransfer", dependencies: ["DNSWire", "IPNet", "HealthModel", "Routing", "ZoneTransfer"], swiftSettings: strict),
         .target(name: "QueryEngine", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "IPNet", "HealthModel", "Routing", "ZoneTransfer"], swiftSettings: strict),
         .target(name: "ServerConfig", dependencies: ["DNSWire", "IPNet", "HealthModel", "Routing", "Yams"], swiftSettings: strict),
         .target(
             name: "DNSServer",
             dependencies: [
                 "DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "ServerConfig", "CDNSIO", "IPNet", "GeoIP", "ZoneTransfer",
+                "ServiceTransfer",
                 "HealthModel", "Routing", "Health",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -99,6 +101,7 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSWire", "DNSZone"], swiftSettings: strict),
         .testTarget(name: "ZoneTransferTests", dependencies: ["ZoneTransfer", "DNSWire", "DNSZone", "DNSAuth", "IPNet"], swiftSettings: strict),
+        .testTarget(name: "ServiceTransferTests", dependencies: ["ServiceTransfer", "ZoneTransfer", "Routing", "HealthModel", "DNSWire", "IPNet"], swiftSettings: strict),
         .testTarget(name: "DNSAuthTests", dependencies: ["DNSAuth", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ZoneFileTests", dependencies: ["DNSWire", "DNSZone", "ZoneFile"], swiftSettings: strict),
         .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "QueryEngine", "IPNet", "GeoIP", "HealthModel", "Routing", "ServerConfig", "Health"], swiftSettings: strict),

@@ -1,4 +1,4 @@
-import DNSWire
+public import DNSWire
 public import DNSZone
 public import ZoneFile
 public import GeoIP
@@ -8,6 +8,7 @@ public import QueryEngine
 public import Routing
 public import ServerConfig
 import CDNSIO
+public import ZoneTransfer
 import Foundation
 import ZoneTransfer
 
@@ -144,12 +145,16 @@ public struct Deployment: Sendable {
                           includers: includers, catalogMembers: catalogMembers)
     }
 
-    /// The query engine for this deployment with `health` (all up when nil).
-    public func engine(health: HealthSnapshot? = nil) -> QueryEngine {
-        QueryEngine(
-            zones: zoneSet, services: services,
+    /// The query engine for this deployment with `health` (all up when nil), serving `zones` (the
+    /// deployment's own, or the same zones with the serials served) and transferring
+    /// `serviceRecords` for their service names.
+    public func engine(health: HealthSnapshot? = nil, zones: ZoneSet? = nil, serviceRecords: [DNSName: [TransferRecord]] = [:]) -> QueryEngine {
+        var options = QueryEngine.Options(config)
+        options.serviceRecords = serviceRecords
+        return QueryEngine(
+            zones: zones ?? zoneSet, services: services,
             health: services.map { s in s.routing.health(health ?? .allUp(count: s.routing.addresses.count)) },
-            options: QueryEngine.Options(config))
+            options: options)
     }
 }
 

@@ -38,6 +38,8 @@ public actor DeploymentController {
     var servedSerials: [String: UInt32?] = [:]
     /// The NOTIFY tasks still retrying, by zone origin; a newer serial cancels the older ones.
     var notifyTasks: [String: [Task<Void, Never>]] = [:]
+    /// The current deployment's zones and service records as secondaries see them.
+    private(set) var publication: ServicePublication?
 
     public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger) {
         self.configPath = configPath
@@ -50,12 +52,17 @@ public actor DeploymentController {
 
     /// Swaps the current deployment in and starts its health monitor, if it has services.
     public func start() throws(HealthError) {
+        publication?.stop()
+        let p = ServicePublication(deployment: deployment, server: server, previous: publication?.served ?? [:], logger: logger) {
+            Task { await self.notifySecondaries() }
+        }
+        publication = p
         defer { notifySecondaries() }
         guard deployment.services != nil else {
-            server.replaceEngine(deployment.engine())
+            p.update(nil)
             return
         }
-        let m = try deployment.healthMonitor(server: server, history: history, logger: logger)
+        let m = try deployment.healthMonitor(publication: p, history: history, logger: logger)
         monitor = m
         monitorTask = Task { try? await m.run() }
     }
@@ -65,7 +72,7 @@ public actor DeploymentController {
     /// transfer key signs it when `transfer.keys` names exactly one.
     func notifySecondaries() {
         let keyring = QueryEngine.Options(deployment.config).tsigKeys
-        for (entry, zone) in deployment.zones {
+        for (entry, zone) in publication?.zones ?? deployment.zones {
             let origin = entry.origin.description
             if let previous = servedSerials[origin], previous == zone.serial { continue }
             servedSerials[origin] = zone.serial
@@ -140,7 +147,7 @@ public actor DeploymentController {
             try start()
         } catch {
             logger.error("reload: health checks cannot start; answering with every address up", metadata: ["error": "\(error)"])
-            server.replaceEngine(next.engine())
+            publication?.update(nil)
         }
         logger.notice("reload: done", metadata: [
             "zones": "\(next.zones.count)", "unchanged": "\(kept.count)",

@@ -15,19 +15,20 @@ extension Deployment {
         }
     }
 
-    /// A health monitor for this deployment that swaps a new engine into `server` on every change,
-    /// logs each service whose every candidate goes down or comes back, and keeps `history`.
-    func healthMonitor(server: DNSServer, history: HealthHistory, logger: Logger) throws(HealthError) -> HealthMonitor {
+    /// A health monitor for this deployment that hands every change to `publication` (which swaps
+    /// a new engine in), logs each service whose every candidate goes down or comes back, and
+    /// keeps `history`.
+    func healthMonitor(publication: ServicePublication, history: HealthHistory, logger: Logger) throws(HealthError) -> HealthMonitor {
         let watch = AllDownWatch(deployment: self, logger: logger)
         let monitor = try HealthMonitor(
             addresses: monitoredAddresses, checks: config.routing.checks, stateFile: config.routing.healthStateFile,
             logger: logger
         ) { snapshot in
-            server.replaceEngine(engine(health: snapshot))
+            publication.update(snapshot)
             watch.update(snapshot)
             history.update(snapshot, self)
         }
-        server.replaceEngine(engine(health: monitor.snapshot))
+        publication.update(monitor.snapshot)
         watch.update(monitor.snapshot)
         history.update(monitor.snapshot, self)
         return monitor

@@ -9,14 +9,14 @@ import Routing
 import ServerConfig
 
 extension DeploymentController {
-    /// The state an operator needs: zones with serials and load times, services with their answer
+    /// The state an operator needs: zones with the serials served and load times, services with their answer
     /// share per data center over the last `shareWindow` seconds, data centers with per-address
     /// health (since when, why, the last changes), the last reload.
     public func status() -> Status {
         var s = Status()
         let now = Date().timeIntervalSince1970
         s.generatedAt = now
-        s.zones = deployment.zones.map {
+        s.zones = (publication?.zones ?? deployment.zones).map {
             .init(origin: $0.entry.origin.description, file: $0.entry.file, serial: $0.zone.serial, records: $0.zone.recordCount,
                   loadedAt: zoneLoadedAt[$0.entry.origin.description] ?? 0)
         }

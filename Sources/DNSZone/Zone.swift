@@ -45,6 +45,9 @@ public final class Zone: @unchecked Sendable {
     public let serial: UInt32?
 
     private let table: NameTable
+    /// The zone whose nodes, RRsets and additional targets this one shares (a `replacingSerial`
+    /// copy), kept alive by this reference and freed by it; nil when they are this zone's own.
+    private let sharing: Zone?
     // The snapshot's storage, written by `init` only and freed by `deinit`. Other modules read it
     // through the read-only views below, which are inlined to the same single load of the field.
     @usableFromInline let nodeStorage: UnsafeMutableBufferPointer<Node>
@@ -294,6 +297,7 @@ public final class Zone: @unchecked Sendable {
             setList[s].additionalCount = Int32(additionalList.count) - setList[s].additionalStart
         }
 
+        sharing = nil
         nodeStorage = .allocate(capacity: max(nodeList.count, 1))
         _ = nodeStorage.initialize(from: nodeList)
         rrsetStorage = .allocate(capacity: max(setList.count, 1))
@@ -323,11 +327,55 @@ public final class Zone: @unchecked Sendable {
     public let negativeSOALength: Int
 
     deinit {
-        nodeStorage.deallocate()
-        rrsetStorage.deallocate()
-        additionalStorage.deallocate()
+        if sharing == nil {
+            nodeStorage.deallocate()
+            rrsetStorage.deallocate()
+            additionalStorage.deallocate()
+        }
         dataStorage.deallocate()
         negativeSOAStorage.deallocate()
+    }
+
+    /// A copy of this zone serving `serial` in its SOA: in the apex SOA RRset (queries and
+    /// transfers) and in the negative-answer SOA. The copy shares the name table, the nodes and the
+    /// RRsets, and copies only the pre-encoded data, where the SOA lives (a 1,000,000-record zone:
+    /// measured in docs/ARCHITECTURE.md, "Service names in transfers"). A zone without SOA is
+    /// returned as it is.
+    public func replacingSerial(_ serial: UInt32) -> Zone {
+        let soa = rrset(at: 0, .soa)
+        guard soa >= 0, rrsets[Int(soa)].count == 1, rrsets[Int(soa)].dataLength >= 10 + 22, negativeSOALength >= 10 + 22
+        else { return self }
+        return Zone(copying: self, serial: serial, soaEnd: Int(rrsets[Int(soa)].dataOffset + rrsets[Int(soa)].dataLength))
+    }
+
+    /// `base` with the 4 serial bytes before the last 16 of the SOA RDATA ending at `soaEnd` in its
+    /// data (and of the negative SOA) set to `serial` (RFC 1035 §3.3.13: SERIAL, then 4 × 32 bits).
+    private init(copying base: Zone, serial: UInt32, soaEnd: Int) {
+        origin = base.origin
+        apex = base.apex
+        recordCount = base.recordCount
+        self.serial = serial
+        table = base.table
+        sharing = base.sharing ?? base
+        nodeStorage = base.nodeStorage
+        rrsetStorage = base.rrsetStorage
+        additionalStorage = base.additionalStorage
+        warnings = base.warnings
+        hashedRecords = base.hashedRecords
+        hashedRecordCount = base.hashedRecordCount
+        let data = UnsafeMutableRawBufferPointer.allocate(byteCount: base.dataStorage.count, alignment: 8)
+        data.copyMemory(from: UnsafeRawBufferPointer(base.dataStorage))
+        Zone.store(serial, in: data, at: soaEnd - 20)
+        dataStorage = data
+        let negative = UnsafeMutableRawBufferPointer.allocate(byteCount: base.negativeSOAStorage.count, alignment: 8)
+        negative.copyMemory(from: UnsafeRawBufferPointer(base.negativeSOAStorage))
+        Zone.store(serial, in: negative, at: base.negativeSOALength - 20)
+        negativeSOAStorage = negative
+        negativeSOALength = base.negativeSOALength
+    }
+
+    private static func store(_ v: UInt32, in b: UnsafeMutableRawBufferPointer, at offset: Int) {
+        for i in 0..<4 { b[offset + i] = UInt8(truncatingIfNeeded: v >> UInt32(24 - 8 * i)) }
     }
 
     /// The end of the uncompressed name starting at `start` in `rdata`, or nil when it runs past it.

@@ -56,6 +56,9 @@ public final class QueryEngine: Sendable {
         /// Who may transfer each zone (AXFR over TCP, RFC 5936), by origin; a zone not listed is
         /// never transferred (REFUSED).
         public var transfers: [DNSName: TransferAccess] = [:]
+        /// What transfers carry for each zone's service names (`ServiceRecords.render`), by origin,
+        /// at the zone's current serial; read only when a transfer starts.
+        public var serviceRecords: [DNSName: [TransferRecord]] = [:]
         public init() {}
     }
 

@@ -26,7 +26,8 @@ extension QueryEngine {
             signer = AXFRStream.Signer(keyring: options.tsigKeys, key: key, tsig: tsig)
         }
         guard access.permits(client, key: signer.map { options.tsigKeys.keys[$0.key].name }) else { return nil }
-        return AXFRStream(zone: zone, query: Array(query), parsed: q, signer: signer, now: { UInt64(time(nil)) })
+        let snapshot = TransferSnapshot(zone: zone, serviceRecords: options.serviceRecords[zone.origin] ?? [])
+        return AXFRStream(snapshot: snapshot, query: Array(query), parsed: q, signer: signer, now: { UInt64(time(nil)) })
     }
 
     /// A question of type AXFR, read without parsing the message (QDCOUNT 1, QNAME uncompressed).

@@ -121,9 +121,11 @@ public struct ServiceConfig: Sendable, Equatable {
     public var maxAnswers: Int?
     /// What to answer when every candidate is down.
     public var whenAllDown: AllDownBehaviour
+    /// What standard secondaries receive for the name in zone transfers.
+    public var transfer: TransferMode
     public var line: Int
     public init(name: DNSName, policy: PolicyConfig, check: String?, ttl: UInt32, degradedTTL: UInt32, maxAnswers: Int?,
-                whenAllDown: AllDownBehaviour, line: Int) {
+                whenAllDown: AllDownBehaviour, transfer: TransferMode = .healthy, line: Int) {
         self.name = name
         self.policy = policy
         self.check = check
@@ -131,6 +133,7 @@ public struct ServiceConfig: Sendable, Equatable {
         self.degradedTTL = degradedTTL
         self.maxAnswers = maxAnswers
         self.whenAllDown = whenAllDown
+        self.transfer = transfer
         self.line = line
     }
 }
@@ -141,6 +144,17 @@ public enum AllDownBehaviour: String, Sendable, Equatable {
     case failOpen = "fail-open"
     /// Answer NODATA.
     case noData = "nodata"
+}
+
+/// What a service name becomes in zone transfers, where secondaries cannot run its policy
+/// (docs/OPERATIONS.md, "Service names in zone transfers").
+public enum TransferMode: String, Sendable, Equatable {
+    /// Every address an unlocated client could be answered with now (`RoutingTable.transferAddresses`).
+    case healthy
+    /// Every configured address of the service's data centers, whatever their health.
+    case allAddresses = "all-addresses"
+    /// Not in transfers at all.
+    case omit
 }
 
 /// How a service (or one step of a failover) chooses addresses.

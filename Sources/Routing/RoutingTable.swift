@@ -50,6 +50,7 @@ public final class RoutingTable: Sendable {
         public let degradedTTL: UInt32
         public let maxAnswers: Int
         public let whenAllDown: AllDownBehaviour
+        public let transfer: TransferMode
         /// Every address the policy may answer with (for TTL shortening and all-down reports).
         public let candidates: [Int32]
     }
@@ -76,7 +77,7 @@ public final class RoutingTable: Sendable {
             let policy = try builder.policy(s.policy, check: s.check)
             services.append(Service(
                 name: s.name, policy: policy, ttl: s.ttl, degradedTTL: min(s.degradedTTL, s.ttl),
-                maxAnswers: s.maxAnswers ?? Selection.capacity, whenAllDown: s.whenAllDown,
+                maxAnswers: s.maxAnswers ?? Selection.capacity, whenAllDown: s.whenAllDown, transfer: s.transfer,
                 candidates: Array(Set(builder.candidates)).sorted()))
         }
         self.addresses = builder.addresses

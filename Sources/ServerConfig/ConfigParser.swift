@@ -62,6 +62,11 @@ struct ConfigParser {
             case "log-format": if let format: LogFormat = oneOf(value, key: key) { config.logFormat = format }
             case "query-log": config.queryLog = queryLog(value)
             case "watch-zones": config.watchZones = duration(value, key: key)
+            case "transfer-serial-interval":
+                if let d = duration(value, key: key) {
+                    if d < .seconds(1) { fail(.badDuration, value, key, "at least 1s: a zone's serial rises at most once a second") }
+                    else { config.transferSerialInterval = d }
+                }
             case "tcp": config.tcp = tcp(value)
             case "udp-receive-buffer":
                 if let n = byteSize(value, key: key) { config.udpBuffers.receive = n }

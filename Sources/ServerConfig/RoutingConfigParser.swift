@@ -312,6 +312,13 @@ extension ConfigParser {
                     } else {
                         fail(.invalidValue, value, fieldKey, "\"\(text)\" is not fail-open or nodata")
                     }
+                case "transfer":
+                    guard let text = scalar(value, key: fieldKey) else { break }
+                    if let mode = TransferMode(rawValue: text) {
+                        service.transfer = mode
+                    } else {
+                        fail(.invalidValue, value, fieldKey, "\"\(text)\" is not healthy, all-addresses or omit")
+                    }
                 default: break
                 }
             }
@@ -323,7 +330,7 @@ extension ConfigParser {
             } else {
                 service.degradedTTL = min(service.ttl, 5)
             }
-            let serviceKeys: Set<String> = ["check", "ttl", "degraded-ttl", "max-answers", "when-all-down"]
+            let serviceKeys: Set<String> = ["check", "ttl", "degraded-ttl", "max-answers", "when-all-down", "transfer"]
             if let policy = policy(fields, at: value, key: key, handled: serviceKeys, declared) { service.policy = policy }
             result.append(service)
         }

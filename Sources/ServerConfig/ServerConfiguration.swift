@@ -16,6 +16,7 @@ import Foundation
 /// log-format: logfmt         # logfmt|json
 /// query-log: { path: queries.log, sample: 0.01 }   # optional; "-" is stdout
 /// watch-zones: 2s            # optional: reload when a zone file changes, checked this often
+/// transfer-serial-interval: 60s   # at most one health-driven serial increase per zone this often
 /// tcp: { idle-timeout: 10s, max-connections: 1000 }
 /// udp-receive-buffer: 8M     # per UDP socket (K or M suffix), for bursts; see ``UDPBufferSettings``
 /// udp-send-buffer: 1M
@@ -53,6 +54,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var queryLog: QueryLogSettings?
     /// How often zone files are checked for changes (a change reloads); nil when not watched.
     public var watchZones: Duration?
+    /// The shortest time between two serial increases of a zone made because health changed what
+    /// its service names render to in transfers; changes within it are served at its end, in one
+    /// increase. 60 s: a down data center leaves secondaries within a minute plus their transfer
+    /// (issue 10), while a flapping check costs each secondary at most one transfer a minute.
+    public var transferSerialInterval: Duration = .seconds(60)
     public var tcp: TCPSettings
     /// Kernel buffer sizes of each UDP socket.
     public var udpBuffers = UDPBufferSettings()

@@ -7,19 +7,21 @@ public import DNSZone
 ///
 /// The answer sections, concatenated, are the zone's SOA, every RRset of the zone as loaded — the
 /// apex, delegations' NS and DS, glue, data occluded by a delegation or DNAME (RFC 5936 §3.5:
-/// the transfer is the whole zone, not what queries are answered with), the NSEC3 chain — and the
-/// SOA again. Each message has the query's ID, AA set, and is at most 64 KiB with names
+/// the transfer is the whole zone, not what queries are answered with), the NSEC3 chain, the
+/// records rendered for its service names (`TransferSnapshot.serviceRecords`) — and the SOA again. Each message has the query's ID, AA set, and is at most 64 KiB with names
 /// compressed within it; the first carries the question, later ones have QDCOUNT 0 (RFC 5936
 /// §2.2.1, as Knot and NSD). An RRset goes whole into one message unless it is larger than a
 /// message, then it is split between records. A signed request gets every message signed
 /// (RFC 8945 §5.3.1).
 public struct AXFRStream: Sendable {
     /// Where the stream stands: the opening SOA, the zone's nodes (node, RRset within it), the
-    /// NSEC3 records (byte offset in `Zone.hashedRecords`), the closing SOA, finished.
+    /// NSEC3 records (byte offset in `Zone.hashedRecords`), the service records (index in
+    /// `serviceRecords`), the closing SOA, finished.
     enum Position: Equatable {
         case openingSOA
         case node(Int, rrset: Int, record: Int)
         case hashed(offset: Int)
+        case service(Int)
         case closingSOA
         case done
     }
@@ -39,6 +41,8 @@ public struct AXFRStream: Sendable {
     }
 
     public let zone: Zone
+    /// Sent after the NSEC3 records, one by one (service names' A and AAAA records are few).
+    public let serviceRecords: [TransferRecord]
     /// The request as received; `parsed` holds offsets into it.
     let query: [UInt8]
     let parsed: ParsedQuery
@@ -53,13 +57,14 @@ public struct AXFRStream: Sendable {
     /// The clock TSIG uses, seconds since the epoch.
     let now: @Sendable () -> UInt64
 
-    /// A transfer of `zone` answering `query` (a parsed AXFR for its apex). `messageLimit` lowers
-    /// the 65535-byte message size (tests use it to force many messages).
+    /// A transfer of `snapshot` answering `query` (a parsed AXFR for its zone's apex).
+    /// `messageLimit` lowers the 65535-byte message size (tests use it to force many messages).
     public init(
-        zone: Zone, query: [UInt8], parsed: ParsedQuery, signer: Signer? = nil,
+        snapshot: TransferSnapshot, query: [UInt8], parsed: ParsedQuery, signer: Signer? = nil,
         messageLimit: Int = ResponseWriter.maxMessageSize, now: @escaping @Sendable () -> UInt64
     ) {
-        self.zone = zone
+        self.zone = snapshot.zone
+        self.serviceRecords = snapshot.serviceRecords
         self.query = query
         self.parsed = parsed
         self.signer = signer
@@ -118,7 +123,7 @@ public struct AXFRStream: Sendable {
                 position = position == .openingSOA ? .node(0, rrset: 0, record: 0) : .done
             case .node(let n, let s, let r):
                 guard n < zone.nodes.count else {
-                    position = zone.hashedRecordCount > 0 ? .hashed(offset: 0) : .closingSOA
+                    position = zone.hashedRecordCount > 0 ? .hashed(offset: 0) : .service(0)
                     continue
                 }
                 let node = zone.nodes[n]
@@ -156,7 +161,7 @@ public struct AXFRStream: Sendable {
             case .hashed(let offset):
                 let all = zone.hashedRecords
                 guard offset < all.count else {
-                    position = .closingSOA
+                    position = .service(0)
                     continue
                 }
                 let written: Int = all.withUnsafeBytes { p in
@@ -173,6 +178,32 @@ public struct AXFRStream: Sendable {
                 guard written > 0 else { return }
                 count += 1
                 position = .hashed(offset: written)
+            case .service(let i):
+                guard i < serviceRecords.count else {
+                    position = .closingSOA
+                    continue
+                }
+                let record = serviceRecords[i]
+                // TYPE CLASS TTL RDLENGTH RDATA, the form the record writer takes (RDATA of a
+                // service record is an address: at most 16 bytes).
+                let length = 10 + record.rdata.count
+                let written = withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { b -> Bool in
+                    var header = ResponseWriter(into: b, limit: length)
+                    guard header.writeU16(record.type.rawValue), header.writeU16(RRClass.in.rawValue), header.writeU32(record.ttl),
+                          header.writeU16(UInt16(truncatingIfNeeded: record.rdata.count)),
+                          record.rdata.withUnsafeBytes({ header.writeBytes($0) })
+                    else { return false }
+                    return record.owner.withUnsafeBytes { owner in
+                        write(&w, owner: owner, records: UnsafeRawBufferPointer(b), count: 1, type: record.type) == 1
+                    }
+                }
+                guard written else {
+                    // A record no message can hold ends the transfer without its closing SOA.
+                    if count == 0 { position = .done }
+                    return
+                }
+                count += 1
+                position = .service(i + 1)
             }
         }
     }

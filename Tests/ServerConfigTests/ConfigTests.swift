@@ -236,7 +236,9 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
         log-format: json
         query-log: { path: queries.log, sample: 0.25 }
         watch-zones: 2s
+        transfer-serial-interval: 1s
         """)
+    #expect(c.transferSerialInterval == .seconds(1))
     #expect(c.nsid == Array("ns1-iad".utf8))
     #expect(c.logFormat == .json)
     #expect(c.queryLog == QueryLogSettings(path: f.directory + "/queries.log", sample: 0.25))
@@ -247,6 +249,7 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
     #expect(hex.logFormat == .logfmt, "logfmt by default")
     let defaults = try f.parse("listen: [\"127.0.0.1:53\"]\nzones: [{ origin: example.com., file: example.com.zone }]\n")
     #expect(defaults.nsid == nil && defaults.queryLog == nil && defaults.watchZones == nil, "all off by default")
+    #expect(defaults.transferSerialInterval == .seconds(60))
 }
 
 @Test func reportsBadOperationsSettingsWithTheirLines() throws {
@@ -258,6 +261,7 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
         log-format: xml
         query-log: { sample: 2 }
         watch-zones: soon
+        transfer-serial-interval: 500ms
         """)
     let described = errors.map(\.description)
     #expect(described.contains { $0.hasPrefix("m.yaml:3:") && $0.contains("nsid-hex") && $0.contains("hexadecimal") })
@@ -265,7 +269,8 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
     #expect(described.contains { $0.hasPrefix("m.yaml:5:") && $0.contains("query-log.sample") })
     #expect(described.contains { $0.hasPrefix("m.yaml:5:") && $0.contains("query-log.path") })
     #expect(described.contains { $0.hasPrefix("m.yaml:6:") && $0.contains("watch-zones") })
-    #expect(errors.count == 5, "\(described)")
+    #expect(described.contains { $0.hasPrefix("m.yaml:7:") && $0.contains("transfer-serial-interval") && $0.contains("at least 1s") })
+    #expect(errors.count == 6, "\(described)")
 }
 
 @Test func theAdminListenerDefaultsToLoopback() throws {

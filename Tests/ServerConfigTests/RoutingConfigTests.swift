@@ -337,3 +337,22 @@ func validatesPrefixes(text: String, problem: String?) throws {
         "7 services.m.example.com..map.jp duplicateKey",
     ])
 }
+
+/// `transfer` per service: healthy by default, all-addresses and omit by name, anything else an
+/// error at its line.
+@Test func parsesServiceTransferModes() throws {
+    let f = try RoutingFixture()
+    let r = try f.parse("""
+        datacenters: { a: { addresses: ["::1"] } }
+        services:
+          h.example.com.: { datacenters: [a] }
+          all.example.com.: { datacenters: [a], transfer: all-addresses }
+          o.example.com.: { policy: failover, failover: [a], transfer: omit }
+        """).routing
+    #expect(r.services.map(\.transfer) == [.healthy, .allAddresses, .omit])
+    #expect(f.errors("""
+        datacenters: { a: { addresses: ["::1"] } }
+        services:
+          h.example.com.: { datacenters: [a], transfer: everything }
+        """) == ["5 services.h.example.com..transfer invalidValue"])
+}

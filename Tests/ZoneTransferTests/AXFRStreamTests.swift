@@ -34,12 +34,14 @@ private func makeRecords(bulk: Int) -> [ZoneRecord] {
 }
 
 /// Runs a whole transfer and decodes every message.
-private func transfer(_ zone: Zone, limit: Int = ResponseWriter.maxMessageSize, id: UInt16 = 0xBEEF) throws -> [Message] {
+private func transfer(_ zone: Zone, services: [TransferRecord] = [], limit: Int = ResponseWriter.maxMessageSize,
+                      id: UInt16 = 0xBEEF) throws -> [Message] {
     let query = Message.query(id: id, name: try DNSName("example."), type: .axfr)
     var parsed = ParsedQuery()
     let outcome = query.withUnsafeBytes { QueryParser.parse($0, into: &parsed) }
     guard case .query = outcome else { Issue.record("query did not parse"); return [] }
-    var stream = AXFRStream(zone: zone, query: query, parsed: parsed, messageLimit: limit, now: { 1_700_000_000 })
+    var stream = AXFRStream(snapshot: TransferSnapshot(zone: zone, serviceRecords: services), query: query, parsed: parsed,
+                            messageLimit: limit, now: { 1_700_000_000 })
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ResponseWriter.bufferSize, alignment: 16)
     defer { buffer.deallocate() }
     var messages: [Message] = []
@@ -100,6 +102,29 @@ private struct Key: Hashable { let owner: DNSName; let type: RRType; let ttl: UI
         }
     }
 
+    /// Service records come after the zone's own records and NSEC3 chain, before the closing SOA,
+    /// each once, at any message size.
+    @Test(arguments: [600, ResponseWriter.maxMessageSize])
+    func serviceRecordsBeforeTheClosingSOA(limit: Int) throws {
+        let records = makeRecords(bulk: 300)
+        let zone = Zone(origin: try DNSName("example."), records: records)
+        var services: [TransferRecord] = []
+        for i in 0..<200 {
+            services.append(TransferRecord(owner: wire("svc\(i).example."), type: .a, ttl: 30, rdata: [192, 0, 2, UInt8(i)]))
+            services.append(TransferRecord(owner: wire("svc\(i).example."), type: .aaaa, ttl: 30, rdata: Array(repeating: 0x20, count: 15) + [UInt8(i)]))
+        }
+        let messages = try transfer(zone, services: services, limit: limit)
+        let answers = messages.flatMap(\.answer)
+        #expect(answers.first?.type == .soa && answers.last?.type == .soa)
+        #expect(answers.count == records.count + services.count + 1)
+        let tail = answers.dropLast().suffix(services.count)
+        let expected = services.map { Key(owner: try! DNSName(wire: $0.owner), type: $0.type, ttl: $0.ttl, rdata: $0.rdata) }
+        #expect(tail.map { Key(owner: $0.owner.lowercased(), type: $0.type, ttl: $0.ttl, rdata: $0.rdata) } == expected)
+        // The NSEC3 record is the last of the zone's own.
+        #expect(answers[answers.count - services.count - 2].type == .nsec3)
+        if limit < 1000 { #expect(messages.count > 5) }
+    }
+
     @Test func signedTransfersCarryATSIGInEveryMessage() throws {
         let zone = Zone(origin: try DNSName("example."), records: makeRecords(bulk: 3000))
         let keyring = TSIGKeyring([TSIGKey(name: try DNSName("xfr."), algorithm: .hmacSHA256, secret: Array(repeating: 7, count: 32))])
@@ -112,7 +137,7 @@ private struct Key: Hashable { let owner: DNSName; let type: RRType; let ttl: UI
         var parsed = ParsedQuery()
         let outcome = query.withUnsafeBytes { QueryParser.parse($0, into: &parsed) }
         guard case .query = outcome, let tsig = parsed.tsig else { Issue.record("signed query did not parse"); return }
-        var stream = AXFRStream(zone: zone, query: query, parsed: parsed, signer: AXFRStream.Signer(keyring: keyring, key: 0, tsig: tsig),
+        var stream = AXFRStream(snapshot: TransferSnapshot(zone: zone), query: query, parsed: parsed, signer: AXFRStream.Signer(keyring: keyring, key: 0, tsig: tsig),
                                 now: { 1_700_000_000 })
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ResponseWriter.bufferSize, alignment: 16)
         defer { buffer.deallocate() }
