@@ -1,4 +1,4 @@
-import DNSWire
+public import DNSWire
 public import DNSZone
 public import ZoneFile
 public import GeoIP
@@ -8,6 +8,7 @@ public import QueryEngine
 public import Routing
 public import ServerConfig
 import CDNSIO
+public import ZoneTransfer
 import Foundation
 
 /// Everything one configuration file describes, loaded and cross-checked: the zones, the client
@@ -26,17 +27,34 @@ public struct Deployment: Sendable {
     let stamps: [String: FileStamp]
     /// Zone files that use `$INCLUDE`: the files they include are not stamped, so they are always read again.
     let includers: Set<String>
+    /// The IXFR journal of each zone with `transfer`, by origin, ending at the zone's serial.
+    public let journals: [DNSName: ZoneJournal]
+    /// The zones whose journal this load made or changed (to be written to `journal-dir`).
+    public let changedJournals: Set<DNSName>
+    /// What the log should say about the versions served: a zone changed without a new serial,
+    /// a serial raised by the serial policy, a journal started again.
+    public let notices: [String]
 
     /// Loads every zone, the geo data and the routing table, collecting every problem as
     /// `file:line: reason` (a service name that has records in a zone names both places).
     /// With `previous`, a zone whose origin and file are the same and whose file is unchanged
     /// (modification time, size and inode; files with `$INCLUDE` are always read again) is reused.
-    public static func load(_ config: ServerConfiguration, reusing previous: Deployment? = nil) throws(DeploymentErrors) -> Deployment {
+    /// A zone read again becomes a `ZoneVersion` of the one served before (`previous`, or at a
+    /// start the `stored` journals read from `journal-dir`): its serial policy applied, a
+    /// backwards serial refused, its journal carried on. `now` (seconds since 1970, default the
+    /// clock) is what the `unixtime` and `dateserial` policies read.
+    public static func load(
+        _ config: ServerConfiguration, reusing previous: Deployment? = nil, stored: [DNSName: ZoneJournal] = [:],
+        now: Int64? = nil
+    ) throws(DeploymentErrors) -> Deployment {
         var problems: [DeploymentError] = []
         var zones: [(entry: ZoneEntry, zone: Zone)] = []
         var owners: [DNSName: SourceLocation] = [:]
         var stamps: [String: FileStamp] = [:]
         var includers: Set<String> = []
+        var journals: [DNSName: ZoneJournal] = [:]
+        var changedJournals: Set<DNSName> = []
+        var notices: [String] = []
         let serviceNames = Set(config.routing.services.map(\.name))
         for entry in config.zones {
             let stamp = FileStamp(path: entry.file)
@@ -49,6 +67,14 @@ public struct Deployment: Sendable {
                     if node >= 0 && old.zone.nodes[Int(node)].rrsetCount > 0 { owners[name] = SourceLocation(file: entry.file, line: 0) }
                 }
                 zones.append((entry, old.zone))
+                if entry.transfer != nil, let serial = old.zone.serial {
+                    if let journal = previous.journals[entry.origin] {
+                        journals[entry.origin] = journal
+                    } else {
+                        journals[entry.origin] = ZoneJournal(serial: serial, digest: TransferSnapshot(zone: old.zone).contentDigest)
+                        changedJournals.insert(entry.origin)
+                    }
+                }
                 continue
             }
             do {
@@ -62,7 +88,21 @@ public struct Deployment: Sendable {
                         owners[r.owner] = r.location
                     }
                 }
-                zones.append((entry, Zone(origin: entry.origin, records: records)))
+                let served = previous?.zones.first { $0.entry.origin == entry.origin }?.zone
+                let version: ZoneVersion
+                do throws(DeploymentError) {
+                    version = try ZoneVersion.make(
+                        entry: entry, records: records, zone: Zone(origin: entry.origin, records: records), previous: served,
+                        journal: previous.map { $0.journals[entry.origin] } ?? stored[entry.origin],
+                        now: now ?? Int64(Date().timeIntervalSince1970))
+                } catch {
+                    problems.append(error)
+                    continue
+                }
+                zones.append((entry, version.zone))
+                notices += version.notices
+                if let journal = version.journal { journals[entry.origin] = journal }
+                if version.journalChanged { changedJournals.insert(entry.origin) }
             } catch {
                 problems += error.errors.map { DeploymentError(.zone($0.code), $0.description) }
             }
@@ -120,7 +160,7 @@ public struct Deployment: Sendable {
         // (a 1M-record zone: 434 MB resident instead of 131 MB).
         cdnsio_release_free_memory()
         return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps,
-                          includers: includers)
+                          includers: includers, journals: journals, changedJournals: changedJournals, notices: notices)
     }
 
     /// The query engine for this deployment with `health` (all up when nil).
@@ -128,7 +168,14 @@ public struct Deployment: Sendable {
         QueryEngine(
             zones: zoneSet, services: services,
             health: services.map { s in s.routing.health(health ?? .allUp(count: s.routing.addresses.count)) },
-            options: QueryEngine.Options(config))
+            options: options)
+    }
+
+    /// The engine's options: the configuration's, and the zones' journals.
+    var options: QueryEngine.Options {
+        var options = QueryEngine.Options(config)
+        options.journals = journals
+        return options
     }
 }
 
@@ -148,6 +195,8 @@ public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertib
         case serviceNameOutsideZones
         /// A service name is at or below a delegation.
         case serviceNameBelowDelegation
+        /// A zone's new SOA serial is not newer than the one served (RFC 1982), under `serial-policy: keep`.
+        case serialBackwards
     }
 
     public var code: Code

@@ -50,7 +50,10 @@ public actor DeploymentController {
 
     /// Swaps the current deployment in and starts its health monitor, if it has services.
     public func start() throws(HealthError) {
-        defer { notifySecondaries() }
+        defer {
+            saveJournals()
+            notifySecondaries()
+        }
         guard deployment.services != nil else {
             server.replaceEngine(deployment.engine())
             return
@@ -80,6 +83,21 @@ public actor DeploymentController {
                 return Task.detached { await sender.run() }
             }
         }
+    }
+
+    /// Writes the journals the current deployment made or changed to `journal-dir`; a journal that
+    /// cannot be written is logged (IXFR is still answered from memory until the next restart).
+    func saveJournals() {
+        let store = JournalStore(directory: deployment.config.journalDirectory)
+        for origin in deployment.changedJournals {
+            guard let journal = deployment.journals[origin] else { continue }
+            do {
+                try store.write(journal, origin: origin)
+            } catch {
+                logger.error("\(store.path(for: origin)): journal not written: \(error)")
+            }
+        }
+        for notice in deployment.notices { logger.notice("\(notice)") }
     }
 
     /// Stops the health monitor (which saves the last states).

@@ -72,6 +72,10 @@ struct ConfigParser {
                 if text.isEmpty { fail(.invalidValue, value, key, "a file path is required"); break }
                 config.pidFile = text.hasPrefix("/") ? text : baseDirectory + "/" + text
             case "zones": config.zones = zones(value)
+            case "journal-dir":
+                guard let text = scalar(value, key: key) else { break }
+                if text.isEmpty { fail(.invalidValue, value, key, "a directory path is required"); break }
+                config.journalDirectory = text
             case "tsig-keys": config.tsigKeys = tsigKeys(value)
             case "cookies": config.cookies = cookies(value)
             case "rate-limit": config.rateLimit = rateLimit(value)
@@ -83,6 +87,7 @@ struct ConfigParser {
         for required in ["listen", "zones"] where !seen.contains(required) {
             fail(.missingKey, root, required, "required key is missing")
         }
+        if !config.journalDirectory.hasPrefix("/") { config.journalDirectory = baseDirectory + "/" + config.journalDirectory }
         config.routing = routing(routingSections)
         checkTransferKeys(config.tsigKeys)
         return config
@@ -193,6 +198,7 @@ struct ConfigParser {
             var path: String?
             var transfer: TransferSettings?
             var notify: [ListenAddress] = []
+            var serialPolicy = SerialPolicy.keep
             for (keyNode, value) in map where !isDuplicate(keyNode) {
                 let name = keyNode.scalar?.string ?? "?"
                 let key = "zones." + name
@@ -229,6 +235,8 @@ struct ConfigParser {
                             fail(.badAddress, item, key, "\"\(text)\" is not address:port or [ipv6]:port")
                         }
                     }
+                case "serial-policy":
+                    if let policy: SerialPolicy = oneOf(value, key: key) { serialPolicy = policy }
                 default: fail(.unknownKey, keyNode, key, "unknown key")
                 }
             }
@@ -237,7 +245,8 @@ struct ConfigParser {
                 fail(.missingKey, item, "zones." + required, "required key is missing")
             }
             if let origin, let path {
-                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer, notify: notify))
+                result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer, notify: notify,
+                                        serialPolicy: serialPolicy))
             }
         }
         return result

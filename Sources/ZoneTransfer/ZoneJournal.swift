@@ -211,6 +211,14 @@ extension SerialNumber {
         return i + 20 <= rdata.count ? i : nil
     }
 
+    /// An uncompressed SOA RDATA with its serial replaced by `serial`, nil when it is malformed.
+    public static func settingSerial(_ serial: UInt32, inSOA rdata: [UInt8]) -> [UInt8]? {
+        guard let at = serialOffset(rdata) else { return nil }
+        var edited = rdata
+        edited.replaceSubrange(at..<(at + 4), with: [UInt8(serial >> 24), UInt8((serial >> 16) & 0xFF), UInt8((serial >> 8) & 0xFF), UInt8(serial & 0xFF)])
+        return edited
+    }
+
     /// The serial of an uncompressed SOA RDATA, nil when it is malformed.
     public static func ofSOA(_ rdata: [UInt8]) -> UInt32? {
         guard let at = serialOffset(rdata) else { return nil }
