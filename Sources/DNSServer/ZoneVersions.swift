@@ -27,13 +27,22 @@ struct ZoneVersion {
         let soaIndex = records.firstIndex { $0.type == .soa && $0.owner == entry.origin }
         let soaLine = soaIndex.map { records[$0].location.description } ?? "\(entry.file):1"
         var notices: [String] = []
-        var digest = TransferSnapshot(zone: zone, serviceRecords: []).contentDigest
+        // Content digests cost a pass over the zone: made only when a decision needs one.
+        var computed: UInt64? = nil
+        func digest() -> UInt64 {
+            if let computed { return computed }
+            let d = TransferSnapshot(zone: zone, serviceRecords: []).contentDigest
+            computed = d
+            return d
+        }
         if let serial = zone.serial, let served = previous?.serial ?? journal?.serial {
-            let servedDigest = journal.flatMap { $0.serial == served ? $0.digest : nil }
-                ?? previous.map { TransferSnapshot(zone: $0, serviceRecords: []).contentDigest } ?? 0
+            func servedDigest() -> UInt64 {
+                journal.flatMap { $0.serial == served ? $0.digest : nil }
+                    ?? previous.map { TransferSnapshot(zone: $0, serviceRecords: []).contentDigest } ?? 0
+            }
             let newer = SerialNumber.isNewer(serial, than: served)
             if entry.serialPolicy == .keep {
-                if serial == served && digest != servedDigest {
+                if serial == served && digest() != servedDigest() {
                     notices.append("\(soaLine): warning: zone \(entry.origin) changed but its SOA serial \(serial) did not; secondaries will not see the change (serial-policy: keep)")
                 } else if serial != served && !newer {
                     let reason = "the SOA serial \(serial) is not newer than the serial \(served) served (RFC 1982); give it a serial above \(served)"
@@ -43,12 +52,11 @@ struct ZoneVersion {
             } else if !newer {
                 // A file serial at or below the served one does not say "new version": the
                 // content decides. Unchanged: the served serial again; changed: a raised one.
-                let target = digest == servedDigest ? served : raise(served, entry.serialPolicy, now)
+                let target = digest() == servedDigest() ? served : raise(served, entry.serialPolicy, now)
                 if target != serial, let i = soaIndex, let rdata = SerialNumber.settingSerial(target, inSOA: records[i].rdata) {
                     var edited = records
                     edited[i].rdata = rdata
                     zone = Zone(origin: entry.origin, records: edited)
-                    digest = TransferSnapshot(zone: zone, serviceRecords: []).contentDigest
                     if target != served {
                         notices.append("\(soaLine): zone \(entry.origin) changed without a new serial: serving serial \(target) (serial-policy: \(entry.serialPolicy.rawValue))")
                     }
@@ -60,17 +68,17 @@ struct ZoneVersion {
         if let previous, let old = previous.serial, old != serial,
            let change = ZoneChange.diff(from: TransferSnapshot(zone: previous, serviceRecords: []), to: TransferSnapshot(zone: zone, serviceRecords: [])) {
             var j = journal ?? ZoneJournal(serial: old, digest: TransferSnapshot(zone: previous, serviceRecords: []).contentDigest)
-            j.record(change, digest: digest)
+            j.record(change, digest: digest())
             version.journal = j
             version.journalChanged = true
-        } else if let journal, journal.serial == serial, journal.digest == digest {
+        } else if let journal, journal.serial == serial, journal.digest == digest() {
             version.journal = journal
         } else {
             // The journal's changes lead to other content than the zone's: they cannot be sent.
             if let journal, previous == nil {
                 version.notices.append("\(soaLine): zone \(entry.origin): the journal ends at serial \(journal.serial) and the file, changed while the server was down, is at serial \(serial); the journal starts again (secondaries behind get the whole zone)")
             }
-            version.journal = ZoneJournal(serial: serial, digest: digest)
+            version.journal = ZoneJournal(serial: serial, digest: digest())
             version.journalChanged = true
         }
         return version
