@@ -43,7 +43,7 @@ extension QueryEngine {
 
     /// The answer to an IXFR over UDP (RFC 1995 §2), the query verified (TSIG key `key`, -1 for
     /// none): the whole answer — the current SOA alone for a client that is current — when it fits
-    /// the client's UDP size, else an empty TC=1 answer that sends the client to TCP. REFUSED for a
+    /// the client's UDP size, else the current SOA with TC=1, which sends the client to TCP. REFUSED for a
     /// zone we do not transfer to this client. Signed by `respond`, like any answer.
     func udpTransfer(
         _ q: ParsedQuery, _ query: UnsafeRawBufferPointer, from client: IPAddress, key: Int32, extras: OPTExtras,
@@ -57,9 +57,19 @@ extension QueryEngine {
             messageLimit: transportLimit(q, .udp), now: { UInt64(time(nil)) })
         let length = answer.next(into: response)
         if length > 0 && answer.isFinished { return length }
-        var w = ResponseWriter(into: response, limit: ResponseWriter.maxMessageSize)
+        // Too large: the current SOA alone (RFC 1995 §2, so clients that read the answer first
+        // see a valid IXFR reply) with TC=1 (so that they retry over TCP).
+        var w = ResponseWriter(into: response, limit: transportLimit(q, .udp))
         writeHeader(&w, q, query, rcode: .noError, authoritative: true)
         w.patchU16(Header.qr | Header.aa | Header.tc | (q.flags & (Header.opcodeMask | Header.rd)), at: 2)
+        let soa = zone.rrset(at: 0, .soa)
+        if soa >= 0 {
+            let bytes = zone.bytes(of: soa)
+            let one = UnsafeRawBufferPointer(rebasing: bytes[0..<(10 + Int(bytes.u16(at: 8)))])
+            // The owner is the question's name (the apex), by pointer; the RDATA as the zone holds it.
+            let mark = w.mark
+            if w.writePointer(to: Header.size) && w.writeBytes(one) { w.patchU16(1, at: 6) } else { w.rollBack(to: mark) }
+        }
         if q.edns != nil { _ = writeOPT(&w, q, query, rcode: .noError, opt: opt, extras: extras, scope: 0) }
         w.patchU16(q.edns != nil ? 1 : 0, at: 10)
         return w.position
