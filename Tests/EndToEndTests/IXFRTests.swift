@@ -14,7 +14,7 @@ private final class Primary {
     let log: URL
     private var process: Process?
 
-    init(zone: String, zoneKeys: String) throws {
+    init(zone: String, zoneKeys: String, transfer: String = "{ allow: [127.0.0.1/32] }", extra: String = "") throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-ixfr-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         port = try E2E.freePort()
@@ -25,10 +25,11 @@ private final class Primary {
         let yaml = """
             listen: ["127.0.0.1:\(port)", "[::1]:\(port)"]
             workers: 1
+            \(extra)
             zones:
               - origin: ixfr.example.
                 file: ixfr.example.zone
-                transfer: { allow: [127.0.0.1/32] }
+                transfer: \(transfer)
             \(zoneKeys)
             """
         try yaml.write(to: dir.appendingPathComponent("meridian.yaml"), atomically: true, encoding: .utf8)
@@ -249,6 +250,33 @@ private func digUDP(_ port: UInt16, serial: UInt32) throws -> (records: [(type: 
         try inc.start()
         #expect(try soaSerial(inc.port) == 9)
         #expect(try kdigIXFR(inc.port, serial: 8).records.compactMap(\.serial) == [9, 8, 9, 9])
+    }
+
+    @Test("a TSIG-signed IXFR of several messages is signed in every one (kdig verifies); unsigned → REFUSED, a wrong secret → NOTAUTH/BADSIG",
+          .timeLimit(.minutes(2)))
+    func signedIXFR() throws {
+        let secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXh4eHg="
+        let primary = try Primary(
+            zone: zone(serial: 1), zoneKeys: "", transfer: "{ allow: [127.0.0.1/32], keys: [xfr-key] }",
+            extra: "tsig-keys:\n  - { name: xfr-key, algorithm: hmac-sha256, secret: \(secret) }\n")
+        // 3,000 new TXT records: more than one 64 KiB message.
+        var bulk = ""
+        for i in 0..<3000 { bulk += "t\(i) IN TXT \"padding so that the increment needs several messages \(i)\"\n" }
+        #expect(try primary.reload(zone(serial: 2, extra: bulk)).contains("reload: done"))
+        let kdig = try E2E.tool("kdig")
+        let signed = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(primary.port)", "-y", "hmac-sha256:xfr-key:\(secret)", "+tcp", "+noall", "+answer", "+stats",
+                                        "ixfr.example.", "IXFR=1"], timeout: 60)
+        let lines = signed.stdout.split(separator: "\n").filter { !$0.hasPrefix(";") && $0.contains("\tIN\t") }
+        #expect(lines.count == 4 + 3000, "\(signed.stdout.suffix(500))\(signed.stderr)")
+        #expect(!signed.stdout.contains("WARNING") && !signed.stderr.contains("WARNING") && !signed.stderr.contains("TSIG"), "\(signed.stderr)")
+        let messages = signed.stdout.split(separator: "\n").first { $0.contains("Received") && $0.contains("messages") }
+        #expect(messages.map { !$0.contains(" 1 messages") && !$0.contains("(1 messages") } ?? false, "\(signed.stdout.suffix(300))")
+        let unsigned = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(primary.port)", "+tcp", "ixfr.example.", "IXFR=1"], timeout: 30)
+        #expect((unsigned.stdout + unsigned.stderr).contains("REFUSED"), "\(unsigned.stdout)\(unsigned.stderr)")
+        let wrong = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(primary.port)", "-y", "hmac-sha256:xfr-key:b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXIteHg=",
+                                       "+tcp", "ixfr.example.", "IXFR=1"], timeout: 30)
+        // NOTAUTH with TSIG error BADSIG, which kdig reports by the TSIG error's name.
+        #expect((wrong.stdout + wrong.stderr).contains("BADSIG"), "\(wrong.stdout)\(wrong.stderr)")
     }
 
     @Test("Knot as a secondary: after an edit and a reload, NOTIFY brings it the change by IXFR within 2 s, and it answers the changed name like Meridian",
