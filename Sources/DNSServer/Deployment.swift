@@ -30,18 +30,35 @@ public struct Deployment: Sendable {
     let includers: Set<String>
     /// The members each generated catalog zone lists, so a reload that changes none keeps the catalog (and its serial).
     let catalogMembers: [DNSName: [DNSName]]
+    /// The IXFR journal of each zone with `transfer`, by origin, ending at the zone's serial.
+    public let journals: [DNSName: ZoneJournal]
+    /// The zones whose journal this load made or changed (to be written to `journal-dir`).
+    public let changedJournals: Set<DNSName>
+    /// What the log should say about the versions served: a zone changed without a new serial,
+    /// a serial raised by the serial policy, a journal started again.
+    public let notices: [String]
 
     /// Loads every zone, the geo data and the routing table, collecting every problem as
     /// `file:line: reason` (a service name that has records in a zone names both places).
     /// With `previous`, a zone whose origin and file are the same and whose file is unchanged
     /// (modification time, size and inode; files with `$INCLUDE` are always read again) is reused.
-    public static func load(_ config: ServerConfiguration, reusing previous: Deployment? = nil) throws(DeploymentErrors) -> Deployment {
+    /// A zone read again becomes a `ZoneVersion` of the one served before (`previous`, or at a
+    /// start the `stored` journals read from `journal-dir`): its serial policy applied, a
+    /// backwards serial refused, its journal carried on. `now` (seconds since 1970, default the
+    /// clock) is what the `unixtime` and `dateserial` policies read.
+    public static func load(
+        _ config: ServerConfiguration, reusing previous: Deployment? = nil, stored: [DNSName: ZoneJournal] = [:],
+        now: Int64? = nil
+    ) throws(DeploymentErrors) -> Deployment {
         var problems: [DeploymentError] = []
         var zones: [(entry: ZoneEntry, zone: Zone)] = []
         var owners: [DNSName: SourceLocation] = [:]
         var stamps: [String: FileStamp] = [:]
         var includers: Set<String> = []
         var catalogMembers: [DNSName: [DNSName]] = [:]
+        var journals: [DNSName: ZoneJournal] = [:]
+        var changedJournals: Set<DNSName> = []
+        var notices: [String] = []
         let serviceNames = Set(config.routing.services.map(\.name))
         for entry in config.zones {
             if entry.generatesCatalog {
@@ -71,6 +88,14 @@ public struct Deployment: Sendable {
                     if node >= 0 && old.zone.nodes[Int(node)].rrsetCount > 0 { owners[name] = SourceLocation(file: entry.file, line: 0) }
                 }
                 zones.append((entry, old.zone))
+                if entry.transfer != nil, let serial = old.zone.serial {
+                    if let journal = previous.journals[entry.origin] {
+                        journals[entry.origin] = journal
+                    } else {
+                        journals[entry.origin] = ZoneJournal(serial: serial, digest: TransferSnapshot(zone: old.zone).contentDigest)
+                        changedJournals.insert(entry.origin)
+                    }
+                }
                 continue
             }
             do {
@@ -84,7 +109,21 @@ public struct Deployment: Sendable {
                         owners[r.owner] = r.location
                     }
                 }
-                zones.append((entry, Zone(origin: entry.origin, records: records)))
+                let served = previous?.zones.first { $0.entry.origin == entry.origin }?.zone
+                let version: ZoneVersion
+                do throws(DeploymentError) {
+                    version = try ZoneVersion.make(
+                        entry: entry, records: records, zone: Zone(origin: entry.origin, records: records), previous: served,
+                        journal: previous.map { $0.journals[entry.origin] } ?? stored[entry.origin],
+                        now: now ?? Int64(Date().timeIntervalSince1970))
+                } catch {
+                    problems.append(error)
+                    continue
+                }
+                zones.append((entry, version.zone))
+                notices += version.notices
+                if let journal = version.journal { journals[entry.origin] = journal }
+                if version.journalChanged { changedJournals.insert(entry.origin) }
             } catch {
                 problems += error.errors.map { DeploymentError(.zone($0.code), $0.description) }
             }
@@ -142,7 +181,8 @@ public struct Deployment: Sendable {
         // (a 1M-record zone: 434 MB resident instead of 131 MB).
         cdnsio_release_free_memory()
         return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps,
-                          includers: includers, catalogMembers: catalogMembers)
+                          includers: includers, catalogMembers: catalogMembers, journals: journals, changedJournals: changedJournals,
+                          notices: notices)
     }
 
     /// The query engine for this deployment with `health` (all up when nil), serving `zones` (the
@@ -151,6 +191,7 @@ public struct Deployment: Sendable {
     public func engine(health: HealthSnapshot? = nil, zones: ZoneSet? = nil, serviceRecords: [DNSName: [TransferRecord]] = [:]) -> QueryEngine {
         var options = QueryEngine.Options(config)
         options.serviceRecords = serviceRecords
+        options.journals = journals
         return QueryEngine(
             zones: zones ?? zoneSet, services: services,
             health: services.map { s in s.routing.health(health ?? .allUp(count: s.routing.addresses.count)) },
@@ -176,6 +217,8 @@ public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertib
         case serviceNameBelowDelegation
         /// A generated catalog zone's records cannot be made (a member name too long under it).
         case catalog
+        /// A zone's new SOA serial is not newer than the one served (RFC 1982), under `serial-policy: keep`.
+        case serialBackwards
     }
 
     public var code: Code

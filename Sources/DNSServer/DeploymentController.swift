@@ -57,7 +57,10 @@ public actor DeploymentController {
             Task { await self.notifySecondaries() }
         }
         publication = p
-        defer { notifySecondaries() }
+        defer {
+            saveJournals()
+            notifySecondaries()
+        }
         guard deployment.services != nil else {
             p.update(nil)
             return
@@ -87,6 +90,21 @@ public actor DeploymentController {
                 return Task.detached { await sender.run() }
             }
         }
+    }
+
+    /// Writes the journals the current deployment made or changed to `journal-dir`; a journal that
+    /// cannot be written is logged (IXFR is still answered from memory until the next restart).
+    func saveJournals() {
+        let store = JournalStore(directory: deployment.config.journalDirectory)
+        for origin in deployment.changedJournals {
+            guard let journal = deployment.journals[origin] else { continue }
+            do {
+                try store.write(journal, origin: origin)
+            } catch {
+                logger.error("\(store.path(for: origin)): journal not written: \(error)")
+            }
+        }
+        for notice in deployment.notices { logger.notice("\(notice)") }
     }
 
     /// Stops the health monitor (which saves the last states).

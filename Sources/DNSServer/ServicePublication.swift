@@ -168,6 +168,11 @@ final class ServicePublication: Sendable {
         guard let file = zone.serial, let previous, let served = previous.zone.serial else {
             return Served(base: zone, zone: zone, records: records, raisedAt: -.infinity)
         }
+        // No raise of ours is being served and the records are the same: the zone's serial is
+        // the file's as the serial policy decided (`ZoneVersion`), kept as it is.
+        if previous.zone.serial == previous.base.serial && previous.records == records {
+            return Served(base: zone, zone: zone, records: records, raisedAt: previous.raisedAt)
+        }
         let serial = startingSerial(file: file, served: served, unchanged: previous.base === zone && previous.records == records)
         return Served(base: zone, zone: serial == file ? zone : zone.replacingSerial(serial), records: records, raisedAt: previous.raisedAt)
     }
@@ -175,8 +180,8 @@ final class ServicePublication: Sendable {
     /// The serial a reloaded zone starts with: the file's when it is ahead of the one served (RFC
     /// 1982), else the one served — raised by one when what secondaries would receive changed
     /// (the file was read again or the service records differ), so the same serial never names
-    /// two contents and a secondary never sees the serial go back. The one rule the lead
-    /// reconciles with `serial-policy` (branch xfr-ixfr).
+    /// two contents and a secondary never sees the serial go back. Applied only when a raise of
+    /// ours was served or the service records changed; otherwise the serial policy's serial stands.
     static func startingSerial(file: UInt32, served: UInt32, unchanged: Bool) -> UInt32 {
         if file != served && file &- served < 1 << 31 { return file }
         return unchanged ? served : served &+ 1

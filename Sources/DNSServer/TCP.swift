@@ -154,7 +154,7 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
     private var closing = false
     /// The zone transfer being sent; messages that arrive meanwhile wait in `pending` and the
     /// end of the client's input waits in `closeWhenDone` (RFC 5936 §4.1: answered in order).
-    private var transfer: AXFRStream?
+    private var transfer: OutgoingTransfer?
     private var pending: [ByteBuffer] = []
     private var closeWhenDone = false
     /// The connection's idle clock, pushed on by every transfer message sent.

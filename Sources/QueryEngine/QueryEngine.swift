@@ -59,6 +59,9 @@ public final class QueryEngine: Sendable {
         /// What transfers carry for each zone's service names (`ServiceRecords.render`), by origin,
         /// at the zone's current serial; read only when a transfer starts.
         public var serviceRecords: [DNSName: [TransferRecord]] = [:]
+        /// The IXFR journal of each transferred zone, by origin, ending at the serial the engine's
+        /// zone has; a zone without one is answered AXFR-style (RFC 1995 §4).
+        public var journals: [DNSName: ZoneJournal] = [:]
         public init() {}
     }
 
@@ -76,7 +79,7 @@ public final class QueryEngine: Sendable {
     public let options: Options
     private let chaos: ChaosAnswers
     /// What the OPT record of every response holds beyond the query's echoes.
-    private let opt: ResponseOPT
+    let opt: ResponseOPT
 
     public init(zones: ZoneSet, services: ServiceSet? = nil, health: RoutingHealth? = nil, options: Options = Options()) {
         self.zones = zones
@@ -191,6 +194,9 @@ public final class QueryEngine: Sendable {
         switch q.qtype {
         // "AXFR sessions over UDP transport are not defined" (RFC 5936 §4.2): NOTIMP, as Knot and NSD.
         case .axfr where transport == .udp: return errorResponse(q, query, .notImp, extras: extras, into: response)
+        // RFC 1995 §2: IXFR over UDP, for the clients the zone's transfer access admits.
+        case .ixfr where transport == .udp:
+            return udpTransfer(q, query, from: client, key: outcome.tsigKey, extras: extras, into: response)
         case .axfr, .ixfr: return errorResponse(q, query, .refused, extras: extras, into: response)
         default: break  // other meta types (OPT, TSIG, MAILB…) find no RRset: NODATA, as Knot and NSD
         }

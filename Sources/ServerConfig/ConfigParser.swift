@@ -77,6 +77,10 @@ struct ConfigParser {
                 if text.isEmpty { fail(.invalidValue, value, key, "a file path is required"); break }
                 config.pidFile = text.hasPrefix("/") ? text : baseDirectory + "/" + text
             case "zones": config.zones = zones(value)
+            case "journal-dir":
+                guard let text = scalar(value, key: key) else { break }
+                if text.isEmpty { fail(.invalidValue, value, key, "a directory path is required"); break }
+                config.journalDirectory = text
             case "tsig-keys": config.tsigKeys = tsigKeys(value)
             case "cookies": config.cookies = cookies(value)
             case "rate-limit": config.rateLimit = rateLimit(value)
@@ -88,6 +92,7 @@ struct ConfigParser {
         for required in ["listen", "zones"] where !seen.contains(required) {
             fail(.missingKey, root, required, "required key is missing")
         }
+        if !config.journalDirectory.hasPrefix("/") { config.journalDirectory = baseDirectory + "/" + config.journalDirectory }
         config.routing = routing(routingSections)
         checkTransferKeys(config.tsigKeys)
         return config
@@ -200,6 +205,7 @@ struct ConfigParser {
             var notify: [ListenAddress] = []
             var generatesCatalog = false
             var catalogZone: DNSName?
+            var serialPolicy = SerialPolicy.keep
             for (keyNode, value) in map where !isDuplicate(keyNode) {
                 let name = keyNode.scalar?.string ?? "?"
                 let key = "zones." + name
@@ -250,6 +256,8 @@ struct ConfigParser {
                     } catch {
                         fail(.badName, value, key, "\"\(text)\" is not a domain name: \(error)")
                     }
+                case "serial-policy":
+                    if let policy: SerialPolicy = oneOf(value, key: key) { serialPolicy = policy }
                 default: fail(.unknownKey, keyNode, key, "unknown key")
                 }
             }
@@ -270,7 +278,7 @@ struct ConfigParser {
             }
             if let origin, let path {
                 result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer, notify: notify,
-                                        catalogZone: catalogZone))
+                                        serialPolicy: serialPolicy, catalogZone: catalogZone))
             }
         }
         for entry in result {

@@ -31,10 +31,12 @@ import Foundation
 ///       allow: [192.0.2.0/24, "2001:db8::/32"]   # client prefixes (address/length)
 ///       keys: [xfr-key]                # names from tsig-keys; the request must be signed with one
 ///     notify: ["127.0.0.1:5300", "[::1]:5301"]   # optional: secondaries sent NOTIFY on a new serial
+///     serial-policy: increment         # keep (default) | increment | unixtime | dateserial
 ///     catalog-zone: catalog.example.   # optional: listed as a member of this generated catalog
 ///   - origin: catalog.example.
 ///     catalog-role: generate           # RFC 9432 catalog of its members; no file
 ///     transfer: { allow: [127.0.0.1/32] }
+/// journal-dir: journal                 # IXFR journals of zones with transfer; default: journal/ next to this file
 /// # geoip, datacenters, checks, health, services: see ``RoutingConfiguration``
 /// ```
 public struct ServerConfiguration: Sendable, Equatable {
@@ -71,6 +73,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Response rate limiting (``RateLimitSettings``); nil: off.
     public var rateLimit: RateLimitSettings?
     public var zones: [ZoneEntry]
+    /// Where the IXFR journals of zones with `transfer` are kept, one file per zone (`journal-dir`,
+    /// relative to the config file's directory; default `journal` there). Created when first written.
+    public var journalDirectory = "journal"
     /// The file this configuration was read from, for messages about it.
     public var file = ""
     /// The admin HTTP API, when configured.
@@ -198,11 +203,22 @@ public struct ZoneEntry: Sendable, Equatable {
     /// Secondaries sent a NOTIFY (RFC 1996, UDP) whenever a reload or the start serves a new SOA
     /// serial; `address:port` or `[ipv6]:port`. Empty: none.
     public var notify: [ListenAddress] = []
+    /// What a reload does with a zone whose content changed while its SOA serial did not.
+    public var serialPolicy: SerialPolicy = .keep
     /// `catalog-role: generate`: the zone is a catalog (RFC 9432) whose records Meridian writes from
     /// the zones that name it in `catalog-zone`; it has no file.
     public var generatesCatalog = false
     /// `catalog-zone`: the generated catalog that lists this zone as a member; nil: none.
     public var catalogZone: DNSName? = nil
+}
+
+/// The `serial-policy` of a zone, as Knot's: when a reload reads a zone whose content changed but
+/// whose SOA serial did not, `keep` serves it as it is (and warns: secondaries will not see the
+/// change); the others raise the serial above the one served (RFC 1982) — by one (`increment`), to
+/// the time in seconds since 1970 (`unixtime`), or to YYYYMMDDnn (`dateserial`) — or by one when
+/// that would not be above it.
+public enum SerialPolicy: String, Sendable, CaseIterable {
+    case keep, increment, unixtime, dateserial
 }
 
 /// The `transfer` key of a zone entry: outgoing AXFR over TCP (RFC 5936) is allowed to a request

@@ -220,7 +220,7 @@ public struct AXFRStream: Sendable {
         for k in 0..<count {
             let mark = w.mark
             let rdlength = Int(data.u16(at: i + 8))
-            if !writeRecord(&w, owner: owner, UnsafeRawBufferPointer(rebasing: data[i..<(i + 10 + rdlength)]), type) {
+            if !Self.writeRecord(&w, owner: owner, UnsafeRawBufferPointer(rebasing: data[i..<(i + 10 + rdlength)]), type) {
                 if all { w.rollBack(to: start); return 0 }
                 w.rollBack(to: mark)
                 return k
@@ -230,7 +230,9 @@ public struct AXFRStream: Sendable {
         return count
     }
 
-    private func writeRecord(_ w: inout ResponseWriter, owner: UnsafeRawBufferPointer, _ record: UnsafeRawBufferPointer, _ type: RRType) -> Bool {
+    /// Writes one pre-encoded record (TYPE CLASS TTL RDLENGTH RDATA, RDATA well formed for its
+    /// type) owned by `owner`, names compressed; false when it does not fit (partly written).
+    static func writeRecord(_ w: inout ResponseWriter, owner: UnsafeRawBufferPointer, _ record: UnsafeRawBufferPointer, _ type: RRType) -> Bool {
         guard w.writeName(owner) >= 0 else { return false }
         guard type.hasCompressibleNames else { return w.writeBytes(record) }
         guard w.writeBytes(UnsafeRawBufferPointer(rebasing: record[0..<8])), w.writeU16(0) else { return false }

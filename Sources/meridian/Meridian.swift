@@ -149,7 +149,7 @@ struct Serve: AsyncParsableCommand {
             printErrors(["cannot start: \(error)"])
             throw ExitCode.failure
         }
-        let deployment = try loadDeployment(config)
+        let deployment = try loadDeployment(config, readingJournals: logger)
         for (_, zone) in deployment.zones {
             for warning in zone.warnings { logger.warning("\(warning)") }
         }
@@ -229,9 +229,11 @@ struct Check: ParsableCommand {
 }
 
 /// Loads the zones, geo data and routing of `config`, or prints every problem and exits 1.
-func loadDeployment(_ config: ServerConfiguration) throws(ExitCode) -> Deployment {
+/// With a logger, the zones' IXFR journals are read from `journal-dir` first (what serving starts from).
+func loadDeployment(_ config: ServerConfiguration, readingJournals logger: Logger? = nil) throws(ExitCode) -> Deployment {
     do {
-        return try Deployment.load(config)
+        let stored = logger.map { JournalStore(directory: config.journalDirectory).read(config, logger: $0) } ?? [:]
+        return try Deployment.load(config, stored: stored)
     } catch {
         printErrors(error.problems)
         throw ExitCode.failure

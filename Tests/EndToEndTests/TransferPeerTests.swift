@@ -35,12 +35,8 @@ struct SecondaryZone {
 /// state and log in a temporary directory: one helper per peer, so that the transfer tests (AXFR
 /// today, IXFR, service names, catalogs later) share them.
 final class PeerSecondary {
-    /// Whether Meridian answers IXFR (issue 10, item 1). Until it does it answers REFUSED, and NSD
-    /// does not fall back to AXFR after a REFUSED IXFR (it logs "received error code REFUSED" and
-    /// waits for its retry timer), so NSD is configured `request-xfr: AXFR`; Knot and BIND fall
-    /// back by themselves (BIND logs "resetting" and retries with AXFR). Set it to true when IXFR
-    /// out lands: NSD then asks for IXFR as it does by default (Knot and BIND already do).
-    static let meridianAnswersIXFR = false
+    // NSD asks for IXFR, as it does by default: it does not fall back to AXFR after a REFUSED
+    // IXFR, so this also checks that Meridian never refuses an IXFR it may answer AXFR-style.
 
     let kind: PeerKind
     let port: UInt16
@@ -170,8 +166,7 @@ final class PeerSecondary {
         for z in zones {
             let key = z.key ?? "NOKEY"
             c += "zone:\n    name: \(z.origin)\n    zonefile: \(z.origin)zone\n"
-            let axfrOnly = meridianAnswersIXFR ? "" : "AXFR "
-            c += "    request-xfr: \(axfrOnly)127.0.0.1@\(primaryPort) \(key)\n    allow-notify: 127.0.0.1 \(key)\n"
+            c += "    request-xfr: 127.0.0.1@\(primaryPort) \(key)\n    allow-notify: 127.0.0.1 \(key)\n"
             c += "    provide-xfr: 127.0.0.1 NOKEY\n"
             if let source = z.source { c += "    outgoing-interface: \(source)\n" }
         }

@@ -405,3 +405,37 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
     #expect(said.zones[0].transfer?.allow.map(\.description) == ["0.0.0.0/0", "::/0"])
     #expect(said.zones[1].transfer?.allow.map(\.length) == [0])
 }
+
+@Test func parsesSerialPolicyAndJournalDirectory() throws {
+    let f = try Fixture()
+    let config = try f.parse("""
+        listen: ["127.0.0.1:5353"]
+        journal-dir: state/journal
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            serial-policy: dateserial
+        """)
+    #expect(config.zones[0].serialPolicy == .dateserial)
+    #expect(config.journalDirectory == f.directory + "/state/journal")
+    let defaults = try f.parse("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+        """)
+    #expect(defaults.zones[0].serialPolicy == .keep && defaults.journalDirectory == f.directory + "/journal")
+    let absolute = try f.parse("listen: [\"127.0.0.1:5353\"]\njournal-dir: /var/lib/j\nzones:\n  - { origin: example.com., file: example.com.zone }\n")
+    #expect(absolute.journalDirectory == "/var/lib/j")
+    let errors = f.errors("""
+        listen: ["127.0.0.1:5353"]
+        journal-dir: ""
+        zones:
+          - origin: example.com.
+            file: example.com.zone
+            serial-policy: sometimes
+        """)
+    #expect(errors.map(\.code) == [.invalidValue, .invalidValue], "\(errors)")
+    #expect(errors.map(\.line) == [2, 6], "\(errors)")
+    #expect(errors.last?.description.contains("keep|increment|unixtime|dateserial") == true, "\(errors)")
+}
