@@ -31,8 +31,11 @@ public struct ServerConfigError: Error, Hashable, Sendable, CustomStringConverti
         case relativeName
         /// A file the configuration names (GeoIP database) that cannot be read.
         case missingFile
-        /// A zone's `transfer.keys` names a key `tsig-keys` does not define.
+        /// A zone's `transfer.keys` or `primary-key` names a key `tsig-keys` does not define.
         case unknownTSIGKey
+        /// A secondary zone's file whose directory is missing or not writable, or that is not a
+        /// readable file.
+        case unwritableZoneFile
     }
 
     public let code: Code

@@ -30,6 +30,10 @@ import Foundation
 ///       allow: [192.0.2.0/24, "2001:db8::/32"]   # client prefixes (address/length)
 ///       keys: [xfr-key]                # names from tsig-keys; the request must be signed with one
 ///     notify: ["127.0.0.1:5300", "[::1]:5301"]   # optional: secondaries sent NOTIFY on a new serial
+///   - origin: example.net.
+///     file: secondary/example.net.zone # a secondary: where the received copy is stored
+///     primaries: ["127.0.0.1:53001"]   # transferred from these (port 53 when not given)
+///     primary-key: xfr-key             # optional: signs requests, required on NOTIFY
 /// # geoip, datacenters, checks, health, services: see ``RoutingConfiguration``
 /// ```
 public struct ServerConfiguration: Sendable, Equatable {
@@ -187,6 +191,17 @@ public struct ZoneEntry: Sendable, Equatable {
     /// Secondaries sent a NOTIFY (RFC 1996, UDP) whenever a reload or the start serves a new SOA
     /// serial; `address:port` or `[ipv6]:port`. Empty: none.
     public var notify: [ListenAddress] = []
+    /// The primaries this zone is transferred from (`primaries:`, port 53 when not given); empty:
+    /// the zone is read from `file`. A secondary zone's `file` is where the server stores the copy
+    /// it received (it need not exist yet; its directory must be writable).
+    public var primaries: [ListenAddress] = []
+    /// The TSIG key (from `tsig-keys`) that signs this zone's SOA, IXFR and AXFR requests to its
+    /// primaries and that a NOTIFY from them must carry (`primary-key:`); nil: unsigned.
+    public var primaryKey: DNSName? = nil
+
+    /// Whether the zone is a secondary: transferred from `primaries` rather than read from a file
+    /// the operator writes.
+    public var isSecondary: Bool { !primaries.isEmpty }
 }
 
 /// The `transfer` key of a zone entry: outgoing AXFR over TCP (RFC 5936) is allowed to a request
