@@ -9,6 +9,7 @@ public import Routing
 public import ServerConfig
 import CDNSIO
 import Foundation
+import ZoneTransfer
 
 /// Everything one configuration file describes, loaded and cross-checked: the zones, the client
 /// location data, the routing table and the service names indexed for the query path. Built off
@@ -26,6 +27,8 @@ public struct Deployment: Sendable {
     let stamps: [String: FileStamp]
     /// Zone files that use `$INCLUDE`: the files they include are not stamped, so they are always read again.
     let includers: Set<String>
+    /// Where the engines of this deployment hand accepted NOTIFYs (set by `DeploymentController`).
+    var notifyInbox: NotifyInbox? = nil
 
     /// Loads every zone, the geo data and the routing table, collecting every problem as
     /// `file:line: reason` (a service name that has records in a zone names both places).
@@ -38,7 +41,14 @@ public struct Deployment: Sendable {
         var stamps: [String: FileStamp] = [:]
         var includers: Set<String> = []
         let serviceNames = Set(config.routing.services.map(\.name))
+        var unavailable: Set<DNSName> = []
         for entry in config.zones {
+            // A secondary zone with no stored copy answers SERVFAIL until its first transfer.
+            if entry.isSecondary && !FileManager.default.fileExists(atPath: entry.file) {
+                zones.append((entry, placeholder(entry)))
+                unavailable.insert(entry.origin)
+                continue
+            }
             let stamp = FileStamp(path: entry.file)
             stamps[entry.file] = stamp
             if let previous, let stamp, previous.stamps[entry.file] == stamp, !previous.includers.contains(entry.file),
@@ -107,7 +117,9 @@ public struct Deployment: Sendable {
         }
 
         var services: ServiceSet? = nil
-        let zoneSet = ZoneSet(zones: zones.map(\.zone))
+        // A stored copy past EXPIRE answers SERVFAIL until a refresh succeeds.
+        for (entry, zone) in zones where entry.isSecondary && isExpired(zone, file: entry.file) { unavailable.insert(entry.origin) }
+        let zoneSet = ZoneSet(zones: zones.map(\.zone), unavailable: unavailable)
         if !config.routing.services.isEmpty {
             do {
                 services = ServiceSet(routing: try RoutingTable(config: config.routing, geo: geo), zones: zoneSet)
@@ -125,10 +137,12 @@ public struct Deployment: Sendable {
 
     /// The query engine for this deployment with `health` (all up when nil).
     public func engine(health: HealthSnapshot? = nil) -> QueryEngine {
-        QueryEngine(
+        var options = QueryEngine.Options(config)
+        options.notifyInbox = notifyInbox
+        return QueryEngine(
             zones: zoneSet, services: services,
             health: services.map { s in s.routing.health(health ?? .allUp(count: s.routing.addresses.count)) },
-            options: QueryEngine.Options(config))
+            options: options)
     }
 }
 

@@ -17,7 +17,7 @@ extension QueryEngine {
         else { return nil }
         let name = Array(query[Header.size..<(Header.size + q.qnameLength)]).map(DNSName.lower)
         let index = name.withUnsafeBytes { zones.zoneIndex(for: $0) }
-        guard index >= 0 else { return nil }
+        guard index >= 0, !zones.unavailable[index] else { return nil }
         let zone = zones.zones[index]
         guard zone.apex == name, let access = options.transfers[zone.origin] else { return nil }
         var signer: AXFRStream.Signer? = nil

@@ -200,12 +200,12 @@ public struct IncomingTransfer: Sendable {
                       verifier: inout TSIGResponseVerifier?, now: UInt64) throws(Failure) -> Message {
         guard message.count >= 12 else { throw Failure(.malformed, "a message of \(message.count) bytes") }
         let layout = message.withUnsafeBytes { Self.lastAdditionalRecord($0) }
-        guard layout.valid else { throw Failure(.malformed, "the message's counts and records do not add up") }
+        guard layout.valid else { throw Failure(.malformed, "malformed message: its counts and records do not add up") }
         let decoded: Message
         do {
             decoded = try Message(decoding: message)
         } catch {
-            throw Failure(.malformed, "not a DNS message: \(error)")
+            throw Failure(.malformed, "malformed message: \(error)")
         }
         guard decoded.id == id else { throw Failure(.mismatch, "ID \(decoded.id), not our \(id)") }
         guard decoded.flags & 0x8000 != 0, (decoded.flags >> 11) & 0xF == 0 else {
