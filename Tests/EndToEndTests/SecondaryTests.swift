@@ -321,13 +321,17 @@ import Glibc
         #expect(logged, "\(meridian.logText)")
     }
 
-    /// Sends a NOTIFY for fake.example. from `source` to Meridian and prints the RCODE.
+    /// Sends a NOTIFY for fake.example. to Meridian at `server` (signed with `key`) and returns the RCODE.
     static func notify(_ port: UInt16, server: String = "127.0.0.1", key: String? = nil) throws -> String {
-        var script = "import dns.message, dns.query, dns.opcode, dns.rcode, dns.tsigkeyring\n"
+        // The RCODE is read from the raw answer: dnspython would reject an unsigned NOTAUTH (BADSIG).
+        var script = "import socket, dns.message, dns.opcode, dns.rcode, dns.tsigkeyring\n"
         script += "m = dns.message.make_query('fake.example.', 'SOA'); m.set_opcode(dns.opcode.NOTIFY)\n"
         if let key { script += "m.use_tsig(dns.tsigkeyring.from_text({'xfr-key.': ('hmac-sha256', '\(key)')}), keyname='xfr-key.')\n" }
-        script += "r = dns.query.udp(m, '\(server)', port=\(port), timeout=3, ignore_unexpected=True, raise_on_truncation=False)\n"
-        script += "print(dns.rcode.to_text(r.rcode()))\n"
+        script += "s = socket.socket(socket.AF_INET6 if ':' in '\(server)' else socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)\n"
+        script += "s.sendto(m.to_wire(), ('\(server)', \(port)))\n"
+        script += "data = s.recv(65535)\n"
+        script += "assert data[:2] == m.to_wire()[:2] and data[2] & 0x80\n"
+        script += "print(dns.rcode.to_text(data[3] & 15))\n"
         let r = try E2E.run(try E2E.python(), ["-c", script], timeout: 20)
         return (r.stdout + r.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -355,13 +359,15 @@ import Glibc
         let fakeText = { (try? String(contentsOf: fakeLog, encoding: .utf8)) ?? "" }
         #expect(try Self.waitUntil(seconds: 10) { fakeText().contains("ready") }, "\(fakeText())")
 
+        let adminPort = try E2E.freePort()
         let meridian = try Secondary(dir: dir, port: port, zones: """
               - origin: fake.example.
                 file: store/fake.example.zone
                 primaries: ["127.0.0.1:\(primaryPort)"]
                 primary-key: xfr-key
 
-            """, extra: "tsig-keys:\n  - { name: xfr-key, algorithm: hmac-sha256, secret: \(Self.secret) }\n")
+            """, extra: "tsig-keys:\n  - { name: xfr-key, algorithm: hmac-sha256, secret: \(Self.secret) }\n"
+                + "admin: { listen: \"127.0.0.1:\(adminPort)\", token: s3cret }\n")
         defer { meridian.stop() }
         let www = { try Self.query(port, "www.fake.example.", "A").answer }
         #expect(try Self.waitUntil(seconds: 15) { try www().contains { $0.hasSuffix("192.0.2.10") } }, "\(meridian.logText)\n\(fakeText())")
@@ -398,5 +404,27 @@ import Glibc
         try "good 14".write(to: modeFile, atomically: true, encoding: .utf8)
         #expect(try Self.notify(port, key: Self.secret) == "NOERROR")
         #expect(try Self.waitUntil(seconds: 10) { try www().contains { $0.hasSuffix("192.0.2.14") } }, "\(meridian.logText.suffix(2000))")
+
+        // By hand: `meridian zone refresh` through the admin API; /status shows the secondary.
+        try "good 15".write(to: modeFile, atomically: true, encoding: .utf8)
+        let binary = try E2E.meridianBinary()
+        let refresh = try E2E.run(binary, ["zone", "refresh", "--config", meridian.config.path, "fake.example."], timeout: 30)
+        #expect(refresh.status == 0, "\(refresh.stdout)\(refresh.stderr)")
+        #expect(try Self.waitUntil(seconds: 10) { try www().contains { $0.hasSuffix("192.0.2.15") } }, "\(meridian.logText.suffix(2000))")
+        #expect(meridian.logText.contains("reason=\"admin API\""), "\(meridian.logText.suffix(2000))")
+        let unknown = try E2E.run(binary, ["zone", "refresh", "--config", meridian.config.path, "nosuch.example."], timeout: 30)
+        #expect(unknown.status != 0 && unknown.stderr.contains("no secondary zone"), "\(unknown.stdout)\(unknown.stderr)")
+        let status = try E2E.run(try E2E.tool("curl"), ["-s", "http://127.0.0.1:\(adminPort)/status"], timeout: 30)
+        let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let secondaries = json?["secondaries"] as? [[String: Any]]
+        #expect(secondaries?.count == 1, "\(status.stdout)")
+        #expect(secondaries?.first?["serial"] as? Int == 15, "\(status.stdout)")
+        #expect(secondaries?.first?["primary"] as? String == "127.0.0.1:\(primaryPort)", "\(status.stdout)")
+        #expect(secondaries?.first?["expired"] as? Bool == false, "\(status.stdout)")
+        #expect(secondaries?.first?["last_error"] == nil, "\(status.stdout)")
+        let metrics = try E2E.run(try E2E.tool("curl"), ["-s", "http://127.0.0.1:\(adminPort)/metrics"], timeout: 30)
+        #expect(metrics.stdout.contains("meridian_secondary_refresh_total{zone=\"fake.example.\",outcome=\"failed\"}")
+                || metrics.stdout.contains("meridian_secondary_refresh_total{outcome=\"failed\",zone=\"fake.example.\"}"), "\(metrics.stdout.suffix(3000))")
+        #expect(metrics.stdout.contains("meridian_zone_serial{zone=\"fake.example.\"} 15"), "\(metrics.stdout.suffix(3000))")
     }
 }
