@@ -427,4 +427,71 @@ import Glibc
                 || metrics.stdout.contains("meridian_secondary_refresh_total{outcome=\"failed\",zone=\"fake.example.\"}"), "\(metrics.stdout.suffix(3000))")
         #expect(metrics.stdout.contains("meridian_zone_serial{zone=\"fake.example.\"} 15"), "\(metrics.stdout.suffix(3000))")
     }
+
+    @Test("BIND as primary (ixfr-from-differences): AXFR at start, IXFR after an edit and SIGHUP with BIND's NOTIFY, answers equal to BIND's",
+          .timeLimit(.minutes(2)))
+    func bindPrimary() throws {
+        let named = try E2E.tool("named")
+        let dir = try Self.temporaryDirectory("secondary-bind")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let port = try E2E.freePort()
+        let bindPort = try E2E.freePort()
+        let bindDir = dir.appendingPathComponent("bind")
+        try FileManager.default.createDirectory(at: bindDir, withIntermediateDirectories: true)
+        let zoneFile = bindDir.appendingPathComponent("sec.example.zone")
+        try Self.zone(serial: 1).write(to: zoneFile, atomically: true, encoding: .utf8)
+        let conf = bindDir.appendingPathComponent("named.conf")
+        try """
+            options {
+                directory "\(bindDir.path)";
+                listen-on port \(bindPort) { 127.0.0.1; };
+                listen-on-v6 { none; };
+                pid-file "\(bindDir.path)/named.pid";
+                recursion no;
+                notify explicit;
+                also-notify { 127.0.0.1 port \(port); };
+                notify-source 127.0.0.1;
+                allow-transfer { 127.0.0.1; };
+                ixfr-from-differences yes;
+                minimal-responses no-auth;   // as Knot and Meridian: no NS in the authority of positive answers
+            };
+            controls { };
+            zone "sec.example." { type primary; file "\(zoneFile.path)"; };
+
+            """.write(to: conf, atomically: true, encoding: .utf8)
+        let log = bindDir.appendingPathComponent("named.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let bind = Process()
+        bind.executableURL = URL(fileURLWithPath: named)
+        bind.arguments = ["-g", "-c", conf.path, "-u", "root"]
+        let handle = try FileHandle(forWritingTo: log)
+        bind.standardOutput = handle
+        bind.standardError = handle
+        try bind.run()
+        defer { if bind.isRunning { kill(bind.processIdentifier, SIGKILL); bind.waitUntilExit() } }
+        let bindLog = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        #expect(try Self.waitUntil(seconds: 20) { try Self.query(bindPort, "sec.example.", "SOA").flags.contains("aa") }, "\(bindLog())")
+
+        let meridian = try Secondary(dir: dir, port: port, zones: """
+              - origin: sec.example.
+                file: store/sec.example.zone
+                primaries: ["127.0.0.1:\(bindPort)"]
+
+            """)
+        defer { meridian.stop() }
+        #expect(try Self.waitUntil(seconds: 15) { try Self.query(port, "www.sec.example.", "A").answer.contains { $0.hasSuffix("192.0.2.10") } },
+                "\(meridian.logText)\n\(bindLog())")
+        #expect(meridian.logText.contains("kind=AXFR primary=127.0.0.1:\(bindPort)"), "\(meridian.logText)")
+        try Self.sameAnswers(port, bindPort)
+
+        try Self.zone(serial: 2, www: "192.0.2.11", extra: "new IN A 192.0.2.77").write(to: zoneFile, atomically: true, encoding: .utf8)
+        kill(bind.processIdentifier, SIGHUP)
+        let followed = try Self.waitUntil(seconds: 5) {
+            try Self.query(port, "new.sec.example.", "A").answer.contains { $0.hasSuffix("192.0.2.77") }
+        }
+        #expect(followed, "\(meridian.logText)\n\(bindLog())")
+        #expect(meridian.logText.contains("reason=NOTIFY"), "\(meridian.logText)")
+        #expect(meridian.logText.contains("kind=\"IXFR (1 differences)\""), "\(meridian.logText)\n\(bindLog())")
+        try Self.sameAnswers(port, bindPort)
+    }
 }
