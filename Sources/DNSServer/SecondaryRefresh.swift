@@ -27,6 +27,8 @@ struct SecondaryRefresh: Sendable {
         case backwards(String)
         /// The zone received is not a valid zone (`ZoneFile.readValid`'s report).
         case invalid(String)
+        /// Our stored copy cannot be read as the base of an IXFR (AXFR is taken instead).
+        case noBase(String)
 
         var description: String {
             switch self {
@@ -34,6 +36,7 @@ struct SecondaryRefresh: Sendable {
             case .transfer(let f): f.reason
             case .backwards(let s): s
             case .invalid(let s): s
+            case .noBase(let s): s
             }
         }
     }
@@ -96,7 +99,7 @@ struct SecondaryRefresh: Sendable {
                 // fit our copy: the whole zone instead. Other problems fail this primary.
                 switch error {
                 case .transfer(let f) where f.code == .rcode(5) || f.code == .rcode(4) || f.code == .rcode(1) || f.code == .badContent: break
-                case .io(let s) where s.hasPrefix("stored copy"): break
+                case .noBase: break
                 default: throw error
                 }
             }
@@ -163,7 +166,7 @@ struct SecondaryRefresh: Sendable {
                 Message.Record(owner: $0.owner, type: $0.type, rrClass: $0.rrClass, ttl: $0.ttl, rdata: $0.rdata)
             }
         } catch {
-            throw .io("stored copy \(entry.file) cannot be read: \(error)")
+            throw .noBase("stored copy \(entry.file) cannot be read: \(error)")
         }
     }
 

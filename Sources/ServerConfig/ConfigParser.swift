@@ -252,8 +252,10 @@ struct ConfigParser {
                 default: fail(.unknownKey, keyNode, key, "unknown key")
                 }
             }
+            // A secondary once `primaries` is given, even when none of its addresses parsed.
+            let isSecondary = map["primaries"] != nil
             if let (node, resolved) = fileNode {
-                if !primaries.isEmpty {
+                if isSecondary {
                     path = secondaryFile(resolved, node)
                 } else if FileManager.default.isReadableFile(atPath: resolved) {
                     path = resolved
@@ -261,7 +263,7 @@ struct ConfigParser {
                     fail(.missingZoneFile, node, "zones.file", "\(resolved): no such readable file")
                 }
             }
-            if primaryKey != nil && primaries.isEmpty {
+            if primaryKey != nil && !isSecondary {
                 fail(.missingKey, item, "zones.primaries", "primary-key is given without primaries")
             }
             for (required, present) in [("origin", origin != nil), ("file", path != nil)]
