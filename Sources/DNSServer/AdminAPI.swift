@@ -1,3 +1,4 @@
+import DNSWire
 import Foundation
 import Hummingbird
 public import Logging
@@ -15,6 +16,8 @@ public import ServerConfig
 ///   back), answering when no resolver can still hold a cached answer with it;
 /// - `POST /reload`: reloads like SIGHUP; 200 when the new data serves, 422 with every problem as
 ///   `file:line: reason` when the old data keeps serving;
+/// - `POST /zones/{name}/refresh`: refreshes a secondary zone from its primaries now;
+/// - `POST /zones/{name}/notify`: sends NOTIFY for a zone to its `notify` secondaries now;
 /// - `GET /metrics`: Prometheus text format (see `MetricsExporter`).
 ///
 /// Mutating calls need `Authorization: Bearer <token>` with the configured token; with no token
@@ -47,6 +50,26 @@ public enum AdminAPI {
                 }
                 return try json(result)
             }
+        }
+        router.post("/zones/{name}/refresh") { request, context -> Response in
+            guard authorized(request) else { return message(.unauthorized, "a bearer token is required") }
+            let text = context.parameters.get("name") ?? ""
+            guard let name = try? DNSName(text.hasSuffix(".") ? text : text + "."),
+                  await controller.requestRefresh(name, reason: "admin API") else {
+                return message(.notFound, "no secondary zone \(text)")
+            }
+            struct Outcome: Codable { var zone: String; var refresh: String }
+            return try json(Outcome(zone: "\(name)", refresh: "requested"))
+        }
+        router.post("/zones/{name}/notify") { request, context -> Response in
+            guard authorized(request) else { return message(.unauthorized, "a bearer token is required") }
+            let text = context.parameters.get("name") ?? ""
+            guard let name = try? DNSName(text.hasSuffix(".") ? text : text + "."),
+                  let secondaries = await controller.notifyNow(name) else {
+                return message(.notFound, "no zone \(text) served with data")
+            }
+            struct Outcome: Codable { var zone: String; var secondaries: [String] }
+            return try json(Outcome(zone: "\(name)", secondaries: secondaries))
         }
         router.post("/reload") { request, _ -> Response in
             guard authorized(request) else { return message(.unauthorized, "a bearer token is required") }

@@ -2,6 +2,7 @@ import DNSAuth
 import ZoneTransfer
 import Atomics
 import CDNSIO
+import IPNet
 public import Logging
 import NIOCore
 import NIOPosix
@@ -299,6 +300,9 @@ extension QueryEngine.Options {
         requireCookies = config.cookies.require
         for zone in config.zones {
             if let transfer = zone.transfer { transfers[zone.origin] = TransferAccess(allow: transfer.allow, keys: transfer.keys) }
+            if zone.isSecondary {
+                notifyAccess[zone.origin] = NotifyAccess(primaries: zone.primaries.compactMap { IPAddress($0.host) }, key: zone.primaryKey)
+            }
         }
     }
 

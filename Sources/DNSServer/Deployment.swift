@@ -37,6 +37,8 @@ public struct Deployment: Sendable {
     /// What the log should say about the versions served: a zone changed without a new serial,
     /// a serial raised by the serial policy, a journal started again.
     public let notices: [String]
+    /// Where the engines of this deployment hand accepted NOTIFYs (set by `DeploymentController`).
+    var notifyInbox: NotifyInbox? = nil
 
     /// Loads every zone, the geo data and the routing table, collecting every problem as
     /// `file:line: reason` (a service name that has records in a zone names both places).
@@ -60,7 +62,14 @@ public struct Deployment: Sendable {
         var changedJournals: Set<DNSName> = []
         var notices: [String] = []
         let serviceNames = Set(config.routing.services.map(\.name))
+        var unavailable: Set<DNSName> = []
         for entry in config.zones {
+            // A secondary zone with no stored copy answers SERVFAIL until its first transfer.
+            if entry.isSecondary && !FileManager.default.fileExists(atPath: entry.file) {
+                zones.append((entry, placeholder(entry)))
+                unavailable.insert(entry.origin)
+                continue
+            }
             if entry.generatesCatalog {
                 let members = config.zones.filter { $0.catalogZone == entry.origin }.map(\.origin)
                 catalogMembers[entry.origin] = members
@@ -168,7 +177,9 @@ public struct Deployment: Sendable {
         }
 
         var services: ServiceSet? = nil
-        let zoneSet = ZoneSet(zones: zones.map(\.zone))
+        // A stored copy past EXPIRE answers SERVFAIL until a refresh succeeds.
+        for (entry, zone) in zones where entry.isSecondary && isExpired(zone, file: entry.file) { unavailable.insert(entry.origin) }
+        let zoneSet = ZoneSet(zones: zones.map(\.zone), unavailable: unavailable)
         if !config.routing.services.isEmpty {
             do {
                 services = ServiceSet(routing: try RoutingTable(config: config.routing, geo: geo), zones: zoneSet)
@@ -192,6 +203,7 @@ public struct Deployment: Sendable {
         var options = QueryEngine.Options(config)
         options.serviceRecords = serviceRecords
         options.journals = journals
+        options.notifyInbox = notifyInbox
         return QueryEngine(
             zones: zones ?? zoneSet, services: services,
             health: services.map { s in s.routing.health(health ?? .allUp(count: s.routing.addresses.count)) },

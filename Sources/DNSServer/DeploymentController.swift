@@ -9,6 +9,7 @@ import Metrics
 import QueryEngine
 import Routing
 import ServerConfig
+import ZoneTransfer
 
 /// Keeps the server answering from the current deployment: runs its health monitor, and reloads
 /// (on SIGHUP or the admin API) the configuration, the zone files (those unchanged are kept), the
@@ -20,11 +21,11 @@ public actor DeploymentController {
     let configPath: String
     let server: DNSServer
     let logger: Logger
-    public private(set) var deployment: Deployment
+    public internal(set) var deployment: Deployment
     private(set) var monitor: HealthMonitor?
     private var monitorTask: Task<Void, Never>?
     /// When each zone (by origin) was last read from its file, seconds since 1970.
-    private(set) var zoneLoadedAt: [String: Double] = [:]
+    var zoneLoadedAt: [String: Double] = [:]
     /// The last reload: when, and its problems (empty when it succeeded).
     private(set) var lastReload: (at: Double, problems: [String])?
     let history = HealthHistory()
@@ -40,10 +41,13 @@ public actor DeploymentController {
     var notifyTasks: [String: [Task<Void, Never>]] = [:]
     /// The current deployment's zones and service records as secondaries see them.
     private(set) var publication: ServicePublication?
+    /// The secondary zones' timers and the tasks that refresh them (SecondaryZones.swift).
+    var secondary = SecondaryZones()
 
     public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger) {
         self.configPath = configPath
         self.deployment = deployment
+        self.deployment.notifyInbox = NotifyInbox()
         self.server = server
         self.logger = logger
         let now = Date().timeIntervalSince1970
@@ -60,6 +64,7 @@ public actor DeploymentController {
         defer {
             saveJournals()
             notifySecondaries()
+            startSecondaries()
         }
         guard deployment.services != nil else {
             p.update(nil)
@@ -75,7 +80,7 @@ public actor DeploymentController {
     /// transfer key signs it when `transfer.keys` names exactly one.
     func notifySecondaries() {
         let keyring = QueryEngine.Options(deployment.config).tsigKeys
-        for (entry, zone) in publication?.zones ?? deployment.zones {
+        for (entry, zone) in publication?.zones ?? deployment.zones where !deployment.isUnavailable(entry.origin) {
             let origin = entry.origin.description
             if let previous = servedSerials[origin], previous == zone.serial { continue }
             servedSerials[origin] = zone.serial
@@ -133,7 +138,8 @@ public actor DeploymentController {
             {
                 logger.warning("reload: listen, workers, tcp, admin, log-level, log-format, query-log, watch-zones, udp-receive-buffer, udp-send-buffer, pid-file and rate-limit take effect only at restart")
             }
-            let loaded = try Deployment.load(config, reusing: deployment)
+            var loaded = try Deployment.load(config, reusing: deployment)
+            loaded.notifyInbox = deployment.notifyInbox
             // Warnings of the zones read again (a zone kept as it was was reported when it was read).
             for (_, zone) in loaded.zones where !deployment.zones.contains(where: { $0.zone === zone }) {
                 for warning in zone.warnings { logger.warning("\(warning)") }

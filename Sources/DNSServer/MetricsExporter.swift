@@ -67,6 +67,14 @@ public final class MetricsExporter: Sendable {
                 }
                 set("meridian_zone_records", "Records of each zone served.", [("zone", zone.origin)], Double(zone.records))
             }
+            for secondary in status.secondaries {
+                set("meridian_secondary_expired", "1 while a secondary zone answers SERVFAIL (no copy yet, or past EXPIRE).",
+                    [("zone", secondary.origin)], secondary.expired ? 1 : 0)
+                if let at = secondary.lastRefresh {
+                    set("meridian_secondary_last_refresh_seconds", "When a secondary zone was last refreshed, seconds since 1970.",
+                        [("zone", secondary.origin)], at)
+                }
+            }
             for dc in status.datacenters {
                 set("meridian_datacenter_up", "1 when any address of the data center is up.", [("datacenter", dc.name)],
                     dc.state == "up" ? 1 : 0)

@@ -92,7 +92,7 @@ final class ServicePublication: Sendable {
                 s.served = deployment.zones.enumerated().map { i, z in
                     ServicePublication.start(z.zone, records: rendered[i], previous: s.previous[z.entry.origin])
                 }
-                s.zoneSet = ZoneSet(zones: s.served.map(\.zone))
+                s.zoneSet = ZoneSet(zones: s.served.map(\.zone), unavailable: deployment.unavailableOrigins)
                 s.previous = [:]
             }
             for i in s.served.indices where rendered[i] != s.served[i].records {
@@ -142,7 +142,7 @@ final class ServicePublication: Sendable {
         let old = s.served[i]
         let serial = (old.zone.serial ?? 0) &+ 1
         s.served[i] = Served(base: old.base, zone: old.zone.replacingSerial(serial), records: records, raisedAt: now)
-        s.zoneSet = ZoneSet(zones: s.served.map(\.zone))
+        s.zoneSet = ZoneSet(zones: s.served.map(\.zone), unavailable: deployment.unavailableOrigins)
         logger.notice("zone serial raised: health changed its service names' transfer records", metadata: [
             "zone": "\(old.base.origin)", "serial": "\(serial)", "records": "\(records.count)",
         ])

@@ -40,6 +40,7 @@ extension DeploymentController {
                 return .init(name: site.name, state: state, addresses: addresses)
             }
         }
+        s.secondaries = secondaryStatus()
         if let r = lastReload { s.lastReload = .init(at: r.at, ok: r.problems.isEmpty, problems: r.problems) }
         return s
     }
@@ -62,6 +63,8 @@ extension DeploymentController {
         public var services: [ServiceStatus] = []
         public var datacenters: [DataCenter] = []
         public var lastReload: Reload?
+        /// Each secondary zone's primary, serial, last refresh, last error and expiry.
+        public var secondaries: [SecondaryStatus] = []
         public var generatedAt: Double = 0
     }
 }

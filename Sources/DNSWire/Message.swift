@@ -9,6 +9,14 @@ public struct Message: Sendable, Equatable {
         public var rrClass: RRClass
         public var ttl: UInt32
         public var rdata: [UInt8]
+
+        public init(owner: DNSName, type: RRType, rrClass: RRClass, ttl: UInt32, rdata: [UInt8]) {
+            self.owner = owner
+            self.type = type
+            self.rrClass = rrClass
+            self.ttl = ttl
+            self.rdata = rdata
+        }
     }
 
     public var id: UInt16

@@ -1,15 +1,20 @@
-import DNSWire
+public import DNSWire
 
 /// An immutable set of zones served together; the query path reads it without locks.
 /// A reload builds a new one and swaps the reference.
 public final class ZoneSet: Sendable {
     public let zones: [Zone]
+    /// Per zone: true when it must answer SERVFAIL (a secondary zone not yet transferred, or
+    /// expired); the query path reads it once per query that finds a zone.
+    public let unavailable: [Bool]
     private let apexes: NameTable
     /// The origin when exactly one zone is served: then finding the zone is one tail compare.
     private let single: [UInt8]?
 
-    public init(zones: [Zone]) {
+    /// `unavailable`: the origins of the zones that answer SERVFAIL.
+    public init(zones: [Zone], unavailable: Set<DNSName> = []) {
         self.zones = zones
+        self.unavailable = zones.map { unavailable.contains($0.origin) }
         self.apexes = NameTable(keys: zones.map { $0.origin.lowercased().wire })
         self.single = zones.count == 1 ? zones[0].apex : nil
     }

@@ -62,6 +62,10 @@ public final class QueryEngine: Sendable {
         /// The IXFR journal of each transferred zone, by origin, ending at the serial the engine's
         /// zone has; a zone without one is answered AXFR-style (RFC 1995 §4).
         public var journals: [DNSName: ZoneJournal] = [:]
+        /// Who may NOTIFY each secondary zone, by origin; a zone not listed answers NOTIFY REFUSED.
+        public var notifyAccess: [DNSName: NotifyAccess] = [:]
+        /// Where accepted NOTIFYs are handed to the server; nil: answered, not acted on.
+        public var notifyInbox: NotifyInbox? = nil
         public init() {}
     }
 
@@ -183,7 +187,7 @@ public final class QueryEngine: Sendable {
         }
         switch q.opcode {
         case .query: break
-        case .notify: return errorResponse(q, query, .refused, extras: extras, into: response)
+        case .notify: return answerNotify(q, query, from: client, key: outcome.tsigKey, extras: extras, into: response)
         // RFC 2136 §3: a server that does not implement UPDATE answers NOTIMP (as NSD does).
         default: return errorResponse(q, query, .notImp, extras: extras, into: response)
         }
@@ -225,6 +229,8 @@ public final class QueryEngine: Sendable {
                 let parent = zones.zoneIndex(for: qname, shorterThan: q.qnameLength)
                 if parent >= 0 { zoneIndex = parent }
             }
+            // A secondary zone not yet transferred, or expired (RFC 1034 §4.3.5), is not answered from.
+            if zones.unavailable[zoneIndex] { return errorResponse(q, query, .servFail, extras: extras, into: response) }
             var answer = Answer(
                 zone: zones.zones[zoneIndex], query: q, packet: query, response: response,
                 limit: transportLimit(q, transport), opt: opt, extras: extras, scratch: scratch)

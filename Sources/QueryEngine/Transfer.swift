@@ -40,10 +40,11 @@ extension QueryEngine {
     }
 
     /// The zone whose apex `q` asks for, nil when there is none.
+    /// A zone that answers SERVFAIL (a secondary expired or without a copy) is never transferred.
     private func transferZone(_ query: UnsafeRawBufferPointer, _ q: ParsedQuery) -> Zone? {
         let name = Array(query[Header.size..<(Header.size + q.qnameLength)]).map(DNSName.lower)
         let index = name.withUnsafeBytes { zones.zoneIndex(for: $0) }
-        guard index >= 0, zones.zones[index].apex == name else { return nil }
+        guard index >= 0, !zones.unavailable[index], zones.zones[index].apex == name else { return nil }
         return zones.zones[index]
     }
 

@@ -14,8 +14,9 @@ struct ConfigParser {
     var errors: [ServerConfigError] = []
     /// Keys renamed because they repeat an earlier key of their mapping: placeholder → (key, line of the first).
     var duplicates: [String: (key: String, firstLine: Int)] = [:]
-    /// Key names zones' `transfer.keys` use, with their lines, checked once `tsig-keys` is read.
-    var transferKeyLines: [(DNSName, Int)] = []
+    /// Key names zones' `transfer.keys` and `primary-key` use, with their lines and keys, checked
+    /// once `tsig-keys` is read.
+    var transferKeyLines: [(DNSName, Int, String)] = []
 
     init(file: String, baseDirectory: String, checkKinds: CheckKinds) {
         self.file = file
@@ -206,6 +207,9 @@ struct ConfigParser {
             var generatesCatalog = false
             var catalogZone: DNSName?
             var serialPolicy = SerialPolicy.keep
+            var primaries: [ListenAddress] = []
+            var primaryKey: DNSName?
+            var fileNode: (node: Node, text: String)?
             for (keyNode, value) in map where !isDuplicate(keyNode) {
                 let name = keyNode.scalar?.string ?? "?"
                 let key = "zones." + name
@@ -223,12 +227,28 @@ struct ConfigParser {
                         fail(.badName, value, key, "\"\(text)\" is not a domain name: \(error)")
                     }
                 case "file":
+                    // Checked once the whole entry is read: a secondary's file need not exist.
                     guard let text = scalar(value, key: key) else { break }
-                    let resolved = text.hasPrefix("/") ? text : baseDirectory + "/" + text
-                    if FileManager.default.isReadableFile(atPath: resolved) {
-                        path = resolved
-                    } else {
-                        fail(.missingZoneFile, value, key, "\(resolved): no such readable file")
+                    fileNode = (value, text.hasPrefix("/") ? text : baseDirectory + "/" + text)
+                case "primaries":
+                    guard let items = sequence(value, key: key) else { break }
+                    if items.isEmpty { fail(.invalidValue, value, key, "at least one primary is required") }
+                    for item in items {
+                        guard let text = scalar(item, key: key) else { continue }
+                        if let address = Self.primaryAddress(text) {
+                            primaries.append(address)
+                        } else {
+                            fail(.badAddress, item, key, "\"\(text)\" is not an IP address, address:port or [ipv6]:port")
+                        }
+                    }
+                case "primary-key":
+                    guard let text = scalar(value, key: key) else { break }
+                    do throws(DNSWireError) {
+                        let name = try DNSName(text.hasSuffix(".") ? text : text + ".")
+                        primaryKey = name
+                        transferKeyLines.append((name, value.mark?.line ?? 1, key))
+                    } catch {
+                        fail(.badName, value, key, "\"\(text)\" is not a key name: \(error)")
                     }
                 case "transfer":
                     transfer = transferSettings(value)
@@ -272,13 +292,28 @@ struct ConfigParser {
                 }
                 continue
             }
+            // A secondary once `primaries` is given, even when none of its addresses parsed.
+            let isSecondary = map["primaries"] != nil
+            if let (node, resolved) = fileNode {
+                if isSecondary {
+                    path = secondaryFile(resolved, node)
+                } else if FileManager.default.isReadableFile(atPath: resolved) {
+                    path = resolved
+                } else {
+                    fail(.missingZoneFile, node, "zones.file", "\(resolved): no such readable file")
+                }
+            }
+            if primaryKey != nil && !isSecondary {
+                fail(.missingKey, item, "zones.primaries", "primary-key is given without primaries")
+            }
             for (required, present) in [("origin", origin != nil), ("file", path != nil)]
             where !present && map[required] == nil {
                 fail(.missingKey, item, "zones." + required, "required key is missing")
             }
             if let origin, let path {
                 result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer, notify: notify,
-                                        serialPolicy: serialPolicy, catalogZone: catalogZone))
+                                        serialPolicy: serialPolicy, catalogZone: catalogZone, primaries: primaries,
+                                        primaryKey: primaryKey))
             }
         }
         for entry in result {
@@ -324,7 +359,7 @@ struct ConfigParser {
                     guard let text = scalar(item, key: key) else { continue }
                     do throws(DNSWireError) {
                         settings.keys.append(try DNSName(text.hasSuffix(".") ? text : text + "."))
-                        transferKeyLines.append((settings.keys.last!, item.mark?.line ?? 1))
+                        transferKeyLines.append((settings.keys[settings.keys.count - 1], item.mark?.line ?? 1, key))
                     } catch {
                         fail(.badName, item, key, "\"\(text)\" is not a key name: \(error)")
                     }
@@ -343,12 +378,39 @@ struct ConfigParser {
         return settings
     }
 
-    /// Every key a zone's `transfer.keys` names must be one of `tsig-keys`.
+    /// Every key a zone's `transfer.keys` or `primary-key` names must be one of `tsig-keys`.
     mutating func checkTransferKeys(_ keys: [TSIGKeySettings]) {
-        for (name, line) in transferKeyLines where !keys.contains(where: { $0.name == name }) {
-            errors.append(ServerConfigError(.unknownTSIGKey, file: file, line: line, key: "zones.transfer.keys",
+        for (name, line, key) in transferKeyLines where !keys.contains(where: { $0.name == name }) {
+            errors.append(ServerConfigError(.unknownTSIGKey, file: file, line: line, key: key,
                                             "\(name) is not defined in tsig-keys"))
         }
+    }
+
+    /// A primary as `address`, `address:port` or `[ipv6]:port`; port 53 when not given.
+    static func primaryAddress(_ text: String) -> ListenAddress? {
+        if let address = ListenAddress(text) { return address }
+        if text.contains(":") { return ListenAddress("[\(text)]:53") }
+        return ListenAddress(text + ":53")
+    }
+
+    /// A secondary zone's file: the server writes the received copy there (through a temporary
+    /// file in the same directory, renamed over it), so the directory must exist and be writable,
+    /// and the file, when it exists, must be a readable regular file.
+    mutating func secondaryFile(_ path: String, _ node: Node) -> String? {
+        let directory = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory),
+              isDirectory.boolValue, FileManager.default.isWritableFile(atPath: directory.isEmpty ? "." : directory)
+        else {
+            fail(.unwritableZoneFile, node, "zones.file", "\(directory): a secondary zone's directory must exist and be writable")
+            return nil
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+           isDirectory.boolValue || !FileManager.default.isReadableFile(atPath: path) {
+            fail(.unwritableZoneFile, node, "zones.file", "\(path): not a readable file")
+            return nil
+        }
+        return path
     }
 
     static func line(of error: YamlError) -> Int? {

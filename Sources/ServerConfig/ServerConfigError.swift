@@ -31,7 +31,7 @@ public struct ServerConfigError: Error, Hashable, Sendable, CustomStringConverti
         case relativeName
         /// A file the configuration names (GeoIP database) that cannot be read.
         case missingFile
-        /// A zone's `transfer.keys` names a key `tsig-keys` does not define.
+        /// A zone's `transfer.keys` or `primary-key` names a key `tsig-keys` does not define.
         case unknownTSIGKey
         /// A zone's `catalog-zone` names no zone with `catalog-role: generate`, or a generated
         /// catalog is given a file or is itself a member.
@@ -39,6 +39,9 @@ public struct ServerConfigError: Error, Hashable, Sendable, CustomStringConverti
         /// A zone's `transfer.allow` holds a /0 prefix without `keys`: every address may transfer
         /// it, which must be written as `any`.
         case openTransfer
+        /// A secondary zone's file whose directory is missing or not writable, or that is not a
+        /// readable file.
+        case unwritableZoneFile
     }
 
     public let code: Code

@@ -36,6 +36,10 @@ import Foundation
 ///   - origin: catalog.example.
 ///     catalog-role: generate           # RFC 9432 catalog of its members; no file
 ///     transfer: { allow: [127.0.0.1/32] }
+///   - origin: example.net.
+///     file: secondary/example.net.zone # a secondary: where the received copy is stored
+///     primaries: ["127.0.0.1:53001"]   # transferred from these (port 53 when not given)
+///     primary-key: xfr-key             # optional: signs requests, required on NOTIFY
 /// journal-dir: journal                 # IXFR journals of zones with transfer; default: journal/ next to this file
 /// # geoip, datacenters, checks, health, services: see ``RoutingConfiguration``
 /// ```
@@ -210,6 +214,17 @@ public struct ZoneEntry: Sendable, Equatable {
     public var generatesCatalog = false
     /// `catalog-zone`: the generated catalog that lists this zone as a member; nil: none.
     public var catalogZone: DNSName? = nil
+    /// The primaries this zone is transferred from (`primaries:`, port 53 when not given); empty:
+    /// the zone is read from `file`. A secondary zone's `file` is where the server stores the copy
+    /// it received (it need not exist yet; its directory must be writable).
+    public var primaries: [ListenAddress] = []
+    /// The TSIG key (from `tsig-keys`) that signs this zone's SOA, IXFR and AXFR requests to its
+    /// primaries and that a NOTIFY from them must carry (`primary-key:`); nil: unsigned.
+    public var primaryKey: DNSName? = nil
+
+    /// Whether the zone is a secondary: transferred from `primaries` rather than read from a file
+    /// the operator writes.
+    public var isSecondary: Bool { !primaries.isEmpty }
 }
 
 /// The `serial-policy` of a zone, as Knot's: when a reload reads a zone whose content changed but
