@@ -10,6 +10,7 @@ public import QueryEngine
 import Routing
 import ServerConfig
 import ZoneFile
+import ZoneTransfer
 
 /// The fixed data the query fuzzer answers from: `Fuzz/fixture/meridian.yaml` (every zone of the
 /// differential test and the example, the malformed-RDATA zone, services of each routing policy
@@ -70,6 +71,13 @@ public enum FuzzFixture {
         options.nsid = config.nsid
         options.tsigKeys = TSIGKeyring([tsigKey])
         options.cookies = ServerCookies(secret: Array("0123456789abcdef".utf8))
+        // Every zone transferable from loopback and taking NOTIFY from 127.0.0.1 (half of them
+        // signed), so fuzzed IXFR over UDP and NOTIFY reach their answers, not only REFUSED.
+        for (i, zone) in zones.enumerated() {
+            options.transfers[zone.origin] = TransferAccess(allow: [IPPrefix("127.0.0.0/8")].compactMap { $0 }, keys: [])
+            options.notifyAccess[zone.origin] = NotifyAccess(primaries: [IPAddress("127.0.0.1")].compactMap { $0 },
+                                                             key: i % 2 == 0 ? nil : tsigKey.name)
+        }
         var strict = options
         strict.requireCookies = true
         let down = HealthSnapshot(states: Array(repeating: .down, count: count), changing: Array(repeating: false, count: count),
