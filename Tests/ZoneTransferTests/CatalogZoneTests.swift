@@ -48,7 +48,7 @@ import ZoneTransfer
 
 /// The members read from a consumed catalog (RFC 9432 §4.1), hostile content included: each
 /// entry that cannot be a member is skipped with a line, never a crash.
-@Suite struct CatalogMemberTests {
+@Suite struct CatalogZoneMemberTests {
     static let origin = try! DNSName("catalog.example.")
     static let here = SourceLocation(file: "test", line: 1)
 
