@@ -138,4 +138,117 @@ import Glibc
         #expect(try serves("member-c.") && serves("member-b."), "\(meridian.logText)")
         #expect(try Self.status(port, "member-a.").status == "REFUSED")
     }
+
+    /// A catalog written by hand, as knotd serves it as an ordinary zone: `members` are
+    /// (unique ID, target) pairs.
+    static func catalogFile(serial: Int, members: [(String, String)]) -> String {
+        var text = """
+            $ORIGIN catalog.example.
+            $TTL 0
+            @ SOA invalid. invalid. \(serial) 3600 600 2147483646 0
+            @ NS invalid.
+            version TXT "2"
+
+            """
+        for (id, target) in members { text += "\(id).zones PTR \(target)\n" }
+        return text
+    }
+
+    @Test("a member whose unique ID changes is transferred again by AXFR; hostile catalog entries are skipped with a log line",
+          .timeLimit(.minutes(3)))
+    func uniqueIDChangeAndHostileEntries() throws {
+        let knotd = try E2E.tool("knotd")
+        let knotc = try E2E.tool("knotc")
+        let dir = try SecondaryTests.temporaryDirectory("catalog-id")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let knotDir = dir.appendingPathComponent("knot")
+        try FileManager.default.createDirectory(at: knotDir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.fixture, to: knotDir.appendingPathComponent("member-a.zone"))
+        let hostile = [("dup", "member-a."), ("self", "catalog.example."), ("inside", "x.catalog.example."), ("bad", "a\\/b.example.")]
+        let catalogPath = knotDir.appendingPathComponent("catalog.example.zone")
+        try Self.catalogFile(serial: 1, members: [("id1", "member-a.")] + hostile).write(to: catalogPath, atomically: true, encoding: .utf8)
+        let knotPort = try E2E.freePort()
+        var port = try E2E.freePort()
+        while port == knotPort { port = try E2E.freePort() }
+        let conf = """
+            server:
+                listen: 127.0.0.1@\(knotPort)
+                rundir: \(knotDir.path)
+            control:
+                listen: \(knotDir.path)/knot.sock
+            log:
+              - target: stderr
+                any: info
+            database:
+                storage: \(knotDir.path)
+            remote:
+              - id: meridian
+                address: 127.0.0.1@\(port)
+            acl:
+              - id: xfr
+                address: 127.0.0.0/8
+                action: transfer
+            template:
+              - id: default
+                storage: \(knotDir.path)
+                zonefile-sync: -1
+                journal-content: none
+                notify: meridian
+                acl: xfr
+                semantic-checks: off
+            zone:
+              - domain: catalog.example.
+                file: catalog.example.zone
+              - domain: member-a.
+                file: member-a.zone
+
+            """
+        let knotConf = knotDir.appendingPathComponent("knot.conf")
+        try conf.write(to: knotConf, atomically: true, encoding: .utf8)
+        let knotLog = knotDir.appendingPathComponent("knot.log")
+        _ = FileManager.default.createFile(atPath: knotLog.path, contents: nil)
+        let knot = Process()
+        knot.executableURL = URL(fileURLWithPath: knotd)
+        knot.arguments = ["-c", knotConf.path]
+        let knotHandle = try FileHandle(forWritingTo: knotLog)
+        knot.standardOutput = knotHandle
+        knot.standardError = knotHandle
+        try knot.run()
+        defer { if knot.isRunning { knot.terminate(); knot.waitUntilExit() } }
+        let knotText = { (try? String(contentsOf: knotLog, encoding: .utf8)) ?? "" }
+        let knotReady = try SecondaryTests.waitUntil(seconds: 30) {
+            let r = try Self.status(knotPort, "catalog.example.", "SOA")
+            return r.status == "NOERROR" && r.flags.contains("aa")
+        }
+        try #require(knotReady, "\(knotText())")
+
+        let zones = """
+              - origin: catalog.example.
+                primaries: ["127.0.0.1:\(knotPort)"]
+                file: store/catalog.example.zone
+                catalog-role: interpret
+
+            """
+        let meridian = try SecondaryTests.Secondary(dir: dir, port: port, zones: zones)
+        defer { meridian.stop() }
+        let serves = { (origin: String) throws -> Bool in
+            let r = try Self.status(port, origin)
+            return r.status == "NOERROR" && r.flags.contains("aa")
+        }
+        let transfers = { meridian.logText.split(separator: "\n").filter { $0.contains("zone transferred") && $0.contains("zone=member-a.") && $0.contains("kind=AXFR") }.count }
+        #expect(try SecondaryTests.waitUntil(seconds: 20) { try serves("member-a.") && transfers() == 1 }, "\(meridian.logText)\n\(knotText())")
+        let log = meridian.logText
+        #expect(log.contains("listed twice") && log.contains("is the catalog or a name in it") && log.contains("letters, digits"), "\(log)")
+        for origin in ["x.catalog.example.", "b.example."] {
+            #expect(try Self.status(port, origin).status != "NOERROR" || !(try serves(origin)), "\(origin)")
+        }
+
+        // The member's ID changes: its copy is dropped and transferred again by AXFR.
+        try Self.catalogFile(serial: 2, members: [("id2", "member-a.")]).write(to: catalogPath, atomically: true, encoding: .utf8)
+        let reload = try E2E.run(knotc, ["-s", knotDir.path + "/knot.sock", "zone-reload", "catalog.example."], timeout: 30)
+        #expect(reload.status == 0, "\(reload.stdout)\(reload.stderr)")
+        #expect(try SecondaryTests.waitUntil(seconds: 20) { transfers() == 2 }, "\(meridian.logText)\n\(knotText())")
+        #expect(meridian.logText.contains("catalog: member's unique ID changed"), "\(meridian.logText)")
+        #expect(try serves("member-a."), "\(meridian.logText)")
+    }
 }
