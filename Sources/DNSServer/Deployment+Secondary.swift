@@ -1,11 +1,56 @@
 import DNSWire
 import DNSZone
 import Foundation
+import ZoneFile
 import QueryEngine
 import ServerConfig
 import ZoneTransfer
 
 extension Deployment {
+    /// The zone entries of the members of every consumed catalog (`catalog-role: interpret`) in
+    /// `config`, read from the catalog's stored copy (none before its first transfer): secondary
+    /// zones of the catalog's primaries and key, stored as `<member>zone` in the directory of the
+    /// catalog's file. A member that is also a configured zone, or already a member of an earlier
+    /// catalog, is skipped; each entry skipped is in `problems` (to be logged, not refused).
+    static func catalogMemberEntries(_ config: ServerConfiguration) -> (entries: [ZoneEntry], problems: [String]) {
+        var entries: [ZoneEntry] = []
+        var problems: [String] = []
+        var taken = Set(config.zones.map { $0.origin.lowercased() })
+        for catalog in config.zones where catalog.interpretsCatalog {
+            guard FileManager.default.fileExists(atPath: catalog.file) else { continue }
+            let records: [ZoneRecord]
+            do {
+                records = try ZoneFile.readValid(origin: catalog.origin, path: catalog.file)
+            } catch {
+                problems.append("catalog \(catalog.origin): stored copy \(catalog.file) cannot be read; no members: \(error)")
+                continue
+            }
+            let (members, skipped) = CatalogZone.members(origin: catalog.origin, records: records)
+            problems += skipped
+            let directory = (catalog.file as NSString).deletingLastPathComponent
+            for member in members {
+                guard !taken.contains(member.name) else {
+                    problems.append("catalog \(catalog.origin): member \(member.name) is also a zone of the configuration or of another catalog; skipped")
+                    continue
+                }
+                taken.insert(member.name)
+                // The catalog's primaries, key and line; nothing else of its entry.
+                var entry = catalog
+                entry.origin = member.name
+                entry.file = directory + "/" + member.name.description + "zone"
+                entry.transfer = nil
+                entry.notify = []
+                entry.serialPolicy = .keep
+                entry.catalogZone = nil
+                entry.interpretsCatalog = false
+                entry.memberCatalog = catalog.origin
+                entry.memberID = member.id
+                entries.append(entry)
+            }
+        }
+        return (entries, problems)
+    }
+
     /// A secondary zone with no stored copy yet: served as SERVFAIL (`ZoneSet.unavailable`) until
     /// its first transfer, so queries for it are not REFUSED as outside every zone.
     static func placeholder(_ entry: ZoneEntry) -> Zone { Zone(origin: entry.origin, records: []) }

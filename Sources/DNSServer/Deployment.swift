@@ -63,7 +63,11 @@ public struct Deployment: Sendable {
         var notices: [String] = []
         let serviceNames = Set(config.routing.services.map(\.name))
         var unavailable: Set<DNSName> = []
-        for entry in config.zones {
+        // The members of consumed catalogs are served as secondary zones after the configured ones.
+        let members = catalogMemberEntries(config)
+        notices += members.problems
+        let entries = config.zones + members.entries
+        for entry in entries {
             // A secondary zone with no stored copy answers SERVFAIL until its first transfer.
             if entry.isSecondary && !FileManager.default.fileExists(atPath: entry.file) {
                 zones.append((entry, placeholder(entry)))
@@ -143,7 +147,7 @@ public struct Deployment: Sendable {
             if let record = owners[service.name] {
                 problems.append(DeploymentError(.serviceNameHasRecords, "\(where_): the name also has records in a zone file (\(record)); a service name must have none"))
             }
-            let enclosing = config.zones.filter { service.name.isSubdomain(of: $0.origin) }
+            let enclosing = entries.filter { service.name.isSubdomain(of: $0.origin) }
             if enclosing.isEmpty {
                 problems.append(DeploymentError(.serviceNameOutsideZones, "\(where_): the name lies outside every zone served"))
             }
@@ -204,6 +208,10 @@ public struct Deployment: Sendable {
         options.serviceRecords = serviceRecords
         options.journals = journals
         options.notifyInbox = notifyInbox
+        // The members of consumed catalogs take NOTIFY from their catalog's primaries.
+        for (entry, _) in self.zones where entry.memberCatalog != nil {
+            options.notifyAccess[entry.origin] = NotifyAccess(primaries: entry.primaries.compactMap { IPAddress($0.host) }, key: entry.primaryKey)
+        }
         return QueryEngine(
             zones: zones ?? zoneSet, services: services,
             health: services.map { s in s.routing.health(health ?? .allUp(count: s.routing.addresses.count)) },

@@ -70,8 +70,17 @@ struct SecondaryRefresh: Sendable {
     }
 
     func refresh(from primary: ListenAddress) throws(Problem) -> Outcome {
-        let serial = try primarySerial(primary)
-        if let ourSerial {
+        let serial: UInt32?
+        do throws(Problem) {
+            serial = try primarySerial(primary)
+        } catch {
+            // Knot answers no query for a catalog it generates (REFUSED), only transfers: a
+            // consumed catalog goes straight to IXFR from our serial (which says when we are
+            // current) or AXFR.
+            guard entry.interpretsCatalog, case .transfer(let f) = error, f.code == .rcode(5) else { throw error }
+            serial = nil
+        }
+        if let ourSerial, let serial {
             if serial == ourSerial {
                 _ = utimes(entry.file, nil)
                 return .current(primary: primary, serial: serial)
@@ -83,9 +92,12 @@ struct SecondaryRefresh: Sendable {
         if ourSerial != nil, let ourSOA {
             do throws(Problem) {
                 switch try transfer(primary, type: .ixfr, soa: ourSOA) {
+                case .current(let s) where serial == nil && s == ourSerial:
+                    _ = utimes(entry.file, nil)
+                    return .current(primary: primary, serial: s)
                 case .current(let s):
                     // The SOA query saw a newer serial; the IXFR says otherwise: a changing primary.
-                    throw Problem.transfer(IncomingTransfer.Failure(.badContent, "IXFR answered serial \(s) as current after the SOA showed \(serial)"))
+                    throw Problem.transfer(IncomingTransfer.Failure(.badContent, "IXFR answered serial \(s) as current after the SOA showed \(serial.map(String.init) ?? "-")"))
                 case .full(let records):
                     return try store(records, from: primary, kind: "AXFR-style IXFR")
                 case .incremental(let differences):

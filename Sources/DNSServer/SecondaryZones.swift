@@ -214,6 +214,11 @@ extension DeploymentController {
             ])
             count(zoneName, "transferred")
             secondary.states[origin] = state
+            if deployment.zones.first(where: { $0.entry.origin == origin })?.entry.interpretsCatalog == true,
+               await catalogChanged(origin) {
+                state = secondary.states[origin] ?? state
+                break
+            }
             await replaceZone(origin, with: zone, unavailable: false)
             state = secondary.states[origin] ?? state
         case .failed(let failures):
@@ -234,6 +239,37 @@ extension DeploymentController {
             state.nextRefresh = 0
         }
         secondary.states[origin] = state
+    }
+
+    /// After a transfer of the consumed catalog `origin` (already stored): when the members it
+    /// lists differ from the ones served (a member added or removed, or a unique ID changed), the
+    /// deployment is reloaded, as `reload()` does, so new members get their timers and first
+    /// transfer and removed ones stop being served. The stored copy of a removed member is
+    /// deleted, and so is the copy of a member whose ID changed, so it is transferred again by AXFR
+    /// (RFC 9432 §5.4). Returns false (nothing done) when the member set is unchanged.
+    func catalogChanged(_ origin: DNSName) async -> Bool {
+        let (entries, _) = Deployment.catalogMemberEntries(deployment.config)
+        let now = entries.filter { $0.memberCatalog == origin }
+        let before = deployment.zones.map(\.entry).filter { $0.memberCatalog == origin }
+        let key: (ZoneEntry) -> String = { "\($0.origin) \($0.memberID)" }
+        guard Set(now.map(key)) != Set(before.map(key)) else { return false }
+        for old in before where !now.contains(where: { $0.origin == old.origin && $0.memberID == old.memberID }) {
+            let renamed = now.contains { $0.origin == old.origin }
+            logger.notice(renamed ? "catalog: member's unique ID changed, transferring it again" : "catalog: member removed", metadata: [
+                "catalog": "\(origin)", "zone": "\(old.origin)",
+            ])
+            try? FileManager.default.removeItem(atPath: old.file)
+            secondary.states[old.origin] = nil
+        }
+        for new in now where !before.contains(where: { $0.origin == new.origin }) {
+            logger.notice("catalog: member added", metadata: ["catalog": "\(origin)", "zone": "\(new.origin)"])
+        }
+        let problems = await reload()
+        if !problems.isEmpty {
+            // The catalog's new copy is on disk; serve it even though the members could not be reloaded.
+            return false
+        }
+        return true
     }
 
     /// Serves `zone` (when given) for `origin`, answering SERVFAIL or not, with one swap of the

@@ -205,6 +205,7 @@ struct ConfigParser {
             var transfer: TransferSettings?
             var notify: [ListenAddress] = []
             var generatesCatalog = false
+            var interpretsCatalog = false
             var catalogZone: DNSName?
             var serialPolicy = SerialPolicy.keep
             var primaries: [ListenAddress] = []
@@ -266,8 +267,10 @@ struct ConfigParser {
                     guard let text = scalar(value, key: key) else { break }
                     if text == "generate" {
                         generatesCatalog = true
+                    } else if text == "interpret" {
+                        interpretsCatalog = true
                     } else {
-                        fail(.invalidValue, value, key, "\"\(text)\" is not a catalog role; the one Meridian has is generate")
+                        fail(.invalidValue, value, key, "\"\(text)\" is not a catalog role; Meridian has generate and interpret")
                     }
                 case "catalog-zone":
                     guard let text = scalar(value, key: key) else { break }
@@ -303,6 +306,9 @@ struct ConfigParser {
                     fail(.missingZoneFile, node, "zones.file", "\(resolved): no such readable file")
                 }
             }
+            if interpretsCatalog && !isSecondary, let role = map["catalog-role"] {
+                fail(.badCatalog, role, "zones.catalog-role", "catalog-role: interpret needs primaries (a consumed catalog is transferred from them)")
+            }
             if primaryKey != nil && !isSecondary {
                 fail(.missingKey, item, "zones.primaries", "primary-key is given without primaries")
             }
@@ -313,7 +319,7 @@ struct ConfigParser {
             if let origin, let path {
                 result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer, notify: notify,
                                         serialPolicy: serialPolicy, catalogZone: catalogZone, primaries: primaries,
-                                        primaryKey: primaryKey))
+                                        primaryKey: primaryKey, interpretsCatalog: interpretsCatalog && isSecondary))
             }
         }
         for entry in result {

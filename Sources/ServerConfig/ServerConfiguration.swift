@@ -221,6 +221,15 @@ public struct ZoneEntry: Sendable, Equatable {
     /// The TSIG key (from `tsig-keys`) that signs this zone's SOA, IXFR and AXFR requests to its
     /// primaries and that a NOTIFY from them must carry (`primary-key:`); nil: unsigned.
     public var primaryKey: DNSName? = nil
+    /// `catalog-role: interpret`: the zone is a secondary catalog (RFC 9432) whose members Meridian
+    /// serves as secondary zones of the same primaries and key, stored next to the catalog's file.
+    public var interpretsCatalog = false
+    /// For a member of a consumed catalog (an entry made from the catalog's stored copy, not from
+    /// the config file): the catalog; nil for a configured zone.
+    public var memberCatalog: DNSName? = nil
+    /// For a member of a consumed catalog: its unique ID there (RFC 9432 §4.1); a new ID means
+    /// the copy is dropped and transferred again (§5.4).
+    public var memberID = ""
 
     /// Whether the zone is a secondary: transferred from `primaries` rather than read from a file
     /// the operator writes.

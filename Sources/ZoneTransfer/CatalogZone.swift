@@ -71,3 +71,77 @@ public enum CatalogZone {
         return records
     }
 }
+
+extension CatalogZone {
+    /// The most members a consumed catalog may list. A catalog is data from another server: a
+    /// hostile or broken one listing millions of members would make Meridian open as many zone
+    /// files and refresh timers. 10,000 is far above what one catalog of a real deployment holds
+    /// (Knot's tests use hundreds) and keeps a load bounded; the members past it are skipped and logged.
+    public static let maxMembers = 10_000
+
+    /// One member of a consumed catalog: its unique-ID label (RFC 9432 §4.1) and its name.
+    public struct Member: Sendable, Equatable {
+        public var id: String
+        public var name: DNSName
+        public init(id: String, name: DNSName) {
+            self.id = id
+            self.name = name
+        }
+    }
+
+    /// The members the catalog `origin` lists in `records` (RFC 9432 §4.1: a PTR at
+    /// `<unique-id>.zones.<catalog>`; every other record, such as properties below a member or
+    /// `version`, is ignored), in the order given, with a line for each entry skipped: a PTR that
+    /// is not exactly one label below `zones`, a target that is not made of letters, digits, `-` and
+    /// `_` (it names a file on disk, so `/`, `.` inside a label and the like are refused), the catalog
+    /// itself or a name below it, a member listed twice (the first is kept, RFC 9432 §4.1 says a
+    /// member must appear once), a unique ID used twice, and the members past `maxMembers`.
+    public static func members(origin: DNSName, records: [ZoneRecord], limit: Int = maxMembers)
+        -> (members: [Member], problems: [String]) {
+        var members: [Member] = []
+        var problems: [String] = []
+        var names: Set<DNSName> = []
+        var ids: Set<String> = []
+        guard let zones = try? DNSName("zones", origin: origin) else { return ([], ["catalog \(origin): no room for zones.\(origin)"]) }
+        var over = 0
+        for record in records where record.type == .ptr {
+            guard record.owner.parent == zones, let label = record.owner.labels.first else { continue }
+            let id = String(decoding: label, as: UTF8.self).lowercased()
+            guard let name = try? DNSName(wire: record.rdata) else {
+                problems.append("catalog \(origin): \(record.owner): PTR target is not a domain name; skipped")
+                continue
+            }
+            let labels = name.labels
+            let allowed: (UInt8) -> Bool = { b in
+                (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7a) || b == 0x2d || b == 0x5f
+            }
+            if labels.isEmpty || labels.contains(where: { $0.isEmpty || !$0.allSatisfy(allowed) }) {
+                problems.append("catalog \(origin): \(record.owner): member \(name) is not a name of letters, digits, - and _; skipped")
+                continue
+            }
+            if name.isSubdomain(of: origin) {
+                problems.append("catalog \(origin): \(record.owner): member \(name) is the catalog or a name in it; skipped")
+                continue
+            }
+            if names.contains(name.lowercased()) {
+                problems.append("catalog \(origin): \(record.owner): member \(name) is listed twice; the first is kept")
+                continue
+            }
+            if ids.contains(id) {
+                problems.append("catalog \(origin): \(record.owner): unique ID \(id) is used twice; \(name) skipped")
+                continue
+            }
+            if members.count >= limit {
+                over += 1
+                continue
+            }
+            names.insert(name.lowercased())
+            ids.insert(id)
+            members.append(Member(id: id, name: name.lowercased()))
+        }
+        if over > 0 {
+            problems.append("catalog \(origin): \(over) members past the limit of \(limit) skipped")
+        }
+        return (members, problems)
+    }
+}

@@ -379,6 +379,29 @@ func rejectsListenHostsOfTheOtherFormOrMalformed(text: String) {
     #expect(errors.last?.description.contains("nowhere.example. is not a zone with catalog-role: generate") == true, "\(errors)")
 }
 
+@Test func parsesConsumedCatalog() throws {
+    let f = try Fixture()
+    let config = try f.parse("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: catalog.example.
+            primaries: ["127.0.0.1:5300"]
+            file: catalog.example.zone
+            catalog-role: interpret
+        """)
+    #expect(config.zones[0].interpretsCatalog && config.zones[0].isSecondary && !config.zones[0].generatesCatalog)
+    // interpret without primaries: reported at the catalog-role line.
+    let errors = f.errors("""
+        listen: ["127.0.0.1:5353"]
+        zones:
+          - origin: catalog.example.
+            file: example.com.zone
+            catalog-role: interpret
+        """)
+    #expect(errors.map(\.code) == [.badCatalog] && errors.map(\.line) == [5], "\(errors)")
+    #expect(errors.first?.description.contains("catalog-role: interpret needs primaries") == true, "\(errors)")
+}
+
 @Test func transferToEveryAddressMustBeSaid() throws {
     let f = try Fixture()
     let errors = f.errors("""

@@ -45,3 +45,52 @@ import ZoneTransfer
         #expect(CatalogZone.nextSerial(after: UInt32.max, now: 5) == 5)
     }
 }
+
+/// The members read from a consumed catalog (RFC 9432 §4.1), hostile content included: each
+/// entry that cannot be a member is skipped with a line, never a crash.
+@Suite struct CatalogZoneMemberTests {
+    static let origin = try! DNSName("catalog.example.")
+    static let here = SourceLocation(file: "test", line: 1)
+
+    static func ptr(_ id: String, _ target: [UInt8]) -> ZoneRecord {
+        ZoneRecord(owner: try! DNSName(id + ".zones.catalog.example."), type: .ptr, ttl: 0, rdata: target, location: here)
+    }
+
+    @Test("the members of a generated catalog read back, with their IDs; other records ignored")
+    func roundTrip() throws {
+        let members = [try DNSName("a.example."), try DNSName("b.example.")]
+        var records = try CatalogZone.records(origin: Self.origin, members: members, serial: 1)
+        // A property below a member (RFC 9432 §4.3) and a PTR elsewhere are not members.
+        records.append(ZoneRecord(owner: try DNSName("group.x.zones.catalog.example."), type: .txt, ttl: 0, rdata: [1, 0x67], location: Self.here))
+        records.append(ZoneRecord(owner: try DNSName("coo.x.zones.catalog.example."), type: .ptr, ttl: 0, rdata: try DNSName("c.example.").wire, location: Self.here))
+        records.append(ZoneRecord(owner: try DNSName("x.other.catalog.example."), type: .ptr, ttl: 0, rdata: try DNSName("d.example.").wire, location: Self.here))
+        let (read, problems) = CatalogZone.members(origin: Self.origin, records: records)
+        #expect(read.map(\.name) == members && problems.isEmpty, "\(read) \(problems)")
+        #expect(read.map(\.id) == members.map { CatalogZone.uniqueID(of: $0) })
+    }
+
+    @Test("hostile members: bad names, path characters, the catalog itself, duplicates, a reused ID, too many")
+    func hostile() throws {
+        let good = try DNSName("ok.example.").wire
+        let records = [
+            Self.ptr("a", [3, 0x61]),                              // truncated wire: not a name
+            Self.ptr("b", [0]),                                    // the root
+            Self.ptr("c", [5] + Array("..%2f".utf8) + [0]),        // dots inside a label
+            Self.ptr("d", [6] + Array("a/../b".utf8) + [0]),       // a path
+            Self.ptr("e", try DNSName("catalog.example.").wire),   // the catalog
+            Self.ptr("f", try DNSName("x.catalog.example.").wire), // a name in it
+            Self.ptr("g", good),
+            Self.ptr("h", try DNSName("OK.example.").wire),        // a duplicate in another case
+            Self.ptr("G", try DNSName("other.example.").wire),     // ID g again
+        ]
+        let (members, problems) = CatalogZone.members(origin: Self.origin, records: records)
+        #expect(members == [CatalogZone.Member(id: "g", name: try DNSName("ok.example."))], "\(members)")
+        #expect(problems.count == 8, "\(problems)")
+        #expect(problems.contains { $0.contains("listed twice") } && problems.contains { $0.contains("used twice") }, "\(problems)")
+
+        var many: [ZoneRecord] = []
+        for i in 0..<25 { many.append(Self.ptr("m\(i)", try DNSName("z\(i).example.").wire)) }
+        let limited = CatalogZone.members(origin: Self.origin, records: many, limit: 20)
+        #expect(limited.members.count == 20 && limited.problems == ["catalog catalog.example.: 5 members past the limit of 20 skipped"], "\(limited.problems)")
+    }
+}
