@@ -79,11 +79,9 @@ extension Deployment {
         if unavailable { down.insert(origin) } else { down.remove(origin) }
         let zoneSet = ZoneSet(zones: zones.map(\.zone), unavailable: down)
         let services = self.services.map { ServiceSet(routing: $0.routing, zones: zoneSet) }
-        // The zone's journal, if it has one, ends at the old copy's serial: IXFR out is answered
-        // AXFR-style until the next reload starts it again.
+        // The publication started over the result journals the new copy as a change from the old.
         var next = Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase,
-                              stamps: stamps, includers: includers, catalogMembers: catalogMembers, journals: journals,
-                              changedJournals: [], notices: [])
+                              stamps: stamps, includers: includers, catalogMembers: catalogMembers, storedJournals: [:], notices: [])
         next.notifyInbox = notifyInbox
         return next
     }

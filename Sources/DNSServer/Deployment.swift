@@ -30,12 +30,11 @@ public struct Deployment: Sendable {
     let includers: Set<String>
     /// The members each generated catalog zone lists, so a reload that changes none keeps the catalog (and its serial).
     let catalogMembers: [DNSName: [DNSName]]
-    /// The IXFR journal of each zone with `transfer`, by origin, ending at the zone's serial.
-    public let journals: [DNSName: ZoneJournal]
-    /// The zones whose journal this load made or changed (to be written to `journal-dir`).
-    public let changedJournals: Set<DNSName>
-    /// What the log should say about the versions served: a zone changed without a new serial,
-    /// a serial raised by the serial policy, a journal started again.
+    /// The IXFR journals read from `journal-dir` at a start, by origin: what the zones were last
+    /// served with before this process (`ServicePublication` carries them on). Empty on a reload.
+    public let storedJournals: [DNSName: ZoneJournal]
+    /// What the log should say about this load: a zone changed without a new serial, a consumed
+    /// catalog's entries skipped.
     public let notices: [String]
     /// Where the engines of this deployment hand accepted NOTIFYs (set by `DeploymentController`).
     var notifyInbox: NotifyInbox? = nil
@@ -44,13 +43,11 @@ public struct Deployment: Sendable {
     /// `file:line: reason` (a service name that has records in a zone names both places).
     /// With `previous`, a zone whose origin and file are the same and whose file is unchanged
     /// (modification time, size and inode; files with `$INCLUDE` are always read again) is reused.
-    /// A zone read again becomes a `ZoneVersion` of the one served before (`previous`, or at a
-    /// start the `stored` journals read from `journal-dir`): its serial policy applied, a
-    /// backwards serial refused, its journal carried on. `now` (seconds since 1970, default the
-    /// clock) is what the `unixtime` and `dateserial` policies read.
+    /// A zone read again is checked against the one served before (`ZoneVersion.check`: a
+    /// backwards serial refused); the serial it is served with is chosen when the deployment
+    /// starts serving (`ServicePublication`), from `previous` or at a start the `stored` journals.
     public static func load(
-        _ config: ServerConfiguration, reusing previous: Deployment? = nil, stored: [DNSName: ZoneJournal] = [:],
-        now: Int64? = nil
+        _ config: ServerConfiguration, reusing previous: Deployment? = nil, stored: [DNSName: ZoneJournal] = [:]
     ) throws(DeploymentErrors) -> Deployment {
         var problems: [DeploymentError] = []
         var zones: [(entry: ZoneEntry, zone: Zone)] = []
@@ -58,8 +55,6 @@ public struct Deployment: Sendable {
         var stamps: [String: FileStamp] = [:]
         var includers: Set<String> = []
         var catalogMembers: [DNSName: [DNSName]] = [:]
-        var journals: [DNSName: ZoneJournal] = [:]
-        var changedJournals: Set<DNSName> = []
         var notices: [String] = []
         let serviceNames = Set(config.routing.services.map(\.name))
         var unavailable: Set<DNSName> = []
@@ -101,14 +96,6 @@ public struct Deployment: Sendable {
                     if node >= 0 && old.zone.nodes[Int(node)].rrsetCount > 0 { owners[name] = SourceLocation(file: entry.file, line: 0) }
                 }
                 zones.append((entry, old.zone))
-                if entry.transfer != nil, let serial = old.zone.serial {
-                    if let journal = previous.journals[entry.origin] {
-                        journals[entry.origin] = journal
-                    } else {
-                        journals[entry.origin] = ZoneJournal(serial: serial, digest: TransferSnapshot(zone: old.zone).contentDigest)
-                        changedJournals.insert(entry.origin)
-                    }
-                }
                 continue
             }
             do {
@@ -122,21 +109,15 @@ public struct Deployment: Sendable {
                         owners[r.owner] = r.location
                     }
                 }
-                let served = previous?.zones.first { $0.entry.origin == entry.origin }?.zone
-                let version: ZoneVersion
+                let zone = Zone(origin: entry.origin, records: records)
                 do throws(DeploymentError) {
-                    version = try ZoneVersion.make(
-                        entry: entry, records: records, zone: Zone(origin: entry.origin, records: records), previous: served,
-                        journal: previous.map { $0.journals[entry.origin] } ?? stored[entry.origin],
-                        now: now ?? Int64(Date().timeIntervalSince1970))
+                    notices += try ZoneVersion.check(
+                        entry: entry, records: records, zone: zone, previous: previous?.zones.first { $0.entry.origin == entry.origin }?.zone)
                 } catch {
                     problems.append(error)
                     continue
                 }
-                zones.append((entry, version.zone))
-                notices += version.notices
-                if let journal = version.journal { journals[entry.origin] = journal }
-                if version.journalChanged { changedJournals.insert(entry.origin) }
+                zones.append((entry, zone))
             } catch {
                 problems += error.errors.map { DeploymentError(.zone($0.code), $0.description) }
             }
@@ -196,14 +177,16 @@ public struct Deployment: Sendable {
         // (a 1M-record zone: 434 MB resident instead of 131 MB).
         cdnsio_release_free_memory()
         return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps,
-                          includers: includers, catalogMembers: catalogMembers, journals: journals, changedJournals: changedJournals,
-                          notices: notices)
+                          includers: includers, catalogMembers: catalogMembers, storedJournals: stored, notices: notices)
     }
 
     /// The query engine for this deployment with `health` (all up when nil), serving `zones` (the
     /// deployment's own, or the same zones with the serials served) and transferring
-    /// `serviceRecords` for their service names.
-    public func engine(health: HealthSnapshot? = nil, zones: ZoneSet? = nil, serviceRecords: [DNSName: [TransferRecord]] = [:]) -> QueryEngine {
+    /// `serviceRecords` for their service names and answering IXFR from `journals`.
+    public func engine(
+        health: HealthSnapshot? = nil, zones: ZoneSet? = nil, serviceRecords: [DNSName: [TransferRecord]] = [:],
+        journals: [DNSName: ZoneJournal] = [:]
+    ) -> QueryEngine {
         var options = QueryEngine.Options(config)
         options.serviceRecords = serviceRecords
         options.journals = journals

@@ -62,7 +62,7 @@ public actor DeploymentController {
         }
         publication = p
         defer {
-            saveJournals()
+            logNotices()
             notifySecondaries()
             startSecondaries()
         }
@@ -97,18 +97,8 @@ public actor DeploymentController {
         }
     }
 
-    /// Writes the journals the current deployment made or changed to `journal-dir`; a journal that
-    /// cannot be written is logged (IXFR is still answered from memory until the next restart).
-    func saveJournals() {
-        let store = JournalStore(directory: deployment.config.journalDirectory)
-        for origin in deployment.changedJournals {
-            guard let journal = deployment.journals[origin] else { continue }
-            do {
-                try store.write(journal, origin: origin)
-            } catch {
-                logger.error("\(store.path(for: origin)): journal not written: \(error)")
-            }
-        }
+    /// Logs what the current deployment's load had to say (`Deployment.notices`).
+    func logNotices() {
         for notice in deployment.notices { logger.notice("\(notice)") }
     }
 

@@ -10,14 +10,17 @@ import ServiceTransfer
 import Synchronization
 import ZoneTransfer
 
-/// What one deployment serves to secondaries for its service names, and the serials that go with
-/// it: on every health snapshot, each zone's records are rendered again (`ServiceRecords.render`);
-/// when a zone's differ from those served, its serial rises by one (RFC 1982 §3.1) — at once if
-/// the last rise is `interval` old, else once at the end of the interval, with the health of that
-/// moment — the zone is swapped in with its new serial (queries and transfers alike) and
-/// `onBump` is called (the controller sends NOTIFY). Every snapshot also swaps in an engine with
-/// the new health, as before. One lock orders the swaps, so the last engine stored is built from
-/// the last state; it is never taken on the query path.
+/// What one deployment serves to secondaries — each zone's serial, its service names' records and
+/// its IXFR journal — and the changes to it. The first health snapshot starts the deployment: each
+/// zone's serial is chosen after what was served before (`ZoneVersion.servedSerial`) and the
+/// difference recorded in the zone's journal. On every later snapshot each zone's records are
+/// rendered again (`ServiceRecords.render`); when a zone's differ from those served, its serial
+/// rises by one (RFC 1982 §3.1) — at once if the last rise is `interval` old, else once at the end
+/// of the interval, with the health of that moment — the change is journaled, the zone swapped in
+/// (queries and transfers alike) and `onBump` called (the controller sends NOTIFY). Every journal
+/// that changes is written to `journal-dir`. Every snapshot also swaps in an engine with the new
+/// health. One lock orders the swaps, so the last engine stored is built from the last state; it
+/// is never taken on the query path.
 final class ServicePublication: Sendable {
     /// What a zone is served with, carried from one deployment to the next so a reload never
     /// serves a serial lower than one already served.
@@ -29,6 +32,11 @@ final class ServicePublication: Sendable {
         let records: [TransferRecord]
         /// When the serial last rose for health (seconds since 1970); -infinity when never.
         let raisedAt: Double
+        /// The changes secondaries can be sent (zones with `transfer`), ending at `zone`'s serial.
+        let journal: ZoneJournal?
+
+        /// The content secondaries receive (`TransferSnapshot.contentDigest`), serial aside.
+        var digest: UInt64 { TransferSnapshot(zone: zone, serviceRecords: records).contentDigest }
     }
 
     private struct State {
@@ -50,8 +58,8 @@ final class ServicePublication: Sendable {
     let onBump: @Sendable () -> Void
     private let state: Mutex<State>
 
-    /// Starts from `previous` (the served state of the deployment before, by origin) under the
-    /// rule of `ServicePublication.startingSerial`.
+    /// Starts from `previous`, the served state of the deployment before, by origin (at a start:
+    /// none, and the deployment's stored journals say what was served).
     init(deployment: Deployment, server: DNSServer, previous: [DNSName: Served], logger: Logger, onBump: @escaping @Sendable () -> Void) {
         self.deployment = deployment
         self.server = server
@@ -90,7 +98,7 @@ final class ServicePublication: Sendable {
             if s.served.isEmpty {
                 // The deployment's first health: it starts with it.
                 s.served = deployment.zones.enumerated().map { i, z in
-                    ServicePublication.start(z.zone, records: rendered[i], previous: s.previous[z.entry.origin])
+                    start(z.entry, z.zone, records: rendered[i], previous: s.previous[z.entry.origin], now: now)
                 }
                 s.zoneSet = ZoneSet(zones: s.served.map(\.zone), unavailable: deployment.unavailableOrigins)
                 s.previous = [:]
@@ -141,7 +149,9 @@ final class ServicePublication: Sendable {
     private func raise(_ s: inout State, zone i: Int, _ records: [TransferRecord], at now: Double) {
         let old = s.served[i]
         let serial = (old.zone.serial ?? 0) &+ 1
-        s.served[i] = Served(base: old.base, zone: old.zone.replacingSerial(serial), records: records, raisedAt: now)
+        let zone = old.zone.replacingSerial(serial)
+        s.served[i] = Served(base: old.base, zone: zone, records: records, raisedAt: now,
+                             journal: journal(deployment.zones[i].entry, after: old, zone: zone, records: records))
         s.zoneSet = ZoneSet(zones: s.served.map(\.zone), unavailable: deployment.unavailableOrigins)
         logger.notice("zone serial raised: health changed its service names' transfer records", metadata: [
             "zone": "\(old.base.origin)", "serial": "\(serial)", "records": "\(records.count)",
@@ -150,8 +160,12 @@ final class ServicePublication: Sendable {
 
     private func engine(_ s: State) -> QueryEngine {
         var records: [DNSName: [TransferRecord]] = [:]
-        for (z, served) in zip(deployment.zones, s.served) where !served.records.isEmpty { records[z.entry.origin] = served.records }
-        return deployment.engine(health: s.snapshot, zones: s.zoneSet, serviceRecords: records)
+        var journals: [DNSName: ZoneJournal] = [:]
+        for (z, served) in zip(deployment.zones, s.served) {
+            if !served.records.isEmpty { records[z.entry.origin] = served.records }
+            if let journal = served.journal { journals[z.entry.origin] = journal }
+        }
+        return deployment.engine(health: s.snapshot, zones: s.zoneSet, serviceRecords: records, journals: journals)
     }
 
     /// Each zone's service records under `snapshot`, in `deployment.zones` order; none for a zone
@@ -163,27 +177,89 @@ final class ServicePublication: Sendable {
         return deployment.zones.map { $0.entry.transfer == nil ? [] : byOrigin[$0.entry.origin] ?? [] }
     }
 
-    /// A zone as a deployment starts serving it, after `previous` was served.
-    private static func start(_ zone: Zone, records: [TransferRecord], previous: Served?) -> Served {
-        guard let file = zone.serial, let previous, let served = previous.zone.serial else {
-            return Served(base: zone, zone: zone, records: records, raisedAt: -.infinity)
+    /// A zone as a deployment starts serving it (`zone` from its file, `records` its service
+    /// names'), after `previous` was served — or at a start, what the stored journal says was.
+    private func start(_ entry: ZoneEntry, _ zone: Zone, records: [TransferRecord], previous: Served?, now: Double) -> Served {
+        let stored = previous == nil ? deployment.storedJournals[entry.origin] : nil
+        guard let file = zone.serial else {
+            return Served(base: zone, zone: zone, records: records, raisedAt: -.infinity, journal: nil)
         }
-        // No raise of ours is being served and the records are the same: the zone's serial is
-        // the file's as the serial policy decided (`ZoneVersion`), kept as it is.
-        if previous.zone.serial == previous.base.serial && previous.records == records {
-            return Served(base: zone, zone: zone, records: records, raisedAt: previous.raisedAt)
+        var before: ZoneVersion.Before? = nil
+        if let previous, let served = previous.zone.serial {
+            before = .init(serial: served, raised: served != previous.base.serial)
+        } else if let stored {
+            before = .init(serial: stored.serial, raised: stored.serial != file)
         }
-        let serial = startingSerial(file: file, served: served, unchanged: previous.base === zone && previous.records == records)
-        return Served(base: zone, zone: serial == file ? zone : zone.replacingSerial(serial), records: records, raisedAt: previous.raisedAt)
+        // The same zone object with the same records is the same content: no digest needed.
+        let reused = previous.map { $0.base === zone && $0.records == records } ?? false
+        var computed: UInt64? = nil
+        func digest() -> UInt64 {
+            if let computed { return computed }
+            let d = TransferSnapshot(zone: zone, serviceRecords: records).contentDigest
+            computed = d
+            return d
+        }
+        let serial = ZoneVersion.servedSerial(
+            file: file, before: before, sameContent: { reused || digest() == (previous?.digest ?? stored?.digest) },
+            policy: entry.serialPolicy,
+            now: Int64(now))
+        if serial != file && serial != before?.serial {
+            logger.notice("zone changed without a newer serial in \(entry.file): serving serial \(serial) (serial-policy: \(entry.serialPolicy.rawValue))", metadata: [
+                "zone": "\(entry.origin)", "file-serial": "\(file)",
+            ])
+        }
+        let served = serial == file ? zone : zone.replacingSerial(serial)
+        let raisedAt = previous?.raisedAt ?? -.infinity
+        guard entry.transfer != nil else {
+            return Served(base: zone, zone: served, records: records, raisedAt: raisedAt, journal: nil)
+        }
+        if let previous {
+            let kept = reused && serial == previous.zone.serial ? previous.journal : nil
+            return Served(base: zone, zone: served, records: records, raisedAt: raisedAt,
+                          journal: kept ?? journal(entry, after: previous, zone: served, records: records))
+        }
+        if let stored, stored.serial == serial, stored.digest == digest() {
+            return Served(base: zone, zone: served, records: records, raisedAt: raisedAt, journal: stored)
+        }
+        if let stored {
+            logger.notice("\(JournalStore(directory: deployment.config.journalDirectory).path(for: entry.origin)): the journal ends at serial \(stored.serial) with other content than the zone now served at serial \(serial); it starts again (secondaries behind get the whole zone)", metadata: [
+                "zone": "\(entry.origin)",
+            ])
+        }
+        let fresh = ZoneJournal(serial: serial, digest: digest())
+        save(fresh, entry.origin)
+        return Served(base: zone, zone: served, records: records, raisedAt: raisedAt, journal: fresh)
     }
 
-    /// The serial a reloaded zone starts with: the file's when it is ahead of the one served (RFC
-    /// 1982), else the one served — raised by one when what secondaries would receive changed
-    /// (the file was read again or the service records differ), so the same serial never names
-    /// two contents and a secondary never sees the serial go back. Applied only when a raise of
-    /// ours was served or the service records changed; otherwise the serial policy's serial stands.
-    static func startingSerial(file: UInt32, served: UInt32, unchanged: Bool) -> UInt32 {
-        if file != served && file &- served < 1 << 31 { return file }
-        return unchanged ? served : served &+ 1
+    /// `after`'s journal with the change to `zone` and `records` recorded, and written to
+    /// `journal-dir`; `after`'s own when nothing changed. A change that keeps the serial (an edit
+    /// under `serial-policy: keep` without a new one) cannot be sent: the journal starts again at
+    /// that serial.
+    private func journal(_ entry: ZoneEntry, after: Served, zone: Zone, records: [TransferRecord]) -> ZoneJournal? {
+        guard entry.transfer != nil, let serial = zone.serial else { return nil }
+        let next = TransferSnapshot(zone: zone, serviceRecords: records)
+        if let kept = after.journal, kept.serial == serial, kept.digest == next.contentDigest { return kept }
+        var journal: ZoneJournal
+        if let old = after.zone.serial, old != serial,
+           let change = ZoneChange.diff(from: TransferSnapshot(zone: after.zone, serviceRecords: after.records), to: next) {
+            journal = after.journal ?? ZoneJournal(serial: old, digest: after.digest)
+            journal.record(change, digest: next.contentDigest)
+        } else {
+            journal = ZoneJournal(serial: serial, digest: next.contentDigest)
+        }
+        save(journal, entry.origin)
+        return journal
+    }
+
+    /// Writes zone `origin`'s journal; a journal that cannot be written is logged (IXFR is still
+    /// answered from memory until the next restart). Called under the state lock, so the files
+    /// are written in the order the versions were served.
+    private func save(_ journal: ZoneJournal, _ origin: DNSName) {
+        let store = JournalStore(directory: deployment.config.journalDirectory)
+        do {
+            try store.write(journal, origin: origin)
+        } catch {
+            logger.error("\(store.path(for: origin)): journal not written: \(error)")
+        }
     }
 }

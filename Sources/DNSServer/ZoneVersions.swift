@@ -1,87 +1,54 @@
 import DNSWire
 import DNSZone
-import Foundation
 import ServerConfig
 import ZoneTransfer
 
-/// The version a zone file's records become when served, given what was served before: the
-/// serial policy applied (RFC 1982), a serial that goes backwards refused, and the zone's IXFR
-/// journal carried on. What was served before is the previous zone in memory on a reload, or the
-/// stored journal's newest version (serial and content digest) at a start.
-struct ZoneVersion {
-    var zone: Zone
-    /// The zone's journal (zones with `transfer` only).
-    var journal: ZoneJournal?
-    /// Whether the journal differs from the one it was made from, so it must be written.
-    var journalChanged = false
-    /// Lines for the log (`file:line: warning: …`).
-    var notices: [String] = []
+/// The serial rules, in one place. A zone's served version is its file's records (the `base`
+/// zone), its service names' transfer records and a serial; secondaries must never see the serial
+/// go back (RFC 1982) nor one serial name two contents. Two steps apply them:
+/// `check`, when a reload reads a zone file again (it may refuse the reload), and `servedSerial`,
+/// when a deployment starts serving a zone after what was served before (a reload, a health
+/// change of the service records, a restart from the stored journal).
+enum ZoneVersion {
+    /// What the log says about the file's serial under `serial-policy: keep`, given the zone
+    /// served until now from the same entry (`previous`, nil at a start or for a new zone): an
+    /// edit without a new serial is a warning; a serial that goes backwards refuses the reload
+    /// (the old zone keeps serving). Other policies choose the serial themselves (`servedSerial`).
+    static func check(entry: ZoneEntry, records: [ZoneRecord], zone: Zone, previous: Zone?) throws(DeploymentError) -> [String] {
+        guard entry.serialPolicy == .keep, let serial = zone.serial, let previous, let served = previous.serial else { return [] }
+        let soaLine = records.first { $0.type == .soa && $0.owner == entry.origin }.map(\.location.description) ?? "\(entry.file):1"
+        if serial == served {
+            // A digest is a pass over each zone: made only when the serials say "same version".
+            guard TransferSnapshot(zone: zone).contentDigest != TransferSnapshot(zone: previous).contentDigest else { return [] }
+            return ["\(soaLine): warning: zone \(entry.origin) changed but its SOA serial \(serial) did not; secondaries will not see the change (serial-policy: keep)"]
+        }
+        guard SerialNumber.isNewer(serial, than: served) else {
+            throw DeploymentError(.serialBackwards, "\(soaLine): the SOA serial \(serial) is not newer than the serial \(served) served (RFC 1982); give it a serial above \(served); the old zone keeps serving")
+        }
+        return []
+    }
 
-    /// The served version of the records read from `entry`'s file (`records`, compiled as `zone`).
-    /// `previous` is the zone served until now, nil at a start or for a new zone; `journal` the
-    /// journal kept with it (or read from disk at a start). `now` is seconds since 1970.
-    static func make(
-        entry: ZoneEntry, records: [ZoneRecord], zone compiled: Zone, previous: Zone?, journal: ZoneJournal?, now: Int64
-    ) throws(DeploymentError) -> ZoneVersion {
-        var zone = compiled
-        let soaIndex = records.firstIndex { $0.type == .soa && $0.owner == entry.origin }
-        let soaLine = soaIndex.map { records[$0].location.description } ?? "\(entry.file):1"
-        var notices: [String] = []
-        // Content digests cost a pass over the zone: made only when a decision needs one.
-        var computed: UInt64? = nil
-        func digest() -> UInt64 {
-            if let computed { return computed }
-            let d = TransferSnapshot(zone: zone, serviceRecords: []).contentDigest
-            computed = d
-            return d
-        }
-        if let serial = zone.serial, let served = previous?.serial ?? journal?.serial {
-            func servedDigest() -> UInt64 {
-                journal.flatMap { $0.serial == served ? $0.digest : nil }
-                    ?? previous.map { TransferSnapshot(zone: $0, serviceRecords: []).contentDigest } ?? 0
-            }
-            let newer = SerialNumber.isNewer(serial, than: served)
-            if entry.serialPolicy == .keep {
-                if serial == served && digest() != servedDigest() {
-                    notices.append("\(soaLine): warning: zone \(entry.origin) changed but its SOA serial \(serial) did not; secondaries will not see the change (serial-policy: keep)")
-                } else if serial != served && !newer {
-                    let reason = "the SOA serial \(serial) is not newer than the serial \(served) served (RFC 1982); give it a serial above \(served)"
-                    guard previous == nil else { throw DeploymentError(.serialBackwards, "\(soaLine): \(reason); the old zone keeps serving") }
-                    notices.append("\(soaLine): warning: \(reason); the journal starts again at \(serial)")
-                }
-            } else if !newer {
-                // A file serial at or below the served one does not say "new version": the
-                // content decides. Unchanged: the served serial again; changed: a raised one.
-                let target = digest() == servedDigest() ? served : raise(served, entry.serialPolicy, now)
-                if target != serial, let i = soaIndex, let rdata = SerialNumber.settingSerial(target, inSOA: records[i].rdata) {
-                    var edited = records
-                    edited[i].rdata = rdata
-                    zone = Zone(origin: entry.origin, records: edited)
-                    if target != served {
-                        notices.append("\(soaLine): zone \(entry.origin) changed without a new serial: serving serial \(target) (serial-policy: \(entry.serialPolicy.rawValue))")
-                    }
-                }
-            }
-        }
-        var version = ZoneVersion(zone: zone, notices: notices)
-        guard entry.transfer != nil, let serial = zone.serial else { return version }
-        if let previous, let old = previous.serial, old != serial,
-           let change = ZoneChange.diff(from: TransferSnapshot(zone: previous, serviceRecords: []), to: TransferSnapshot(zone: zone, serviceRecords: [])) {
-            var j = journal ?? ZoneJournal(serial: old, digest: TransferSnapshot(zone: previous, serviceRecords: []).contentDigest)
-            j.record(change, digest: digest())
-            version.journal = j
-            version.journalChanged = true
-        } else if let journal, journal.serial == serial, journal.digest == digest() {
-            version.journal = journal
-        } else {
-            // The journal's changes lead to other content than the zone's: they cannot be sent.
-            if let journal, previous == nil {
-                version.notices.append("\(soaLine): zone \(entry.origin): the journal ends at serial \(journal.serial) and the file, changed while the server was down, is at serial \(serial); the journal starts again (secondaries behind get the whole zone)")
-            }
-            version.journal = ZoneJournal(serial: serial, digest: digest())
-            version.journalChanged = true
-        }
-        return version
+    /// What a zone was served with before this deployment: its serial, and whether that serial is
+    /// one Meridian chose (a health or policy raise) rather than the file's.
+    struct Before {
+        var serial: UInt32
+        var raised: Bool
+    }
+
+    /// The serial a zone whose file has serial `file` is served with after `before` (nil: nothing
+    /// served before, so the file's). The file's serial when it is newer (RFC 1982); the one
+    /// served when the content (`sameContent`) is what secondaries hold already; the file's under
+    /// `keep` when no serial of ours was served (an edit without a new serial, warned about by
+    /// `check`); else the policy's raise of the served serial (`keep` raises by one: a serial
+    /// of ours is being served, and only a higher one reaches the secondaries).
+    static func servedSerial(
+        file: UInt32, before: Before?, sameContent: () -> Bool, policy: SerialPolicy, now: Int64
+    ) -> UInt32 {
+        guard let before else { return file }
+        if SerialNumber.isNewer(file, than: before.serial) { return file }
+        if sameContent() { return before.serial }
+        if policy == .keep && !before.raised && file == before.serial { return file }
+        return raise(before.serial, policy == .keep ? .increment : policy, now)
     }
 
     /// The serial `policy` gives a zone served at `served` whose content changed.

@@ -19,7 +19,13 @@ import Glibc
     static func start(notify: UInt16? = nil) throws -> (RoutedMeridian, URL) {
         let server = try RoutedMeridian()
         let stateFile = server.dir.appendingPathComponent("operator-state")
-        try server.start(routing: """
+        try server.start(routing: routing(stateFile: stateFile, notify: notify))
+        return (server, stateFile)
+    }
+
+    /// The configuration after the zone's `file` line (see `start`).
+    static func routing(stateFile: URL, notify: UInt16? = nil) -> String {
+        """
                 transfer: { allow: [127.0.0.1/32] }
             \(notify.map { "    notify: [\"127.0.0.1:\($0)\"]\n" } ?? "")transfer-serial-interval: 1s
             datacenters:
@@ -32,8 +38,7 @@ import Glibc
               all.example.com.: { datacenters: [a, b], check: operator, ttl: 46, transfer: all-addresses }
               omitted.example.com.: { datacenters: [a, b], check: operator, transfer: omit }
 
-            """)
-        return (server, stateFile)
+            """
     }
 
     /// The AXFR as kdig prints it: the records, one whitespace-normalized line each.
@@ -41,6 +46,15 @@ import Glibc
         let r = try E2E.run(try E2E.tool("kdig"), ["@127.0.0.1", "-p", "\(port)", "+noall", "+answer", "example.com.", "AXFR"], timeout: 30)
         return r.stdout.split(separator: "\n").filter { !$0.hasPrefix(";") && !$0.isEmpty }
             .map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+    }
+
+    /// An IXFR from `serial` as kdig prints it (whitespace-normalized lines) and the serials of its
+    /// SOA records in order.
+    static func ixfr(_ port: UInt16, from serial: UInt32) throws -> (lines: [String], soaSerials: [UInt32]) {
+        let r = try E2E.run(try E2E.tool("kdig"), ["@127.0.0.1", "-p", "\(port)", "+noall", "+answer", "example.com.", "IXFR=\(serial)"], timeout: 10)
+        let fields: [[Substring]] = r.stdout.split(separator: "\n").map { $0.split(whereSeparator: \.isWhitespace) }
+        let serials: [UInt32] = fields.filter { $0.count > 6 && $0[3] == "SOA" }.compactMap { UInt32($0[6]) }
+        return (fields.map { $0.joined(separator: " ") }, serials)
     }
 
     /// The service names' records of an AXFR, as a set.
@@ -99,7 +113,9 @@ import Glibc
         #expect(server.logText.contains("zone serial raised"), "\(server.logText)")
 
         // A reload never goes back to the file's serial: unchanged file and health keep the
-        // serial served; the file read again (same text, new stamp) serves one more.
+        // serial served, and so does the file read again with the same content (new stamp); an
+        // edit serves one more than the raised serial, and IXFR from before the raises carries both
+        // the health change and the edit.
         let pid = try #require(server.process?.processIdentifier)
         func reloads() -> Int { server.logText.components(separatedBy: "reload: done").count - 1 }
         kill(pid, SIGHUP)
@@ -111,8 +127,28 @@ import Glibc
         try (text + "; read again\n").write(to: zoneFile, atomically: true, encoding: .utf8)
         kill(pid, SIGHUP)
         #expect(waitFor(60) { reloads() >= 2 } != nil, "\(server.logText)")
+        #expect(try Self.soaSerial(server.port) == Self.serial + 2, "\(server.logText)")
+        try FileManager.default.removeItem(at: zoneFile)
+        try (text + "edited.example.com. 300 IN TXT \"edit\"\n").write(to: zoneFile, atomically: true, encoding: .utf8)
+        kill(pid, SIGHUP)
+        #expect(waitFor(60) { reloads() >= 3 } != nil, "\(server.logText)")
         #expect(try Self.soaSerial(server.port) == Self.serial + 3, "\(server.logText)")
         #expect(Self.serviceLines(try Self.axfr(server.port)) == Self.allUp)
+        let ixfr = try Self.ixfr(server.port, from: Self.serial)
+        let steps: [UInt32] = [3, 0, 1, 1, 2, 2, 3, 3]
+        #expect(ixfr.soaSerials == steps.map { Self.serial + $0 }, "\(ixfr.lines)")
+        #expect(ixfr.lines.contains("edited.example.com. 300 IN TXT \"edit\""), "\(ixfr.lines)")
+        #expect(ixfr.lines.contains("healthy.example.com. 45 IN A 192.0.2.2"), "\(ixfr.lines)")
+
+        // A restart reads the journal written at each raise: the serial served stays the raised
+        // one (not the file's), and IXFR from a health version is still incremental.
+        server.stop()
+        try server.start(routing: Self.routing(stateFile: stateFile))
+        #expect(try Self.soaSerial(server.port) == Self.serial + 3, "\(server.logText)")
+        let after = try Self.ixfr(server.port, from: Self.serial + 1)
+        let afterSteps: [UInt32] = [3, 1, 2, 2, 3, 3]
+        #expect(after.soaSerials == afterSteps.map { Self.serial + $0 }, "\(after.lines)\n\(server.logText)")
+        #expect(!server.logText.contains("starts again"), "\(server.logText)")
     }
 
     @Test("a Knot secondary drops a data center that goes down after the NOTIFY and takes it back", .timeLimit(.minutes(3)))
