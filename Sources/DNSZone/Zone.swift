@@ -204,9 +204,9 @@ public final class Zone: @unchecked Sendable {
                 case .cname: flags |= Node.hasCNAME
                 case .a, .aaaa: flags |= Node.hasAddresses
                 case .soa where n == 0:
-                    if let rd = g.rdatas.first, rd.count >= 20 {
+                    if let rd = g.rdatas.first, let fields = SOAFields(rdata: rd) {
                         soaRecord = (g.ttl, rd)
-                        serial = rd.withUnsafeBytes { $0.u32(at: rd.count - 20) }
+                        serial = fields.serial
                     }
                 default: break
                 }

@@ -279,32 +279,3 @@ extension Message.Record {
     /// The serial of an SOA record, nil for another type or RDATA that does not hold one.
     public var soaSerial: UInt32? { type == .soa ? SOAFields(rdata: rdata)?.serial : nil }
 }
-
-/// The numbers of an SOA's RDATA (RFC 1035 §3.3.13), read from its uncompressed form: two names,
-/// then five 32-bit fields.
-public struct SOAFields: Sendable, Equatable {
-    public var serial, refresh, retry, expire, minimum: UInt32
-
-    /// Nil when `rdata` is not exactly two uncompressed names and five fields.
-    public init?(rdata: [UInt8]) {
-        let fields = rdata.withUnsafeBytes { p -> [UInt32]? in
-            guard let afterFirst = Self.nameEnd(p, 0), let afterSecond = Self.nameEnd(p, afterFirst), afterSecond + 20 == p.count
-            else { return nil }
-            return (0..<5).map { p.u32(at: afterSecond + 4 * $0) }
-        }
-        guard let fields else { return nil }
-        (serial, refresh, retry, expire, minimum) = (fields[0], fields[1], fields[2], fields[3], fields[4])
-    }
-
-    /// The offset after the uncompressed name at `start`, nil when it runs past the buffer or is not one.
-    static func nameEnd(_ p: UnsafeRawBufferPointer, _ start: Int) -> Int? {
-        var i = start
-        while i < p.count {
-            let len = Int(p[i])
-            if len == 0 { return i + 1 - start <= DNSName.maxWireLength ? i + 1 : nil }
-            guard len <= DNSName.maxLabelLength else { return nil }
-            i += 1 + len
-        }
-        return nil
-    }
-}

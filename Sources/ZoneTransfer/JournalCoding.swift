@@ -88,7 +88,7 @@ public enum JournalCoding {
         changes.reserveCapacity(count)
         for _ in 0..<count {
             let oldSOA = try r.record(), newSOA = try r.record()
-            guard oldSOA.type == .soa, newSOA.type == .soa, let from = SerialNumber.ofSOA(oldSOA.rdata), SerialNumber.ofSOA(newSOA.rdata) != nil
+            guard oldSOA.type == .soa, newSOA.type == .soa, let from = SOAFields(rdata: oldSOA.rdata)?.serial, SOAFields(rdata: newSOA.rdata) != nil
             else { throw JournalError(.malformed, "a change without two well-formed SOA records") }
             if let last = changes.last, last.newSerial != from {
                 throw JournalError(.malformed, "change to \(last.newSerial) followed by a change from \(from)")

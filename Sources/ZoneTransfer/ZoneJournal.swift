@@ -18,8 +18,8 @@ public struct ZoneChange: Sendable, Equatable {
 
     /// The serials the change leads from and to (0 for an SOA RDATA too short to hold one,
     /// which `diff` never makes and `JournalCoding.decode` rejects).
-    public var oldSerial: UInt32 { SerialNumber.ofSOA(oldSOA.rdata) ?? 0 }
-    public var newSerial: UInt32 { SerialNumber.ofSOA(newSOA.rdata) ?? 0 }
+    public var oldSerial: UInt32 { SOAFields(rdata: oldSOA.rdata)?.serial ?? 0 }
+    public var newSerial: UInt32 { SOAFields(rdata: newSOA.rdata)?.serial ?? 0 }
 
     /// Bytes the change takes in an uncompressed transfer: what the journal's size limit counts.
     public var size: Int {
@@ -154,7 +154,7 @@ extension TransferSnapshot {
                 h.add(name)
                 let type = z.rrsets[s].type
                 h.add(type.rawValue)
-                if n == 0 && type == .soa, let soa = soaRecord, let at = SerialNumber.serialOffset(soa.rdata) {
+                if n == 0 && type == .soa, let soa = soaRecord, let at = SOAFields.serialOffset(soa.rdata) {
                     // Everything but the serial.
                     h.add(soa.ttl)
                     soa.rdata.withUnsafeBytes { r in
@@ -194,36 +194,6 @@ struct Fingerprint {
     }
     mutating func add(_ v: UInt16) { withUnsafeBytes(of: v.bigEndian) { add($0) } }
     mutating func add(_ v: UInt32) { withUnsafeBytes(of: v.bigEndian) { add($0) } }
-}
-
-extension SerialNumber {
-    /// Where the serial lies in an uncompressed SOA RDATA (after MNAME and RNAME), nil when the
-    /// RDATA is too short to hold the five numbers.
-    static func serialOffset(_ rdata: [UInt8]) -> Int? {
-        var i = 0
-        for _ in 0..<2 {
-            while i < rdata.count, rdata[i] != 0 {
-                guard rdata[i] < 64 else { return nil }
-                i += Int(rdata[i]) + 1
-            }
-            i += 1
-        }
-        return i + 20 <= rdata.count ? i : nil
-    }
-
-    /// An uncompressed SOA RDATA with its serial replaced by `serial`, nil when it is malformed.
-    public static func settingSerial(_ serial: UInt32, inSOA rdata: [UInt8]) -> [UInt8]? {
-        guard let at = serialOffset(rdata) else { return nil }
-        var edited = rdata
-        edited.replaceSubrange(at..<(at + 4), with: [UInt8(serial >> 24), UInt8((serial >> 16) & 0xFF), UInt8((serial >> 8) & 0xFF), UInt8(serial & 0xFF)])
-        return edited
-    }
-
-    /// The serial of an uncompressed SOA RDATA, nil when it is malformed.
-    public static func ofSOA(_ rdata: [UInt8]) -> UInt32? {
-        guard let at = serialOffset(rdata) else { return nil }
-        return UInt32(rdata[at]) << 24 | UInt32(rdata[at + 1]) << 16 | UInt32(rdata[at + 2]) << 8 | UInt32(rdata[at + 3])
-    }
 }
 
 /// The IXFR journal of one zone: the changes between its successive served versions, oldest

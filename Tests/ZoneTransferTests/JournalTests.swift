@@ -223,9 +223,9 @@ private func apply(_ answers: [Message.Record], to records: Set<TransferRecord>)
         #expect(SerialNumber.dateserial(951_825_600) == 2_000_022_900)
         // Served 2026120105 today: the next is 2026120106, not 2026120100.
         #expect(SerialNumber.raised(from: 2_026_120_105, to: SerialNumber.dateserial(1_796_140_800)) == 2_026_120_106)
-        #expect(SerialNumber.ofSOA(soaData(123_456)) == 123_456)
-        #expect(SerialNumber.settingSerial(99, inSOA: soaData(1)) == soaData(99))
-        #expect(SerialNumber.ofSOA([3, 0x61]) == nil && SerialNumber.settingSerial(1, inSOA: Array(soaData(1).dropLast())) == nil)
+        #expect(SOAFields(rdata: soaData(123_456))?.serial == 123_456)
+        #expect(SOAFields(rdata: [3, 0x61]) == nil && SOAFields(rdata: Array(soaData(1).dropLast())) == nil)
+        #expect(SOAFields.serialOffset(soaData(1) + [0]) == nil)
     }
 
     @Test func ixfrAnswersFromTheJournalAndFallsBack() throws {
