@@ -6,7 +6,6 @@ import DNSWire
 import DNSZone
 import Logging
 import Metrics
-import NIOCore
 import ServerConfig
 import ZoneTransfer
 
@@ -34,26 +33,15 @@ struct NotifySender: Sendable {
         let origin = zone.origin.description
         let serial = zone.serial.map { "\($0)" } ?? "-"
         let meta: Logger.Metadata = ["zone": "\(origin)", "secondary": "\(secondary)", "serial": "\(serial)"]
-        guard let address = try? SocketAddress(ipAddress: secondary.host, port: Int(secondary.port)) else {
-            logger.error("notify: bad secondary address", metadata: meta)
-            count("failed")
-            return
-        }
-        let fd = socket(secondary.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else {
-            logger.error("notify: cannot open a UDP socket", metadata: meta.merging(["errno": "\(errno)"]) { $1 })
+        let fd: Int32
+        do {
+            fd = try TransferSocket.open(secondary, SOCK_DGRAM)
+        } catch {
+            logger.error("notify: cannot reach the secondary", metadata: meta.merging(["reason": "\(error)"]) { $1 })
             count("failed")
             return
         }
         defer { close(fd) }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        // connect: the kernel then delivers only the secondary's datagrams to this socket.
-        let connected = address.withSockAddr { sa, len in connect(fd, sa, socklen_t(len)) }
-        guard connected == 0 else {
-            logger.error("notify: cannot reach the secondary", metadata: meta.merging(["errno": "\(errno)"]) { $1 })
-            count("failed")
-            return
-        }
         let id = UInt16.random(in: 0...UInt16.max)
         var wait = Self.firstWait
         var buffer = [UInt8](repeating: 0, count: 65535)

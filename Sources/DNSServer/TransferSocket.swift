@@ -5,8 +5,9 @@ import Foundation
 import NIOCore
 import ServerConfig
 
-/// Blocking DNS exchanges with a primary, every wait bounded by `poll` with a deadline. Used only
-/// on the thread a secondary refresh runs on (`SecondaryRefresh`), never on the query path.
+/// Blocking DNS exchanges with a primary, every wait bounded by `poll` with a deadline, and the
+/// connected sockets they (and `NotifySender`) use. Used only on the thread a secondary refresh
+/// runs on (`SecondaryRefresh`) or a NOTIFY task, never on the query path.
 struct TransferSocket {
     /// A UDP answer later than this counts as lost: a loopback or LAN primary answers in
     /// milliseconds, and a refresh that fails is retried (RETRY), so waiting longer gains nothing.
@@ -60,12 +61,13 @@ struct TransferSocket {
         }
     }
 
-    /// A socket connected to `primary` (TCP: within `connectTimeout`), non-blocking.
-    private static func open(_ primary: ListenAddress, _ type: __socket_type) throws(Failure) -> Int32 {
-        guard let address = try? SocketAddress(ipAddress: primary.host, port: Int(primary.port)) else {
-            throw .io("\(primary) is not an address")
+    /// A non-blocking socket connected to `peer` (TCP: within `connectTimeout`; UDP: the kernel
+    /// then delivers only `peer`'s datagrams to it). The caller closes it.
+    static func open(_ peer: ListenAddress, _ type: __socket_type) throws(Failure) -> Int32 {
+        guard let address = try? SocketAddress(ipAddress: peer.host, port: Int(peer.port)) else {
+            throw .io("\(peer) is not an address")
         }
-        let fd = socket(primary.isIPv6 ? AF_INET6 : AF_INET, Int32(type.rawValue), 0)
+        let fd = socket(peer.isIPv6 ? AF_INET6 : AF_INET, Int32(type.rawValue), 0)
         guard fd >= 0 else { throw .io("socket: errno \(errno)") }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         let result = address.withSockAddr { sa, len in connect(fd, sa, socklen_t(len)) }
@@ -108,7 +110,11 @@ struct TransferSocket {
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(Failure) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { p -> Int in
+                // Never nil here: the loop runs only while bytes remain.
+                guard let base = p.baseAddress else { return 0 }
+                return send(fd, base + offset, p.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if n > 0 { offset += n; continue }
             guard n < 0, errno == EAGAIN || errno == EINTR else { throw .io("TCP send: errno \(errno)") }
             try wait(fd, Int16(POLLOUT), timeout: readTimeout, what: "room to send")
@@ -119,7 +125,11 @@ struct TransferSocket {
         var buffer = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + offset, count - offset, 0) }
+            let n = buffer.withUnsafeMutableBytes { p -> Int in
+                // Never nil here: the loop runs only while bytes are missing.
+                guard let base = p.baseAddress else { return 0 }
+                return recv(fd, base + offset, count - offset, 0)
+            }
             if n > 0 { offset += n; continue }
             if n == 0 { throw .io("the primary closed the connection after \(offset) of \(count) bytes") }
             guard errno == EAGAIN || errno == EINTR else { throw .io("TCP receive: errno \(errno)") }
