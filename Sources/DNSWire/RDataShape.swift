@@ -27,6 +27,34 @@ public enum RDataShape {
         }
     }
 
+    /// `rdata` with the names inside it lower-cased, for the types of RFC 4034 §6.2 whose names
+    /// this enum knows (NS MD MF CNAME SOA MB MG MR PTR MINFO MX SRV DNAME): two records that
+    /// differ only in the case of such a name are the same record. Other types, and RDATA whose
+    /// names do not parse, come back unchanged.
+    public static func canonical(_ type: RRType, _ rdata: [UInt8]) -> [UInt8] {
+        let (start, count): (Int, Int)
+        switch type.rawValue {
+        case 2, 3, 4, 5, 7, 8, 9, 12, 39: (start, count) = (0, 1)
+        case 6, 14: (start, count) = (0, 2)
+        case 15: (start, count) = (2, 1)
+        case 33: (start, count) = (6, 1)
+        default: return rdata
+        }
+        var result = rdata
+        var i = start
+        for _ in 0..<count {
+            guard let end = rdata.withUnsafeBytes({ nameEnd($0, from: i) }) else { return rdata }
+            var label = i
+            while label < end - 1 {
+                let length = Int(result[label])
+                for k in (label + 1)..<(label + 1 + length) where result[k] >= 0x41 && result[k] <= 0x5A { result[k] |= 0x20 }
+                label += 1 + length
+            }
+            i = end
+        }
+        return result
+    }
+
     /// Checks `count` uncompressed names from `start`, then exactly `fixed` more octets (any number
     /// when nil).
     private static func names(_ p: UnsafeRawBufferPointer, from start: Int, count: Int, thenFixed fixed: Int?) -> String? {

@@ -3,8 +3,9 @@ public import DNSWire
 /// Applies IXFR differences (RFC 1995 §4) to the records of the zone we hold. Strict: each
 /// difference must start at the serial the zone is at, and every record it deletes must be in the
 /// zone (a primary whose journal does not match our copy is not trusted for a partial update; the
-/// caller falls back to AXFR). Records are compared by owner (ignoring case), type, class and
-/// RDATA; the TTL is not part of a record's identity (RFC 2181 §5.2).
+/// caller falls back to AXFR). Records are compared by owner and the names inside RDATA ignoring
+/// case (`RDataShape.canonical`, RFC 4034 §6.2), type, class and RDATA; the TTL is not part of a
+/// record's identity (RFC 2181 §5.2).
 public enum IXFRApplier {
     /// The zone after `differences`, the new SOA first; `records` holds exactly one SOA.
     public static func apply(_ differences: [IXFRDifference], to records: [Message.Record]) throws(IncomingTransfer.Failure) -> [Message.Record] {
@@ -41,7 +42,7 @@ public enum IXFRApplier {
         return [soa] + slots.compactMap { $0 }
     }
 
-    /// A record's identity: owner (case-folded), type, class and RDATA.
+    /// A record's identity: owner (case-folded), type, class and RDATA (its names case-folded).
     struct Key: Hashable {
         let owner: DNSName
         let type: RRType
@@ -51,7 +52,7 @@ public enum IXFRApplier {
             owner = r.owner
             type = r.type
             rrClass = r.rrClass
-            rdata = r.rdata
+            rdata = RDataShape.canonical(r.type, r.rdata)
         }
     }
 }

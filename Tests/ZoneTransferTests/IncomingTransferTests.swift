@@ -192,6 +192,15 @@ private func now() -> UInt64 { UInt64(time(nil)) }
         // A difference that deletes what we do not hold is refused (the caller then takes AXFR).
         let stray = IXFRDifference(oldSOA: v5, deleted: [mail], newSOA: v6, added: [])
         #expect(throws: IncomingTransfer.Failure.self) { try IXFRApplier.apply([stray], to: base) }
+        // A deletion that spells a name inside RDATA in another case deletes the record we hold
+        // (RFC 4034 §6.2: NS, MX, … RDATA names compare case-insensitively); TXT text does not.
+        let upper = IXFRDifference(oldSOA: v5, deleted: [record("example.", .ns, name("NS.Example.").wire)], newSOA: v6, added: [])
+        #expect(try Set(IXFRApplier.apply([upper], to: base)) == Set([v6, www1]))
+        let text = record("t.example.", .txt, [1, 0x61]), textUpper = record("t.example.", .txt, [1, 0x41])
+        let caseOfText = IXFRDifference(oldSOA: v5, deleted: [textUpper], newSOA: v6, added: [])
+        #expect(throws: IncomingTransfer.Failure.self) { try IXFRApplier.apply([caseOfText], to: base + [text]) }
+        #expect(RDataShape.canonical(.mx, [0, 10] + name("MX.Example.").wire) == [0, 10] + name("mx.example.").wire)
+        #expect(RDataShape.canonical(.soa, soaRData(5)) == soaRData(5))
         // A chain that does not start at our serial is refused by the parser.
         var wrongStart = IncomingTransfer(origin: name("example."), id: 3, type: .ixfr, fromSerial: 4, verifier: nil)
         #expect(throws: IncomingTransfer.Failure.self) { try wrongStart.receive(first, now: now()) }
