@@ -87,6 +87,7 @@ struct ConfigParser {
             case "rate-limit": config.rateLimit = rateLimit(value)
             case "geoip", "datacenters", "checks", "health", "services": routingSections[key] = (keyNode, value)
             case "admin": config.admin = admin(value)
+            case "fleet": config.fleet = fleet(value)
             default: fail(.unknownKey, keyNode, key, "unknown key")
             }
         }

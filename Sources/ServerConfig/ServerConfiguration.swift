@@ -84,6 +84,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var file = ""
     /// The admin HTTP API, when configured.
     public var admin: AdminSettings?
+    /// `fleet:`: the etcd cluster this instance shares health, drains and configuration through.
+    public var fleet: FleetSettings?
     /// Data centers, health checks and the service names answered by routing; empty when the file has none.
     public var routing = RoutingConfiguration()
 
