@@ -31,27 +31,9 @@ import Glibc
         return yaml
     }
 
-    /// Knot's status for `origin`'s SOA: NOERROR with AA when it serves the zone.
-    static func knotServes(_ kdig: String, _ knotPort: UInt16, _ origin: String) throws -> Bool {
-        let r = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(knotPort)", "+time=1", "+retry=0", "+noall", "+header", origin, "SOA"], timeout: 5)
-        let response = DigResponse.parseKdig(r.stdout)
-        return response.status == "NOERROR" && response.flags.contains("aa")
-    }
-
-    /// Polls `condition` until it holds or `seconds` pass.
-    static func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(100_000)
-        }
-        return try condition()
-    }
-
     @Test("Knot consumes Meridian's catalog: the members are served, a member added on Meridian is transferred and one removed is purged after a reload",
           .timeLimit(.minutes(2)))
     func knotConsumesCatalog() throws {
-        let knotd = try E2E.tool("knotd")
         let kdig = try E2E.tool("kdig")
         let binary = try E2E.meridianBinary()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-catalog-\(UUID().uuidString)")
@@ -83,7 +65,7 @@ import Glibc
 
         // The catalog, read by kdig: the RFC 9432 version and one PTR per member, the ID from the name.
         var catalog = ""
-        let served = Self.eventually(10) {
+        let served = E2E.eventually(10) {
             catalog = (try? E2E.run(kdig, ["@127.0.0.1", "-p", "\(port)", "+noall", "+answer", "catalog.example.", "AXFR"], timeout: 10).stdout) ?? ""
             return catalog.contains("PTR")
         }
@@ -95,16 +77,7 @@ import Glibc
 
         // Knot, configured with the catalog only.
         let knotDir = dir.appendingPathComponent("knot")
-        try FileManager.default.createDirectory(at: knotDir, withIntermediateDirectories: true)
-        let conf = """
-            server:
-                listen: 127.0.0.1@\(knotPort)
-                rundir: \(knotDir.path)
-            log:
-              - target: stderr
-                any: info
-            database:
-                storage: \(knotDir.path)
+        let knot = try KnotDaemon(dir: knotDir, port: knotPort, config: KnotDaemon.head(dir: knotDir, port: knotPort) + """
             remote:
               - id: meridian
                 address: 127.0.0.1@\(port)
@@ -132,23 +105,12 @@ import Glibc
                 catalog-role: interpret
                 catalog-template: member
 
-            """
-        let knotConf = knotDir.appendingPathComponent("knot.conf")
-        try conf.write(to: knotConf, atomically: true, encoding: .utf8)
-        let knotLog = knotDir.appendingPathComponent("knot.log")
-        _ = FileManager.default.createFile(atPath: knotLog.path, contents: nil)
-        let knot = Process()
-        knot.executableURL = URL(fileURLWithPath: knotd)
-        knot.arguments = ["-c", knotConf.path]
-        let knotHandle = try FileHandle(forWritingTo: knotLog)
-        knot.standardOutput = knotHandle
-        knot.standardError = knotHandle
-        try knot.run()
-        defer { if knot.isRunning { knot.terminate(); knot.waitUntilExit() } }
-        let knotText = { (try? String(contentsOf: knotLog, encoding: .utf8)) ?? "" }
+            """)
+        defer { knot.stop() }
+        let knotText = { knot.logText }
 
-        #expect(try Self.eventually(20) { try Self.knotServes(kdig, knotPort, "member-a.") }, "\(knotText())")
-        #expect(try !Self.knotServes(kdig, knotPort, "member-b."), "\(knotText())")
+        #expect(try E2E.eventually(20) { try knot.serves("member-a.") }, "\(knotText())")
+        #expect(try !knot.serves("member-b."), "\(knotText())")
         // Knot answers the member like Meridian.
         for (name, type) in [("www.member-a.", "A"), ("member-a.", "MX")] {
             let fromKnot = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(knotPort)", "+noall", "+answer", name, type], timeout: 10)
@@ -160,8 +122,8 @@ import Glibc
         // member-b. joins the catalog and member-a. leaves it; Meridian reloads and NOTIFYs.
         try Self.config(port: port, knotPort: knotPort, members: ["member-b."]).write(to: configFile, atomically: true, encoding: .utf8)
         kill(meridian.processIdentifier, SIGHUP)
-        #expect(try Self.eventually(10) { try Self.knotServes(kdig, knotPort, "member-b.") }, "\(knotText())\n\(meridianLog())")
-        #expect(try Self.eventually(10) { try !Self.knotServes(kdig, knotPort, "member-a.") }, "\(knotText())")
+        #expect(try E2E.eventually(10) { try knot.serves("member-b.") }, "\(knotText())\n\(meridianLog())")
+        #expect(try E2E.eventually(10) { try !knot.serves("member-a.") }, "\(knotText())")
         #expect(knotText().contains("[member-b.] zone added from catalog") && knotText().contains("[member-a.] zone purged"), "\(knotText())")
         // Meridian still serves both zones itself.
         for origin in ["member-a.", "member-b."] {
