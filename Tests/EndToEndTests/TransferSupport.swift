@@ -135,6 +135,10 @@ struct SecondaryZone {
     /// The source address of the secondary's transfers (and refresh queries) for this zone; nil:
     /// the kernel's choice (127.0.0.1).
     var source: String? = nil
+    /// A catalog zone (RFC 9432) to interpret: the member zones it lists are followed too, from
+    /// the same primary (with the same key), each added and removed as the catalog changes.
+    /// Knot and BIND only.
+    var catalog = false
 }
 
 /// A real Knot, NSD or BIND running as a secondary of a Meridian on loopback, its configuration,
@@ -158,6 +162,7 @@ final class PeerSecondary {
     /// copy to 127.0.0.1 (unsigned), for the tests to compare. Returns once the daemon runs; the
     /// zones load in the background (`waitServing`).
     init(_ kind: PeerKind, port: UInt16, primaryPort: UInt16, zones: [SecondaryZone], keys: [String: String] = [:]) throws {
+        if kind == .nsd && zones.contains(where: \.catalog) { throw E2EError.setup("PeerSecondary configures no catalog consumer for NSD") }
         self.kind = kind
         self.port = port
         let daemon = try E2E.tool(kind.daemon)
@@ -222,11 +227,17 @@ final class PeerSecondary {
                 zonefile-sync: -1
                 zonefile-load: none
                 journal-content: none
-            zone:
 
             """
+        // Knot takes a catalog's members from a template: one per catalog, with its primary.
+        for (i, z) in zones.enumerated() where z.catalog {
+            c += "  - id: member\(i)\n    storage: \(dir.path)\n    master: meridian\(i)\n    acl: [notify\(i), transfer-out]\n"
+            c += "    zonefile-sync: -1\n    zonefile-load: none\n    journal-content: none\n"
+        }
+        c += "zone:\n"
         for (i, z) in zones.enumerated() {
             c += "  - domain: \(z.origin)\n    master: meridian\(i)\n    acl: [notify\(i), transfer-out]\n"
+            if z.catalog { c += "    catalog-role: interpret\n    catalog-template: member\(i)\n" }
         }
         return c
     }
@@ -280,7 +291,7 @@ final class PeerSecondary {
                 minimal-responses no-auth;
                 notify no;
                 allow-query { any; };
-            };
+            \(Self.bindCatalogOptions(dir: dir, primaryPort: primaryPort, zones: zones))};
             controls { };
 
             """
@@ -301,6 +312,22 @@ final class PeerSecondary {
         return c
     }
 
+    /// BIND's options for the catalogs among `zones` (each also declared as a secondary zone):
+    /// catalog-zones with the members' primary, their files in `dir`, and a catalog update at
+    /// most every second (the default is 5 s); the members are added like `rndc addzone`'s, which
+    /// allow-new-zones permits.
+    static func bindCatalogOptions(dir: URL, primaryPort: UInt16, zones: [SecondaryZone]) -> String {
+        let catalogs = zones.filter(\.catalog)
+        guard !catalogs.isEmpty else { return "" }
+        var c = "    allow-new-zones yes;\n    catalog-zones {\n"
+        for z in catalogs {
+            let key = z.key.map { " key \($0)" } ?? ""
+            c += "        zone \"\(z.origin)\" default-primaries { 127.0.0.1 port \(primaryPort)\(key); }"
+            c += " zone-directory \"\(dir.path)\" min-update-interval 1;\n"
+        }
+        return c + "    };\n"
+    }
+
     var logText: String {
         var text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         if kind == .nsd { text += (try? String(contentsOf: dir.appendingPathComponent("nsd.log"), encoding: .utf8)) ?? "" }
@@ -319,6 +346,9 @@ final class PeerSecondary {
         }
         return (parsed.status, parsed.flags.contains("aa"), serial)
     }
+
+    /// Whether the secondary answers `origin SOA` with NOERROR and AA.
+    func serves(_ origin: String) throws -> Bool { try E2E.servesAuthoritatively(port, origin) }
 
     /// Polls until the secondary answers `origin SOA` authoritatively with `serial` (any serial
     /// when nil), or the deadline passes. Returns whether it did.
