@@ -61,7 +61,49 @@ import Glibc
         return text
     }
 
-    @Test("each standard secondary: AXFR at start, answers equal to Meridian's, TSIG required, a wrong key and an address outside the ACL refused, the NOTIFY after a reload served within 2 s",
+    /// The bytes and records kdig received for a transfer (`+stats`: "Received 224 B (1 messages, 5 records)").
+    static func received(_ port: UInt16, _ origin: String, _ type: String) throws -> (bytes: Int, records: Int)? {
+        let r = try E2E.run(try E2E.tool("kdig"), ["@127.0.0.1", "-p", "\(port)", "+noall", "+stats", origin, type], timeout: 30)
+        guard let line = r.stdout.split(separator: "\n").first(where: { $0.contains("Received ") && $0.contains(" records)") }) else { return nil }
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "(" })
+        guard let b = words.firstIndex(of: "Received"), b + 1 < words.count, let bytes = Int(words[b + 1]),
+              let r = words.firstIndex(where: { $0.hasPrefix("records") }), r > 0, let records = Int(words[r - 1]) else { return nil }
+        return (bytes, records)
+    }
+
+    /// After the reload to serial 2024010102 (one A record added), the secondary took the change
+    /// by IXFR, not AXFR. Meridian logs no outgoing transfer, so what it served is read from its
+    /// answer to the same question (IXFR from serial 2024010101): the change alone, 5 records (the
+    /// new SOA, the old SOA, the new SOA, the added A, the new SOA; RFC 1995 §4), in fewer bytes
+    /// than its AXFR. Each secondary logs a transfer of open.example. (unsigned: a MAC would change
+    /// the size) of exactly those bytes; Knot also names it IXFR, and BIND (at debug level 3) says
+    /// it requested IXFR and got an incremental response, for the signed zone too.
+    static func expectIXFR(_ peer: PeerSecondary, meridian: MeridianProcess) throws {
+        let ixfr = try Self.received(meridian.port, "open.example.", "IXFR=2024010101")
+        let axfr = try Self.received(meridian.port, "open.example.", "AXFR")
+        #expect(ixfr?.records == 5, "Meridian's IXFR from 2024010101: \(String(describing: ixfr))")
+        guard let ixfr, let axfr, ixfr.bytes < axfr.bytes else {
+            Issue.record("Meridian's IXFR answer \(String(describing: ixfr)) is not smaller than its AXFR \(String(describing: axfr))")
+            return
+        }
+        let line: [String] = switch peer.kind {
+        case .knot: ["[open.example.] IXFR, incoming", "finished", " \(ixfr.bytes) bytes"]
+        case .nsd: ["zone open.example. received update to serial 2024010102", "of \(ixfr.bytes) bytes"]
+        case .bind: ["transfer of 'open.example/IN'", "Transfer completed: 1 messages, 5 records, \(ixfr.bytes) bytes"]
+        }
+        let deadline = Date().addingTimeInterval(10)
+        #expect(peer.waitLogLine(line, until: deadline),
+                "\(peer.kind) logged no transfer of \(ixfr.bytes) bytes (Meridian's IXFR answer; its AXFR is \(axfr.bytes)) for open.example. serial 2024010102:\n\(peer.logText.suffix(6000))")
+        if peer.kind == .bind {
+            for zone in ["open.example", "signed.example"] {
+                let asked = peer.waitLogLine(["transfer of '\(zone)/IN'", "requesting IXFR for serial 2024010101"], until: deadline)
+                let incremental = peer.waitLogLine(["transfer of '\(zone)/IN'", "got incremental response"], until: deadline)
+                #expect(asked && incremental, "bind did not take \(zone) by IXFR:\n\(peer.logText.suffix(6000))")
+            }
+        }
+    }
+
+    @Test("each standard secondary: AXFR at start, answers equal to Meridian's, TSIG required, a wrong key and an address outside the ACL refused, the NOTIFY after a reload served within 2 s and the change taken by IXFR",
           .timeLimit(.minutes(5)), arguments: PeerKind.allCases)
     func secondaryFollowsMeridian(kind: PeerKind) throws {
         let testStart = Date().addingTimeInterval(-1)
@@ -124,6 +166,7 @@ import Glibc
         let added = try E2E.run(try E2E.tool("kdig"), ["@127.0.0.1", "-p", "\(peer.port)", "+short", "added.open.example.", "A"], timeout: 10)
         #expect(added.stdout.contains("192.0.2.99"), "\(kind): \(added.stdout)")
         #expect(server.logText.contains("notify: acknowledged"), "\(server.logText)")
+        try Self.expectIXFR(peer, meridian: server)
         let editedCopy = server.dir.appendingPathComponent("edited.zone")
         try Self.edited(serial: 2024010102, newName: "added").write(to: editedCopy, atomically: true, encoding: .utf8)
         let again = try Self.sameAnswers(editedCopy, "open.example.", meridian: server.port, peer)

@@ -181,8 +181,9 @@ final class PeerSecondary {
             arguments = ["-d", "-c", dir.appendingPathComponent("nsd.conf").path]
         case .bind:
             conf = Self.bindConf(dir: dir, port: port, primaryPort: primaryPort, zones: zones, keys: keys)
-            // -g: foreground, logging to stderr only (no named.run, nothing under /var).
-            arguments = ["-g", "-c", dir.appendingPathComponent("named.conf").path]
+            // -g: foreground, logging to stderr only (no named.run, nothing under /var); -d 3 for
+            // the transfer's kind ("requesting IXFR for serial …", "got incremental response").
+            arguments = ["-g", "-d", "3", "-c", dir.appendingPathComponent("named.conf").path]
         }
         let confName = ["knot": "knot.conf", "nsd": "nsd.conf", "bind": "named.conf"][kind.rawValue]!
         try conf.write(to: dir.appendingPathComponent(confName), atomically: true, encoding: .utf8)
