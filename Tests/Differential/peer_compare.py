@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""Helper for Tests/EndToEndTests/TransferPeerTests.swift (not a suite: no groups).
+"""Helper for Tests/EndToEndTests/TransferPeerTests.swift and SecondaryTests.swift (not a suite: no groups).
 
   peer_compare.py answers ZONEFILE ORIGIN MERIDIAN_PORT PEER PEER_PORT
+  peer_compare.py zones CONFIG MERIDIAN_PORT PEER PEER_PORT
 
 A secondary (PEER: knot, nsd or bind) that transferred ORIGIN from Meridian must answer every
-query exactly as Meridian does. The queries are the differential test's "names" plan restricted
+query exactly as Meridian does; with `zones`, for every zone of a meridian CONFIG (the
+differential test's Tests/Fixtures/meridian.yaml) at once, which also serves to compare a
+Meridian secondary (MERIDIAN_PORT) with its primary (PEER). The queries are the differential test's "names" plan restricted
 to the zone: every owner name of ZONEFILE, its empty non-terminals, names matched by its
 wildcards, names below its delegations, nonexistent names, each with the common types and its own
 types, over UDP and TCP. The responses are compared as differential.py compares them (rcode,
@@ -57,9 +60,14 @@ PEER_KNOWN["bind-negative-soa-ttl-0"] = (
 
 
 def corpus(path, origin):
-    owners, zobjs = d.zone_names([(origin, path)])
-    apex = dns.name.from_text(origin)
-    names = [n for n in d.interesting_names(owners, zobjs) if n.is_subdomain(apex)]
+    return corpus_of([(origin, path)])
+
+
+def corpus_of(zones):
+    """The queries for the names of `zones` ((origin, file) pairs), and the context of all of them."""
+    owners, zobjs = d.zone_names(zones)
+    apexes = [dns.name.from_text(origin) for origin, _ in zones]
+    names = [n for n in d.interesting_names(owners, zobjs) if any(n.is_subdomain(apex) for apex in apexes)]
     rng = random.Random(d.SEED)
     out = []
     for n in names:
@@ -76,7 +84,10 @@ def corpus(path, origin):
 
 
 def answers(path, origin, meridian_port, peer, peer_port):
-    queries, ctx = corpus(path, origin)
+    return compare(*corpus(path, origin), meridian_port, peer, peer_port)
+
+
+def compare(queries, ctx, meridian_port, peer, peer_port):
     a, b = Endpoint("meridian", meridian_port), Endpoint(peer, peer_port)
     pair = d.Pair("meridian", peer)
     positive = 0
@@ -117,6 +128,8 @@ def answers(path, origin, meridian_port, peer, peer_port):
 def main(argv):
     if len(argv) == 7 and argv[1] == "answers":
         return answers(argv[2], argv[3], int(argv[4]), argv[5], int(argv[6]))
+    if len(argv) == 6 and argv[1] == "zones":
+        return compare(*corpus_of(servers.load_zones(argv[2])), int(argv[3]), argv[4], int(argv[5]))
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -16,17 +16,7 @@ import Glibc
     /// read from `<member>zone`; every zone NOTIFYs Meridian on `meridianPort` and may be
     /// transferred from loopback.
     static func knotConf(_ dir: URL, port: UInt16, meridianPort: UInt16, members: [String]) -> String {
-        var text = """
-            server:
-                listen: 127.0.0.1@\(port)
-                rundir: \(dir.path)
-            control:
-                listen: \(dir.path)/knot.sock
-            log:
-              - target: stderr
-                any: info
-            database:
-                storage: \(dir.path)
+        var text = KnotDaemon.head(dir: dir, port: port) + """
             remote:
               - id: meridian
                 address: 127.0.0.1@\(meridianPort)
@@ -59,8 +49,6 @@ import Glibc
     @Test("Meridian consumes Knot's catalog: the members are served, a member added on Knot is served and one removed is REFUSED",
           .timeLimit(.minutes(3)))
     func meridianConsumesKnotCatalog() throws {
-        let knotd = try E2E.tool("knotd")
-        let knotc = try E2E.tool("knotc")
         let dir = try SecondaryTests.temporaryDirectory("catalog-consumer")
         defer { try? FileManager.default.removeItem(at: dir) }
         let knotDir = dir.appendingPathComponent("knot")
@@ -72,25 +60,11 @@ import Glibc
         var port = try E2E.freePort()
         while port == knotPort { port = try E2E.freePort() }
 
-        let knotConf = knotDir.appendingPathComponent("knot.conf")
-        try Self.knotConf(knotDir, port: knotPort, meridianPort: port, members: ["member-a.", "member-b."])
-            .write(to: knotConf, atomically: true, encoding: .utf8)
-        let knotLog = knotDir.appendingPathComponent("knot.log")
-        _ = FileManager.default.createFile(atPath: knotLog.path, contents: nil)
-        let knot = Process()
-        knot.executableURL = URL(fileURLWithPath: knotd)
-        knot.arguments = ["-c", knotConf.path]
-        let knotHandle = try FileHandle(forWritingTo: knotLog)
-        knot.standardOutput = knotHandle
-        knot.standardError = knotHandle
-        try knot.run()
-        defer { if knot.isRunning { knot.terminate(); knot.waitUntilExit() } }
-        let knotText = { (try? String(contentsOf: knotLog, encoding: .utf8)) ?? "" }
-        let knotReady = try SecondaryTests.waitUntil(seconds: 30) {
-            let r = try Self.status(knotPort, "member-a.", "SOA")
-            return r.status == "NOERROR" && r.flags.contains("aa")
-        }
-        try #require(knotReady, "\(knotText())")
+        let knot = try KnotDaemon(dir: knotDir, port: knotPort,
+                                  config: Self.knotConf(knotDir, port: knotPort, meridianPort: port, members: ["member-a.", "member-b."]),
+                                  readyZone: "member-a.")
+        defer { knot.stop() }
+        let knotText = { knot.logText }
 
         // Meridian names only the catalog.
         let zones = """
@@ -102,12 +76,9 @@ import Glibc
             """
         let meridian = try SecondaryTests.Secondary(dir: dir, port: port, zones: zones)
         defer { meridian.stop() }
-        let serves = { (origin: String) throws -> Bool in
-            let r = try Self.status(port, origin)
-            return r.status == "NOERROR" && r.flags.contains("aa")
-        }
+        let serves = { (origin: String) throws -> Bool in try E2E.servesAuthoritatively(port, origin) }
         for origin in ["member-a.", "member-b."] {
-            #expect(try SecondaryTests.waitUntil(seconds: 20) { try serves(origin) }, "\(origin)\n\(meridian.logText)\n\(knotText())")
+            #expect(try E2E.eventually(20) { try serves(origin) }, "\(origin)\n\(meridian.logText)\n\(knotText())")
         }
         #expect(try Self.status(port, "member-c.").status == "REFUSED")
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("store/member-a.zone").path))
@@ -120,19 +91,16 @@ import Glibc
         }
 
         // member-c. added and member-a. removed on Knot; its NOTIFY of the catalog reaches Meridian.
-        try Self.knotConf(knotDir, port: knotPort, meridianPort: port, members: ["member-b.", "member-c."])
-            .write(to: knotConf, atomically: true, encoding: .utf8)
-        let reload = try E2E.run(knotc, ["-s", knotDir.path + "/knot.sock", "reload"], timeout: 30)
-        #expect(reload.status == 0, "\(reload.stdout)\(reload.stderr)")
-        #expect(try SecondaryTests.waitUntil(seconds: 20) { try serves("member-c.") }, "\(meridian.logText)\n\(knotText())")
-        #expect(try SecondaryTests.waitUntil(seconds: 20) { try Self.status(port, "member-a.").status == "REFUSED" }, "\(meridian.logText)")
+        try knot.configure(Self.knotConf(knotDir, port: knotPort, meridianPort: port, members: ["member-b.", "member-c."]))
+        try knot.knotc(["reload"])
+        #expect(try E2E.eventually(20) { try serves("member-c.") }, "\(meridian.logText)\n\(knotText())")
+        #expect(try E2E.eventually(20) { try Self.status(port, "member-a.").status == "REFUSED" }, "\(meridian.logText)")
         #expect(try serves("member-b."))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("store/member-a.zone").path))
         #expect(meridian.logText.contains("catalog: member added") && meridian.logText.contains("catalog: member removed"), "\(meridian.logText)")
 
         // A restart serves the members from the stored copies before Knot is asked.
-        knot.terminate()
-        knot.waitUntilExit()
+        knot.stop()
         meridian.stop()
         try meridian.start()
         #expect(try serves("member-c.") && serves("member-b."), "\(meridian.logText)")
@@ -157,8 +125,6 @@ import Glibc
     @Test("a member whose unique ID changes is transferred again by AXFR; hostile catalog entries are skipped with a log line",
           .timeLimit(.minutes(3)))
     func uniqueIDChangeAndHostileEntries() throws {
-        let knotd = try E2E.tool("knotd")
-        let knotc = try E2E.tool("knotc")
         let dir = try SecondaryTests.temporaryDirectory("catalog-id")
         defer { try? FileManager.default.removeItem(at: dir) }
         let knotDir = dir.appendingPathComponent("knot")
@@ -170,17 +136,7 @@ import Glibc
         let knotPort = try E2E.freePort()
         var port = try E2E.freePort()
         while port == knotPort { port = try E2E.freePort() }
-        let conf = """
-            server:
-                listen: 127.0.0.1@\(knotPort)
-                rundir: \(knotDir.path)
-            control:
-                listen: \(knotDir.path)/knot.sock
-            log:
-              - target: stderr
-                any: info
-            database:
-                storage: \(knotDir.path)
+        let conf = KnotDaemon.head(dir: knotDir, port: knotPort) + """
             remote:
               - id: meridian
                 address: 127.0.0.1@\(port)
@@ -203,24 +159,9 @@ import Glibc
                 file: member-a.zone
 
             """
-        let knotConf = knotDir.appendingPathComponent("knot.conf")
-        try conf.write(to: knotConf, atomically: true, encoding: .utf8)
-        let knotLog = knotDir.appendingPathComponent("knot.log")
-        _ = FileManager.default.createFile(atPath: knotLog.path, contents: nil)
-        let knot = Process()
-        knot.executableURL = URL(fileURLWithPath: knotd)
-        knot.arguments = ["-c", knotConf.path]
-        let knotHandle = try FileHandle(forWritingTo: knotLog)
-        knot.standardOutput = knotHandle
-        knot.standardError = knotHandle
-        try knot.run()
-        defer { if knot.isRunning { knot.terminate(); knot.waitUntilExit() } }
-        let knotText = { (try? String(contentsOf: knotLog, encoding: .utf8)) ?? "" }
-        let knotReady = try SecondaryTests.waitUntil(seconds: 30) {
-            let r = try Self.status(knotPort, "catalog.example.", "SOA")
-            return r.status == "NOERROR" && r.flags.contains("aa")
-        }
-        try #require(knotReady, "\(knotText())")
+        let knot = try KnotDaemon(dir: knotDir, port: knotPort, config: conf, readyZone: "catalog.example.")
+        defer { knot.stop() }
+        let knotText = { knot.logText }
 
         let zones = """
               - origin: catalog.example.
@@ -231,12 +172,9 @@ import Glibc
             """
         let meridian = try SecondaryTests.Secondary(dir: dir, port: port, zones: zones)
         defer { meridian.stop() }
-        let serves = { (origin: String) throws -> Bool in
-            let r = try Self.status(port, origin)
-            return r.status == "NOERROR" && r.flags.contains("aa")
-        }
+        let serves = { (origin: String) throws -> Bool in try E2E.servesAuthoritatively(port, origin) }
         let transfers = { meridian.logText.split(separator: "\n").filter { $0.contains("zone transferred") && $0.contains("zone=member-a.") && $0.contains("kind=AXFR") }.count }
-        #expect(try SecondaryTests.waitUntil(seconds: 20) { try serves("member-a.") && transfers() == 1 }, "\(meridian.logText)\n\(knotText())")
+        #expect(try E2E.eventually(20) { try serves("member-a.") && transfers() == 1 }, "\(meridian.logText)\n\(knotText())")
         let log = meridian.logText
         #expect(log.contains("listed twice") && log.contains("is the catalog or a name in it") && log.contains("letters, digits"), "\(log)")
         for origin in ["x.catalog.example.", "b.example."] {
@@ -245,9 +183,8 @@ import Glibc
 
         // The member's ID changes: its copy is dropped and transferred again by AXFR.
         try Self.catalogFile(serial: 2, members: [("id2", "member-a.")]).write(to: catalogPath, atomically: true, encoding: .utf8)
-        let reload = try E2E.run(knotc, ["-s", knotDir.path + "/knot.sock", "zone-reload", "catalog.example."], timeout: 30)
-        #expect(reload.status == 0, "\(reload.stdout)\(reload.stderr)")
-        #expect(try SecondaryTests.waitUntil(seconds: 20) { transfers() == 2 }, "\(meridian.logText)\n\(knotText())")
+        try knot.knotc(["zone-reload", "catalog.example."])
+        #expect(E2E.eventually(20) { transfers() == 2 }, "\(meridian.logText)\n\(knotText())")
         #expect(meridian.logText.contains("catalog: member's unique ID changed"), "\(meridian.logText)")
         #expect(try serves("member-a."), "\(meridian.logText)")
     }

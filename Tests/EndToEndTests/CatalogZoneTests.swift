@@ -5,17 +5,17 @@ import Testing
 import Glibc
 #endif
 
-/// Catalog zones (RFC 9432, version 2): Knot, as a catalog consumer of the catalog Meridian
-/// generates, serves the member zones without a line of its configuration naming them; a zone
-/// added to or removed from the catalog on Meridian (a reload) is added or purged by Knot after
-/// Meridian's NOTIFY.
+/// Catalog zones (RFC 9432, version 2): Knot and BIND, as catalog consumers of the catalog
+/// Meridian generates, serve the member zones without a line of their configuration naming them;
+/// a zone added to or removed from the catalog on Meridian (a reload) is added or deleted by the
+/// consumer after Meridian's NOTIFY.
 @Suite(.serialized) struct CatalogZoneTests {
     static let fixture = E2E.repo.appendingPathComponent("Tests/Fixtures/zones/transfer.zone")
 
     /// Meridian's configuration: member-a. and member-b. from the fixture, each in the catalog
     /// when listed in `members`, and the generated catalog.example., transferable from loopback and
-    /// notified to `knotPort`.
-    static func config(port: UInt16, knotPort: UInt16, members: Set<String>) -> String {
+    /// notified to `consumerPort`.
+    static func config(port: UInt16, consumerPort: UInt16, members: Set<String>) -> String {
         var yaml = "listen: [\"127.0.0.1:\(port)\"]\nworkers: 1\nzones:\n"
         for origin in ["member-a.", "member-b."] {
             yaml += "  - origin: \(origin)\n    file: \(origin)zone\n    transfer: { allow: [127.0.0.1/32] }\n"
@@ -25,33 +25,22 @@ import Glibc
               - origin: catalog.example.
                 catalog-role: generate
                 transfer: { allow: [127.0.0.1/32] }
-                notify: ["127.0.0.1:\(knotPort)"]
+                notify: ["127.0.0.1:\(consumerPort)"]
 
             """
         return yaml
     }
 
-    /// Knot's status for `origin`'s SOA: NOERROR with AA when it serves the zone.
-    static func knotServes(_ kdig: String, _ knotPort: UInt16, _ origin: String) throws -> Bool {
-        let r = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(knotPort)", "+time=1", "+retry=0", "+noall", "+header", origin, "SOA"], timeout: 5)
-        let response = DigResponse.parseKdig(r.stdout)
-        return response.status == "NOERROR" && response.flags.contains("aa")
-    }
+    /// What each consumer logs when it adds a member from the catalog and when it removes one.
+    static let consumerLog: [PeerKind: (added: String, removed: String)] = [
+        .knot: ("[member-b.] zone added from catalog", "[member-a.] zone purged"),
+        .bind: ("catz: adding zone 'member-b' from catalog 'catalog.example' - success",
+                "catz: deleting zone 'member-a' from catalog 'catalog.example' - success"),
+    ]
 
-    /// Polls `condition` until it holds or `seconds` pass.
-    static func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(100_000)
-        }
-        return try condition()
-    }
-
-    @Test("Knot consumes Meridian's catalog: the members are served, a member added on Meridian is transferred and one removed is purged after a reload",
-          .timeLimit(.minutes(2)))
-    func knotConsumesCatalog() throws {
-        let knotd = try E2E.tool("knotd")
+    @Test("Knot and BIND consume Meridian's catalog: the members are served, a member added on Meridian is transferred and one removed is deleted after a reload",
+          .timeLimit(.minutes(2)), arguments: [PeerKind.knot, .bind])
+    func consumesCatalog(kind: PeerKind) throws {
         let kdig = try E2E.tool("kdig")
         let binary = try E2E.meridianBinary()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-catalog-\(UUID().uuidString)")
@@ -61,12 +50,12 @@ import Glibc
             try FileManager.default.copyItem(at: Self.fixture, to: dir.appendingPathComponent(origin + "zone"))
         }
         let port = try E2E.freePort()
-        var knotPort = try E2E.freePort()
-        while knotPort == port { knotPort = try E2E.freePort() }
+        var consumerPort = try E2E.freePort()
+        while consumerPort == port { consumerPort = try E2E.freePort() }
 
         // Meridian, with member-a. in the catalog.
         let configFile = dir.appendingPathComponent("meridian.yaml")
-        try Self.config(port: port, knotPort: knotPort, members: ["member-a."]).write(to: configFile, atomically: true, encoding: .utf8)
+        try Self.config(port: port, consumerPort: consumerPort, members: ["member-a."]).write(to: configFile, atomically: true, encoding: .utf8)
         let check = try E2E.run(binary, ["check", "--config", configFile.path], timeout: 30)
         #expect(check.status == 0 && check.stdout.contains("catalog.example.: 4 records"), "\(check.stdout)\(check.stderr)")
         let log = dir.appendingPathComponent("meridian.log")
@@ -83,7 +72,7 @@ import Glibc
 
         // The catalog, read by kdig: the RFC 9432 version and one PTR per member, the ID from the name.
         var catalog = ""
-        let served = Self.eventually(10) {
+        let served = E2E.eventually(10) {
             catalog = (try? E2E.run(kdig, ["@127.0.0.1", "-p", "\(port)", "+noall", "+answer", "catalog.example.", "AXFR"], timeout: 10).stdout) ?? ""
             return catalog.contains("PTR")
         }
@@ -93,76 +82,28 @@ import Glibc
         let members = records.filter { $0.contains(" PTR ") }
         #expect(members.count == 1 && members[0].hasSuffix("PTR member-a.") && members[0].contains(".zones.catalog.example."), "\(members)")
 
-        // Knot, configured with the catalog only.
-        let knotDir = dir.appendingPathComponent("knot")
-        try FileManager.default.createDirectory(at: knotDir, withIntermediateDirectories: true)
-        let conf = """
-            server:
-                listen: 127.0.0.1@\(knotPort)
-                rundir: \(knotDir.path)
-            log:
-              - target: stderr
-                any: info
-            database:
-                storage: \(knotDir.path)
-            remote:
-              - id: meridian
-                address: 127.0.0.1@\(port)
-            acl:
-              - id: from-meridian
-                address: 127.0.0.1
-                action: notify
-            template:
-              - id: default
-                storage: \(knotDir.path)
-                zonefile-sync: -1
-                zonefile-load: none
-                journal-content: none
-              - id: member
-                storage: \(knotDir.path)
-                master: meridian
-                acl: from-meridian
-                zonefile-sync: -1
-                zonefile-load: none
-                journal-content: none
-            zone:
-              - domain: catalog.example.
-                master: meridian
-                acl: from-meridian
-                catalog-role: interpret
-                catalog-template: member
+        // The consumer, configured with the catalog only.
+        let consumer = try PeerSecondary(kind, port: consumerPort, primaryPort: port, zones: [SecondaryZone(origin: "catalog.example.", catalog: true)])
+        defer { consumer.stop() }
+        let consumerText = { consumer.logText }
 
-            """
-        let knotConf = knotDir.appendingPathComponent("knot.conf")
-        try conf.write(to: knotConf, atomically: true, encoding: .utf8)
-        let knotLog = knotDir.appendingPathComponent("knot.log")
-        _ = FileManager.default.createFile(atPath: knotLog.path, contents: nil)
-        let knot = Process()
-        knot.executableURL = URL(fileURLWithPath: knotd)
-        knot.arguments = ["-c", knotConf.path]
-        let knotHandle = try FileHandle(forWritingTo: knotLog)
-        knot.standardOutput = knotHandle
-        knot.standardError = knotHandle
-        try knot.run()
-        defer { if knot.isRunning { knot.terminate(); knot.waitUntilExit() } }
-        let knotText = { (try? String(contentsOf: knotLog, encoding: .utf8)) ?? "" }
-
-        #expect(try Self.eventually(20) { try Self.knotServes(kdig, knotPort, "member-a.") }, "\(knotText())")
-        #expect(try !Self.knotServes(kdig, knotPort, "member-b."), "\(knotText())")
-        // Knot answers the member like Meridian.
+        #expect(try E2E.eventually(20) { try consumer.serves("member-a.") }, "\(consumerText())")
+        #expect(try !consumer.serves("member-b."), "\(consumerText())")
+        // The consumer answers the member like Meridian.
         for (name, type) in [("www.member-a.", "A"), ("member-a.", "MX")] {
-            let fromKnot = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(knotPort)", "+noall", "+answer", name, type], timeout: 10)
+            let fromConsumer = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(consumerPort)", "+noall", "+answer", name, type], timeout: 10)
             let fromMeridian = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(port)", "+noall", "+answer", name, type], timeout: 10)
             let answer = Set(DigResponse.parseKdig(fromMeridian.stdout).answer)
-            #expect(!answer.isEmpty && answer == Set(DigResponse.parseKdig(fromKnot.stdout).answer), "\(name) \(type)")
+            #expect(!answer.isEmpty && answer == Set(DigResponse.parseKdig(fromConsumer.stdout).answer), "\(kind) \(name) \(type): \(fromConsumer.stdout)")
         }
 
         // member-b. joins the catalog and member-a. leaves it; Meridian reloads and NOTIFYs.
-        try Self.config(port: port, knotPort: knotPort, members: ["member-b."]).write(to: configFile, atomically: true, encoding: .utf8)
+        try Self.config(port: port, consumerPort: consumerPort, members: ["member-b."]).write(to: configFile, atomically: true, encoding: .utf8)
         kill(meridian.processIdentifier, SIGHUP)
-        #expect(try Self.eventually(10) { try Self.knotServes(kdig, knotPort, "member-b.") }, "\(knotText())\n\(meridianLog())")
-        #expect(try Self.eventually(10) { try !Self.knotServes(kdig, knotPort, "member-a.") }, "\(knotText())")
-        #expect(knotText().contains("[member-b.] zone added from catalog") && knotText().contains("[member-a.] zone purged"), "\(knotText())")
+        #expect(try E2E.eventually(10) { try consumer.serves("member-b.") }, "\(consumerText())\n\(meridianLog())")
+        #expect(try E2E.eventually(10) { try !consumer.serves("member-a.") }, "\(consumerText())")
+        let logged = Self.consumerLog[kind]!
+        #expect(consumerText().contains(logged.added) && consumerText().contains(logged.removed), "\(consumerText())")
         // Meridian still serves both zones itself.
         for origin in ["member-a.", "member-b."] {
             let r = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(port)", "+noall", "+header", origin, "SOA"], timeout: 5)

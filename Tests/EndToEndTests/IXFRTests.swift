@@ -282,21 +282,12 @@ private func digUDP(_ port: UInt16, serial: UInt32) throws -> (records: [(type: 
     @Test("Knot as a secondary: after an edit and a reload, NOTIFY brings it the change by IXFR within 2 s, and it answers the changed name like Meridian",
           .timeLimit(.minutes(2)))
     func knotFollowsByIXFR() throws {
-        let knotd = try E2E.tool("knotd")
         let kdig = try E2E.tool("kdig")
         let knotPort = try E2E.freePort()
         let primary = try Primary(zone: zone(serial: 100), zoneKeys: "    notify: [\"127.0.0.1:\(knotPort)\"]\n")
         let knotDir = primary.dir.appendingPathComponent("knot")
         try FileManager.default.createDirectory(at: knotDir, withIntermediateDirectories: true)
-        let conf = """
-            server:
-                listen: 127.0.0.1@\(knotPort)
-                rundir: \(knotDir.path)
-            log:
-              - target: stderr
-                any: info
-            database:
-                storage: \(knotDir.path)
+        let knot = try KnotDaemon(dir: knotDir, port: knotPort, config: KnotDaemon.head(dir: knotDir, port: knotPort) + """
             remote:
               - id: meridian
                 address: 127.0.0.1@\(primary.port)
@@ -314,30 +305,17 @@ private func digUDP(_ port: UInt16, serial: UInt32) throws -> (records: [(type: 
                 master: meridian
                 acl: notify-from-meridian
 
-            """
-        let confFile = knotDir.appendingPathComponent("knot.conf")
-        try conf.write(to: confFile, atomically: true, encoding: .utf8)
-        let knotLog = knotDir.appendingPathComponent("knot.log")
-        _ = FileManager.default.createFile(atPath: knotLog.path, contents: nil)
-        let knot = Process()
-        knot.executableURL = URL(fileURLWithPath: knotd)
-        knot.arguments = ["-c", confFile.path]
-        let handle = try FileHandle(forWritingTo: knotLog)
-        knot.standardOutput = handle
-        knot.standardError = handle
-        try knot.run()
-        defer { if knot.isRunning { knot.terminate(); knot.waitUntilExit() } }
-        let logText = { (try? String(contentsOf: knotLog, encoding: .utf8)) ?? "" }
+            """)
+        defer { knot.stop() }
+        let logText = { knot.logText }
 
-        var deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, (try? soaSerial(knotPort)) != 100 { usleep(100_000) }
-        #expect(try soaSerial(knotPort) == 100, "Knot did not load the zone:\n\(logText())")
+        #expect(E2E.eventually(30) { (try? soaSerial(knotPort)) == 100 }, "Knot did not load the zone:\n\(logText())")
         #expect(logText().contains("AXFR, incoming"), "\(logText())")
 
         let before = logText().count
         let started = Date()
         try primary.reload(zone(serial: 101, extra: "changed IN A 192.0.2.101\n"))
-        deadline = started.addingTimeInterval(2)
+        let deadline = started.addingTimeInterval(2)
         var answer = ""
         while Date() < deadline {
             answer = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(knotPort)", "+short", "changed.ixfr.example.", "A"], timeout: 5).stdout

@@ -153,22 +153,13 @@ import Glibc
 
     @Test("a Knot secondary drops a data center that goes down after the NOTIFY and takes it back", .timeLimit(.minutes(3)))
     func knotFollowsHealth() throws {
-        let knotd = try E2E.tool("knotd")
         let kdig = try E2E.tool("kdig")
         let knotPort = try E2E.freePort()
         let (server, stateFile) = try Self.start(notify: knotPort)
         defer { server.remove() }
         let knotDir = server.dir.appendingPathComponent("knot")
         try FileManager.default.createDirectory(at: knotDir, withIntermediateDirectories: true)
-        let conf = """
-            server:
-                listen: 127.0.0.1@\(knotPort)
-                rundir: \(knotDir.path)
-            log:
-              - target: stderr
-                any: info
-            database:
-                storage: \(knotDir.path)
+        let knot = try KnotDaemon(dir: knotDir, port: knotPort, config: KnotDaemon.head(dir: knotDir, port: knotPort) + """
             remote:
               - id: meridian
                 address: 127.0.0.1@\(server.port)
@@ -187,20 +178,9 @@ import Glibc
                 master: meridian
                 acl: notify-from-meridian
 
-            """
-        let confFile = knotDir.appendingPathComponent("knot.conf")
-        try conf.write(to: confFile, atomically: true, encoding: .utf8)
-        let knotLog = knotDir.appendingPathComponent("knot.log")
-        _ = FileManager.default.createFile(atPath: knotLog.path, contents: nil)
-        let knot = Process()
-        knot.executableURL = URL(fileURLWithPath: knotd)
-        knot.arguments = ["-c", confFile.path]
-        let handle = try FileHandle(forWritingTo: knotLog)
-        knot.standardOutput = handle
-        knot.standardError = handle
-        try knot.run()
-        defer { if knot.isRunning { knot.terminate(); knot.waitUntilExit() } }
-        let logText = { (try? String(contentsOf: knotLog, encoding: .utf8)) ?? "" }
+            """)
+        defer { knot.stop() }
+        let logText = { knot.logText }
 
         /// Knot's A answer for the healthy name, as addresses.
         func knotAnswer() throws -> Set<String> {

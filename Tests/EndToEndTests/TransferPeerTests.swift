@@ -6,289 +6,6 @@ import Testing
 import Glibc
 #endif
 
-/// The standard secondaries a Meridian primary is tested with (issue 10, item 5).
-enum PeerKind: String, CaseIterable, CustomStringConvertible, Sendable {
-    case knot, nsd, bind
-    var description: String { rawValue }
-    /// The daemon's executable name (E2E.tool names the Debian package when it is missing).
-    var daemon: String {
-        switch self {
-        case .knot: return "knotd"
-        case .nsd: return "nsd"
-        case .bind: return "named"
-        }
-    }
-}
-
-/// One zone a secondary follows from Meridian.
-struct SecondaryZone {
-    var origin: String
-    /// The TSIG key (a name of `PeerSecondary`'s keys) that signs its transfers and that NOTIFYs
-    /// for it must be signed with; nil: unsigned.
-    var key: String? = nil
-    /// The source address of the secondary's transfers (and refresh queries) for this zone; nil:
-    /// the kernel's choice (127.0.0.1).
-    var source: String? = nil
-}
-
-/// A real Knot, NSD or BIND running as a secondary of a Meridian on loopback, its configuration,
-/// state and log in a temporary directory: one helper per peer, so that the transfer tests (AXFR
-/// today, IXFR, service names, catalogs later) share them.
-final class PeerSecondary {
-    // NSD asks for IXFR, as it does by default: it does not fall back to AXFR after a REFUSED
-    // IXFR, so this also checks that Meridian never refuses an IXFR it may answer AXFR-style.
-
-    let kind: PeerKind
-    let port: UInt16
-    let dir: URL
-    let process: Process
-    /// The daemon's stdout and stderr (and for NSD its logfile beside it).
-    let log: URL
-
-    /// Starts `kind` on `port` (E2E.freePort(); given, so that Meridian's `notify:` can name it
-    /// before the secondary exists) as a secondary of the Meridian on 127.0.0.1@`primaryPort` for
-    /// `zones`, with the TSIG `keys` (name → base64 hmac-sha256 secret). NOTIFY is accepted from
-    /// 127.0.0.1 (signed with the zone's key when it has one), and the secondary gives AXFR of its
-    /// copy to 127.0.0.1 (unsigned), for the tests to compare. Returns once the daemon runs; the
-    /// zones load in the background (`waitServing`).
-    init(_ kind: PeerKind, port: UInt16, primaryPort: UInt16, zones: [SecondaryZone], keys: [String: String] = [:]) throws {
-        self.kind = kind
-        self.port = port
-        let daemon = try E2E.tool(kind.daemon)
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-\(kind)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        log = dir.appendingPathComponent("\(kind).out")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let conf: String
-        let arguments: [String]
-        switch kind {
-        case .knot:
-            conf = Self.knotConf(dir: dir, port: port, primaryPort: primaryPort, zones: zones, keys: keys)
-            arguments = ["-c", dir.appendingPathComponent("knot.conf").path]
-        case .nsd:
-            conf = Self.nsdConf(dir: dir, port: port, primaryPort: primaryPort, zones: zones, keys: keys)
-            arguments = ["-d", "-c", dir.appendingPathComponent("nsd.conf").path]
-        case .bind:
-            conf = Self.bindConf(dir: dir, port: port, primaryPort: primaryPort, zones: zones, keys: keys)
-            // -g: foreground, logging to stderr only (no named.run, nothing under /var).
-            arguments = ["-g", "-c", dir.appendingPathComponent("named.conf").path]
-        }
-        let confName = ["knot": "knot.conf", "nsd": "nsd.conf", "bind": "named.conf"][kind.rawValue]!
-        try conf.write(to: dir.appendingPathComponent(confName), atomically: true, encoding: .utf8)
-        process = Process()
-        // Through python3's exec with an empty signal mask: the test process blocks SIGTERM and
-        // more, children inherit that mask, and NSD (which does not reset it) would never stop.
-        process.executableURL = URL(fileURLWithPath: try E2E.python())
-        process.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-                             daemon] + arguments
-        process.currentDirectoryURL = dir
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    /// The peers' configuration texts, as docs/OPERATIONS.md shows them.
-    static func knotConf(dir: URL, port: UInt16, primaryPort: UInt16, zones: [SecondaryZone], keys: [String: String]) -> String {
-        var c = """
-            server:
-                listen: 127.0.0.1@\(port)
-                rundir: \(dir.path)
-                udp-workers: 1
-                tcp-workers: 1
-                background-workers: 1
-            log:
-              - target: stderr
-                any: info
-            database:
-                storage: \(dir.path)
-
-            """
-        if !keys.isEmpty {
-            c += "key:\n"
-            for (name, secret) in keys.sorted(by: { $0.key < $1.key }) {
-                c += "  - id: \(name)\n    algorithm: hmac-sha256\n    secret: \(secret)\n"
-            }
-        }
-        c += "remote:\n"
-        for (i, z) in zones.enumerated() {
-            c += "  - id: meridian\(i)\n    address: 127.0.0.1@\(primaryPort)\n"
-            if let key = z.key { c += "    key: \(key)\n" }
-            if let source = z.source { c += "    via: \(source)\n" }
-        }
-        c += "acl:\n  - id: transfer-out\n    address: 127.0.0.1\n    action: transfer\n"
-        for (i, z) in zones.enumerated() {
-            c += "  - id: notify\(i)\n    address: 127.0.0.1\n    action: notify\n"
-            if let key = z.key { c += "    key: \(key)\n" }
-        }
-        c += """
-            template:
-              - id: default
-                storage: \(dir.path)
-                zonefile-sync: -1
-                zonefile-load: none
-                journal-content: none
-            zone:
-
-            """
-        for (i, z) in zones.enumerated() {
-            c += "  - domain: \(z.origin)\n    master: meridian\(i)\n    acl: [notify\(i), transfer-out]\n"
-        }
-        return c
-    }
-
-    static func nsdConf(dir: URL, port: UInt16, primaryPort: UInt16, zones: [SecondaryZone], keys: [String: String]) -> String {
-        var c = """
-            server:
-                ip-address: 127.0.0.1@\(port)
-                port: \(port)
-                server-count: 1
-                username: ""
-                chroot: ""
-                zonesdir: \(dir.path)
-                database: ""
-                zonelistfile: \(dir.path)/zone.list
-                pidfile: \(dir.path)/nsd.pid
-                xfrdfile: \(dir.path)/xfrd.state
-                xfrdir: \(dir.path)
-                logfile: \(dir.path)/nsd.log
-                verbosity: 2
-                rrl-ratelimit: 0
-                minimal-responses: yes
-            remote-control:
-                control-enable: no
-
-            """
-        for (name, secret) in keys.sorted(by: { $0.key < $1.key }) {
-            c += "key:\n    name: \(name)\n    algorithm: hmac-sha256\n    secret: \"\(secret)\"\n"
-        }
-        for z in zones {
-            let key = z.key ?? "NOKEY"
-            c += "zone:\n    name: \(z.origin)\n    zonefile: \(z.origin)zone\n"
-            c += "    request-xfr: 127.0.0.1@\(primaryPort) \(key)\n    allow-notify: 127.0.0.1 \(key)\n"
-            c += "    provide-xfr: 127.0.0.1 NOKEY\n"
-            if let source = z.source { c += "    outgoing-interface: \(source)\n" }
-        }
-        return c
-    }
-
-    static func bindConf(dir: URL, port: UInt16, primaryPort: UInt16, zones: [SecondaryZone], keys: [String: String]) -> String {
-        var c = """
-            options {
-                directory "\(dir.path)";
-                pid-file "\(dir.path)/named.pid";
-                session-keyfile "\(dir.path)/session.key";
-                managed-keys-directory "\(dir.path)";
-                listen-on port \(port) { 127.0.0.1; };
-                listen-on-v6 { none; };
-                recursion no;
-                dnssec-validation no;
-                minimal-responses no-auth;
-                notify no;
-                allow-query { any; };
-            };
-            controls { };
-
-            """
-        for (name, secret) in keys.sorted(by: { $0.key < $1.key }) {
-            c += "key \"\(name)\" { algorithm hmac-sha256; secret \"\(secret)\"; };\n"
-        }
-        for z in zones {
-            let key = z.key.map { " key \($0)" } ?? ""
-            c += "zone \"\(z.origin)\" {\n    type secondary;\n    file \"\(z.origin)db\";\n"
-            c += "    primaries { 127.0.0.1 port \(primaryPort)\(key); };\n"
-            c += "    allow-notify { \(z.key.map { "key \($0)" } ?? "127.0.0.1"); };\n"
-            c += "    allow-transfer { 127.0.0.1; };\n"
-            // Without use-alt-transfer-source no, BIND 9.18 retries a refused transfer from any
-            // address (alt-transfer-source *), and 127.0.0.1 is allowed.
-            if let source = z.source { c += "    transfer-source \(source);\n    use-alt-transfer-source no;\n" }
-            c += "};\n"
-        }
-        return c
-    }
-
-    var logText: String {
-        var text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        if kind == .nsd { text += (try? String(contentsOf: dir.appendingPathComponent("nsd.log"), encoding: .utf8)) ?? "" }
-        return text
-    }
-
-    /// The secondary's answer to `origin SOA` over UDP: its rcode, whether AA is set, and the serial.
-    func soa(_ origin: String) throws -> (status: String, aa: Bool, serial: UInt32?) {
-        let r = try E2E.run(try E2E.tool("kdig"), ["@127.0.0.1", "-p", "\(port)", "+time=1", "+retry=0", "+noall", "+header", "+answer",
-                                                  origin, "SOA"], timeout: 5)
-        let parsed = DigResponse.parseKdig(r.stdout)
-        let serial = parsed.answer.first { $0.contains(" SOA ") }.flatMap { line -> UInt32? in
-            let f = line.split(separator: " ")
-            guard let i = f.firstIndex(of: "SOA"), f.count > i + 3 else { return nil }
-            return UInt32(f[i + 3])
-        }
-        return (parsed.status, parsed.flags.contains("aa"), serial)
-    }
-
-    /// Polls until the secondary answers `origin SOA` authoritatively with `serial` (any serial
-    /// when nil), or the deadline passes. Returns whether it did.
-    func waitServing(_ origin: String, serial: UInt32? = nil, until deadline: Date) throws -> Bool {
-        while Date() < deadline {
-            guard process.isRunning else { throw E2EError.setup("\(kind) exited with status \(process.terminationStatus):\n\(logText)") }
-            let s = try soa(origin)
-            if s.status == "NOERROR" && s.aa && s.serial != nil && (serial == nil || s.serial == serial) { return true }
-            usleep(20_000)
-        }
-        return false
-    }
-
-    /// Polls until one line of the log contains every one of `parts`, or the deadline passes.
-    func waitLogLine(_ parts: [String], until deadline: Date) -> Bool {
-        while Date() < deadline {
-            if logText.split(separator: "\n").contains(where: { line in parts.allSatisfy { line.contains($0) } }) { return true }
-            usleep(50_000)
-        }
-        return false
-    }
-
-    /// SIGTERM, then SIGKILL after 10 s, to the daemon and the processes it forked (NSD's
-    /// server and main processes), each by its ID.
-    func stop() {
-        let pid = process.processIdentifier
-        if process.isRunning {
-            let family = [pid] + Self.descendants(of: pid)
-            for p in family { kill(p, SIGTERM) }
-            let deadline = Date().addingTimeInterval(10)
-            while family.contains(where: { kill($0, 0) == 0 && !Self.isZombie($0) }) && Date() < deadline { usleep(20_000) }
-            for p in family where kill(p, 0) == 0 { kill(p, SIGKILL) }
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(at: dir)
-    }
-
-    deinit { stop() }
-
-    /// The IDs of every process below `pid` (from /proc/*/stat's parent field).
-    static func descendants(of pid: Int32) -> [Int32] {
-        var parent: [Int32: Int32] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-            if fields.count > 1, let pp = Int32(fields[1]) { parent[p] = pp }
-        }
-        var out: [Int32] = [], frontier = [pid]
-        while let next = frontier.popLast() {
-            let children = parent.filter { $0.value == next }.map(\.key)
-            out += children
-            frontier += children
-        }
-        return out
-    }
-
-    static func isZombie(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
-        return stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
-    }
-}
-
 /// Knot, NSD and BIND as secondaries of Meridian (issue 10, item 5, for what Meridian does as a
 /// primary): the AXFR at start, every answer equal to Meridian's own, the NOTIFY after a reload
 /// served within 2 s, TSIG required and a wrong key refused, an address outside the ACL refused,
@@ -344,7 +61,49 @@ final class PeerSecondary {
         return text
     }
 
-    @Test("each standard secondary: AXFR at start, answers equal to Meridian's, TSIG required, a wrong key and an address outside the ACL refused, the NOTIFY after a reload served within 2 s",
+    /// The bytes and records kdig received for a transfer (`+stats`: "Received 224 B (1 messages, 5 records)").
+    static func received(_ port: UInt16, _ origin: String, _ type: String) throws -> (bytes: Int, records: Int)? {
+        let r = try E2E.run(try E2E.tool("kdig"), ["@127.0.0.1", "-p", "\(port)", "+noall", "+stats", origin, type], timeout: 30)
+        guard let line = r.stdout.split(separator: "\n").first(where: { $0.contains("Received ") && $0.contains(" records)") }) else { return nil }
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "(" })
+        guard let b = words.firstIndex(of: "Received"), b + 1 < words.count, let bytes = Int(words[b + 1]),
+              let r = words.firstIndex(where: { $0.hasPrefix("records") }), r > 0, let records = Int(words[r - 1]) else { return nil }
+        return (bytes, records)
+    }
+
+    /// After the reload to serial 2024010102 (one A record added), the secondary took the change
+    /// by IXFR, not AXFR. Meridian logs no outgoing transfer, so what it served is read from its
+    /// answer to the same question (IXFR from serial 2024010101): the change alone, 5 records (the
+    /// new SOA, the old SOA, the new SOA, the added A, the new SOA; RFC 1995 §4), in fewer bytes
+    /// than its AXFR. Each secondary logs a transfer of open.example. (unsigned: a MAC would change
+    /// the size) of exactly those bytes; Knot also names it IXFR, and BIND (at debug level 3) says
+    /// it requested IXFR and got an incremental response, for the signed zone too.
+    static func expectIXFR(_ peer: PeerSecondary, meridian: MeridianProcess) throws {
+        let ixfr = try Self.received(meridian.port, "open.example.", "IXFR=2024010101")
+        let axfr = try Self.received(meridian.port, "open.example.", "AXFR")
+        #expect(ixfr?.records == 5, "Meridian's IXFR from 2024010101: \(String(describing: ixfr))")
+        guard let ixfr, let axfr, ixfr.bytes < axfr.bytes else {
+            Issue.record("Meridian's IXFR answer \(String(describing: ixfr)) is not smaller than its AXFR \(String(describing: axfr))")
+            return
+        }
+        let line: [String] = switch peer.kind {
+        case .knot: ["[open.example.] IXFR, incoming", "finished", " \(ixfr.bytes) bytes"]
+        case .nsd: ["zone open.example. received update to serial 2024010102", "of \(ixfr.bytes) bytes"]
+        case .bind: ["transfer of 'open.example/IN'", "Transfer completed: 1 messages, 5 records, \(ixfr.bytes) bytes"]
+        }
+        let deadline = Date().addingTimeInterval(10)
+        #expect(peer.waitLogLine(line, until: deadline),
+                "\(peer.kind) logged no transfer of \(ixfr.bytes) bytes (Meridian's IXFR answer; its AXFR is \(axfr.bytes)) for open.example. serial 2024010102:\n\(peer.logText.suffix(6000))")
+        if peer.kind == .bind {
+            for zone in ["open.example", "signed.example"] {
+                let asked = peer.waitLogLine(["transfer of '\(zone)/IN'", "requesting IXFR for serial 2024010101"], until: deadline)
+                let incremental = peer.waitLogLine(["transfer of '\(zone)/IN'", "got incremental response"], until: deadline)
+                #expect(asked && incremental, "bind did not take \(zone) by IXFR:\n\(peer.logText.suffix(6000))")
+            }
+        }
+    }
+
+    @Test("each standard secondary: AXFR at start, answers equal to Meridian's, TSIG required, a wrong key and an address outside the ACL refused, the NOTIFY after a reload served within 2 s and the change taken by IXFR",
           .timeLimit(.minutes(5)), arguments: PeerKind.allCases)
     func secondaryFollowsMeridian(kind: PeerKind) throws {
         let testStart = Date().addingTimeInterval(-1)
@@ -407,6 +166,7 @@ final class PeerSecondary {
         let added = try E2E.run(try E2E.tool("kdig"), ["@127.0.0.1", "-p", "\(peer.port)", "+short", "added.open.example.", "A"], timeout: 10)
         #expect(added.stdout.contains("192.0.2.99"), "\(kind): \(added.stdout)")
         #expect(server.logText.contains("notify: acknowledged"), "\(server.logText)")
+        try Self.expectIXFR(peer, meridian: server)
         let editedCopy = server.dir.appendingPathComponent("edited.zone")
         try Self.edited(serial: 2024010102, newName: "added").write(to: editedCopy, atomically: true, encoding: .utf8)
         let again = try Self.sameAnswers(editedCopy, "open.example.", meridian: server.port, peer)

@@ -167,22 +167,13 @@ import Glibc
 
     @Test("Knot as a secondary loads the zone from Meridian by AXFR and answers like Meridian", .timeLimit(.minutes(2)))
     func knotSecondary() throws {
-        let knotd = try E2E.tool("knotd")
         let kdig = try E2E.tool("kdig")
         let (server, dir) = try Self.server()
         defer { server.stop(); try? FileManager.default.removeItem(at: dir) }
         let knotPort = try E2E.freePort()
         let knotDir = dir.appendingPathComponent("knot")
         try FileManager.default.createDirectory(at: knotDir, withIntermediateDirectories: true)
-        let conf = """
-            server:
-                listen: 127.0.0.1@\(knotPort)
-                rundir: \(knotDir.path)
-            log:
-              - target: stderr
-                any: info
-            database:
-                storage: \(knotDir.path)
+        let knot = try KnotDaemon(dir: knotDir, port: knotPort, config: KnotDaemon.head(dir: knotDir, port: knotPort) + """
             key:
               - id: xfr-key
                 algorithm: hmac-sha256
@@ -205,30 +196,13 @@ import Glibc
               - domain: signed.example.
                 master: meridian-signed
 
-            """
-        let confFile = knotDir.appendingPathComponent("knot.conf")
-        try conf.write(to: confFile, atomically: true, encoding: .utf8)
-        let knotLog = knotDir.appendingPathComponent("knot.log")
-        _ = FileManager.default.createFile(atPath: knotLog.path, contents: nil)
-        let knot = Process()
-        knot.executableURL = URL(fileURLWithPath: knotd)
-        knot.arguments = ["-c", confFile.path]
-        let handle = try FileHandle(forWritingTo: knotLog)
-        knot.standardOutput = handle
-        knot.standardError = handle
-        try knot.run()
-        defer { if knot.isRunning { knot.terminate(); knot.waitUntilExit() } }
-        let logText = { (try? String(contentsOf: knotLog, encoding: .utf8)) ?? "" }
+            """)
+        defer { knot.stop() }
+        let logText = { knot.logText }
 
         // Both zones are loaded once Knot answers their SOA with AA.
         for origin in ["open.example.", "signed.example."] {
-            let deadline = Date().addingTimeInterval(30)
-            var loaded = false
-            while Date() < deadline && !loaded {
-                let r = try E2E.run(kdig, ["@127.0.0.1", "-p", "\(knotPort)", "+time=1", "+retry=0", "+noall", "+header", origin, "SOA"], timeout: 5)
-                loaded = r.stdout.contains("NOERROR") && DigResponse.parseKdig(r.stdout).flags.contains("aa")
-                if !loaded { usleep(200_000) }
-            }
+            let loaded = try E2E.eventually(30) { try knot.serves(origin) }
             #expect(loaded, "Knot did not load \(origin):\n\(logText())\n\(server.logText)")
         }
         #expect(logText().contains("AXFR"), "\(logText())")
