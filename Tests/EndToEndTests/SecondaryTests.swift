@@ -437,7 +437,7 @@ import Glibc
         #expect(metrics.stdout.contains("meridian_zone_serial{zone=\"fake.example.\"} 15"), "\(metrics.stdout.suffix(3000))")
     }
 
-    @Test("BIND as primary (ixfr-from-differences): AXFR at start, IXFR after an edit and SIGHUP with BIND's NOTIFY, answers equal to BIND's",
+    @Test("BIND as primary (ixfr-from-differences): AXFR at start, IXFR after an edit and SIGHUP with BIND's NOTIFY, answers equal to BIND's; a zone BIND transfers only with a TSIG key is transferred signed (BIND verifies the request, Meridian every message)",
           .timeLimit(.minutes(2)))
     func bindPrimary() throws {
         let named = try E2E.tool("named")
@@ -449,6 +449,8 @@ import Glibc
         try FileManager.default.createDirectory(at: bindDir, withIntermediateDirectories: true)
         let zoneFile = bindDir.appendingPathComponent("sec.example.zone")
         try Self.zone(serial: 1).write(to: zoneFile, atomically: true, encoding: .utf8)
+        let signedFile = bindDir.appendingPathComponent("signed.example.zone")
+        try Self.zone(serial: 7, www: "192.0.2.70").write(to: signedFile, atomically: true, encoding: .utf8)
         let conf = bindDir.appendingPathComponent("named.conf")
         try """
             options {
@@ -465,7 +467,9 @@ import Glibc
                 minimal-responses no-auth;   // as Knot and Meridian: no NS in the authority of positive answers
             };
             controls { };
+            key "xfr-key" { algorithm hmac-sha256; secret "\(Self.secret)"; };
             zone "sec.example." { type primary; file "\(zoneFile.path)"; };
+            zone "signed.example." { type primary; file "\(signedFile.path)"; allow-transfer { key xfr-key; }; notify no; };
 
             """.write(to: conf, atomically: true, encoding: .utf8)
         let log = bindDir.appendingPathComponent("named.log")
@@ -485,13 +489,28 @@ import Glibc
               - origin: sec.example.
                 file: store/sec.example.zone
                 primaries: ["127.0.0.1:\(bindPort)"]
+              - origin: signed.example.
+                file: store/signed.example.zone
+                primaries: ["127.0.0.1:\(bindPort)"]
+                primary-key: xfr-key
 
-            """)
+            """, extra: "tsig-keys:\n  - { name: xfr-key, algorithm: hmac-sha256, secret: \(Self.secret) }\n")
         defer { meridian.stop() }
         #expect(try E2E.eventually(15) { try Self.query(port, "www.sec.example.", "A").answer.contains { $0.hasSuffix("192.0.2.10") } },
                 "\(meridian.logText)\n\(bindLog())")
         #expect(meridian.logText.contains("kind=AXFR primary=127.0.0.1:\(bindPort)"), "\(meridian.logText)")
         try Self.sameAnswers(port, bindPort)
+        // The signed zone: BIND refuses an unsigned AXFR of it, and Meridian's signed one succeeds.
+        let unsigned = try E2E.run(try E2E.tool("kdig"), ["@127.0.0.1", "-p", "\(bindPort)", "signed.example.", "AXFR"], timeout: 10)
+        #expect(!unsigned.stdout.contains("192.0.2.70") && (unsigned.stdout + unsigned.stderr).contains("REFUSED"),
+                "\(unsigned.stdout)\n\(unsigned.stderr)")
+        #expect(try E2E.eventually(15) { try Self.query(port, "www.signed.example.", "A").answer.contains { $0.hasSuffix("192.0.2.70") } },
+                "\(meridian.logText)\n\(bindLog())")
+        #expect(meridian.logText.contains("zone=signed.example.") && meridian.logText.contains("kind=AXFR primary=127.0.0.1:\(bindPort)"),
+                "\(meridian.logText)")
+        let signedLines = bindLog().split(separator: "\n").filter { $0.contains("signed.example") }
+        #expect(signedLines.contains { $0.contains("key xfr-key") && $0.contains("transfer of 'signed.example/IN': AXFR started") },
+                "\(signedLines.joined(separator: "\n"))")
 
         try Self.zone(serial: 2, www: "192.0.2.11", extra: "new IN A 192.0.2.77").write(to: zoneFile, atomically: true, encoding: .utf8)
         kill(bind.processIdentifier, SIGHUP)
