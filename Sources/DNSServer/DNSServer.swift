@@ -130,7 +130,8 @@ public final class DNSServer: Sendable {
             }
             let tcp = TCPServer(
                 engine: reference, counters: counters, queryLog: queryLog, firstShard: udpThreads, group: group,
-                idleTimeout: configuration.tcpIdleTimeout, connections: TCPConnections(limit: configuration.tcpMaxConnections))
+                idleTimeout: configuration.tcpIdleTimeout, connections: TCPConnections(limit: configuration.tcpMaxConnections),
+                logger: logger)
             for address in configuration.listen {
                 let fd = try boundSocket(address, stream: true)
                 do {
@@ -322,9 +323,12 @@ private struct TCPServer {
     let connections: TCPConnections
     /// One response buffer, counter shard and query-log writer per event loop (see `ResponseScratch`).
     let scratch: [ObjectIdentifier: ResponseScratch]
+    /// Where outgoing zone transfers are logged.
+    let logger: Logger
 
     init(engine: EngineReference, counters: QueryCounters, queryLog: QueryLog?, firstShard: Int,
-         group: MultiThreadedEventLoopGroup, idleTimeout: Duration, connections: TCPConnections) {
+         group: MultiThreadedEventLoopGroup, idleTimeout: Duration, connections: TCPConnections, logger: Logger) {
+        self.logger = logger
         self.engine = engine
         self.counters = counters
         self.group = group
@@ -338,7 +342,7 @@ private struct TCPServer {
     }
 
     func bootstrap() -> ServerBootstrap {
-        let (engine, counters, connections, scratch) = (engine, counters, connections, scratch)
+        let (engine, counters, connections, scratch, logger) = (engine, counters, connections, scratch, logger)
         let idle = TimeAmount(idleTimeout)
         return ServerBootstrap(group: group)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -352,7 +356,7 @@ private struct TCPServer {
                         TCPIdleHandler(connection: connection, timeout: idle),
                         ByteToMessageHandler(DNSTCPFrameDecoder()),
                         DNSTCPQueryHandler(engine: engine, scratch: buffer, counters: counters,
-                                           connection: connection))
+                                           connection: connection, logger: logger))
                 }
             }
     }

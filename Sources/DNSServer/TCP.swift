@@ -1,4 +1,7 @@
 import Atomics
+import Foundation
+import Logging
+import Metrics
 public import NIOCore
 import QueryEngine
 import IPNet
@@ -157,14 +160,22 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
     private var transfer: OutgoingTransfer?
     private var pending: [ByteBuffer] = []
     private var closeWhenDone = false
+    /// Messages and bytes of the transfer being sent, and when it started, for its log line.
+    private var transferMessages = 0
+    private var transferBytes = 0
+    private var transferStart = ContinuousClock.now
     /// The connection's idle clock, pushed on by every transfer message sent.
     private let connection: TCPConnections.Entry?
+    /// Where outgoing transfers are logged (one line when each starts and one when it ends).
+    private let logger: Logger
 
-    init(engine: EngineReference, scratch: ResponseScratch, counters: QueryCounters, connection: TCPConnections.Entry? = nil) {
+    init(engine: EngineReference, scratch: ResponseScratch, counters: QueryCounters, connection: TCPConnections.Entry? = nil,
+         logger: Logger) {
         self.engine = engine
         self.scratch = scratch
         self.counters = counters
         self.connection = connection
+        self.logger = logger
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -188,6 +199,9 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
         let box = engine.load()
         if let stream = message.withUnsafeReadableBytes({ box.engine.transfer($0, from: client) }) {
             transfer = stream
+            (transferMessages, transferBytes, transferStart) = (0, 0, .now)
+            logger.info("transfer out: started", metadata: transferMetadata(stream))
+            Counter(label: "meridian_transfers_out_total", dimensions: [("kind", stream.kind.hasPrefix("IXFR, incremental") ? "IXFR, incremental" : stream.kind)]).increment()
             sendTransfer(context: context)
             return
         }
@@ -216,6 +230,12 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
         let length = stream.next(into: scratch.buffer)
         transfer = stream
         guard length > 0 else {
+            let took = ContinuousClock.now - transferStart
+            var meta = transferMetadata(stream)
+            meta["messages"] = "\(transferMessages)"
+            meta["bytes"] = "\(transferBytes)"
+            meta["seconds"] = "\(String(format: "%.3f", Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18))"
+            logger.info("transfer out: done", metadata: meta)
             transfer = nil
             while transfer == nil, !closing, !pending.isEmpty {
                 answer(pending.removeFirst(), context: context)
@@ -224,6 +244,8 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
             if transfer == nil && closeWhenDone { closeAfterWrites(context: context) }
             return
         }
+        transferMessages += 1
+        transferBytes += length
         var out = context.channel.allocator.buffer(capacity: 2 + length)
         out.writeInteger(UInt16(length))
         out.writeBytes(UnsafeRawBufferPointer(rebasing: scratch.buffer[..<length]))
@@ -234,11 +256,22 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
             case .success:
                 connection?.lastActivity.store(context.eventLoop.now.uptimeNanoseconds, ordering: .relaxed)
                 sendTransfer(context: context)
-            case .failure:
+            case .failure(let error):
+                if let stream = transfer {
+                    var meta = transferMetadata(stream)
+                    meta["messages"] = "\(transferMessages)"
+                    meta["error"] = "\(error)"
+                    logger.warning("transfer out: cut short", metadata: meta)
+                }
                 transfer = nil
                 context.close(promise: nil)
             }
         }
+    }
+
+    private func transferMetadata(_ stream: OutgoingTransfer) -> Logger.Metadata {
+        ["zone": "\(stream.zone.map { "\($0)" } ?? "?")", "kind": "\(stream.kind)", "serial": "\(stream.serial.map { "\($0)" } ?? "-")",
+         "client": "\(client)"]
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -157,6 +157,31 @@ public enum OutgoingTransfer: Sendable {
         }
     }
 
+    /// The zone transferred (its apex as the SOA names it; nil only for a malformed owner).
+    public var zone: DNSName? {
+        switch self {
+        case .axfr(let s): return s.zone.origin
+        case .ixfr(let s): return try? DNSName(wire: s.current.owner)
+        }
+    }
+
+    /// The serial the transfer brings the client to.
+    public var serial: UInt32? {
+        switch self {
+        case .axfr(let s): return s.zone.serial
+        case .ixfr(let s): return SOAFields(rdata: s.current.rdata)?.serial
+        }
+    }
+
+    /// What is sent, as the log names it: `AXFR`; for an IXFR `incremental` (with the number of
+    /// versions), `whole zone` (AXFR-style) or `current` (the SOA alone, RFC 1995 §2).
+    public var kind: String {
+        switch self {
+        case .axfr(let s): return s.parsed.qtype == .ixfr ? "IXFR, whole zone" : "AXFR"
+        case .ixfr(let s): return s.changes.isEmpty ? "IXFR, current" : "IXFR, incremental (\(s.changes.count) versions)"
+        }
+    }
+
     /// The answer to an IXFR `query` (parsed, for the apex of the snapshot's zone, access already
     /// granted) from the zone's `journal` (RFC 1995 §2, §4): the current SOA alone when the client's serial
     /// (the SOA in the query's authority section) is the zone's or newer; the changes since it

@@ -2,6 +2,7 @@ import Foundation
 // The TCP framing of DNSServer, through its real pipeline on EmbeddedChannels.
 @testable import DNSServer
 import DNSZone
+import Logging
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
@@ -64,7 +65,8 @@ private func connection(_ connections: TCPConnections, idle: TimeAmount = .secon
     try channel.pipeline.syncOperations.addHandlers(
         TCPIdleHandler(connection: connections.admit(channel), timeout: idle),
         ByteToMessageHandler(DNSTCPFrameDecoder()),
-        DNSTCPQueryHandler(engine: engine, scratch: ResponseScratch(shard: 0, log: nil), counters: QueryCounters(shards: 1)))
+        DNSTCPQueryHandler(engine: engine, scratch: ResponseScratch(shard: 0, log: nil), counters: QueryCounters(shards: 1),
+                           logger: Logger(label: "test")))
     return channel
 }
 

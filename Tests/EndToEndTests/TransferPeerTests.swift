@@ -72,13 +72,18 @@ import Glibc
     }
 
     /// After the reload to serial 2024010102 (one A record added), the secondary took the change
-    /// by IXFR, not AXFR. Meridian logs no outgoing transfer, so what it served is read from its
-    /// answer to the same question (IXFR from serial 2024010101): the change alone, 5 records (the
+    /// by IXFR, not AXFR: Meridian logged an incremental transfer of it before this test's own
+    /// query, and its answer to the same question (IXFR from serial 2024010101) is the change alone, 5 records (the
     /// new SOA, the old SOA, the new SOA, the added A, the new SOA; RFC 1995 §4), in fewer bytes
     /// than its AXFR. Each secondary logs a transfer of open.example. (unsigned: a MAC would change
     /// the size) of exactly those bytes; Knot also names it IXFR, and BIND (at debug level 3) says
     /// it requested IXFR and got an incremental response, for the signed zone too.
     static func expectIXFR(_ peer: PeerSecondary, meridian: MeridianProcess) throws {
+        let served = meridian.logText.split(separator: "\n").filter {
+            $0.contains("msg=\"transfer out: done\"") && $0.contains("zone=open.example.") && $0.contains("serial=2024010102")
+        }
+        #expect(served.contains { $0.contains("kind=\"IXFR, incremental (1 versions)\"") && $0.contains("client=127.0.0.1") },
+                "\(peer.kind): Meridian logged no incremental transfer of open.example.: \(served)")
         let ixfr = try Self.received(meridian.port, "open.example.", "IXFR=2024010101")
         let axfr = try Self.received(meridian.port, "open.example.", "AXFR")
         #expect(ixfr?.records == 5, "Meridian's IXFR from 2024010101: \(String(describing: ixfr))")
