@@ -71,7 +71,7 @@ extension ConfigParser {
         guard let map = mapping(node, key: "fleet") else { return nil }
         var settings = FleetSettings(endpoints: [], name: "", instance: "", line: node.mark?.line ?? 1)
         var sawEndpoints = false, sawName = false, sawInstance = false
-        var passwordNode: Node? = nil
+        var credentialNode: Node? = nil
         for (keyNode, value) in map where !isDuplicate(keyNode) {
             let key = "fleet." + (keyNode.scalar?.string ?? "?")
             switch keyNode.scalar?.string {
@@ -134,12 +134,13 @@ extension ConfigParser {
                 default: settings.keyFile = resolved
                 }
             case "username":
+                credentialNode = credentialNode ?? value
                 settings.username = scalar(value, key: key)
             case "password":
-                passwordNode = value
+                credentialNode = credentialNode ?? value
                 settings.password = scalar(value, key: key)
             case "password-file":
-                passwordNode = value
+                credentialNode = credentialNode ?? value
                 guard let path = scalar(value, key: key) else { break }
                 let resolved = path.hasPrefix("/") ? path : baseDirectory + "/" + path
                 guard let text = try? String(contentsOfFile: resolved, encoding: .utf8) else {
@@ -163,7 +164,7 @@ extension ConfigParser {
             fail(.invalidValue, node, "fleet.cert-file", "cert-file and key-file go together")
         }
         if (settings.username == nil) != (settings.password == nil) {
-            fail(.invalidValue, passwordNode ?? node, "fleet.username", "username and password (or password-file) go together")
+            fail(.invalidValue, credentialNode ?? node, "fleet.username", "username and password (or password-file) go together")
         }
         return settings
     }
