@@ -214,7 +214,7 @@ public final class EtcdClient: Sendable {
         let (response, endpoint) = try await send("/v3/watch", body, token: try await authToken(), client: streaming)
         guard response.status == .ok else {
             let bytes = try await Self.collect(response, "watch")
-            throw try await failure(status: response.status, bytes, "watch")
+            throw failure(status: response.status, bytes, "watch")
         }
         var buffer: [UInt8] = []
         do {
@@ -291,18 +291,19 @@ public final class EtcdClient: Sendable {
     /// One unary call: the response object, after authenticating if needed (once more if etcd
     /// says the token expired).
     private func call(_ path: String, _ body: [String: JSONValue]) async throws(EtcdError) -> JSONObject {
-        for attempt in 0..<2 {
+        var retried = false
+        while true {
             let (response, _) = try await send(path, body, token: try await authToken(), client: unary)
             let bytes = try await Self.collect(response, path)
             if response.status == .ok { return try JSONObject(parsing: bytes, what: path) }
-            let error = try await failure(status: response.status, bytes, path)
-            guard case .authFailed = error, attempt == 0, credentials != nil, response.status == .unauthorized else { throw error }
+            let error = failure(status: response.status, bytes, path)
+            guard case .authFailed = error, !retried, credentials != nil, response.status == .unauthorized else { throw error }
+            retried = true
         }
-        throw .authFailed("\(path): the new token was refused too")
     }
 
     /// The error a non-200 response reports (gRPC code and message in the gateway's JSON).
-    private func failure(status: HTTPResponseStatus, _ bytes: [UInt8], _ path: String) async throws(EtcdError) -> EtcdError {
+    private func failure(status: HTTPResponseStatus, _ bytes: [UInt8], _ path: String) -> EtcdError {
         let object = try? JSONObject(parsing: bytes, what: path)
         let code = (try? object?.int64("code")) ?? 0
         let message = (try? object?.string("message")) ?? String(decoding: bytes.prefix(200), as: UTF8.self)

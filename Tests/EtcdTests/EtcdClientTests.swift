@@ -221,6 +221,32 @@ func etcdError(_ body: () async throws -> Void) async -> EtcdError? {
     }
 }
 
+extension EtcdClientTests {
+    @Test func anExpiredTokenIsRenewed() async throws {
+        // Tokens that expire after a second (etcd's default is five minutes).
+        let server = try EtcdServer(arguments: ["--auth-token-ttl", "1"])
+        defer { server.stop() }
+        try server.mustEtcdctl(["user", "add", "root", "--interactive=false"], input: "s3cret\n")
+        try server.mustEtcdctl(["user", "grant-role", "root", "root"])
+        try server.mustEtcdctl(["auth", "enable"])
+        try await withClient([server.endpoint], credentials: EtcdCredentials(user: "root", password: "s3cret")) { etcd in
+            let lease = try await etcd.grantLease(ttl: 30)
+            try await etcd.put(key: "/a/k", value: text("before"), lease: lease.id)
+            // Past the token's TTL (etcd sweeps expired tokens every few seconds).
+            try await Task.sleep(for: .seconds(4))
+            #expect(try await etcd.keepAlive(lease: lease.id) > 0)
+            try await Task.sleep(for: .seconds(4))
+            #expect(try await etcd.get(key: "/a/k").kv?.value == text("before"))
+            try await Task.sleep(for: .seconds(4))
+            let start = try await etcd.put(key: "/a/k", value: text("after"))
+            for try await batch in etcd.watch(prefix: "/a/", fromRevision: start) where !batch.events.isEmpty {
+                #expect(batch.events.first?.kv.value == text("after"))
+                break
+            }
+        }
+    }
+}
+
 @Suite struct EtcdResponseTests {
     @Test func endpointsMustBeURLs() {
         for bad in ["127.0.0.1:2379", "ftp://127.0.0.1:2379", "http://", "http://h:1/v3?x=1", "http://h:1/path"] {

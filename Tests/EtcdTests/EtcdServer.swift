@@ -95,7 +95,8 @@ final class EtcdServer {
     private let process = Process()
     private let etcdctlPath: String
 
-    init() throws {
+    /// `arguments`: more etcd flags.
+    init(arguments: [String] = []) throws {
         let etcd = try Tools.tool("etcd")
         etcdctlPath = try Tools.tool("etcdctl")
         let clientPort = try Tools.freePort(), peerPort = try Tools.freePort()
@@ -108,7 +109,7 @@ final class EtcdServer {
             "--name", "default", "--data-dir", dir.appendingPathComponent("data").path,
             "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=\(peer)",
-        ]
+        ] + arguments
         let log = dir.appendingPathComponent("etcd.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
