@@ -81,7 +81,7 @@ public final class EtcdClient: Sendable {
         streaming = client(read: nil)
     }
 
-    /// Closes the connections. Watches still running end with an error.
+    /// Closes the connections. End every watch (stop iterating it) first.
     public func shutdown() async {
         try? await unary.shutdown()
         try? await streaming.shutdown()
@@ -164,7 +164,7 @@ public final class EtcdClient: Sendable {
         let response = try await naming(lease) { () async throws(EtcdError) in
             try await call("/v3/lease/keepalive", ["ID": .int64(lease)])
         }
-        try Self.throwIfStreamError(response)
+        try throwIfStreamError(response)
         let ttl = try response.object("result").count("TTL")
         guard ttl > 0 else { throw .leaseNotFound(lease) }
         return ttl
@@ -192,8 +192,9 @@ public final class EtcdClient: Sendable {
     /// as batches. The stream ends with an error: ``EtcdError/compacted(revision:)`` when
     /// `fromRevision` is compacted, ``EtcdError/unreachable(endpoint:reason:)`` when the connection
     /// breaks (watch again from the last batch's `revision + 1`). Stopping the iteration cancels
-    /// the watch. A silent network keeps the watch open: a failing ``keepAlive(lease:)`` is what
-    /// notices first that etcd is gone.
+    /// the watch. Batches wait in the stream until read (a fleet's changes are few and small). A
+    /// silent network keeps the watch open: a failing ``keepAlive(lease:)`` is what notices first
+    /// that etcd is gone.
     public func watch(prefix: String, fromRevision: Int64? = nil) -> AsyncThrowingStream<EtcdWatchBatch, any Error> {
         var create: [String: JSONValue] = ["key": .bytes(Array(prefix.utf8)), "range_end": .bytes(Self.rangeEnd(prefix))]
         if let fromRevision { create["start_revision"] = .int64(fromRevision) }
@@ -250,7 +251,7 @@ public final class EtcdClient: Sendable {
 
     /// One line of the watch stream: a batch, or the error that ends the watch.
     private func watchBatch(_ line: JSONObject) throws(EtcdError) -> EtcdWatchBatch {
-        try Self.throwIfStreamError(line)
+        try throwIfStreamError(line)
         let result = try line.object("result")
         if try result.bool("canceled") {
             let compacted = try result.count("compact_revision")
@@ -388,12 +389,15 @@ public final class EtcdClient: Sendable {
     }
 
     /// A streaming call's error, which the gateway sends as `{"error": {...}}` with status 200.
-    private static func throwIfStreamError(_ object: JSONObject) throws(EtcdError) {
+    private func throwIfStreamError(_ object: JSONObject) throws(EtcdError) {
         guard object.has("error") else { return }
         let error = try object.object("error")
         let message = (try? error.string("message")) ?? "unknown error"
         let code = (try? error.int64("grpc_code")) ?? (try? error.int64("code")) ?? 0
-        if code == 16 { throw .authFailed(message) }
+        if code == 16 {  // Unauthenticated: the next call authenticates again
+            state.withLock { $0.token = nil }
+            throw .authFailed(message)
+        }
         throw .server(code: Int(code), message: message)
     }
 
