@@ -5,9 +5,9 @@ import Testing
 func text(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 /// A client of `server`, shut down after `body`.
-func withClient<T>(_ endpoints: [String], credentials: EtcdCredentials? = nil,
+func withClient<T>(_ endpoints: [String], tls: EtcdTLS? = nil, credentials: EtcdCredentials? = nil,
                    _ body: (EtcdClient) async throws -> T) async throws -> T {
-    let client = try EtcdClient(endpoints: endpoints, credentials: credentials)
+    let client = try EtcdClient(endpoints: endpoints, tls: tls, credentials: credentials)
     do {
         let result = try await body(client)
         await client.shutdown()
@@ -244,6 +244,25 @@ extension EtcdClientTests {
                 break
             }
         }
+    }
+}
+
+extension EtcdClientTests {
+    @Test func httpsWithTheClustersCA() async throws {
+        let server = try EtcdServer(tls: true)
+        defer { server.stop() }
+        let caFile = try #require(server.caFile)
+        try await withClient([server.endpoint], tls: EtcdTLS(caFile: caFile)) { etcd in
+            let revision = try await etcd.put(key: "/s/k", value: text("over TLS"))
+            #expect(try await etcd.get(key: "/s/k").kv?.value == text("over TLS"))
+            for try await batch in etcd.watch(prefix: "/s/", fromRevision: revision) where !batch.events.isEmpty {
+                #expect(batch.events.first?.kv.value == text("over TLS"))
+                break
+            }
+        }
+        // Without the cluster's CA, the system's roots do not trust its certificate.
+        let untrusted = try await withClient([server.endpoint]) { etcd in await etcdError { _ = try await etcd.get(key: "/s/k") } }
+        #expect(untrusted?.code == "etcd.unreachable", "\(String(describing: untrusted))")
     }
 }
 

@@ -10,7 +10,7 @@ import Glibc
 /// gateway that answers every request with one fixed body. Everything listens on 127.0.0.1.
 enum Tools {
     /// The Debian package that installs each program the tests run.
-    static let debianPackage = ["etcd": "etcd-server", "etcdctl": "etcd-client", "python3": "python3"]
+    static let debianPackage = ["etcd": "etcd-server", "etcdctl": "etcd-client", "python3": "python3", "openssl": "openssl"]
 
     /// A required program; a missing one fails the test, naming the package to install.
     static func tool(_ name: String) throws -> String {
@@ -88,22 +88,59 @@ struct ToolError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// A certificate authority of its own and a certificate it signed for 127.0.0.1, made with
+/// openssl in `dir`.
+struct TestCertificates {
+    let caFile: String
+    let certFile: String
+    let keyFile: String
+
+    init(in dir: URL) throws {
+        let openssl = try Tools.tool("openssl")
+        let path = { (name: String) in dir.appendingPathComponent(name).path }
+        try "subjectAltName=IP:127.0.0.1\n".write(toFile: path("ext.cnf"), atomically: true, encoding: .utf8)
+        for args in [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=meridian test CA"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("server.key"), "-out", path("server.csr"), "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
+             "-out", path("server.pem"), "-days", "2", "-extfile", path("ext.cnf")],
+        ] {
+            let r = try Tools.run(openssl, args)
+            guard r.status == 0 else { throw ToolError("openssl \(args[0]): \(r.stderr)") }
+        }
+        caFile = path("ca.pem")
+        certFile = path("server.pem")
+        keyFile = path("server.key")
+    }
+}
+
 /// A single-member etcd cluster in a temporary directory, stopped and removed by ``stop()``.
 final class EtcdServer {
     let endpoint: String
+    /// The CA that signed the server's certificate, when it serves https.
+    let caFile: String?
     private let dir: URL
     private let process = Process()
     private let etcdctlPath: String
 
-    /// `arguments`: more etcd flags.
-    init(arguments: [String] = []) throws {
+    /// `arguments`: more etcd flags. `tls`: serve the client port over https with a certificate
+    /// of a CA made for the test.
+    init(arguments: [String] = [], tls: Bool = false) throws {
         let etcd = try Tools.tool("etcd")
         etcdctlPath = try Tools.tool("etcdctl")
         let clientPort = try Tools.freePort(), peerPort = try Tools.freePort()
-        endpoint = "http://127.0.0.1:\(clientPort)"
+        endpoint = "\(tls ? "https" : "http")://127.0.0.1:\(clientPort)"
         let peer = "http://127.0.0.1:\(peerPort)"
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-etcd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var arguments = arguments
+        if tls {
+            let certificates = try TestCertificates(in: dir)
+            arguments += ["--cert-file", certificates.certFile, "--key-file", certificates.keyFile]
+            caFile = certificates.caFile
+        } else {
+            caFile = nil
+        }
         process.executableURL = URL(fileURLWithPath: etcd)
         process.arguments = [
             "--name", "default", "--data-dir", dir.appendingPathComponent("data").path,
@@ -131,7 +168,8 @@ final class EtcdServer {
     /// Runs etcdctl against this server.
     @discardableResult
     func etcdctl(_ args: [String], input: String? = nil) throws -> Tools.Output {
-        try Tools.run(etcdctlPath, ["--endpoints=\(endpoint)", "--command-timeout=5s"] + args, input: input)
+        try Tools.run(etcdctlPath, ["--endpoints=\(endpoint)", "--command-timeout=5s"] + (caFile.map { ["--cacert=\($0)"] } ?? []) + args,
+                      input: input)
     }
 
     /// etcdctl that must succeed.
