@@ -266,6 +266,25 @@ extension EtcdClientTests {
     }
 }
 
+extension EtcdClientTests {
+    @Test func aWatchEndsUnreachableWhenEtcdGoes() async throws {
+        let server = try EtcdServer()
+        defer { server.stop() }
+        try await withClient([server.endpoint]) { etcd in
+            let revision = try await etcd.put(key: "/g/k", value: text("1"))
+            var seen: Int64 = 0
+            let error = await etcdError {
+                for try await batch in etcd.watch(prefix: "/g/", fromRevision: revision) where !batch.events.isEmpty {
+                    seen = batch.revision
+                    server.stop()
+                }
+            }
+            #expect(seen >= revision)
+            #expect(error?.code == "etcd.unreachable", "\(String(describing: error))")
+        }
+    }
+}
+
 @Suite struct EtcdResponseTests {
     @Test func endpointsMustBeURLs() {
         for bad in ["127.0.0.1:2379", "ftp://127.0.0.1:2379", "http://", "http://h:1/v3?x=1", "http://h:1/path"] {
