@@ -76,8 +76,9 @@ public struct EtcdTLS: Sendable, Equatable {
     public init(caFile: String? = nil) { self.caFile = caFile }
 }
 
-/// A user and password for etcd's authentication (`etcdctl auth enable`).
-public struct EtcdCredentials: Sendable, Equatable {
+/// A user and password for etcd's authentication (`etcdctl auth enable`). Printed, it shows
+/// the user only, so that a log line or a failed test never carries the password.
+public struct EtcdCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     public var user: String
     public var password: String
 
@@ -85,6 +86,9 @@ public struct EtcdCredentials: Sendable, Equatable {
         self.user = user
         self.password = password
     }
+
+    public var description: String { "user \(user), password hidden" }
+    public var debugDescription: String { description }
 }
 
 /// Why an etcd call failed. Each case has a stable ``code`` for logs and metrics.

@@ -294,6 +294,13 @@ extension EtcdClientTests {
         #expect(throws: EtcdError.self) { try EtcdClient(endpoints: ["https://127.0.0.1:1"], tls: EtcdTLS(caFile: "/nonexistent/ca.pem")) }
     }
 
+    @Test func credentialsDoNotPrintThePassword() {
+        let credentials = EtcdCredentials(user: "root", password: "s3cret")
+        for text in ["\(credentials)", String(reflecting: credentials), "\([credentials])"] {
+            #expect(text.contains("root") && !text.contains("s3cret"), "\(text)")
+        }
+    }
+
     @Test func int64FieldsAsNumbersOrStrings() async throws {
         let gateway = try FakeGateway(body: #"{"header":{"revision":42},"kvs":[{"key":"L2s=","value":"dg==","mod_revision":"7","create_revision":3}]}"#)
         defer { gateway.stop() }
