@@ -58,6 +58,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "FleetModel", dependencies: ["HealthModel"], swiftSettings: strict),
+        .target(
+            name: "Etcd",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         .target(name: "ZoneTransfer", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "IPNet"], swiftSettings: strict),
         .target(name: "ServiceTransfer", dependencies: ["DNSWire", "IPNet", "HealthModel", "Routing", "ZoneTransfer"], swiftSettings: strict),
         .target(name: "QueryEngine", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "IPNet", "HealthModel", "Routing", "ZoneTransfer"], swiftSettings: strict),
@@ -109,6 +121,8 @@ let package = Package(
         .testTarget(name: "GeoIPTests", dependencies: ["IPNet", "GeoIP"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "IPNet", "GeoIP", "HealthModel", "DNSWire", "ServerConfig", "Health"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "HealthModel", "DNSWire", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "FleetModelTests", dependencies: ["FleetModel", "HealthModel"], swiftSettings: strict),
+        .testTarget(name: "EtcdTests", dependencies: ["Etcd"], swiftSettings: strict),
         .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "IPNet", "HealthModel", "Routing", "Health"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSWire", "DNSZone", "QueryEngine", "ServerConfig", "Health", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")], swiftSettings: strict),
         // Fuzzing (docs/FUZZING.md): the targets' logic, shared with Tests/EndToEndTests/FuzzRegressionTests,
