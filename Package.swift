@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "ZoneTransfer", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "IPNet"], swiftSettings: strict),
         .target(name: "ServiceTransfer", dependencies: ["DNSWire", "IPNet", "HealthModel", "Routing", "ZoneTransfer"], swiftSettings: strict),
         .target(name: "QueryEngine", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "IPNet", "HealthModel", "Routing", "ZoneTransfer"], swiftSettings: strict),
-        .target(name: "ServerConfig", dependencies: ["DNSWire", "IPNet", "HealthModel", "Routing", "Yams"], swiftSettings: strict),
+        .target(name: "ServerConfig", dependencies: ["DNSWire", "IPNet", "HealthModel", "Routing", "FleetModel", "Yams"], swiftSettings: strict),
         .target(
             name: "DNSServer",
             dependencies: [
@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "HealthTests", dependencies: ["Health", "HealthModel", "DNSWire", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel", "HealthModel"], swiftSettings: strict),
         .testTarget(name: "EtcdTests", dependencies: ["Etcd"], swiftSettings: strict),
-        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "IPNet", "HealthModel", "Routing", "Health"], swiftSettings: strict),
+        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "IPNet", "HealthModel", "Routing", "Health", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSWire", "DNSZone", "QueryEngine", "ServerConfig", "Health", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")], swiftSettings: strict),
         // Fuzzing (docs/FUZZING.md): the targets' logic, shared with Tests/EndToEndTests/FuzzRegressionTests,
         // and one executable per target; scripts/fuzz builds them with -sanitize=fuzzer,address.

@@ -1,20 +1,9 @@
+public import FleetModel
 import Foundation
 import Yams
 
 /// `fleet:`: the etcd cluster several Meridians share their view through, and who this one is.
 public struct FleetSettings: Sendable, Equatable {
-    /// How many live observers must say "up" for the fleet to count an address up.
-    public enum Quorum: Sendable, Equatable {
-        /// More than half of the live observers that have a verdict for the address.
-        case majority
-        /// One observer saying up is enough.
-        case any
-        /// Every live observer with a verdict must say up.
-        case all
-        /// At least this many observers (fewer live ones: as many as are live).
-        case count(Int)
-    }
-
     /// What an instance answers with while etcd cannot be reached.
     public enum Disconnected: String, Sendable, Equatable, CaseIterable {
         /// The last fleet view, with this instance's own verdicts taking over as they change.
@@ -55,15 +44,6 @@ public struct FleetSettings: Sendable, Equatable {
     /// The prefix every key of this fleet starts with.
     public var keyPrefix: String { "/meridian/\(name)/" }
 
-    /// Whether `text` can be a fleet or instance name: 1–63 of a–z, 0–9, `-`, `_`, `.`, starting
-    /// with a letter or digit (it is a path segment of etcd keys and a metrics label).
-    public static func isValidName(_ text: String) -> Bool {
-        guard let first = text.utf8.first, text.utf8.count <= 63 else { return false }
-        func allowed(_ b: UInt8) -> Bool {
-            (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x5F || b == 0x2E
-        }
-        return text.utf8.allSatisfy(allowed) && first != 0x2D && first != 0x5F && first != 0x2E
-    }
 }
 
 extension ConfigParser {
@@ -92,14 +72,14 @@ extension ConfigParser {
             case "name":
                 sawName = true
                 guard let text = scalar(value, key: key) else { break }
-                if FleetSettings.isValidName(text) { settings.name = text } else {
-                    fail(.invalidValue, value, key, "\"\(text)\" is not 1-63 of a-z, 0-9, -, _ and . starting with a letter or digit")
+                if FleetKeys.isValidName(text) { settings.name = text } else {
+                    fail(.invalidValue, value, key, "\"\(text)\" is not 1-63 letters, digits, -, _ and . (not . or ..)")
                 }
             case "instance":
                 sawInstance = true
                 guard let text = scalar(value, key: key) else { break }
-                if FleetSettings.isValidName(text) { settings.instance = text } else {
-                    fail(.invalidValue, value, key, "\"\(text)\" is not 1-63 of a-z, 0-9, -, _ and . starting with a letter or digit")
+                if FleetKeys.isValidName(text) { settings.instance = text } else {
+                    fail(.invalidValue, value, key, "\"\(text)\" is not 1-63 letters, digits, -, _ and . (not . or ..)")
                 }
             case "lease-ttl":
                 guard let d = duration(value, key: key) else { break }
@@ -110,14 +90,10 @@ extension ConfigParser {
                 }
             case "quorum":
                 guard let text = scalar(value, key: key) else { break }
-                switch text {
-                case "majority": settings.quorum = .majority
-                case "any": settings.quorum = .any
-                case "all": settings.quorum = .all
-                default:
-                    if let n = Int(text), n >= 1, n <= 1000 { settings.quorum = .count(n) } else {
-                        fail(.invalidValue, value, key, "\"\(text)\" is not majority, any, all or a number of observers from 1 to 1000")
-                    }
+                do {
+                    settings.quorum = try Quorum(parsing: text)
+                } catch {
+                    fail(.invalidValue, value, key, "\"\(text)\" is not majority, any, all or a number of observers from 1")
                 }
             case "when-disconnected":
                 if let mode: FleetSettings.Disconnected = oneOf(value, key: key) { settings.whenDisconnected = mode }
@@ -156,7 +132,7 @@ extension ConfigParser {
         if !sawInstance {
             let host = ProcessInfo.processInfo.hostName.lowercased()
             let short = String(host.split(separator: ".").first ?? "")
-            if FleetSettings.isValidName(short) { settings.instance = short } else {
+            if FleetKeys.isValidName(short) { settings.instance = short } else {
                 fail(.missingKey, node, "fleet.instance", "required key is missing: the host name \"\(host)\" is no instance name")
             }
         }

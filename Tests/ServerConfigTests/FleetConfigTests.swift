@@ -1,3 +1,4 @@
+import FleetModel
 import Foundation
 import Health
 import ServerConfig
@@ -56,7 +57,7 @@ import Testing
         let fleet = try #require(try parse("  endpoints: [\"http://127.0.0.1:2379\"]\n  name: prod\n  instance: a\n").fleet)
         #expect(fleet.leaseTTL == .seconds(5) && fleet.quorum == .majority && fleet.whenDisconnected == .local)
         #expect(fleet.username == nil && fleet.password == nil && fleet.caFile == nil)
-        for (text, quorum) in [("majority", FleetSettings.Quorum.majority), ("any", .any), ("all", .all), ("1", .count(1))] {
+        for (text, quorum) in [("majority", Quorum.majority), ("any", .any), ("all", .all), ("1", .count(1))] {
             let q = try #require(try parse("  endpoints: [\"http://127.0.0.1:2379\"]\n  name: p\n  instance: a\n  quorum: \(text)\n").fleet)
             #expect(q.quorum == quorum)
         }
@@ -66,7 +67,7 @@ import Testing
         let bad = errors("""
               endpoints: ["127.0.0.1:2379", "ftp://h:1", "http://h:1/v3", "http://nohost"]
               name: Prod/x
-              instance: -a
+              instance: ..
               lease-ttl: 1s
               quorum: 0
               when-disconnected: panic
@@ -84,11 +85,5 @@ import Testing
         #expect(missing.map(\.key) == ["fleet.endpoints", "fleet.name"] && missing.allSatisfy { $0.code == .missingKey }, "\(missing)")
         let empty = errors("  endpoints: []\n  name: p\n  instance: a\n")
         #expect(empty.map(\.code) == [.invalidValue], "\(empty)")
-    }
-
-    @Test func namesArePathSegments() {
-        #expect(FleetSettings.isValidName("dub-1.eu_west"))
-        #expect(!FleetSettings.isValidName("") && !FleetSettings.isValidName("a/b") && !FleetSettings.isValidName("A")
-                && !FleetSettings.isValidName(".a") && !FleetSettings.isValidName(String(repeating: "a", count: 64)))
     }
 }
