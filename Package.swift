@@ -78,7 +78,7 @@ let package = Package(
             name: "DNSServer",
             dependencies: [
                 "DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "ServerConfig", "CDNSIO", "IPNet", "GeoIP", "ZoneTransfer",
-                "ServiceTransfer",
+                "ServiceTransfer", "Etcd", "FleetModel",
                 "HealthModel", "Routing", "Health",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import DNSAuth
 import DNSWire
 import DNSZone
+import FleetModel
 import Foundation
 import IPNet
 public import Health
@@ -43,8 +44,14 @@ public actor DeploymentController {
     private(set) var publication: ServicePublication?
     /// The secondary zones' timers and the tasks that refresh them (SecondaryZones.swift).
     var secondary = SecondaryZones()
+    /// This instance in its fleet (`fleet:`), made at the first start and kept across reloads.
+    private(set) var fleet: FleetJoin?
+    private var fleetTask: Task<Void, Never>?
+    /// `meridian --version`, for the fleet membership record.
+    let version: String
 
-    public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger) {
+    public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger, version: String = "") {
+        self.version = version
         self.configPath = configPath
         self.deployment = deployment
         self.deployment.notifyInbox = NotifyInbox()
@@ -67,10 +74,12 @@ public actor DeploymentController {
             startSecondaries()
         }
         guard deployment.services != nil else {
+            startFleet()
             p.update(nil)
             return
         }
-        let m = try deployment.healthMonitor(publication: p, history: history, logger: logger)
+        startFleet()
+        let m = try deployment.healthMonitor(publication: p, history: history, fleet: fleet, logger: logger)
         monitor = m
         monitorTask = Task { try? await m.run() }
     }
@@ -95,6 +104,42 @@ public actor DeploymentController {
                 return Task.detached { await sender.run() }
             }
         }
+    }
+
+    /// Joins the fleet at the first start (a `fleet:` added or changed by a reload takes effect at
+    /// restart, as `listen` does), and tells it what this deployment serves.
+    func startFleet() {
+        guard let settings = deployment.config.fleet else { return }
+        if fleet == nil {
+            let join = FleetJoin()
+            do {
+                let member = try FleetMember(settings: settings, member: memberRecord(), logger: logger) { view in
+                    join.viewChanged(view)
+                }
+                join.connect(member)
+                fleet = join
+                fleetTask = Task.detached { await member.run() }
+            } catch {
+                logger.error("fleet: cannot start: \(error); answering from this instance's checks alone")
+                return
+            }
+        }
+        fleet?.member?.updateMember(memberRecord())
+    }
+
+    /// What this instance serves, as its fleet membership record says.
+    private func memberRecord() -> MemberRecord {
+        let zones = (publication?.zones ?? deployment.zones).map {
+            ZoneStatus(name: $0.entry.origin.description, serial: $0.zone.serial ?? 0, lastReload: zoneLoadedAt[$0.entry.origin.description] ?? 0)
+        }
+        // FNV-1a (64 bits) of the file: equal files give equal digests on every instance.
+        var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in FileManager.default.contents(atPath: configPath) ?? Data() {
+            digest ^= UInt64(b)
+            digest &*= 0x0000_0100_0000_01B3
+        }
+        return MemberRecord(instance: deployment.config.fleet?.instance ?? "", version: version,
+                            configDigest: String(digest, radix: 16), zones: zones, started: startedAt)
     }
 
     /// Logs what the current deployment's load had to say (`Deployment.notices`).

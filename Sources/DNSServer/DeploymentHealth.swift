@@ -1,5 +1,6 @@
 import IPNet
 public import Health
+import HealthModel
 import Logging
 import QueryEngine
 import Routing
@@ -18,19 +19,22 @@ extension Deployment {
     /// A health monitor for this deployment that hands every change to `publication` (which swaps
     /// a new engine in), logs each service whose every candidate goes down or comes back, and
     /// keeps `history`.
-    func healthMonitor(publication: ServicePublication, history: HealthHistory, logger: Logger) throws(HealthError) -> HealthMonitor {
+    /// With `fleet`, what they see is this instance's health merged with the fleet's view.
+    func healthMonitor(publication: ServicePublication, history: HealthHistory, fleet: FleetJoin?, logger: Logger) throws(HealthError) -> HealthMonitor {
         let watch = AllDownWatch(deployment: self, logger: logger)
-        let monitor = try HealthMonitor(
-            addresses: monitoredAddresses, checks: config.routing.checks, stateFile: config.routing.healthStateFile,
-            logger: logger
-        ) { snapshot in
+        let sink: @Sendable (HealthSnapshot) -> Void = { snapshot in
             publication.update(snapshot)
             watch.update(snapshot)
             history.update(snapshot, self)
         }
-        publication.update(monitor.snapshot)
-        watch.update(monitor.snapshot)
-        history.update(monitor.snapshot, self)
+        fleet?.attach(addresses: monitoredAddresses, sink: sink)
+        let monitor = try HealthMonitor(
+            addresses: monitoredAddresses, checks: config.routing.checks, stateFile: config.routing.healthStateFile,
+            logger: logger
+        ) { snapshot in
+            if let fleet { fleet.localChanged(snapshot) } else { sink(snapshot) }
+        }
+        if let fleet { fleet.localChanged(monitor.snapshot) } else { sink(monitor.snapshot) }
         return monitor
     }
 }

@@ -14,7 +14,7 @@ public struct FleetSettings: Sendable, Equatable {
 
     /// The etcd client URLs (`http://host:port` or `https://host:port`, no path), tried in order.
     public var endpoints: [String]
-    /// The fleet's name: every key lives under `/meridian/<name>/`.
+    /// The fleet's name: every key lives under `/<name>/` (`FleetKeys`).
     public var name: String
     /// This instance's name in the fleet (default: the host name).
     public var instance: String
@@ -41,8 +41,6 @@ public struct FleetSettings: Sendable, Equatable {
         self.line = line
     }
 
-    /// The prefix every key of this fleet starts with.
-    public var keyPrefix: String { "/meridian/\(name)/" }
 
 }
 

@@ -175,7 +175,8 @@ struct Serve: AsyncParsableCommand {
         let metrics = MetricsExporter(server: server)
         // swift-metrics (health checks, reloads, all-down events) reports to the exporter's registry.
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
-        let controller = DeploymentController(configPath: options.config, deployment: deployment, server: server, logger: logger)
+        let controller = DeploymentController(configPath: options.config, deployment: deployment, server: server, logger: logger,
+                                              version: Meridian.configuration.version)
         var services: [any Service] = [DeploymentService(controller: controller)]
         if let admin = config.admin {
             services.append(AdminAPI.application(admin, controller: controller, metrics: metrics, logger: logger))

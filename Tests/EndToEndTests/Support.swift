@@ -41,6 +41,7 @@ enum E2E {
         "chromium": "chromium", "curl": "curl", "ip": "iproute2", "setpriv": "util-linux", "python3": "python3",
         "mmdblookup": "mmdb-bin", "openssl": "openssl", "ldns-read-zone": "ldnsutils",
         "named": "bind9", "named-checkconf": "bind9", "ldns-compare-zones": "ldnsutils",
+        "etcd": "etcd-server", "etcdctl": "etcd-client",
     ]
 
     /// The Debian package of each Python module the suites import with Debian's python3.

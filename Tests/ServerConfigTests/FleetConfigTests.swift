@@ -46,7 +46,7 @@ import Testing
             """)
         let fleet = try #require(config.fleet)
         #expect(fleet.endpoints == ["http://127.0.0.1:2379", "https://[::1]:2380"])
-        #expect(fleet.name == "prod" && fleet.instance == "dub-1" && fleet.keyPrefix == "/meridian/prod/")
+        #expect(fleet.name == "prod" && fleet.instance == "dub-1")
         #expect(fleet.leaseTTL == .seconds(7) && fleet.quorum == .count(2) && fleet.whenDisconnected == .freeze)
         #expect(fleet.caFile == directory + "/ca.pem" && fleet.certFile == nil)
         #expect(fleet.username == "meridian" && fleet.password == "secret")

@@ -1,0 +1,259 @@
+import Etcd
+import FleetModel
+import Foundation
+import Health
+import HealthModel
+import Logging
+import Metrics
+import ServerConfig
+import Synchronization
+
+/// This instance as a member of its fleet (`fleet:`), off the query path: it registers under a
+/// lease (a `MemberRecord`), keeps the lease alive, publishes this instance's verdicts (a
+/// `VerdictSet`, under the same lease), reads the whole fleet at one revision and follows it with a
+/// watch, and hands every new fleet view (`FleetHealth`) to `onView`. When etcd cannot be reached
+/// it keeps the last view — with this instance's own fresh verdicts merged in and itself counted
+/// live (`when-disconnected: local`) or unchanged (`freeze`) — and reconnects with backoff; every
+/// reconnection reads the whole fleet again, so a compacted revision never matters.
+final class FleetMember: Sendable {
+    /// The first wait before reconnecting, doubled after each failure up to `maxBackoff`.
+    static let firstBackoff: Double = 0.5
+    /// The longest wait between reconnections: a lease of the default 5 s outlives two of them.
+    static let maxBackoff: Double = 4
+
+    private struct State {
+        var verdicts: VerdictSet
+        var member: MemberRecord
+        /// The last fleet read (and watched) from etcd; nil before the first read.
+        var snapshot: FleetSnapshot?
+        var connected = false
+        /// Wakes the session's writer when the verdicts or the member record change.
+        var wake: AsyncStream<Void>.Continuation?
+        var lease: Int64?
+    }
+
+    let settings: FleetSettings
+    let keys: FleetKeys
+    let client: EtcdClient
+    let logger: Logger
+    let onView: @Sendable (FleetHealth) -> Void
+    private let state: Mutex<State>
+
+    init(settings: FleetSettings, member: MemberRecord, logger: Logger, onView: @escaping @Sendable (FleetHealth) -> Void) throws {
+        self.settings = settings
+        keys = try FleetKeys(fleet: settings.name)
+        client = try EtcdClient(
+            endpoints: settings.endpoints, tls: settings.caFile.map { EtcdTLS(caFile: $0) },
+            credentials: settings.username.flatMap { u in settings.password.map { EtcdCredentials(user: u, password: $0) } })
+        self.logger = logger
+        self.onView = onView
+        state = Mutex(State(verdicts: VerdictSet(instance: settings.instance, published: 0, verdicts: [:]), member: member))
+    }
+
+    /// Whether the last call to etcd succeeded and the watch is running.
+    var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// This instance's verdicts from its checks' `snapshot` over `addresses` (those with a check).
+    func publish(_ snapshot: HealthSnapshot, addresses: [MonitoredAddress]) {
+        var verdicts: [AddressKey: Verdict] = [:]
+        for a in addresses {
+            guard let check = a.check, a.id < snapshot.states.count else { continue }
+            // A local drain is an operator's act on this instance, not a verdict of its checks.
+            let s = snapshot.states[a.id] == .drain ? HealthState.up : snapshot.states[a.id]
+            verdicts[AddressKey(datacenter: a.datacenter, ip: a.ip, check: check, target: a.target)] =
+                Verdict(state: s, since: snapshot.since[a.id], reason: snapshot.reasons[a.id])
+        }
+        let view: FleetHealth? = state.withLock { s in
+            guard verdicts != s.verdicts.verdicts else { return nil }
+            s.verdicts = VerdictSet(instance: settings.instance, published: Date().timeIntervalSince1970, verdicts: verdicts)
+            s.wake?.yield()
+            return s.connected ? nil : disconnectedView(s)
+        }
+        if let view { onView(view) }
+    }
+
+    /// Replaces what this instance's membership record says (its zones' serials, config digest).
+    func updateMember(_ member: MemberRecord) {
+        state.withLock { s in
+            guard member != s.member else { return }
+            s.member = member
+            s.wake?.yield()
+        }
+    }
+
+    /// Runs until cancelled: one session after another, each ended by a failure of etcd.
+    func run() async {
+        var backoff = Self.firstBackoff
+        while !Task.isCancelled {
+            do {
+                try await session()
+                backoff = Self.firstBackoff
+            } catch {
+                if Task.isCancelled { break }
+                let view: FleetHealth? = state.withLock { s in
+                    let was = s.connected
+                    s.connected = false
+                    s.lease = nil
+                    return was ? disconnectedView(s) : nil
+                }
+                Gauge(label: "meridian_fleet_connected").record(0)
+                logger.warning("fleet: etcd unreachable, answering from the last fleet view", metadata: [
+                    "error": "\(error)", "when-disconnected": "\(settings.whenDisconnected.rawValue)", "retry-in": "\(backoff)",
+                ])
+                if let view { onView(view) }
+            }
+            try? await Task.sleep(for: .seconds(backoff))
+            backoff = min(backoff * 2, Self.maxBackoff)
+        }
+        if let lease = state.withLock({ $0.lease }) { try? await client.revoke(lease: lease) }
+        await client.shutdown()
+    }
+
+    /// One connection's life: lease, registration, a full read, then keepalive, writer and watch
+    /// side by side until one of them fails.
+    private func session() async throws {
+        let ttl = max(2, settings.leaseTTL.components.seconds)
+        let lease = try await client.grantLease(ttl: ttl)
+        let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let (member, verdicts) = state.withLock { s in
+            s.lease = lease.id
+            s.wake = wake
+            return (s.member, s.verdicts)
+        }
+        _ = try await client.put(key: keys.member(settings.instance), value: member.encoded(), lease: lease.id)
+        _ = try await client.put(key: keys.verdicts(settings.instance), value: verdicts.encoded(), lease: lease.id)
+        let range = try await client.get(prefix: keys.prefix)
+        let first = FleetSnapshot(keys: keys, entries: range.kvs.map { ($0.key, $0.value, $0.modRevision) }, revision: range.revision)
+        let view = state.withLock { s in
+            s.snapshot = first
+            s.connected = true
+            return FleetHealth.compute(first, quorum: settings.quorum)
+        }
+        Gauge(label: "meridian_fleet_connected").record(1)
+        logger.notice("fleet: connected", metadata: [
+            "fleet": "\(settings.name)", "instance": "\(settings.instance)", "revision": "\(range.revision)",
+            "members": "\(first.liveMembers.sorted().joined(separator: ","))",
+        ])
+        onView(view)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                // Renew at a third of the TTL: two renewals may be lost before the lease lapses.
+                while true {
+                    try await Task.sleep(for: .seconds(Double(ttl) / 3))
+                    guard try await client.keepAlive(lease: lease.id) > 0 else { throw EtcdError.leaseNotFound(lease.id) }
+                }
+            }
+            group.addTask { [self] in
+                for await _ in wakes {
+                    let (member, verdicts) = state.withLock { ($0.member, $0.verdicts) }
+                    _ = try await client.put(key: keys.member(settings.instance), value: member.encoded(), lease: lease.id)
+                    _ = try await client.put(key: keys.verdicts(settings.instance), value: verdicts.encoded(), lease: lease.id)
+                }
+            }
+            group.addTask { [self] in
+                for try await batch in client.watch(prefix: keys.prefix, fromRevision: range.revision + 1) where !batch.events.isEmpty {
+                    let view = state.withLock { s -> FleetHealth in
+                        var snapshot = s.snapshot ?? FleetSnapshot(keys: keys, revision: batch.revision)
+                        for e in batch.events {
+                            switch e.kind {
+                            case .put: snapshot.put(key: e.kv.key, value: e.kv.value, modRevision: e.kv.modRevision)
+                            case .delete: snapshot.delete(key: e.kv.key, modRevision: batch.revision)
+                            }
+                        }
+                        s.snapshot = snapshot
+                        return FleetHealth.compute(snapshot, quorum: settings.quorum)
+                    }
+                    onView(view)
+                }
+                throw EtcdError.unreachable(endpoint: "watch", reason: "the watch ended")
+            }
+            defer { wake.finish() }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// The view while etcd is unreachable: `freeze` keeps the last one; `local` puts this
+    /// instance's own verdicts and membership into the last snapshot, so it counts as a live
+    /// observer with what its checks say now.
+    private func disconnectedView(_ s: State) -> FleetHealth? {
+        guard var snapshot = s.snapshot else { return nil }
+        if settings.whenDisconnected == .local {
+            snapshot.put(key: keys.member(settings.instance), value: s.member.encoded(), modRevision: snapshot.revision)
+            snapshot.put(key: keys.verdicts(settings.instance), value: s.verdicts.encoded(), modRevision: snapshot.revision)
+        }
+        return FleetHealth.compute(snapshot, quorum: settings.quorum)
+    }
+}
+
+extension HealthSnapshot {
+    /// This instance's `local` health with the fleet's verdict in place of each checked address's
+    /// own (`FleetHealth.state(of:local:)`), since and reason taken from the fleet where it decided.
+    static func merging(_ local: HealthSnapshot, fleet: FleetHealth?, addresses: [MonitoredAddress]) -> HealthSnapshot {
+        guard let fleet else { return local }
+        var states = local.states, since = local.since, reasons = local.reasons
+        for a in addresses where a.id < states.count {
+            guard let check = a.check else { continue }
+            let key = AddressKey(datacenter: a.datacenter, ip: a.ip, check: check, target: a.target)
+            let state = fleet.state(of: key, local: local.states[a.id])
+            if let verdict = fleet.addresses[key], state == verdict.state {
+                since[a.id] = verdict.since
+                reasons[a.id] = "fleet: " + verdict.reason
+            }
+            states[a.id] = state
+        }
+        return HealthSnapshot(states: states, changing: local.changing, since: since, reasons: reasons)
+    }
+}
+
+/// Where this instance's own health and the fleet's view meet: each change of either hands the
+/// merged snapshot (`HealthSnapshot.merging`) to the current deployment's sink (its publication,
+/// all-down watch and history), and each local change is published to the fleet. Outlives
+/// reloads, as the membership does; each deployment attaches its addresses and sink.
+final class FleetJoin: Sendable {
+    private struct State {
+        var local: HealthSnapshot?
+        var view: FleetHealth?
+        var addresses: [MonitoredAddress] = []
+        var sink: (@Sendable (HealthSnapshot) -> Void)?
+        var member: FleetMember?
+    }
+
+    private let state = Mutex(State())
+
+    /// The member that publishes and watches; set once, after both are made.
+    func connect(_ member: FleetMember) { state.withLock { $0.member = member } }
+
+    var member: FleetMember? { state.withLock { $0.member } }
+
+    /// The fleet's view, nil before the first read.
+    var view: FleetHealth? { state.withLock { $0.view } }
+
+    /// A new deployment: its addresses, and where merged snapshots go.
+    func attach(addresses: [MonitoredAddress], sink: @escaping @Sendable (HealthSnapshot) -> Void) {
+        state.withLock { s in
+            s.addresses = addresses
+            s.sink = sink
+            s.local = nil
+        }
+    }
+
+    /// This instance's checks changed. Delivered under the lock, so the sink sees the snapshots
+    /// in the order they were made (the sink never calls back into the join).
+    func localChanged(_ snapshot: HealthSnapshot) {
+        let member: FleetMember? = state.withLock { s in
+            s.local = snapshot
+            s.sink?(HealthSnapshot.merging(snapshot, fleet: s.view, addresses: s.addresses))
+            return s.member
+        }
+        member?.publish(snapshot, addresses: state.withLock { $0.addresses })
+    }
+
+    /// The fleet's view changed.
+    func viewChanged(_ view: FleetHealth) {
+        state.withLock { s in
+            s.view = view
+            if let local = s.local { s.sink?(HealthSnapshot.merging(local, fleet: view, addresses: s.addresses)) }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fleet of three Meridians sharing health through a real etcd (issue 11, membership and health
+/// by quorum), all on loopback: each instance registers under its lease and publishes its own
+/// checks' verdicts; an address is answered only while a majority of the live instances see it up,
+/// so one instance's broken view cannot take a data center down for the fleet, two can, and an
+/// instance that dies stops counting when its lease expires.
+@Suite(.serialized) struct FleetTests {
+    /// etcd on free loopback ports, its data in `dir`; stopped with SIGKILL (the test runner's
+    /// blocked signals are inherited, so SIGTERM would not end it).
+    final class Etcd {
+        let clientPort: UInt16
+        let process = Process()
+        let log: URL
+
+        init(dir: URL) throws {
+            clientPort = try E2E.freePort()
+            let peerPort = try E2E.freePort()
+            log = dir.appendingPathComponent("etcd.log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.executableURL = URL(fileURLWithPath: try E2E.tool("etcd"))
+            process.arguments = [
+                "--name", "default", "--data-dir", dir.appendingPathComponent("etcd-data").path,
+                "--listen-client-urls", "http://127.0.0.1:\(clientPort)", "--advertise-client-urls", "http://127.0.0.1:\(clientPort)",
+                "--listen-peer-urls", "http://127.0.0.1:\(peerPort)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(peerPort)",
+                "--initial-cluster", "default=http://127.0.0.1:\(peerPort)",
+            ]
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            guard try E2E.eventually(20, { try self.keys("/").status == 0 }) else {
+                throw E2EError.setup("etcd did not start:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            }
+        }
+
+        /// `etcdctl get --prefix --keys-only PREFIX`.
+        func keys(_ prefix: String) throws -> E2E.Output {
+            try E2E.run(try E2E.tool("etcdctl"), ["--endpoints", "http://127.0.0.1:\(clientPort)", "get", "--prefix", "--keys-only", prefix],
+                        timeout: 10)
+        }
+
+        func stop() {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        }
+
+        deinit { stop() }
+    }
+
+    /// Instance `name` of fleet `prod`: one service over data centers a (192.0.2.1) and b
+    /// (192.0.2.2), health from its own operator file.
+    static func instance(_ name: String, etcd: Etcd) throws -> (RoutedMeridian, URL) {
+        let server = try RoutedMeridian()
+        let stateFile = server.dir.appendingPathComponent("operator-state")
+        try server.start(routing: """
+            fleet:
+              endpoints: ["http://127.0.0.1:\(etcd.clientPort)"]
+              name: prod
+              instance: \(name)
+              lease-ttl: 2s
+            datacenters:
+              a: { addresses: [192.0.2.1] }
+              b: { addresses: [192.0.2.2] }
+            checks:
+              operator: { type: file, path: "\(stateFile.path)", interval: 100ms, timeout: 50ms, jitter: 0 }
+            services:
+              www.example.com.: { datacenters: [a, b], check: operator, ttl: 30 }
+
+            """)
+        return (server, stateFile)
+    }
+
+    static func servesB(_ server: RoutedMeridian) throws -> Bool {
+        try server.query("www.example.com.").records.contains { $0.data == "192.0.2.2" }
+    }
+
+    @Test("three instances: one instance's down verdict is outvoted, two take the data center down everywhere, a dead instance's vote lapses with its lease",
+          .timeLimit(.minutes(3)))
+    func quorumAcrossInstances() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let etcd = try Etcd(dir: dir)
+        defer { etcd.stop() }
+        let (one, oneState) = try Self.instance("one", etcd: etcd)
+        let (two, twoState) = try Self.instance("two", etcd: etcd)
+        let (three, _) = try Self.instance("three", etcd: etcd)
+        defer { for s in [one, two, three] { s.remove() } }
+        let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
+
+        // All three registered under their leases, with their verdicts.
+        let registered = try E2E.eventually(15) {
+            let k = try etcd.keys("/prod/").stdout
+            return ["one", "two", "three"].allSatisfy { k.contains("/prod/members/\($0)") && k.contains("/prod/verdicts/\($0)") }
+        }
+        let keys = try etcd.keys("/prod/").stdout
+        #expect(registered, "\(keys)\n\(logs())")
+        #expect(try [one, two, three].allSatisfy(Self.servesB))
+
+        // One instance sees b down: outvoted, b stays in every answer, its own included.
+        try "b down\n".write(to: oneState, atomically: true, encoding: .utf8)
+        #expect(one.waitForLog(after: 0, within: 10, [["health state changed", "datacenter=b", "to=down"]]) != nil, "\(one.logText)")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(try [one, two, three].allSatisfy(Self.servesB), "one instance's verdict took b down:\n\(logs())")
+
+        // A second one agrees: 2 of 3 say down, and b leaves the answers of all three.
+        try "b down\n".write(to: twoState, atomically: true, encoding: .utf8)
+        let gone = try E2E.eventually(10) { try [one, two, three].allSatisfy { try !Self.servesB($0) } }
+        #expect(gone, "\(logs())")
+        #expect(try three.query("www.example.com.").records.contains { $0.data == "192.0.2.1" })
+
+        // Instance two dies: its lease lapses (2 s) and its verdict with it; one says down, three
+        // says up, an even split is up (no half of a fleet takes a site down), and b returns.
+        if let p = two.process {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        let back = try E2E.eventually(15) { try Self.servesB(three) && Self.servesB(one) }
+        #expect(back, "\(logs())")
+        #expect(try !etcd.keys("/prod/members/").stdout.contains("/prod/members/two"))
+    }
+}
