@@ -124,4 +124,33 @@ import Glibc
         #expect(back, "\(logs())")
         #expect(try !etcd.keys("/prod/members/").stdout.contains("/prod/members/two"))
     }
+
+    @Test("etcd unreachable: each instance keeps the last fleet view and, under when-disconnected: local, merges its own fresh verdicts into it",
+          .timeLimit(.minutes(3)))
+    func etcdUnreachable() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let etcd = try Etcd(dir: dir)
+        defer { etcd.stop() }
+        let (one, oneState) = try Self.instance("one", etcd: etcd)
+        let (two, twoState) = try Self.instance("two", etcd: etcd)
+        let (three, _) = try Self.instance("three", etcd: etcd)
+        defer { for s in [one, two, three] { s.remove() } }
+        let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
+        #expect(try E2E.eventually(15) { try etcd.keys("/prod/verdicts/").stdout.split(separator: "\n").count == 3 }, "\(logs())")
+        try "b down\n".write(to: oneState, atomically: true, encoding: .utf8)
+        try "b down\n".write(to: twoState, atomically: true, encoding: .utf8)
+        #expect(try E2E.eventually(10) { try [one, two, three].allSatisfy { try !Self.servesB($0) } }, "\(logs())")
+
+        etcd.stop()
+        #expect(E2E.eventually(15) { [one, two, three].allSatisfy { $0.logText.contains("fleet: etcd unreachable") } }, "\(logs())")
+        // The last view stands: b stays out everywhere.
+        #expect(try [one, two, three].allSatisfy { try !Self.servesB($0) }, "\(logs())")
+        // Instance one's checks now see b up: its own verdict replaces its last one in its view
+        // (one up, two down, three up: a majority up), while three's view is unchanged.
+        try "b up\n".write(to: oneState, atomically: true, encoding: .utf8)
+        #expect(try E2E.eventually(10) { try Self.servesB(one) }, "\(one.logText)")
+        #expect(try !Self.servesB(three), "\(three.logText)")
+    }
 }
