@@ -1,4 +1,5 @@
 import DNSWire
+import FleetModel
 import Foundation
 import Hummingbird
 public import Logging
@@ -45,7 +46,11 @@ public enum AdminAPI {
             router.post("/datacenters/{name}/\(path)") { request, context -> Response in
                 guard authorized(request) else { return message(.unauthorized, "a bearer token is required") }
                 let name = context.parameters.get("name") ?? ""
-                guard let result = await controller.drain(name, on) else {
+                // Who and why, for the fleet's drain record (`?who=alice&why=power+work`).
+                let query = request.uri.queryParameters
+                let who = query.get("who").map { String($0.prefix(FleetModel.fleetMaxTextBytes)) } ?? "admin API"
+                let why = query.get("why").map { String($0.prefix(FleetModel.fleetMaxTextBytes)) } ?? ""
+                guard let result = await controller.drain(name, on, who: who, why: why) else {
                     return message(.notFound, "no data center \(name) in the routing configuration")
                 }
                 return try json(result)

@@ -224,21 +224,39 @@ public actor DeploymentController {
         /// center: now + the largest TTL served for it (now when undrained).
         public var safeAfter: Double
         public var largestTTL: UInt32
+        /// True when the drain was written to the fleet (every instance applies it); false when it
+        /// holds on this instance only (no `fleet:`, or etcd could not be reached).
+        public var fleet: Bool
     }
 
     /// Takes a data center out of every answer (or puts it back); nil when there is no such data
-    /// center in the routing table.
-    public func drain(_ name: String, _ on: Bool) -> DrainResult? {
+    /// center in the routing table. With `fleet:` the drain is written to etcd with `who` and
+    /// `why`, and every instance applies it; when etcd cannot be reached it holds on this instance
+    /// only (and `DrainResult.fleet` says so). An undrain also ends a drain of this instance's own.
+    public func drain(_ name: String, _ on: Bool, who: String = "admin API", why: String = "") async -> DrainResult? {
         guard let routing = deployment.services?.routing,
               let site = routing.sites.firstIndex(where: { $0.name == name }), let monitor
         else { return nil }
         let ids = routing.addresses.indices.filter { Int(routing.addresses[$0].site) == site }
-        monitor.setDrain(addressIDs: ids, on)
         let idSet = Set(ids.map(Int32.init))
         let ttl = routing.services.filter { !idSet.isDisjoint(with: $0.candidates) }.map(\.ttl).max() ?? 0
         let now = Date().timeIntervalSince1970
-        logger.notice(on ? "data center drained" : "data center undrained", metadata: ["datacenter": "\(name)", "largest-ttl": "\(ttl)"])
+        var fleetWide = false
+        if let member = fleet?.member {
+            do {
+                try await member.setDrain(name, on ? DrainRecord(datacenter: name, who: who, when: now, why: why, safeAfter: now + Double(ttl)) : nil)
+                fleetWide = true
+            } catch {
+                logger.warning("fleet: the drain could not be written to etcd; it holds on this instance only", metadata: [
+                    "datacenter": "\(name)", "error": "\(error)",
+                ])
+            }
+        }
+        if !fleetWide || !on { monitor.setDrain(addressIDs: ids, on) }
+        logger.notice(on ? "data center drained" : "data center undrained", metadata: [
+            "datacenter": "\(name)", "largest-ttl": "\(ttl)", "fleet": "\(fleetWide)", "who": "\(who)",
+        ])
         return DrainResult(datacenter: name, drained: on, addresses: ids.map { routing.addresses[$0].ip.description },
-                           safeAfter: on ? now + Double(ttl) : now, largestTTL: ttl)
+                           safeAfter: on ? now + Double(ttl) : now, largestTTL: ttl, fleet: fleetWide)
     }
 }

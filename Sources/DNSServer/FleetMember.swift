@@ -81,6 +81,17 @@ final class FleetMember: Sendable {
         }
     }
 
+    /// Writes a fleet-wide drain of `datacenter` (`record`), or deletes it (nil). No lease: a drain
+    /// outlives the instance that wrote it. Every instance, this one included, applies it when its
+    /// watch sees it.
+    func setDrain(_ datacenter: String, _ record: DrainRecord?) async throws(EtcdError) {
+        if let record {
+            _ = try await client.put(key: keys.drain(datacenter), value: record.encoded())
+        } else {
+            _ = try await client.delete(key: keys.drain(datacenter))
+        }
+    }
+
     /// Runs until cancelled: one session after another, each ended by a failure of etcd.
     func run() async {
         var backoff = Self.firstBackoff

@@ -54,11 +54,11 @@ import Glibc
 
     /// Instance `name` of fleet `prod`: one service over data centers a (192.0.2.1) and b
     /// (192.0.2.2), health from its own operator file.
-    static func instance(_ name: String, etcd: Etcd) throws -> (RoutedMeridian, URL) {
+    static func instance(_ name: String, etcd: Etcd, admin: UInt16? = nil) throws -> (RoutedMeridian, URL) {
         let server = try RoutedMeridian()
         let stateFile = server.dir.appendingPathComponent("operator-state")
         try server.start(routing: """
-            fleet:
+            \(admin.map { "admin: { listen: \"127.0.0.1:\($0)\", token: s3cret }\n" } ?? "")fleet:
               endpoints: ["http://127.0.0.1:\(etcd.clientPort)"]
               name: prod
               instance: \(name)
@@ -152,5 +152,43 @@ import Glibc
         try "b up\n".write(to: oneState, atomically: true, encoding: .utf8)
         #expect(try E2E.eventually(10) { try Self.servesB(one) }, "\(one.logText)")
         #expect(try !Self.servesB(three), "\(three.logText)")
+    }
+
+    /// `POST /datacenters/b/drain` (or undrain) on the admin API at `port`; the JSON answer.
+    static func drain(_ port: UInt16, _ action: String) throws -> [String: Any] {
+        let r = try E2E.run(try E2E.tool("curl"), [
+            "-s", "-X", "POST", "-H", "Authorization: Bearer s3cret",
+            "http://127.0.0.1:\(port)/datacenters/b/\(action)?who=alice&why=power%20work",
+        ], timeout: 10)
+        return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any] ?? ["raw": r.stdout]
+    }
+
+    @Test("a drain on one instance is written to etcd with who and why and applied by every instance; an undrain on another ends it everywhere",
+          .timeLimit(.minutes(3)))
+    func fleetWideDrain() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let etcd = try Etcd(dir: dir)
+        defer { etcd.stop() }
+        let (oneAdmin, twoAdmin) = (try E2E.freePort(), try E2E.freePort())
+        let (one, _) = try Self.instance("one", etcd: etcd, admin: oneAdmin)
+        let (two, _) = try Self.instance("two", etcd: etcd, admin: twoAdmin)
+        let (three, _) = try Self.instance("three", etcd: etcd)
+        defer { for s in [one, two, three] { s.remove() } }
+        let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
+        #expect(try E2E.eventually(15) { try etcd.keys("/prod/members/").stdout.split(separator: "\n").count == 3 }, "\(logs())")
+
+        let drained = try Self.drain(oneAdmin, "drain")
+        #expect(drained["fleet"] as? Bool == true && drained["drained"] as? Bool == true, "\(drained)")
+        #expect(try E2E.eventually(10) { try [one, two, three].allSatisfy { try !Self.servesB($0) } }, "\(logs())")
+        let record = try E2E.run(try E2E.tool("etcdctl"), ["--endpoints", "http://127.0.0.1:\(etcd.clientPort)", "get", "--print-value-only", "/prod/drains/b"],
+                                 timeout: 10).stdout
+        #expect(record.contains("\"who\":\"alice\"") && record.contains("\"why\":\"power work\"") && record.contains("safeAfter"), "\(record)")
+
+        let undrained = try Self.drain(twoAdmin, "undrain")
+        #expect(undrained["fleet"] as? Bool == true, "\(undrained)")
+        #expect(try E2E.eventually(10) { try [one, two, three].allSatisfy(Self.servesB) }, "\(logs())")
+        #expect(try etcd.keys("/prod/drains/").stdout.isEmpty)
     }
 }
