@@ -53,6 +53,9 @@ final class FleetMember: Sendable {
     /// Whether the last call to etcd succeeded and the watch is running.
     var isConnected: Bool { state.withLock { $0.connected } }
 
+    /// The fleet as last read and watched; nil before the first read.
+    var snapshot: FleetSnapshot? { state.withLock { $0.snapshot } }
+
     /// This instance's verdicts from its checks' `snapshot` over `addresses` (those with a check).
     func publish(_ snapshot: HealthSnapshot, addresses: [MonitoredAddress]) {
         var verdicts: [AddressKey: Verdict] = [:]

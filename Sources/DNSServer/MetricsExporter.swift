@@ -84,6 +84,10 @@ public final class MetricsExporter: Sendable {
                     set("meridian_address_drained", "1 when the address is drained.", labels, a.state == "drain" ? 1 : 0)
                 }
             }
+            if let fleet = status.fleet {
+                set("meridian_fleet_members", "The fleet's live members (instances whose lease is alive), as last seen.", [], Double(fleet.members.count))
+                set("meridian_fleet_revision", "The etcd revision of the fleet view answered from.", [], Double(fleet.revision))
+            }
             // Series of zones or addresses no longer served disappear.
             for (key, gauge) in exported.gauges where gauges[key] == nil { registry.unregisterGauge(gauge) }
             exported.gauges = gauges

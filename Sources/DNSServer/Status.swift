@@ -1,6 +1,7 @@
 import HealthModel
 import DNSWire
 import DNSZone
+import FleetModel
 import Foundation
 import IPNet
 import Health
@@ -21,7 +22,9 @@ extension DeploymentController {
                   loadedAt: zoneLoadedAt[$0.entry.origin.description] ?? 0)
         }
         if let routing = deployment.services?.routing {
-            let health = monitor?.snapshot ?? .allUp(count: routing.addresses.count)
+            let local = monitor?.snapshot ?? .allUp(count: routing.addresses.count)
+            // What is served: with a fleet, this instance's checks merged with the fleet's view.
+            let health = HealthSnapshot.merging(local, fleet: fleet?.view, addresses: deployment.monitoredAddresses)
             let policies = Dictionary(deployment.config.routing.services.map { ($0.name, $0.policy) }, uniquingKeysWith: { a, _ in a })
             let share = answerShares(now: now, datacenters: routing.sites.map(\.name))
             s.services = routing.services.map { service in
@@ -34,6 +37,7 @@ extension DeploymentController {
                     let known = id < health.states.count
                     return .init(ip: a.ip.description, check: a.check, state: known ? health.states[id].description : "up",
                                  since: known ? health.since[id] : 0, reason: known ? health.reasons[id] : "",
+                                 local: fleet != nil && id < local.states.count ? local.states[id].description : nil,
                                  history: history.changes(datacenter: site.name, ip: a.ip.description))
                 }
                 let state = addresses.contains { $0.state == "up" } ? "up" : (addresses.contains { $0.state == "drain" } ? "drain" : "down")
@@ -41,6 +45,22 @@ extension DeploymentController {
             }
         }
         s.secondaries = secondaryStatus()
+        if let settings = deployment.config.fleet, let member = fleet?.member {
+            let view = fleet?.view
+            let snapshot = member.snapshot
+            s.fleet = .init(
+                name: settings.name, instance: settings.instance, connected: member.isConnected, revision: view?.revision ?? 0,
+                quorum: settings.quorum.description, whenDisconnected: settings.whenDisconnected.rawValue,
+                members: (snapshot?.members.values.sorted { $0.instance < $1.instance } ?? []).map {
+                    .init(instance: $0.instance, version: $0.version, configDigest: $0.configDigest, started: $0.started,
+                          zones: $0.zones.map { .init(name: $0.name, serial: $0.serial) })
+                },
+                observers: view?.observers.sorted() ?? [], ignored: view?.ignored.sorted() ?? [],
+                drains: (view?.drains.values.sorted { $0.datacenter < $1.datacenter } ?? []).map {
+                    .init(datacenter: $0.datacenter, who: $0.who, when: $0.when, why: $0.why, safeAfter: $0.safeAfter)
+                },
+                problems: (snapshot?.problems ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" })
+        }
         if let r = lastReload { s.lastReload = .init(at: r.at, ok: r.problems.isEmpty, problems: r.problems) }
         return s
     }
@@ -54,8 +74,22 @@ extension DeploymentController {
             var name: String; var ttl: UInt32; var degradedTTL: UInt32; var policy: String; var share: Share
         }
         public struct Address: Codable, Sendable {
-            var ip: String; var check: String?; var state: String; var since: Double; var reason: String
+            /// `state`, `since` and `reason` are what is served (with a fleet: the fleet's verdict);
+            /// `local` is this instance's own checks' state, with a fleet only.
+            var ip: String; var check: String?; var state: String; var since: Double; var reason: String; var local: String?
             var history: [HealthHistory.Change]
+        }
+        /// This instance's fleet (`fleet:`): whether etcd answers, the revision of the view, the
+        /// live members, who was counted, the fleet's drains and the records that were skipped.
+        public struct FleetStatus: Codable, Sendable {
+            public struct Member: Codable, Sendable {
+                public struct Zone: Codable, Sendable { var name: String; var serial: UInt32 }
+                var instance: String; var version: String; var configDigest: String; var started: Double; var zones: [Zone]
+            }
+            public struct Drain: Codable, Sendable { var datacenter: String; var who: String; var when: Double; var why: String; var safeAfter: Double? }
+            var name: String; var instance: String; var connected: Bool; var revision: Int64; var quorum: String
+            var whenDisconnected: String; var members: [Member]; var observers: [String]; var ignored: [String]
+            var drains: [Drain]; var problems: [String]
         }
         public struct DataCenter: Codable, Sendable { var name: String; var state: String; var addresses: [Address] }
         public struct Reload: Codable, Sendable { var at: Double; var ok: Bool; var problems: [String] }
@@ -65,6 +99,7 @@ extension DeploymentController {
         public var lastReload: Reload?
         /// Each secondary zone's primary, serial, last refresh, last error and expiry.
         public var secondaries: [SecondaryStatus] = []
+        public var fleet: FleetStatus?
         public var generatedAt: Double = 0
     }
 }

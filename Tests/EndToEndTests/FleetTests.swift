@@ -186,6 +186,18 @@ import Glibc
                                  timeout: 10).stdout
         #expect(record.contains("\"who\":\"alice\"") && record.contains("\"why\":\"power work\"") && record.contains("safeAfter"), "\(record)")
 
+        // /status shows the fleet: connected, three live members, all counted, the drain; each
+        // address with the served (fleet) state and this instance's own.
+        let status = try E2E.run(try E2E.tool("curl"), ["-s", "http://127.0.0.1:\(oneAdmin)/status"], timeout: 10).stdout
+        let json = (try? JSONSerialization.jsonObject(with: Data(status.utf8))) as? [String: Any]
+        let fleet = json?["fleet"] as? [String: Any]
+        #expect(fleet?["connected"] as? Bool == true && fleet?["instance"] as? String == "one" && fleet?["quorum"] as? String == "majority", "\(status)")
+        #expect((fleet?["members"] as? [[String: Any]])?.compactMap { $0["instance"] as? String } == ["one", "three", "two"], "\(status)")
+        #expect(fleet?["observers"] as? [String] == ["one", "three", "two"], "\(status)")
+        #expect((fleet?["drains"] as? [[String: Any]])?.first?["who"] as? String == "alice", "\(status)")
+        let b = ((json?["datacenters"] as? [[String: Any]])?.first { $0["name"] as? String == "b" }?["addresses"] as? [[String: Any]])?.first
+        #expect(b?["state"] as? String == "drain" && b?["local"] as? String == "up", "\(status)")
+
         let undrained = try Self.drain(twoAdmin, "undrain")
         #expect(undrained["fleet"] as? Bool == true, "\(undrained)")
         #expect(try E2E.eventually(10) { try [one, two, three].allSatisfy(Self.servesB) }, "\(logs())")
