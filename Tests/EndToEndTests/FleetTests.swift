@@ -133,20 +133,26 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: dir) }
         let etcd = try Etcd(dir: dir)
         defer { etcd.stop() }
-        let (one, oneState) = try Self.instance("one", etcd: etcd)
+        let admin = try E2E.freePort()
+        let (one, oneState) = try Self.instance("one", etcd: etcd, admin: admin)
         let (two, twoState) = try Self.instance("two", etcd: etcd)
         let (three, _) = try Self.instance("three", etcd: etcd)
         defer { for s in [one, two, three] { s.remove() } }
         let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
         #expect(try E2E.eventually(15) { try etcd.keys("/prod/verdicts/").stdout.split(separator: "\n").count == 3 }, "\(logs())")
+        let browser = try Browser()
+        defer { browser.remove() }
+        #expect(DOM(try browser.dumpDOM("http://127.0.0.1:\(admin)/")).element(id: "fleet")?["hidden"] != nil, "no fleet banner while connected")
         try "b down\n".write(to: oneState, atomically: true, encoding: .utf8)
         try "b down\n".write(to: twoState, atomically: true, encoding: .utf8)
         #expect(try E2E.eventually(10) { try [one, two, three].allSatisfy { try !Self.servesB($0) } }, "\(logs())")
 
         etcd.stop()
         #expect(E2E.eventually(15) { [one, two, three].allSatisfy { $0.logText.contains("fleet: etcd unreachable") } }, "\(logs())")
-        // The last view stands: b stays out everywhere.
+        // The last view stands: b stays out everywhere; the status page says why.
         #expect(try [one, two, three].allSatisfy { try !Self.servesB($0) }, "\(logs())")
+        let html = try browser.dumpDOM("http://127.0.0.1:\(admin)/")
+        #expect(DOM(html).element(id: "fleet")?["hidden"] == nil && html.contains("Fleet prod: etcd unreachable."), "\(html.suffix(3000))")
         // Instance one's checks now see b up: its own verdict replaces its last one in its view
         // (one up, two down, three up: a majority up), while three's view is unchanged.
         try "b up\n".write(to: oneState, atomically: true, encoding: .utf8)

@@ -63,6 +63,7 @@ struct StatusPageTests {
         var dom = DOM(html)
         #expect(dom.element(tag: "body")?["data-status"] == "ok", "the page fetched /status: \(html.prefix(2000))")
         #expect(dom.element(id: "error")?["hidden"] != nil, "no error banner")
+        #expect(dom.element(id: "fleet")?["hidden"] != nil, "no fleet banner without a fleet")
         let renderedDCs = dom.elements(class: "datacenter")
         var changes = 0
         #expect(datacenters(expected).count == 3)
@@ -147,7 +148,7 @@ struct StatusPageTests {
 /// Headless Chromium with its own profile and HOME in a temporary directory; every run waits for
 /// the page's scripts through a virtual time budget. Host names resolve nowhere: only loopback
 /// addresses are ever contacted.
-private final class Browser {
+final class Browser {
     let executable: String
     let home: URL
 
@@ -183,7 +184,7 @@ private final class Browser {
 }
 
 /// The start tags of a serialized DOM, each as its attributes (enough for the page's own markup).
-private struct DOM {
+struct DOM {
     let tags: [(name: String, attributes: [String: String])]
 
     init(_ html: String) {
