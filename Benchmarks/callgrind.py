@@ -25,7 +25,9 @@ What it does:
     queries (default 10,000) of the file. Instructions per query =
     (Ir(K=2) - Ir(K=1)) / queries, so whatever runs once around the passes drops out;
  4. prints per mix: queries, the checksum of the responses (the same on two builds means
-    the same answers), Ir for K=1 and K=2 and instructions per query; with --annotate N,
+    the same answers), Ir for K=1 and K=2, instructions per query, and the part of them
+    inside QueryEngine.respond (callgrind's inclusive count, without querybench's loop and
+    argument set-up, about 28 instructions per query); with --annotate N,
     the N functions with the most instructions of the K=2 run (callgrind_annotate, names
     demangled by `swift demangle --simplified`).
 
@@ -164,7 +166,9 @@ def main():
             inputs[m] = (config, files[m])
 
     print("querybench %s, %s, rev %s" % (binary, datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), B.git_revision()))
-    print("%-9s %7s %-18s %14s %14s %10s" % ("mix", "queries", "checksum", "Ir(K=1)", "Ir(K=2)", "Ir/query"))
+    # Ir/query: (Ir(K=2) - Ir(K=1)) / queries, everything in one pass per query. respond/q: the
+    # part inside QueryEngine.respond (inclusive, K=2 run / 2 passes), without querybench's loop.
+    print("%-9s %7s %-18s %14s %14s %10s %10s" % ("mix", "queries", "checksum", "Ir(K=1)", "Ir(K=2)", "Ir/query", "respond/q"))
     for m in mixes:
         config, queries = inputs[m]
         for run in range(args.runs):
@@ -173,7 +177,9 @@ def main():
                 out = os.path.join(outdir, "callgrind.%s.r%d.k%d.out" % (m, run, k))
                 ir[k], info, first = callgrind(binary, config, queries, k, args.limit, out)
             n = int(info["queries"])
-            print("%-9s %7d %-18s %14d %14d %10.1f" % (m, n, info["checksum"], ir[1], ir[2], (ir[2] - ir[1]) / n), flush=True)
+            inside = respond_inclusive(out) / (2 * n)
+            print("%-9s %7d %-18s %14d %14d %10.1f %10.1f" % (m, n, info["checksum"], ir[1], ir[2], (ir[2] - ir[1]) / n, inside),
+                  flush=True)
             if run == 0:
                 log("callgrind: %s: %s" % (m, first))
         if args.annotate:
@@ -183,6 +189,20 @@ def main():
             for ir_, pct, name in annotate(out, args.annotate):
                 print("  %12d %6s%%  %8.1f/q  %s" % (ir_, pct, ir_ / (2 * n), name))
     log("callgrind: raw output in %s" % outdir)
+
+
+# QueryEngine.respond(to:from:over:into:state:outcome:), the entry UDPWorker calls, mangled.
+RESPOND_SYMBOL = "$s11QueryEngineAAC7respond2to4from4over4into5state7outcomeSiSW_"
+
+
+def respond_inclusive(out):
+    """Ir inside the engine's respond (inclusive), i.e. without querybench's own loop."""
+    r = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out], capture_output=True, text=True,
+                       check=True)
+    for line in r.stdout.splitlines():
+        if RESPOND_SYMBOL in line:
+            return int(line.split()[0].replace(",", ""))
+    return 0
 
 
 def callgrind_total(out):
