@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Instructions per query of the query path, counted by callgrind (stable, unlike CPU time).
 
-  Benchmarks/callgrind.py                          # build, then static + geo + weighted + rr (~3 min)
+  Benchmarks/callgrind.py                          # build, then static + geo + weighted + rr (~5 min)
   Benchmarks/callgrind.py --mixes static --runs 2  # repeatability check
   Benchmarks/callgrind.py --annotate 10            # + the top 10 functions of each mix
   Benchmarks/callgrind.py --querybench /tmp/old/querybench   # another build (no build step)
