@@ -15,6 +15,12 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "meridian", targets: ["meridian"]),
+        // The query path without NIO, for Benchmarks/QueryPath (a separate package that depends on
+        // this one by path: the in-process harness callgrind runs). A product adds nothing to what
+        // `swift build` builds here; it only lets another package import these modules.
+        .library(
+            name: "MeridianQueryPath",
+            targets: ["DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "IPNet", "GeoIP", "HealthModel", "Routing", "QueryEngine", "ServerConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
