@@ -1,5 +1,6 @@
 public import DNSWire
 public import DNSZone
+public import FleetModel
 public import ZoneFile
 public import GeoIP
 public import HealthModel
@@ -38,6 +39,9 @@ public struct Deployment: Sendable {
     public let notices: [String]
     /// Where the engines of this deployment hand accepted NOTIFYs (set by `DeploymentController`).
     var notifyInbox: NotifyInbox? = nil
+    /// With `fleet:`, the fleet's view read at start before the first answer (`readingFleet`);
+    /// the fleet membership starts from it.
+    public internal(set) var fleetView: FleetHealth? = nil
 
     /// Loads every zone, the geo data and the routing table, collecting every problem as
     /// `file:line: reason` (a service name that has records in a zone names both places).

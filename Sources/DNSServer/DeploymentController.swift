@@ -112,6 +112,7 @@ public actor DeploymentController {
         guard let settings = deployment.config.fleet else { return }
         if fleet == nil {
             let join = FleetJoin()
+            if let view = deployment.fleetView { join.viewChanged(view) }
             do {
                 let member = try FleetMember(settings: settings, member: memberRecord(), logger: logger) { view in
                     join.viewChanged(view)
@@ -125,6 +126,14 @@ public actor DeploymentController {
             }
         }
         fleet?.member?.updateMember(memberRecord())
+    }
+
+    /// Leaves the fleet at shutdown: the member's task ends, revoking its lease, so the other
+    /// instances stop counting this one at once rather than when the lease would lapse.
+    public func leaveFleet() async {
+        fleetTask?.cancel()
+        _ = await fleetTask?.value
+        fleetTask = nil
     }
 
     /// What this instance serves, as its fleet membership record says.

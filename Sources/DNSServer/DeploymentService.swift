@@ -3,7 +3,8 @@ public import ServiceLifecycle
 import UnixSignals
 
 /// Runs the deployment controller as a service: starts its monitor, reloads on every SIGHUP,
-/// samples the answer totals for the status page's shares, and stops the monitor at shutdown.
+/// samples the answer totals for the status page's shares, and at shutdown stops the monitor and
+/// leaves the fleet.
 public struct DeploymentService: Service {
     let controller: DeploymentController
 
@@ -35,5 +36,6 @@ public struct DeploymentService: Service {
             }
         }
         await controller.stop()
+        await controller.leaveFleet()
     }
 }

@@ -2,9 +2,11 @@ import Etcd
 import FleetModel
 import Foundation
 import Health
+public import QueryEngine
 import HealthModel
-import Logging
+public import Logging
 import Metrics
+import Routing
 import ServerConfig
 import Synchronization
 
@@ -119,8 +121,13 @@ final class FleetMember: Sendable {
             try? await Task.sleep(for: .seconds(backoff))
             backoff = min(backoff * 2, Self.maxBackoff)
         }
-        if let lease = state.withLock({ $0.lease }) { try? await client.revoke(lease: lease) }
-        await client.shutdown()
+        // Outside this cancelled task, so the revoke is sent: the fleet stops counting this
+        // instance now rather than when its lease would lapse.
+        let (client, lease) = (client, state.withLock { $0.lease })
+        await Task {
+            if let lease { try? await client.revoke(lease: lease) }
+            await client.shutdown()
+        }.value
     }
 
     /// One connection's life: lease, registration, a full read, then keepalive, writer and watch
@@ -197,6 +204,44 @@ final class FleetMember: Sendable {
             snapshot.put(key: keys.verdicts(settings.instance), value: s.verdicts.encoded(), modRevision: snapshot.revision)
         }
         return FleetHealth.compute(snapshot, quorum: settings.quorum)
+    }
+}
+
+extension Deployment {
+    /// The longest a start waits for the fleet's view before answering without it: a round trip
+    /// to a reachable etcd is milliseconds, and an unreachable one should not keep the server
+    /// from answering for longer than a client's retry.
+    static let fleetReadTimeout: Duration = .seconds(2)
+
+    /// This deployment with the fleet's view read (one range read of the fleet's prefix), so the
+    /// first answer is already the fleet's (`startEngine`). Without `fleet:`, or when etcd does
+    /// not answer within `fleetReadTimeout`, unchanged (logged).
+    public func readingFleet(logger: Logger) async -> Deployment {
+        guard let settings = config.fleet else { return self }
+        var next = self
+        do {
+            let keys = try FleetKeys(fleet: settings.name)
+            let client = try EtcdClient(
+                endpoints: settings.endpoints, tls: settings.caFile.map { EtcdTLS(caFile: $0) },
+                credentials: settings.username.flatMap { u in settings.password.map { EtcdCredentials(user: u, password: $0) } },
+                requestTimeout: Self.fleetReadTimeout)
+            defer { Task { await client.shutdown() } }
+            let range = try await client.get(prefix: keys.prefix)
+            let snapshot = FleetSnapshot(keys: keys, entries: range.kvs.map { ($0.key, $0.value, $0.modRevision) }, revision: range.revision)
+            next.fleetView = FleetHealth.compute(snapshot, quorum: settings.quorum)
+            logger.notice("fleet: view read before answering", metadata: [
+                "revision": "\(range.revision)", "members": "\(snapshot.liveMembers.sorted().joined(separator: ","))",
+            ])
+        } catch {
+            logger.warning("fleet: no view before answering, starting from this instance's checks", metadata: ["error": "\(error)"])
+        }
+        return next
+    }
+
+    /// The engine a start answers with first: every address up, or with the fleet's view read.
+    public func startEngine() -> QueryEngine {
+        guard fleetView != nil, let routing = services?.routing else { return engine() }
+        return engine(health: HealthSnapshot.merging(.allUp(count: routing.addresses.count), fleet: fleetView, addresses: monitoredAddresses))
     }
 }
 

@@ -149,7 +149,8 @@ struct Serve: AsyncParsableCommand {
             printErrors(["cannot start: \(error)"])
             throw ExitCode.failure
         }
-        let deployment = try loadDeployment(config, readingJournals: logger)
+        // With fleet:, the fleet's view is read before the first answer.
+        let deployment = await (try loadDeployment(config, readingJournals: logger)).readingFleet(logger: logger)
         for (_, zone) in deployment.zones {
             for warning in zone.warnings { logger.warning("\(warning)") }
         }
@@ -159,7 +160,7 @@ struct Serve: AsyncParsableCommand {
             // The admin listener binds only once the service group runs: a port in use is reported
             // now, before anything answers.
             if let admin = config.admin { try DNSServer.checkAvailable(admin.listen, stream: true, role: "admin API") }
-            server = try DNSServer.start(DNSServer.Configuration(config), engine: deployment.engine(), logger: logger)
+            server = try DNSServer.start(DNSServer.Configuration(config), engine: deployment.startEngine(), logger: logger)
         } catch {
             printErrors(["cannot listen on \(error)"])
             throw ExitCode.failure

@@ -57,12 +57,18 @@ import Glibc
     static func instance(_ name: String, etcd: Etcd, admin: UInt16? = nil) throws -> (RoutedMeridian, URL) {
         let server = try RoutedMeridian()
         let stateFile = server.dir.appendingPathComponent("operator-state")
-        try server.start(routing: """
+        try server.start(routing: routing(name, etcd: etcd, admin: admin, stateFile: stateFile))
+        return (server, stateFile)
+    }
+
+    /// The configuration of instance `name` after its zone.
+    static func routing(_ name: String, etcd: Etcd, admin: UInt16?, stateFile: URL, leaseTTL: String = "2s") -> String {
+        """
             \(admin.map { "admin: { listen: \"127.0.0.1:\($0)\", token: s3cret }\n" } ?? "")fleet:
               endpoints: ["http://127.0.0.1:\(etcd.clientPort)"]
               name: prod
               instance: \(name)
-              lease-ttl: 2s
+              lease-ttl: \(leaseTTL)
             datacenters:
               a: { addresses: [192.0.2.1] }
               b: { addresses: [192.0.2.2] }
@@ -71,8 +77,7 @@ import Glibc
             services:
               www.example.com.: { datacenters: [a, b], check: operator, ttl: 30 }
 
-            """)
-        return (server, stateFile)
+            """
     }
 
     static func servesB(_ server: RoutedMeridian) throws -> Bool {
@@ -113,6 +118,19 @@ import Glibc
         let gone = try E2E.eventually(10) { try [one, two, three].allSatisfy { try !Self.servesB($0) } }
         #expect(gone, "\(logs())")
         #expect(try three.query("www.example.com.").records.contains { $0.data == "192.0.2.1" })
+
+        // Three restarts (its own checks say b up): it reads the fleet before its first answer,
+        // which already leaves b out.
+        three.stop()
+        let threeState = three.dir.appendingPathComponent("operator-state")
+        try three.start(routing: Self.routing("three", etcd: etcd, admin: nil, stateFile: threeState, leaseTTL: "30s"))
+        #expect(try !Self.servesB(three), "\(three.logText)")
+        #expect(three.logText.contains("fleet: view read before answering"), "\(three.logText)")
+        // A graceful stop revokes the lease: with a 30 s TTL, the membership goes at once.
+        #expect(try E2E.eventually(15) { try etcd.keys("/prod/members/three").stdout.contains("three") }, "\(three.logText)")
+        three.stop()
+        #expect(try E2E.eventually(10) { try !etcd.keys("/prod/members/three").stdout.contains("three") }, "\(three.logText)")
+        try three.start(routing: Self.routing("three", etcd: etcd, admin: nil, stateFile: threeState))
 
         // Instance two dies: its lease lapses (2 s) and its verdict with it; one says down, three
         // says up, an even split is up (no half of a fleet takes a site down), and b returns.
