@@ -7,7 +7,7 @@ import HealthModel
 public import Logging
 import Metrics
 import Routing
-import ServerConfig
+public import ServerConfig
 import Synchronization
 
 /// This instance as a member of its fleet (`fleet:`), off the query path: it registers under a
@@ -313,6 +313,62 @@ final class FleetJoin: Sendable {
         state.withLock { s in
             s.view = view
             if let local = s.local { s.sink?(HealthSnapshot.merging(local, fleet: view, addresses: s.addresses)) }
+        }
+    }
+}
+
+/// The configuration the fleet serves, stored at `/<fleet>/config` (`meridian push`): read, and
+/// replaced with a compare-and-swap on the revision the operator diffed against, so a concurrent
+/// push is refused rather than overwritten.
+public enum FleetConfigStore {
+    /// Why a push did not land.
+    public enum PushError: Error, CustomStringConvertible {
+        /// Another push landed since: the stored configuration is now at `revision`.
+        case moved(revision: Int64)
+        case etcd(String)
+
+        public var description: String {
+            switch self {
+            case .moved(let r): return "the fleet's configuration changed since (now at revision \(r))"
+            case .etcd(let reason): return "etcd: \(reason)"
+            }
+        }
+    }
+
+    /// The stored configuration text and its revision; nil when none was pushed yet.
+    public static func read(_ settings: FleetSettings) async throws(PushError) -> (text: [UInt8], revision: Int64)? {
+        let (client, keys) = try connect(settings)
+        defer { Task { await client.shutdown() } }
+        do {
+            guard let kv = try await client.get(key: keys.config).kv else { return nil }
+            return (kv.value, kv.modRevision)
+        } catch {
+            throw .etcd(error.description)
+        }
+    }
+
+    /// Stores `text` if the stored configuration is still at `expectedRevision` (0: none stored);
+    /// returns the new revision.
+    public static func push(_ settings: FleetSettings, text: [UInt8], expectedRevision: Int64) async throws(PushError) -> Int64 {
+        let (client, keys) = try connect(settings)
+        defer { Task { await client.shutdown() } }
+        do {
+            return try await client.compareAndSwap(key: keys.config, expectedModRevision: expectedRevision, value: text)
+        } catch {
+            if case .casFailed(let current) = error { throw .moved(revision: current?.modRevision ?? 0) }
+            throw .etcd(error.description)
+        }
+    }
+
+    private static func connect(_ settings: FleetSettings) throws(PushError) -> (EtcdClient, FleetKeys) {
+        do {
+            let keys = try FleetKeys(fleet: settings.name)
+            let client = try EtcdClient(
+                endpoints: settings.endpoints, tls: settings.caFile.map { EtcdTLS(caFile: $0) },
+                credentials: settings.username.flatMap { u in settings.password.map { EtcdCredentials(user: u, password: $0) } })
+            return (client, keys)
+        } catch {
+            throw .etcd("\(error)")
         }
     }
 }

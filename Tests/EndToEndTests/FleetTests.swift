@@ -227,4 +227,72 @@ import Glibc
         #expect(try E2E.eventually(10) { try [one, two, three].allSatisfy(Self.servesB) }, "\(logs())")
         #expect(try etcd.keys("/prod/drains/").stdout.isEmpty)
     }
+
+    @Test("meridian push: checks the configuration, diffs it against the one stored in etcd, stores it; a push against a stale revision is refused with the diff against the new one; a broken file is refused with file:line",
+          .timeLimit(.minutes(2)))
+    func push() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let etcd = try Etcd(dir: dir)
+        defer { etcd.stop() }
+        try FileManager.default.copyItem(at: RoutingFixtures.zone, to: dir.appendingPathComponent("example.com.zone"))
+        let config = dir.appendingPathComponent("meridian.yaml")
+        func write(ttl: Int, extra: String = "") throws {
+            try """
+                listen: ["127.0.0.1:5399"]
+                zones:
+                  - { origin: example.com., file: example.com.zone }
+                fleet:
+                  endpoints: ["http://127.0.0.1:\(etcd.clientPort)"]
+                  name: prod
+                  instance: ops
+                datacenters:
+                  a: { addresses: [192.0.2.1] }
+                  b: { addresses: [192.0.2.2] }
+                services:
+                  www.example.com.: { datacenters: [a, b], ttl: \(ttl) }
+                \(extra)
+                """.write(to: config, atomically: true, encoding: .utf8)
+        }
+        let meridian = try E2E.meridianBinary()
+        func push(_ args: [String] = []) throws -> E2E.Output {
+            try E2E.run(meridian, ["push", "--config", config.path] + args, timeout: 60)
+        }
+        func stored() throws -> String {
+            try E2E.run(try E2E.tool("etcdctl"), ["--endpoints", "http://127.0.0.1:\(etcd.clientPort)", "get", "--print-value-only", "/prod/config"],
+                        timeout: 10).stdout
+        }
+        func revision(_ out: String) -> Int64? {
+            out.split(separator: "\n").first { $0.hasPrefix("pushed") }.flatMap { $0.split(separator: " ").last }.flatMap { Int64($0) }
+        }
+
+        try write(ttl: 30)
+        let first = try push()
+        #expect(first.status == 0 && first.stdout.contains("no configuration stored yet"), "\(first)")
+        let r1 = try #require(revision(first.stdout), "\(first)")
+        #expect(try stored().contains("ttl: 30"))
+
+        // An edit: the diff against the stored one, then stored at a new revision.
+        try write(ttl: 45)
+        let dry = try push(["--dry-run"])
+        #expect(dry.status == 0 && dry.stdout.contains("fleet prod revision \(r1)") && dry.stdout.contains("www.example.com."), "\(dry)")
+        #expect(try stored().contains("ttl: 30"), "a dry run stores nothing")
+        let second = try push(["--revision", "\(r1)"])
+        let r2 = try #require(revision(second.stdout), "\(second)")
+        let afterSecond = try stored()
+        #expect(r2 > r1 && afterSecond.contains("ttl: 45"))
+
+        // Another operator reviewed revision r1 and pushes now: refused, nothing overwritten.
+        try write(ttl: 60)
+        let stale = try push(["--revision", "\(r1)"])
+        #expect(stale.status == 3 && stale.stderr.contains("at revision \(r2), not \(r1)") && stale.stdout.contains("revision \(r2)"), "\(stale)")
+        #expect(try stored().contains("ttl: 45"))
+
+        // A broken configuration never reaches etcd.
+        try write(ttl: 0)
+        let broken = try push()
+        #expect(broken.status == 1 && broken.stderr.contains("meridian.yaml:"), "\(broken)")
+        #expect(try stored().contains("ttl: 45"))
+    }
 }
