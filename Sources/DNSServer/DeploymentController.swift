@@ -19,7 +19,9 @@ import ZoneTransfer
 /// carries over through the state file for every address whose check did not change. Drains go to
 /// the current monitor. An actor: reloads and drains never interleave.
 public actor DeploymentController {
-    let configPath: String
+    /// The file reloads read: the configuration file, or with `config-source: etcd` the pushed
+    /// one once installed (`FleetConfigSource.path`).
+    private(set) var configPath: String
     let server: DNSServer
     let logger: Logger
     public internal(set) var deployment: Deployment
@@ -49,9 +51,18 @@ public actor DeploymentController {
     private var fleetTask: Task<Void, Never>?
     /// `meridian --version`, for the fleet membership record.
     let version: String
+    /// With `config-source: etcd`: this instance's own `fleet:` section (kept over the stored
+    /// configuration's), the revision of the stored configuration served, and why the last one
+    /// did not load (for the membership record).
+    private let fleetBootstrap: ServerConfiguration?
+    private var configRevision: Int64
+    private var configProblem: String?
 
-    public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger, version: String = "") {
+    public init(configPath: String, deployment: Deployment, server: DNSServer, logger: Logger, version: String = "",
+                configRevision: Int64 = 0) {
         self.version = version
+        fleetBootstrap = deployment.config.fleet?.configSource == .etcd ? deployment.config : nil
+        self.configRevision = configRevision
         self.configPath = configPath
         self.deployment = deployment
         self.deployment.notifyInbox = NotifyInbox()
@@ -114,7 +125,10 @@ public actor DeploymentController {
             let join = FleetJoin()
             if let view = deployment.fleetView { join.viewChanged(view) }
             do {
-                let member = try FleetMember(settings: settings, member: memberRecord(), logger: logger) { view in
+                let onConfig: (@Sendable (StoredConfig) -> Void)? = settings.configSource == .etcd
+                    ? { @Sendable stored in _ = Task { await self.fleetConfigChanged(stored) } } : nil
+                let member = try FleetMember(settings: settings, member: memberRecord(), configRevision: configRevision, logger: logger,
+                                             onConfig: onConfig) { view in
                     join.viewChanged(view)
                 }
                 join.connect(member)
@@ -148,7 +162,38 @@ public actor DeploymentController {
             digest &*= 0x0000_0100_0000_01B3
         }
         return MemberRecord(instance: deployment.config.fleet?.instance ?? "", version: version,
-                            configDigest: String(digest, radix: 16), zones: zones, started: startedAt)
+                            configDigest: String(digest, radix: 16), zones: zones, started: startedAt, configProblem: configProblem)
+    }
+
+    /// A newer configuration stored in the fleet (`config-source: etcd`): written beside the
+    /// bootstrap file as a candidate and loaded through the reload path; when it serves it
+    /// replaces `fleet-config.yaml`, else it is removed, the old configuration keeps serving and
+    /// this instance's membership record says why.
+    func fleetConfigChanged(_ stored: StoredConfig) async {
+        guard fleetBootstrap != nil, stored.modRevision > configRevision else { return }
+        let installed = FleetConfigSource.path(bootstrap: configPath)
+        let candidate = installed + ".new"
+        logger.notice("fleet: a new configuration was pushed", metadata: ["revision": "\(stored.modRevision)", "file": "\(candidate)"])
+        var problems: [String]
+        let previous = configPath
+        do {
+            try Data(stored.text).write(to: URL(fileURLWithPath: candidate), options: .atomic)
+            configPath = candidate
+            problems = await reload()
+            configPath = previous
+            if problems.isEmpty {
+                _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: installed), withItemAt: URL(fileURLWithPath: candidate))
+                configPath = installed
+            }
+        } catch {
+            configPath = previous
+            problems = ["\(installed): \(error)"]
+        }
+        try? FileManager.default.removeItem(atPath: candidate)
+        configRevision = stored.modRevision
+        configProblem = problems.isEmpty ? nil : "revision \(stored.modRevision): " + problems.joined(separator: "; ")
+        if let configProblem { logger.error("fleet: the pushed configuration does not load here; the old one keeps serving: \(configProblem)") }
+        fleet?.member?.updateMember(memberRecord())
     }
 
     /// Logs what the current deployment's load had to say (`Deployment.notices`).
@@ -172,7 +217,8 @@ public actor DeploymentController {
         let problems: [String]
         let next: Deployment?
         do {
-            let config = try ServerConfiguration.load(path: configPath, checkKinds: HealthCheckers.kinds)
+            var config = try ServerConfiguration.load(path: configPath, checkKinds: HealthCheckers.kinds)
+            if let fleetBootstrap { config = FleetConfigSource.keepingLocal(config, from: fleetBootstrap) }
             if config.listen != deployment.config.listen || config.workers != deployment.config.workers
                 || config.tcp != deployment.config.tcp || config.admin != deployment.config.admin
                 || config.logLevel != deployment.config.logLevel || config.logFormat != deployment.config.logFormat

@@ -32,6 +32,8 @@ final class FleetMember: Sendable {
         /// Wakes the session's writer when the verdicts or the member record change.
         var wake: AsyncStream<Void>.Continuation?
         var lease: Int64?
+        /// The revision of the stored configuration last handed to `onConfig` (or served at start).
+        var configRevision: Int64
     }
 
     let settings: FleetSettings
@@ -39,9 +41,13 @@ final class FleetMember: Sendable {
     let client: EtcdClient
     let logger: Logger
     let onView: @Sendable (FleetHealth) -> Void
+    /// Called with each stored configuration newer than the one served (`config-source: etcd`).
+    let onConfig: (@Sendable (StoredConfig) -> Void)?
     private let state: Mutex<State>
 
-    init(settings: FleetSettings, member: MemberRecord, logger: Logger, onView: @escaping @Sendable (FleetHealth) -> Void) throws {
+    init(settings: FleetSettings, member: MemberRecord, configRevision: Int64, logger: Logger,
+         onConfig: (@Sendable (StoredConfig) -> Void)? = nil, onView: @escaping @Sendable (FleetHealth) -> Void) throws {
+        self.onConfig = onConfig
         self.settings = settings
         keys = try FleetKeys(fleet: settings.name)
         client = try EtcdClient(
@@ -49,7 +55,15 @@ final class FleetMember: Sendable {
             credentials: settings.username.flatMap { u in settings.password.map { EtcdCredentials(user: u, password: $0) } })
         self.logger = logger
         self.onView = onView
-        state = Mutex(State(verdicts: VerdictSet(instance: settings.instance, published: 0, verdicts: [:]), member: member))
+        state = Mutex(State(verdicts: VerdictSet(instance: settings.instance, published: 0, verdicts: [:]), member: member,
+                            configRevision: configRevision))
+    }
+
+    /// The stored configuration of `snapshot` when it is newer than the one served; marks it served.
+    private func newConfig(_ snapshot: FleetSnapshot, _ s: inout State) -> StoredConfig? {
+        guard onConfig != nil, let config = snapshot.config, config.modRevision > s.configRevision else { return nil }
+        s.configRevision = config.modRevision
+        return config
     }
 
     /// Whether the last call to etcd succeeded and the watch is running.
@@ -145,10 +159,10 @@ final class FleetMember: Sendable {
         _ = try await client.put(key: keys.verdicts(settings.instance), value: verdicts.encoded(), lease: lease.id)
         let range = try await client.get(prefix: keys.prefix)
         let first = FleetSnapshot(keys: keys, entries: range.kvs.map { ($0.key, $0.value, $0.modRevision) }, revision: range.revision)
-        let view = state.withLock { s in
+        let (view, firstConfig) = state.withLock { s in
             s.snapshot = first
             s.connected = true
-            return FleetHealth.compute(first, quorum: settings.quorum)
+            return (FleetHealth.compute(first, quorum: settings.quorum), newConfig(first, &s))
         }
         Gauge(label: "meridian_fleet_connected").record(1)
         logger.notice("fleet: connected", metadata: [
@@ -156,6 +170,7 @@ final class FleetMember: Sendable {
             "members": "\(first.liveMembers.sorted().joined(separator: ","))",
         ])
         onView(view)
+        if let firstConfig { onConfig?(firstConfig) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 // Renew at a third of the TTL: two renewals may be lost before the lease lapses.
@@ -173,7 +188,7 @@ final class FleetMember: Sendable {
             }
             group.addTask { [self] in
                 for try await batch in client.watch(prefix: keys.prefix, fromRevision: range.revision + 1) where !batch.events.isEmpty {
-                    let view = state.withLock { s -> FleetHealth in
+                    let (view, config) = state.withLock { s -> (FleetHealth, StoredConfig?) in
                         var snapshot = s.snapshot ?? FleetSnapshot(keys: keys, revision: batch.revision)
                         for e in batch.events {
                             switch e.kind {
@@ -182,9 +197,10 @@ final class FleetMember: Sendable {
                             }
                         }
                         s.snapshot = snapshot
-                        return FleetHealth.compute(snapshot, quorum: settings.quorum)
+                        return (FleetHealth.compute(snapshot, quorum: settings.quorum), newConfig(snapshot, &s))
                     }
                     onView(view)
+                    if let config { onConfig?(config) }
                 }
                 throw EtcdError.unreachable(endpoint: "watch", reason: "the watch ended")
             }
@@ -370,5 +386,52 @@ public enum FleetConfigStore {
         } catch {
             throw .etcd("\(error)")
         }
+    }
+}
+
+/// `fleet.config-source: etcd`: the configuration an instance serves is the one `meridian push`
+/// stored, written next to the bootstrap file (so relative paths resolve the same) and loaded
+/// through the ordinary path, with the bootstrap's instance-local settings kept (`keepingLocal`).
+public enum FleetConfigSource {
+    /// `stored` with what belongs to this instance taken from `bootstrap`: `fleet:` (its instance
+    /// name, endpoints, credentials), `listen`, `admin` and `pid-file` (its sockets and files).
+    public static func keepingLocal(_ stored: ServerConfiguration, from bootstrap: ServerConfiguration) -> ServerConfiguration {
+        var config = stored
+        config.fleet = bootstrap.fleet
+        config.listen = bootstrap.listen
+        config.admin = bootstrap.admin
+        config.pidFile = bootstrap.pidFile
+        return config
+    }
+
+    /// Where the stored configuration is written: `fleet-config.yaml` beside the bootstrap file.
+    public static func path(bootstrap: String) -> String {
+        URL(fileURLWithPath: bootstrap).deletingLastPathComponent().appendingPathComponent("fleet-config.yaml").path
+    }
+
+    /// The configuration to start from: the stored one when `bootstrap` says `config-source: etcd`
+    /// and etcd has one that loads, else `bootstrap` itself (logged). Returns the configuration,
+    /// the path reloads read, and the stored revision it came from (0: the bootstrap).
+    public static func start(bootstrap: ServerConfiguration, path: String, logger: Logger) async -> (ServerConfiguration, String, Int64) {
+        guard let fleet = bootstrap.fleet, fleet.configSource == .etcd else { return (bootstrap, path, 0) }
+        do {
+            guard let stored = try await FleetConfigStore.read(fleet) else {
+                logger.notice("fleet: no configuration stored yet; serving the bootstrap file until one is pushed", metadata: ["file": "\(path)"])
+                return (bootstrap, path, 0)
+            }
+            let target = Self.path(bootstrap: path)
+            let config = keepingLocal(try install(stored.text, at: target), from: bootstrap)
+            logger.notice("fleet: serving the configuration stored in etcd", metadata: ["revision": "\(stored.revision)", "file": "\(target)"])
+            return (config, target, stored.revision)
+        } catch {
+            logger.error("fleet: the stored configuration cannot be used; serving the bootstrap file", metadata: ["error": "\(error)"])
+            return (bootstrap, path, 0)
+        }
+    }
+
+    /// Writes `text` to `target` (a temporary file, then a rename) and parses it.
+    static func install(_ text: [UInt8], at target: String) throws -> ServerConfiguration {
+        try Data(text).write(to: URL(fileURLWithPath: target), options: .atomic)
+        return try ServerConfiguration.load(path: target, checkKinds: HealthCheckers.kinds)
     }
 }

@@ -31,13 +31,18 @@ public struct MemberRecord: Sendable, Equatable, Codable {
     public var zones: [ZoneStatus]
     /// When the instance started.
     public var started: Double
+    /// Why the last configuration the fleet stored did not load here (the instance serves its
+    /// previous one); nil when it loaded. Absent in records of instances that never had one.
+    public var configProblem: String?
 
-    public init(instance: String, version: String, configDigest: String, zones: [ZoneStatus], started: Double) {
+    public init(instance: String, version: String, configDigest: String, zones: [ZoneStatus], started: Double,
+                configProblem: String? = nil) {
         self.instance = instance
         self.version = version
         self.configDigest = configDigest
         self.zones = zones
         self.started = started
+        self.configProblem = configProblem
     }
 }
 
@@ -145,6 +150,7 @@ extension MemberRecord {
         var copy = self
         copy.version = clipped(version)
         copy.configDigest = clipped(configDigest)
+        copy.configProblem = configProblem.map(clipped)
         return encodeRecord(Envelope(format: fleetRecordFormat, record: copy))
     }
 
@@ -155,6 +161,7 @@ extension MemberRecord {
         try checkText(record.version, "version")
         try checkText(record.configDigest, "configDigest")
         try checkTime(record.started, "started")
+        if let problem = record.configProblem { try checkText(problem, "configProblem") }
         for zone in record.zones {
             guard !zone.name.isEmpty, zone.name.utf8.count <= 255, !zone.name.unicodeScalars.contains(where: \.properties.isWhitespace),
                   !zone.name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })

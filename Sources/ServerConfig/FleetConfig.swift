@@ -23,6 +23,10 @@ public struct FleetSettings: Sendable, Equatable {
     /// within about one health-check interval, and a renewal can be late by two periods first.
     public var leaseTTL: Duration = .seconds(5)
     public var quorum: Quorum = .majority
+    /// Where the configuration comes from: this file, or the one `meridian push` stored in etcd
+    /// (this file then only bootstraps: its `fleet:` section is kept for this instance).
+    public var configSource: ConfigSource = .file
+    public enum ConfigSource: String, Sendable, Equatable, CaseIterable { case file, etcd }
     public var whenDisconnected: Disconnected = .local
     /// TLS to etcd: the CA that signs its certificate, and a client certificate and key.
     public var caFile: String?
@@ -93,6 +97,8 @@ extension ConfigParser {
                 } catch {
                     fail(.invalidValue, value, key, "\"\(text)\" is not majority, any, all or a number of observers from 1")
                 }
+            case "config-source":
+                if let source: FleetSettings.ConfigSource = oneOf(value, key: key) { settings.configSource = source }
             case "when-disconnected":
                 if let mode: FleetSettings.Disconnected = oneOf(value, key: key) { settings.whenDisconnected = mode }
             case "ca-file", "cert-file", "key-file":

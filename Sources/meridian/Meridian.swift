@@ -137,11 +137,13 @@ struct Serve: AsyncParsableCommand {
     var pidFile: String?
 
     func run() async throws {
-        let config = try options.load()
-        let level = Logger.Level(config.logLevel)
-        let format = config.logFormat
+        let bootstrap = try options.load()
+        let level = Logger.Level(bootstrap.logLevel)
+        let format = bootstrap.logFormat
         LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
         let logger = Logger(label: "meridian")
+        // With fleet.config-source: etcd, the configuration pushed to the fleet, if there is one.
+        let (config, configPath, configRevision) = await FleetConfigSource.start(bootstrap: bootstrap, path: options.config, logger: logger)
         let pid = (pidFile ?? config.pidFile).map(PIDFile.init(path:))
         do {
             try pid?.checkNotRunning()
@@ -176,8 +178,8 @@ struct Serve: AsyncParsableCommand {
         let metrics = MetricsExporter(server: server)
         // swift-metrics (health checks, reloads, all-down events) reports to the exporter's registry.
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
-        let controller = DeploymentController(configPath: options.config, deployment: deployment, server: server, logger: logger,
-                                              version: Meridian.configuration.version)
+        let controller = DeploymentController(configPath: configPath, deployment: deployment, server: server, logger: logger,
+                                              version: Meridian.configuration.version, configRevision: configRevision)
         var services: [any Service] = [DeploymentService(controller: controller)]
         if let admin = config.admin {
             services.append(AdminAPI.application(admin, controller: controller, metrics: metrics, logger: logger))

@@ -295,4 +295,74 @@ import Glibc
         #expect(broken.status == 1 && broken.stderr.contains("meridian.yaml:"), "\(broken)")
         #expect(try stored().contains("ttl: 45"))
     }
+
+    @Test("config-source: etcd: instances serve the pushed configuration (keeping their own listen and fleet settings), follow each push, and keep the old one when a push does not load on them, saying why in their membership record",
+          .timeLimit(.minutes(3)))
+    func configFromEtcd() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let etcd = try Etcd(dir: dir)
+        defer { etcd.stop() }
+        let ops = dir.appendingPathComponent("ops")
+        try FileManager.default.createDirectory(at: ops, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: RoutingFixtures.zone, to: ops.appendingPathComponent("example.com.zone"))
+        let pushed = ops.appendingPathComponent("meridian.yaml")
+        func push(ttl: Int, zones extra: String = "") throws {
+            try """
+                listen: ["127.0.0.1:5399"]
+                zones:
+                  - { origin: example.com., file: example.com.zone }
+                \(extra)fleet:
+                  endpoints: ["http://127.0.0.1:\(etcd.clientPort)"]
+                  name: prod
+                  instance: ops
+                datacenters:
+                  a: { addresses: [192.0.2.1] }
+                  b: { addresses: [192.0.2.2] }
+                services:
+                  www.example.com.: { datacenters: [a, b], ttl: \(ttl) }
+
+                """.write(to: pushed, atomically: true, encoding: .utf8)
+            let r = try E2E.run(try E2E.meridianBinary(), ["push", "--config", pushed.path], timeout: 60)
+            #expect(r.status == 0, "push: \(r)")
+        }
+        try push(ttl: 30)
+        func bootstrap(_ name: String) -> String {
+            """
+            fleet:
+              endpoints: ["http://127.0.0.1:\(etcd.clientPort)"]
+              name: prod
+              instance: \(name)
+              lease-ttl: 2s
+              config-source: etcd
+
+            """
+        }
+        let one = try RoutedMeridian(), two = try RoutedMeridian()
+        defer { one.remove(); two.remove() }
+        try one.start(routing: bootstrap("one"))
+        try two.start(routing: bootstrap("two"))
+        let logs = { [one, two].map(\.logText).joined(separator: "\n----\n") }
+        func ttls() throws -> [Int] { try [one, two].map { try $0.query("www.example.com.").records.first?.ttl ?? -1 } }
+        // The bootstrap files have no services: what answers is the pushed configuration.
+        #expect(try ttls() == [30, 30], "\(logs())")
+        #expect(one.logText.contains("fleet: serving the configuration stored in etcd"), "\(one.logText)")
+
+        try push(ttl: 45)
+        #expect(try E2E.eventually(15) { try ttls() == [45, 45] }, "\(logs())")
+
+        // A push naming a zone file only the operator's directory has: it does not load on the
+        // instances, which keep serving the last one and say why.
+        try "$TTL 300\n@ IN SOA ns hostmaster 1 7200 3600 1209600 300\n@ IN NS ns\nns IN A 192.0.2.53\n"
+            .write(to: ops.appendingPathComponent("other.zone"), atomically: true, encoding: .utf8)
+        try push(ttl: 60, zones: "  - { origin: other.example., file: other.zone }\n")
+        let reported = try E2E.eventually(15) {
+            let records = try E2E.run(try E2E.tool("etcdctl"), ["--endpoints", "http://127.0.0.1:\(etcd.clientPort)", "get", "--prefix",
+                                                                 "--print-value-only", "/prod/members/"], timeout: 10).stdout
+            return records.components(separatedBy: "configProblem").count == 3 && records.contains("other.zone")
+        }
+        #expect(reported, "\(logs())")
+        #expect(try ttls() == [45, 45], "\(logs())")
+    }
 }
