@@ -40,9 +40,45 @@ struct NotifyCommand: AsyncParsableCommand {
     }
 }
 
-/// POSTs to the admin API named in the configuration with its bearer token; prints the server's
-/// error and exits 1 unless it answers 200.
-func adminPost(_ options: ConfigOption, path: String, what: String, timeout: Int64 = 30) async throws {
+/// `meridian drain NAME`: takes a data center out of every answer (with a fleet, every instance's).
+struct DrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain",
+        abstract: "Drain a data center, or undrain it (POST /datacenters/NAME/drain|undrain).",
+        discussion: """
+            With fleet: in the configuration the drain is written to etcd with who (you, as             $USER@host) and why, and every instance applies it; an undrain on any instance             ends it. Prints when it is safe to take the data center down: when no resolver can             still hold a cached answer with it.
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The data center's name.") var name: String
+    @Flag(help: "Put the data center back in the answers.") var undrain = false
+    @Option(help: "Why, for the fleet's drain record and the log.") var why = ""
+
+    func run() async throws {
+        let user = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        var query = URLComponents()
+        query.queryItems = [URLQueryItem(name: "who", value: "\(user)@\(ProcessInfo.processInfo.hostName)"), URLQueryItem(name: "why", value: why)]
+        let body = try await adminPost(options, path: "/datacenters/\(name)/\(undrain ? "undrain" : "drain")" + (query.percentEncodedQuery.map { "?" + $0 } ?? ""),
+                                       what: undrain ? "undrain" : "drain")
+        struct Result: Decodable { var drained: Bool; var fleet: Bool; var safe_after: Double; var largest_ttl: UInt32 }
+        guard let result = try? JSONDecoder().decode(Result.self, from: Data(body.utf8)) else {
+            print(body)
+            return
+        }
+        let scope = result.fleet ? "on every instance of the fleet" : "on this instance"
+        if result.drained {
+            let safe = Date(timeIntervalSince1970: result.safe_after).formatted(.iso8601)
+            print("\(name) drained \(scope); safe to take down after \(safe) (largest TTL \(result.largest_ttl) s)")
+        } else {
+            print("\(name) undrained \(scope)")
+        }
+    }
+}
+
+/// POSTs to the admin API named in the configuration with its bearer token and returns the
+/// answer's body; prints the server's error and exits 1 unless it answers 200.
+@discardableResult
+func adminPost(_ options: ConfigOption, path: String, what: String, timeout: Int64 = 30) async throws -> String {
     let config = try options.load()
     guard let admin = config.admin, let token = admin.token else {
         printErrors(["\(options.config): \(what) needs the admin API with a token (admin.listen, admin.token or admin.token-file)"])
@@ -59,6 +95,7 @@ func adminPost(_ options: ConfigOption, path: String, what: String, timeout: Int
             printErrors(["\(what): \(response.status.code) from the admin API: \(String(buffer: body))"])
             throw ExitCode.failure
         }
+        return String(buffer: body)
     } catch let error as ExitCode {
         throw error
     } catch {

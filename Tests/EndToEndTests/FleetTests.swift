@@ -54,21 +54,23 @@ import Glibc
 
     /// Instance `name` of fleet `prod`: one service over data centers a (192.0.2.1) and b
     /// (192.0.2.2), health from its own operator file.
-    static func instance(_ name: String, etcd: Etcd, admin: UInt16? = nil) throws -> (RoutedMeridian, URL) {
+    static func instance(_ name: String, etcd: Etcd, admin: UInt16? = nil, whenDisconnected: String = "local") throws -> (RoutedMeridian, URL) {
         let server = try RoutedMeridian()
         let stateFile = server.dir.appendingPathComponent("operator-state")
-        try server.start(routing: routing(name, etcd: etcd, admin: admin, stateFile: stateFile))
+        try server.start(routing: routing(name, etcd: etcd, admin: admin, stateFile: stateFile, whenDisconnected: whenDisconnected))
         return (server, stateFile)
     }
 
     /// The configuration of instance `name` after its zone.
-    static func routing(_ name: String, etcd: Etcd, admin: UInt16?, stateFile: URL, leaseTTL: String = "2s") -> String {
+    static func routing(_ name: String, etcd: Etcd, admin: UInt16?, stateFile: URL, leaseTTL: String = "2s",
+                        whenDisconnected: String = "local") -> String {
         """
             \(admin.map { "admin: { listen: \"127.0.0.1:\($0)\", token: s3cret }\n" } ?? "")fleet:
               endpoints: ["http://127.0.0.1:\(etcd.clientPort)"]
               name: prod
               instance: \(name)
               lease-ttl: \(leaseTTL)
+              when-disconnected: \(whenDisconnected)
             datacenters:
               a: { addresses: [192.0.2.1] }
               b: { addresses: [192.0.2.2] }
@@ -143,7 +145,7 @@ import Glibc
         #expect(try !etcd.keys("/prod/members/").stdout.contains("/prod/members/two"))
     }
 
-    @Test("etcd unreachable: each instance keeps the last fleet view and, under when-disconnected: local, merges its own fresh verdicts into it",
+    @Test("etcd unreachable: each instance keeps the last fleet view; under when-disconnected: local it merges its own fresh verdicts into it, under freeze it does not",
           .timeLimit(.minutes(3)))
     func etcdUnreachable() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
@@ -153,7 +155,7 @@ import Glibc
         defer { etcd.stop() }
         let admin = try E2E.freePort()
         let (one, oneState) = try Self.instance("one", etcd: etcd, admin: admin)
-        let (two, twoState) = try Self.instance("two", etcd: etcd)
+        let (two, twoState) = try Self.instance("two", etcd: etcd, whenDisconnected: "freeze")
         let (three, _) = try Self.instance("three", etcd: etcd)
         defer { for s in [one, two, three] { s.remove() } }
         let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
@@ -176,6 +178,11 @@ import Glibc
         try "b up\n".write(to: oneState, atomically: true, encoding: .utf8)
         #expect(try E2E.eventually(10) { try Self.servesB(one) }, "\(one.logText)")
         #expect(try !Self.servesB(three), "\(three.logText)")
+        // Instance two (freeze) sees b up too, and keeps the frozen view: b stays out there.
+        try "b up\n".write(to: twoState, atomically: true, encoding: .utf8)
+        #expect(two.waitForLog(after: 0, within: 10, [["health state changed", "datacenter=b", "to=up"]]) != nil, "\(two.logText)")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try !Self.servesB(two), "\(two.logText)")
     }
 
     /// `POST /datacenters/b/drain` (or undrain) on the admin API at `port`; the JSON answer.
@@ -222,8 +229,9 @@ import Glibc
         let b = ((json?["datacenters"] as? [[String: Any]])?.first { $0["name"] as? String == "b" }?["addresses"] as? [[String: Any]])?.first
         #expect(b?["state"] as? String == "drain" && b?["local"] as? String == "up", "\(status)")
 
-        let undrained = try Self.drain(twoAdmin, "undrain")
-        #expect(undrained["fleet"] as? Bool == true, "\(undrained)")
+        // The undrain from the CLI on another instance (its configuration names its admin API).
+        let undrained = try E2E.run(try E2E.meridianBinary(), ["drain", "b", "--undrain", "--config", two.configURL.path], timeout: 30)
+        #expect(undrained.status == 0 && undrained.stdout.contains("b undrained on every instance of the fleet"), "\(undrained)")
         #expect(try E2E.eventually(10) { try [one, two, three].allSatisfy(Self.servesB) }, "\(logs())")
         #expect(try etcd.keys("/prod/drains/").stdout.isEmpty)
     }
