@@ -76,11 +76,11 @@ final class FleetMember: Sendable {
     func publish(_ snapshot: HealthSnapshot, addresses: [MonitoredAddress]) {
         var verdicts: [AddressKey: Verdict] = [:]
         for a in addresses {
-            guard let check = a.check, a.id < snapshot.states.count else { continue }
-            // A local drain is an operator's act on this instance, not a verdict of its checks.
-            let s = snapshot.states[a.id] == .drain ? HealthState.up : snapshot.states[a.id]
+            // A locally drained address has no verdict to give: the drain is an operator's act on
+            // this instance and hides what its checks say.
+            guard let check = a.check, a.id < snapshot.states.count, snapshot.states[a.id] != .drain else { continue }
             verdicts[AddressKey(datacenter: a.datacenter, ip: a.ip, check: check, target: a.target)] =
-                Verdict(state: s, since: snapshot.since[a.id], reason: snapshot.reasons[a.id])
+                Verdict(state: snapshot.states[a.id], since: snapshot.since[a.id], reason: snapshot.reasons[a.id])
         }
         let view: FleetHealth? = state.withLock { s in
             guard verdicts != s.verdicts.verdicts else { return nil }

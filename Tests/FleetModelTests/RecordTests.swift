@@ -43,6 +43,17 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
                                   zones: [ZoneStatus(name: "example.com.", serial: 2_026_120_101, lastReload: 1_764_600_000.5)],
                                   started: 1_764_590_000)
         #expect(try MemberRecord.decode(member.encoded()) == member)
+        // A configuration that did not load here, and a record written before the field existed.
+        var behind = member
+        behind.configProblem = "revision 7: m.yaml:3: zones.file: cannot read other.zone"
+        #expect(try MemberRecord.decode(behind.encoded()) == behind)
+        let older = #"{"format":1,"record":{"instance":"a1","version":"1","configDigest":"d","zones":[],"started":1}}"#
+        #expect(try MemberRecord.decode(Array(older.utf8)).configProblem == nil)
+        let long = #"{"format":1,"record":{"instance":"a1","version":"1","configDigest":"d","zones":[],"started":1,"configProblem":""#
+            + String(repeating: "x", count: 600) + #""}}"#
+        #expect(throws: FleetModelError.self) { try MemberRecord.decode(Array(long.utf8)) }
+        behind.configProblem = String(repeating: "y", count: 600)
+        #expect(try MemberRecord.decode(behind.encoded()).configProblem?.utf8.count == fleetMaxTextBytes, "clipped on write")
     }
 
     @Test func drainRoundTrip() throws {
