@@ -134,7 +134,7 @@ let package = Package(
         // Fuzzing (docs/FUZZING.md): the targets' logic, shared with Tests/EndToEndTests/FuzzRegressionTests,
         // and one executable per target; scripts/fuzz builds them with -sanitize=fuzzer,address.
         .target(
-            name: "FuzzHarness", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "IPNet", "GeoIP", "HealthModel", "Routing", "ServerConfig", "Health", "ZoneTransfer"],
+            name: "FuzzHarness", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "IPNet", "GeoIP", "HealthModel", "Routing", "ServerConfig", "Health", "ZoneTransfer", "FleetModel"],
             path: "Fuzz/Sources/FuzzHarness", swiftSettings: strict),
         .target(
             name: "FuzzHarnessTCP",
@@ -146,5 +146,7 @@ let package = Package(
         .executableTarget(name: "fuzz-zonefile", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-zonefile", swiftSettings: strict),
         .executableTarget(name: "fuzz-config", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-config", swiftSettings: strict),
         .executableTarget(name: "fuzz-tcp", dependencies: ["FuzzHarness", "FuzzHarnessTCP"], path: "Fuzz/Sources/fuzz-tcp", swiftSettings: strict),
+        .executableTarget(name: "fuzz-transfer", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-transfer", swiftSettings: strict),
+        .executableTarget(name: "fuzz-fleet", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-fleet", swiftSettings: strict),
     ]
 )

@@ -18,6 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "Differential"))
 
 import dns.edns  # noqa: E402
+import dns.flags  # noqa: E402
 import dns.message  # noqa: E402
 import dns.name  # noqa: E402
 import dns.rdataclass  # noqa: E402
@@ -124,6 +125,63 @@ def main():
                          0x02, 0x0a, 0x0b, 7, 3, 0x81, 0, 1, 0, 2, 0, 53, 0x01, 0x05]))  # _sip._tcp SRV → mail
     write("zone", bytes([3, 0x01, 0x00, 3, 2, 0x81, 0x00]))                     # *.fz. CNAME fz.
     write("zone", bytes([7, 0x02, 0x01, 0x02, 0xFF, 0x00, 0x01, 2]))             # a.b.fz. TYPE255? (meta: dropped)
+    transfer_seeds()
+    fleet_seeds()
+
+
+def transfer_seeds():
+    """TransferTarget's format (Fuzz/Sources/FuzzHarness/TransferTarget.swift): a flags byte, then
+    length-prefixed answers from a primary of example. (AXFR in one and in two messages; IXFR
+    incremental from serial 1, AXFR-style, and current)."""
+    import dns.rrset
+    origin = dns.name.from_text("example.")
+
+    def rr(text):
+        return dns.rrset.from_text(*text.split(" ", 4)[:4], text.split(" ", 4)[4])
+
+    def answer(qtype, rrsets, first=True):
+        q = dns.message.make_query(origin, qtype)
+        m = dns.message.make_response(q)
+        m.flags |= dns.flags.AA
+        if not first:
+            m.question = []
+        m.answer = rrsets
+        return m.to_wire(origin=None)
+
+    soa = lambda serial: rr(f"example. 300 IN SOA ns.example. hostmaster.example. {serial} 7200 3600 1209600 300")
+    ns = rr("example. 300 IN NS ns.example.")
+    a1 = rr("ns.example. 300 IN A 192.0.2.1")
+    a2 = rr("www.example. 300 IN A 192.0.2.2")
+    frame = lambda msgs: b"".join(struct.pack(">H", len(m)) + m for m in msgs)
+    write("transfer", bytes([0]) + frame([answer("AXFR", [soa(2), ns, a1, a2, soa(2)])]))
+    write("transfer", bytes([0]) + frame([answer("AXFR", [soa(2), ns]), answer("AXFR", [a1, soa(2)], first=False)]))
+    write("transfer", bytes([1]) + frame([answer("IXFR", [soa(2), soa(1), soa(2), a2, soa(2)])]))
+    write("transfer", bytes([1]) + frame([answer("IXFR", [soa(3), soa(1), a1, soa(2), soa(2), soa(3), a2, soa(3)])]))
+    write("transfer", bytes([1]) + frame([answer("IXFR", [soa(2), ns, a1, a2, soa(2)])]))
+    write("transfer", bytes([1]) + frame([answer("IXFR", [soa(1)])]))
+
+
+def fleet_seeds():
+    """FleetTarget's format (Fuzz/Sources/FuzzHarness/FleetTarget.swift): entries of a kind byte
+    (its bits 3-5 the instance or data center), a 2-byte length and the record, as
+    FleetModel writes them."""
+    def entry(kind, who, value):
+        return bytes([kind | who << 3]) + struct.pack(">H", len(value)) + value
+
+    def member(name):
+        return ('{"format":1,"record":{"configDigest":"d","instance":"%s","started":1764590000,"version":"meridian 0.1.0",'
+                '"zones":[{"lastReload":1764600000,"name":"example.com.","serial":2026120101}]}}' % name).encode()
+
+    def verdicts(name, state):
+        return ('{"format":1,"instance":"%s","published":1764600000,"verdicts":[{"check":"web","datacenter":"dub",'
+                '"ip":"192.0.2.1","reason":"HTTP 200","since":1764599000,"state":"%s","target":null}]}' % (name, state)).encode()
+
+    drain = b'{"format":1,"record":{"datacenter":"dub","safeAfter":1764600300,"when":1764600000,"who":"alice@ops1","why":"power work"}}'
+    write("fleet", entry(0, 0, member("a1")) + entry(1, 0, verdicts("a1", "up"))
+          + entry(0, 1, member("b2")) + entry(1, 1, verdicts("b2", "down"))
+          + entry(0, 2, member("c3")) + entry(1, 2, verdicts("c3", "down")))
+    write("fleet", entry(0, 0, member("a1")) + entry(1, 0, verdicts("a1", "up")) + entry(2, 3, drain) + entry(4, 0, b""))
+    write("fleet", entry(3, 0, b"listen: [\"127.0.0.1:53\"]\n") + entry(5, 0, b"members/zz\x00{}") + entry(1, 1, verdicts("a1", "up")))
 
 
 if __name__ == "__main__":

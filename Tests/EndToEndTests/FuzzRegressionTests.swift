@@ -20,6 +20,8 @@ import ZoneFile
             (ZoneFileTarget.name, ZoneFileTarget.run),
             (ConfigTarget.name, ConfigTarget.run),
             (TCPFramingTarget.name, TCPFramingTarget.run),
+            (TransferTarget.name, TransferTarget.run),
+            (FleetTarget.name, FleetTarget.run),
         ]
     }
 
