@@ -50,9 +50,7 @@ final class FleetMember: Sendable {
         self.onConfig = onConfig
         self.settings = settings
         keys = try FleetKeys(fleet: settings.name)
-        client = try EtcdClient(
-            endpoints: settings.endpoints, tls: settings.caFile.map { EtcdTLS(caFile: $0) },
-            credentials: settings.username.flatMap { u in settings.password.map { EtcdCredentials(user: u, password: $0) } })
+        client = try EtcdClient(fleet: settings)
         self.logger = logger
         self.onView = onView
         state = Mutex(State(verdicts: VerdictSet(instance: settings.instance, published: 0, verdicts: [:]), member: member,
@@ -237,10 +235,7 @@ extension Deployment {
         var next = self
         do {
             let keys = try FleetKeys(fleet: settings.name)
-            let client = try EtcdClient(
-                endpoints: settings.endpoints, tls: settings.caFile.map { EtcdTLS(caFile: $0) },
-                credentials: settings.username.flatMap { u in settings.password.map { EtcdCredentials(user: u, password: $0) } },
-                requestTimeout: Self.fleetReadTimeout)
+            let client = try EtcdClient(fleet: settings, requestTimeout: Self.fleetReadTimeout)
             defer { Task { await client.shutdown() } }
             let range = try await client.get(prefix: keys.prefix)
             let snapshot = FleetSnapshot(keys: keys, entries: range.kvs.map { ($0.key, $0.value, $0.modRevision) }, revision: range.revision)
@@ -379,9 +374,7 @@ public enum FleetConfigStore {
     private static func connect(_ settings: FleetSettings) throws(PushError) -> (EtcdClient, FleetKeys) {
         do {
             let keys = try FleetKeys(fleet: settings.name)
-            let client = try EtcdClient(
-                endpoints: settings.endpoints, tls: settings.caFile.map { EtcdTLS(caFile: $0) },
-                credentials: settings.username.flatMap { u in settings.password.map { EtcdCredentials(user: u, password: $0) } })
+            let client = try EtcdClient(fleet: settings)
             return (client, keys)
         } catch {
             throw .etcd("\(error)")
@@ -433,5 +426,15 @@ public enum FleetConfigSource {
     static func install(_ text: [UInt8], at target: String) throws -> ServerConfiguration {
         try Data(text).write(to: URL(fileURLWithPath: target), options: .atomic)
         return try ServerConfiguration.load(path: target, checkKinds: HealthCheckers.kinds)
+    }
+}
+
+extension EtcdClient {
+    /// A client of the etcd cluster `fleet:` names: its endpoints, its CA, its user and password.
+    convenience init(fleet settings: FleetSettings, requestTimeout: Duration = .seconds(5)) throws(EtcdError) {
+        try self.init(
+            endpoints: settings.endpoints, tls: settings.caFile.map { EtcdTLS(caFile: $0) },
+            credentials: settings.username.flatMap { u in settings.password.map { EtcdCredentials(user: u, password: $0) } },
+            requestTimeout: requestTimeout)
     }
 }

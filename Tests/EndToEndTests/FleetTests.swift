@@ -11,14 +11,17 @@ import Glibc
 /// so one instance's broken view cannot take a data center down for the fleet, two can, and an
 /// instance that dies stops counting when its lease expires.
 @Suite(.serialized) struct FleetTests {
-    /// etcd on free loopback ports, its data in `dir`; stopped with SIGKILL (the test runner's
-    /// blocked signals are inherited, so SIGTERM would not end it).
+    /// etcd on free loopback ports, its data in a temporary directory `dir` that the test may
+    /// use too (removed with the object); stopped with SIGKILL (the test runner's blocked signals
+    /// are inherited, so SIGTERM would not end it).
     final class Etcd {
         let clientPort: UInt16
         let process = Process()
         let log: URL
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
 
-        init(dir: URL) throws {
+        init() throws {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             clientPort = try E2E.freePort()
             let peerPort = try E2E.freePort()
             log = dir.appendingPathComponent("etcd.log")
@@ -49,7 +52,10 @@ import Glibc
             if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         }
 
-        deinit { stop() }
+        deinit {
+            stop()
+            try? FileManager.default.removeItem(at: dir)
+        }
     }
 
     /// Instance `name` of fleet `prod`: one service over data centers a (192.0.2.1) and b
@@ -89,10 +95,7 @@ import Glibc
     @Test("three instances: one instance's down verdict is outvoted, two take the data center down everywhere, a dead instance's vote lapses with its lease",
           .timeLimit(.minutes(3)))
     func quorumAcrossInstances() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let etcd = try Etcd(dir: dir)
+        let etcd = try Etcd()
         defer { etcd.stop() }
         let (one, oneState) = try Self.instance("one", etcd: etcd)
         let (two, twoState) = try Self.instance("two", etcd: etcd)
@@ -148,10 +151,7 @@ import Glibc
     @Test("etcd unreachable: each instance keeps the last fleet view; under when-disconnected: local it merges its own fresh verdicts into it, under freeze it does not",
           .timeLimit(.minutes(3)))
     func etcdUnreachable() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let etcd = try Etcd(dir: dir)
+        let etcd = try Etcd()
         defer { etcd.stop() }
         let admin = try E2E.freePort()
         let (one, oneState) = try Self.instance("one", etcd: etcd, admin: admin)
@@ -197,10 +197,7 @@ import Glibc
     @Test("a drain on one instance is written to etcd with who and why and applied by every instance; an undrain on another ends it everywhere",
           .timeLimit(.minutes(3)))
     func fleetWideDrain() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let etcd = try Etcd(dir: dir)
+        let etcd = try Etcd()
         defer { etcd.stop() }
         let (oneAdmin, twoAdmin) = (try E2E.freePort(), try E2E.freePort())
         let (one, _) = try Self.instance("one", etcd: etcd, admin: oneAdmin)
@@ -239,11 +236,9 @@ import Glibc
     @Test("meridian push: checks the configuration, diffs it against the one stored in etcd, stores it; a push against a stale revision is refused with the diff against the new one; a broken file is refused with file:line",
           .timeLimit(.minutes(2)))
     func push() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let etcd = try Etcd(dir: dir)
+        let etcd = try Etcd()
         defer { etcd.stop() }
+        let dir = etcd.dir
         try FileManager.default.copyItem(at: RoutingFixtures.zone, to: dir.appendingPathComponent("example.com.zone"))
         let config = dir.appendingPathComponent("meridian.yaml")
         func write(ttl: Int, extra: String = "") throws {
@@ -307,11 +302,9 @@ import Glibc
     @Test("config-source: etcd: instances serve the pushed configuration (keeping their own listen and fleet settings), follow each push, and keep the old one when a push does not load on them, saying why in their membership record",
           .timeLimit(.minutes(3)))
     func configFromEtcd() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let etcd = try Etcd(dir: dir)
+        let etcd = try Etcd()
         defer { etcd.stop() }
+        let dir = etcd.dir
         let ops = dir.appendingPathComponent("ops")
         try FileManager.default.createDirectory(at: ops, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: RoutingFixtures.zone, to: ops.appendingPathComponent("example.com.zone"))
