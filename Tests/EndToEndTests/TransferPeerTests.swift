@@ -293,7 +293,7 @@ import Glibc
         #expect(server.logText.contains("zone=open.example.") && server.logText.contains("attempts=5"), "\(server.logText)")
     }
 
-    @Test("a 1,000,000-record zone transferred to Knot (and NSD): each secondary's copy, by AXFR, sorted, is Meridian's",
+    @Test("a 1,000,000-record zone transferred to Knot, NSD and BIND: each secondary's copy, by AXFR, sorted, is Meridian's",
           .timeLimit(.minutes(15)))
     func millionRecordZone() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-million-\(UUID().uuidString)")
@@ -323,7 +323,7 @@ import Glibc
         #expect(records >= 1_000_000, "gen-zone.py wrote \(records) records")
         let lines = try String(contentsOf: fromMeridian, encoding: .utf8).split(separator: "\n").count
         #expect(lines == records + 1, "Meridian's AXFR has \(lines) records (the zone's \(records) and the closing SOA expected)")
-        for kind in [PeerKind.knot, .nsd] {
+        for kind in [PeerKind.knot, .nsd, .bind] {
             let port = try E2E.freePort()
             let zones = [SecondaryZone(origin: "bench.example.")]
             let t0 = Date()
