@@ -38,6 +38,7 @@ extension DeploymentController {
                     return .init(ip: a.ip.description, check: a.check, state: known ? health.states[id].description : "up",
                                  since: known ? health.since[id] : 0, reason: known ? health.reasons[id] : "",
                                  local: fleet != nil && id < local.states.count ? local.states[id].description : nil,
+                                 observers: observers(id, routing: routing, site: site.name),
                                  history: history.changes(datacenter: site.name, ip: a.ip.description))
                 }
                 let state = addresses.contains { $0.state == "up" } ? "up" : (addresses.contains { $0.state == "drain" } ? "drain" : "down")
@@ -65,6 +66,17 @@ extension DeploymentController {
         return s
     }
 
+    /// With a fleet: each live observer's verdict on the address with ID `id` (none without a check).
+    private func observers(_ id: Int, routing: RoutingTable, site: String) -> [Status.Observer]? {
+        guard let view = fleet?.view, let snapshot = fleet?.member?.snapshot, let check = routing.addresses[id].check else { return nil }
+        let key = AddressKey(datacenter: site, ip: routing.addresses[id].ip.description, check: check, target: routing.addresses[id].checkTarget)
+        return view.observers.sorted().compactMap { instance in
+            snapshot.verdicts[instance]?.verdicts[key].map {
+                Status.Observer(instance: instance, state: $0.state.description, since: $0.since, reason: $0.reason)
+            }
+        }
+    }
+
     /// `GET /status`.
     public struct Status: Codable, Sendable {
         public struct ZoneStatus: Codable, Sendable { var origin: String; var file: String; var serial: UInt32?; var records: Int; var loadedAt: Double }
@@ -75,10 +87,13 @@ extension DeploymentController {
         }
         public struct Address: Codable, Sendable {
             /// `state`, `since` and `reason` are what is served (with a fleet: the fleet's verdict);
-            /// `local` is this instance's own checks' state, with a fleet only.
+            /// `local` is this instance's own checks' state, with a fleet only; `observers`, with a
+            /// fleet, what each live instance's checks say of the address (the quorum's inputs).
             var ip: String; var check: String?; var state: String; var since: Double; var reason: String; var local: String?
+            var observers: [Observer]?
             var history: [HealthHistory.Change]
         }
+        public struct Observer: Codable, Sendable { var instance: String; var state: String; var since: Double; var reason: String }
         /// This instance's fleet (`fleet:`): whether etcd answers, the revision of the view, the
         /// live members, who was counted, the fleet's drains and the records that were skipped.
         public struct FleetStatus: Codable, Sendable {

@@ -225,6 +225,10 @@ import Glibc
         #expect((fleet?["drains"] as? [[String: Any]])?.first?["who"] as? String == "alice", "\(status)")
         let b = ((json?["datacenters"] as? [[String: Any]])?.first { $0["name"] as? String == "b" }?["addresses"] as? [[String: Any]])?.first
         #expect(b?["state"] as? String == "drain" && b?["local"] as? String == "up", "\(status)")
+        // The quorum's inputs: every live observer's own verdict on the address.
+        let observers = b?["observers"] as? [[String: Any]]
+        #expect(observers?.compactMap { $0["instance"] as? String } == ["one", "three", "two"]
+                && observers?.allSatisfy { $0["state"] as? String == "up" } == true, "\(status)")
 
         // The undrain from the CLI on another instance (its configuration names its admin API).
         let undrained = try E2E.run(try E2E.meridianBinary(), ["drain", "b", "--undrain", "--config", two.configURL.path], timeout: 30)
