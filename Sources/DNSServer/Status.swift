@@ -42,7 +42,8 @@ extension DeploymentController {
                                  history: history.changes(datacenter: site.name, ip: a.ip.description))
                 }
                 let state = addresses.contains { $0.state == "up" } ? "up" : (addresses.contains { $0.state == "drain" } ? "drain" : "down")
-                return .init(name: site.name, state: state, addresses: addresses)
+                return .init(name: site.name, state: state, addresses: addresses,
+                             location: site.coordinates.map { [$0.latitude, $0.longitude] })
             }
         }
         s.secondaries = secondaryStatus()
@@ -106,7 +107,8 @@ extension DeploymentController {
             var whenDisconnected: String; var members: [Member]; var observers: [String]; var ignored: [String]
             var drains: [Drain]; var problems: [String]
         }
-        public struct DataCenter: Codable, Sendable { var name: String; var state: String; var addresses: [Address] }
+        /// `location`: [latitude, longitude] as configured, for the status page's map.
+        public struct DataCenter: Codable, Sendable { var name: String; var state: String; var addresses: [Address]; var location: [Double]? }
         public struct Reload: Codable, Sendable { var at: Double; var ok: Bool; var problems: [String] }
         public var zones: [ZoneStatus] = []
         public var services: [ServiceStatus] = []

@@ -78,8 +78,8 @@ import Glibc
               lease-ttl: \(leaseTTL)
               when-disconnected: \(whenDisconnected)
             datacenters:
-              a: { addresses: [192.0.2.1] }
-              b: { addresses: [192.0.2.2] }
+              a: { addresses: [192.0.2.1], location: [53.35, -6.26] }
+              b: { addresses: [192.0.2.2], location: [38.95, -77.45] }
             checks:
               operator: { type: file, path: "\(stateFile.path)", interval: 100ms, timeout: 50ms, jitter: 0 }
             services:
@@ -223,6 +223,35 @@ import Glibc
         #expect((fleet?["members"] as? [[String: Any]])?.compactMap { $0["instance"] as? String } == ["one", "three", "two"], "\(status)")
         #expect(fleet?["observers"] as? [String] == ["one", "three", "two"], "\(status)")
         #expect((fleet?["drains"] as? [[String: Any]])?.first?["who"] as? String == "alice", "\(status)")
+        // The status page draws the fleet: both data centers on the map at their coordinates
+        // (b drained), the three instances with their configuration digests, and each address's
+        // observers; a screenshot is kept.
+        for _ in 0..<4 { _ = try one.query("www.example.com.") }
+        let browser = try Browser()
+        defer { browser.remove() }
+        let page = "http://127.0.0.1:\(oneAdmin)/"
+        let dom = DOM(try browser.dumpDOM(page))
+        #expect(dom.element(id: "fleet-section")?["hidden"] == nil, "the fleet section is shown")
+        let marks = dom.elements(class: "map-dc")
+        #expect(Set(marks.compactMap { $0["data-name"] }) == ["a", "b"], "\(marks)")
+        #expect(marks.first { $0["data-name"] == "b" }?["data-state"] == "drain" && marks.first { $0["data-name"] == "a" }?["data-state"] == "up",
+                "\(marks)")
+        #expect(Double(marks.first { $0["data-name"] == "a" }?["data-share"] ?? "") == 1.0, "a had every routed answer: \(marks)")
+        // Each instance's file differs (its name, its state file), so the other two show drift
+        // against this one's digest.
+        let members = dom.elements(class: "fleet-member")
+        let digests = Dictionary(((fleet?["members"] as? [[String: Any]]) ?? []).compactMap { m in
+            (m["instance"] as? String).map { ($0, m["config_digest"] as? String ?? "") } }, uniquingKeysWith: { a, _ in a })
+        #expect(members.compactMap { $0["data-instance"] } == ["one", "three", "two"], "\(members)")
+        #expect(members.allSatisfy { $0["data-drift"] == String(digests[$0["data-instance"] ?? ""] != digests["one"]) }, "\(members) \(digests)")
+        #expect(dom.elements(class: "observer").count >= 6, "three observers for each of a and b")
+        let artifacts = E2E.repo.appendingPathComponent("Tests/.artifacts")
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        let png = artifacts.appendingPathComponent("status-page-fleet.png")
+        try? FileManager.default.removeItem(at: png)
+        try browser.screenshot(page, to: png.path, dark: false)
+        #expect(((try? FileManager.default.attributesOfItem(atPath: png.path)[.size] as? Int) ?? 0) > 10_000, "a screenshot of the fleet page")
+
         let b = ((json?["datacenters"] as? [[String: Any]])?.first { $0["name"] as? String == "b" }?["addresses"] as? [[String: Any]])?.first
         #expect(b?["state"] as? String == "drain" && b?["local"] as? String == "up", "\(status)")
         // The quorum's inputs: every live observer's own verdict on the address.
