@@ -15,41 +15,64 @@ import Glibc
     /// use too (removed with the object); stopped with SIGKILL (the test runner's blocked signals
     /// are inherited, so SIGTERM would not end it).
     final class Etcd {
-        let clientPort: UInt16
-        let process = Process()
+        /// Each member's client port; `clientPort` is the first's.
+        let clientPorts: [UInt16]
+        var clientPort: UInt16 { clientPorts[0] }
+        let processes: [Process]
         let log: URL
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-fleet-\(UUID().uuidString)")
 
-        init() throws {
+        /// A cluster of `members` (1: a single etcd).
+        init(members: Int = 1) throws {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            clientPort = try E2E.freePort()
-            let peerPort = try E2E.freePort()
+            var clients: [UInt16] = [], peers: [UInt16] = []
+            for _ in 0..<members {
+                clients.append(try E2E.freePort())
+                peers.append(try E2E.freePort())
+            }
+            clientPorts = clients
             log = dir.appendingPathComponent("etcd.log")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: try E2E.tool("etcd"))
-            process.arguments = [
-                "--name", "default", "--data-dir", dir.appendingPathComponent("etcd-data").path,
-                "--listen-client-urls", "http://127.0.0.1:\(clientPort)", "--advertise-client-urls", "http://127.0.0.1:\(clientPort)",
-                "--listen-peer-urls", "http://127.0.0.1:\(peerPort)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(peerPort)",
-                "--initial-cluster", "default=http://127.0.0.1:\(peerPort)",
-            ]
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            guard try E2E.eventually(20, { try self.keys("/").status == 0 }) else {
+            let cluster = peers.enumerated().map { "m\($0.offset)=http://127.0.0.1:\($0.element)" }.joined(separator: ",")
+            var started: [Process] = []
+            for i in 0..<members {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: try E2E.tool("etcd"))
+                p.arguments = [
+                    "--name", "m\(i)", "--data-dir", dir.appendingPathComponent("etcd-data-\(i)").path,
+                    "--listen-client-urls", "http://127.0.0.1:\(clients[i])", "--advertise-client-urls", "http://127.0.0.1:\(clients[i])",
+                    "--listen-peer-urls", "http://127.0.0.1:\(peers[i])", "--initial-advertise-peer-urls", "http://127.0.0.1:\(peers[i])",
+                    "--initial-cluster", cluster, "--initial-cluster-token", dir.lastPathComponent,
+                ]
+                let handle = try FileHandle(forWritingTo: log)
+                handle.seekToEndOfFile()
+                p.standardOutput = handle
+                p.standardError = handle
+                try p.run()
+                started.append(p)
+            }
+            processes = started
+            guard try E2E.eventually(30, { try self.keys("/").status == 0 }) else {
                 throw E2EError.setup("etcd did not start:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
             }
         }
 
-        /// `etcdctl get --prefix --keys-only PREFIX`.
+        /// The endpoints for a `fleet:` section, every member's.
+        var endpoints: String { clientPorts.map { "\"http://127.0.0.1:\($0)\"" }.joined(separator: ", ") }
+
+        /// `etcdctl get --prefix --keys-only PREFIX`, asking every member still running.
         func keys(_ prefix: String) throws -> E2E.Output {
-            try E2E.run(try E2E.tool("etcdctl"), ["--endpoints", "http://127.0.0.1:\(clientPort)", "get", "--prefix", "--keys-only", prefix],
-                        timeout: 10)
+            let live = zip(clientPorts, processes).filter { $0.1.isRunning }.map { "http://127.0.0.1:\($0.0)" }.joined(separator: ",")
+            return try E2E.run(try E2E.tool("etcdctl"), ["--endpoints", live, "get", "--prefix", "--keys-only", prefix], timeout: 10)
+        }
+
+        /// Kills member `i`.
+        func kill(member i: Int) {
+            if processes[i].isRunning { Glibc.kill(processes[i].processIdentifier, SIGKILL); processes[i].waitUntilExit() }
         }
 
         func stop() {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+            for i in processes.indices { kill(member: i) }
         }
 
         deinit {
@@ -72,7 +95,7 @@ import Glibc
                         whenDisconnected: String = "local") -> String {
         """
             \(admin.map { "admin: { listen: \"127.0.0.1:\($0)\", token: s3cret }\n" } ?? "")fleet:
-              endpoints: ["http://127.0.0.1:\(etcd.clientPort)"]
+              endpoints: [\(etcd.endpoints)]
               name: prod
               instance: \(name)
               lease-ttl: \(leaseTTL)
@@ -398,5 +421,28 @@ import Glibc
         }
         #expect(reported, "\(logs())")
         #expect(try ttls() == [45, 45], "\(logs())")
+    }
+
+    @Test("a three-member etcd cluster: killing the member every instance talks to first changes no answer; the fleet still follows a majority",
+          .timeLimit(.minutes(3)))
+    func oneEtcdMemberDown() throws {
+        let etcd = try Etcd(members: 3)
+        defer { etcd.stop() }
+        let (one, oneState) = try Self.instance("one", etcd: etcd)
+        let (two, twoState) = try Self.instance("two", etcd: etcd)
+        let (three, _) = try Self.instance("three", etcd: etcd)
+        defer { for s in [one, two, three] { s.remove() } }
+        let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
+        #expect(try E2E.eventually(15) { try etcd.keys("/prod/members/").stdout.split(separator: "\n").count == 3 }, "\(logs())")
+        #expect(try [one, two, three].allSatisfy(Self.servesB))
+
+        etcd.kill(member: 0)
+        // Every instance moves to another member and reads the fleet again; nothing it answers changes.
+        #expect(try [one, two, three].allSatisfy(Self.servesB), "\(logs())")
+        try "b down\n".write(to: oneState, atomically: true, encoding: .utf8)
+        try "b down\n".write(to: twoState, atomically: true, encoding: .utf8)
+        #expect(try E2E.eventually(20) { try [one, two, three].allSatisfy { try !Self.servesB($0) } }, "\(logs())")
+        #expect(try E2E.eventually(10) { try etcd.keys("/prod/members/").stdout.split(separator: "\n").count == 3 },
+                "three instances still registered through the other members")
     }
 }
