@@ -255,6 +255,7 @@ import Glibc
         let page = "http://127.0.0.1:\(oneAdmin)/"
         let dom = DOM(try browser.dumpDOM(page))
         #expect(dom.element(id: "fleet-section")?["hidden"] == nil, "the fleet section is shown")
+        #expect(dom.elements(class: "land").count == 9, "the continents' outlines are drawn")
         let marks = dom.elements(class: "map-dc")
         #expect(Set(marks.compactMap { $0["data-name"] }) == ["a", "b"], "\(marks)")
         #expect(marks.first { $0["data-name"] == "b" }?["data-state"] == "drain" && marks.first { $0["data-name"] == "a" }?["data-state"] == "up",
