@@ -311,12 +311,12 @@ final class FleetJoin: Sendable {
     /// This instance's checks changed. Delivered under the lock, so the sink sees the snapshots
     /// in the order they were made (the sink never calls back into the join).
     func localChanged(_ snapshot: HealthSnapshot) {
-        let member: FleetMember? = state.withLock { s in
+        let (member, addresses) = state.withLock { s in
             s.local = snapshot
             s.sink?(HealthSnapshot.merging(snapshot, fleet: s.view, addresses: s.addresses))
-            return s.member
+            return (s.member, s.addresses)
         }
-        member?.publish(snapshot, addresses: state.withLock { $0.addresses })
+        member?.publish(snapshot, addresses: addresses)
     }
 
     /// The fleet's view changed.
