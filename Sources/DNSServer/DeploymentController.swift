@@ -76,7 +76,7 @@ public actor DeploymentController {
     public func start() throws(HealthError) {
         publication?.stop()
         let p = ServicePublication(deployment: deployment, server: server, previous: publication?.served ?? [:], logger: logger) {
-            Task { await self.notifySecondaries() }
+            Task { await self.servedSerialsRaised() }
         }
         publication = p
         defer {
@@ -115,6 +115,13 @@ public actor DeploymentController {
                 return Task.detached { await sender.run() }
             }
         }
+    }
+
+    /// A health change raised served serials: secondaries are notified, and the fleet membership
+    /// record shows the serials now served.
+    private func servedSerialsRaised() {
+        notifySecondaries()
+        fleet?.member?.updateMember(memberRecord())
     }
 
     /// Joins the fleet at the first start (a `fleet:` added or changed by a reload takes effect at
@@ -161,8 +168,20 @@ public actor DeploymentController {
             digest ^= UInt64(b)
             digest &*= 0x0000_0100_0000_01B3
         }
+        var ttls: [String: UInt32]? = nil
+        if let routing = deployment.services?.routing {
+            ttls = Dictionary(routing.sites.indices.map { (routing.sites[$0].name, Self.largestTTL(routing, site: $0)) }, uniquingKeysWith: max)
+        }
         return MemberRecord(instance: deployment.config.fleet?.instance ?? "", version: version,
-                            configDigest: String(digest, radix: 16), zones: zones, started: startedAt, configProblem: configProblem)
+                            configDigest: String(digest, radix: 16), zones: zones, started: startedAt, configProblem: configProblem,
+                            largestTTLs: ttls)
+    }
+
+    /// The largest TTL of the service names answering with data center `site`'s addresses (0
+    /// when none does).
+    private static func largestTTL(_ routing: RoutingTable, site: Int) -> UInt32 {
+        let ids = Set(routing.addresses.indices.filter { Int(routing.addresses[$0].site) == site }.map(Int32.init))
+        return routing.services.filter { !ids.isDisjoint(with: $0.candidates) }.map(\.ttl).max() ?? 0
     }
 
     /// A newer configuration stored in the fleet (`config-source: etcd`): written beside the
@@ -293,8 +312,9 @@ public actor DeploymentController {
               let site = routing.sites.firstIndex(where: { $0.name == name }), let monitor
         else { return nil }
         let ids = routing.addresses.indices.filter { Int(routing.addresses[$0].site) == site }
-        let idSet = Set(ids.map(Int32.init))
-        let ttl = routing.services.filter { !idSet.isDisjoint(with: $0.candidates) }.map(\.ttl).max() ?? 0
+        // Safe once no resolver can hold an answer any instance gave: the largest TTL served for
+        // the data center here or by any live instance of the fleet.
+        let ttl = max(Self.largestTTL(routing, site: site), fleet?.member?.snapshot?.largestTTL(for: name) ?? 0)
         let now = Date().timeIntervalSince1970
         var fleetWide = false
         if let member = fleet?.member {

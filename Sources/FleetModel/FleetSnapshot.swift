@@ -33,6 +33,11 @@ public struct FleetSnapshot: Sendable, Equatable {
     /// The live members' names.
     public var liveMembers: Set<String> { Set(members.keys) }
 
+    /// The largest TTL any live instance says it serves for `datacenter` (0 when none says).
+    public func largestTTL(for datacenter: String) -> UInt32 {
+        members.values.compactMap { $0.largestTTLs?[datacenter] }.max() ?? 0
+    }
+
     /// Applies a write of `key` (a watch's put event). A key outside the layout is ignored and
     /// reported; a bad record removes what the key held before, since that is no longer what
     /// etcd holds.

@@ -34,15 +34,21 @@ public struct MemberRecord: Sendable, Equatable, Codable {
     /// Why the last configuration the fleet stored did not load here (the instance serves its
     /// previous one); nil when it loaded. Absent in records of instances that never had one.
     public var configProblem: String?
+    /// The largest TTL the instance answers with for each data center's addresses, by data
+    /// center name: a fleet-wide drain is safe only after the largest of these, since instances
+    /// may serve different TTLs (a configuration not pushed everywhere yet, or a local one).
+    /// Absent in records of instances that route nothing.
+    public var largestTTLs: [String: UInt32]?
 
     public init(instance: String, version: String, configDigest: String, zones: [ZoneStatus], started: Double,
-                configProblem: String? = nil) {
+                configProblem: String? = nil, largestTTLs: [String: UInt32]? = nil) {
         self.instance = instance
         self.version = version
         self.configDigest = configDigest
         self.zones = zones
         self.started = started
         self.configProblem = configProblem
+        self.largestTTLs = largestTTLs
     }
 }
 
@@ -162,6 +168,11 @@ extension MemberRecord {
         try checkText(record.configDigest, "configDigest")
         try checkTime(record.started, "started")
         if let problem = record.configProblem { try checkText(problem, "configProblem") }
+        for (datacenter, ttl) in record.largestTTLs ?? [:] {
+            try checkName(datacenter, "largestTTLs datacenter")
+            // RFC 2181 §8: a TTL is at most 2^31 - 1.
+            guard ttl <= 0x7FFF_FFFF else { throw .badRecord("largestTTLs: \(ttl) for \(datacenter) is above 2^31 - 1") }
+        }
         for zone in record.zones {
             guard !zone.name.isEmpty, zone.name.utf8.count <= 255, !zone.name.unicodeScalars.contains(where: \.properties.isWhitespace),
                   !zone.name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })

@@ -83,16 +83,16 @@ import Glibc
 
     /// Instance `name` of fleet `prod`: one service over data centers a (192.0.2.1) and b
     /// (192.0.2.2), health from its own operator file.
-    static func instance(_ name: String, etcd: Etcd, admin: UInt16? = nil, whenDisconnected: String = "local") throws -> (RoutedMeridian, URL) {
+    static func instance(_ name: String, etcd: Etcd, admin: UInt16? = nil, whenDisconnected: String = "local", ttl: Int = 30) throws -> (RoutedMeridian, URL) {
         let server = try RoutedMeridian()
         let stateFile = server.dir.appendingPathComponent("operator-state")
-        try server.start(routing: routing(name, etcd: etcd, admin: admin, stateFile: stateFile, whenDisconnected: whenDisconnected))
+        try server.start(routing: routing(name, etcd: etcd, admin: admin, stateFile: stateFile, whenDisconnected: whenDisconnected, ttl: ttl))
         return (server, stateFile)
     }
 
     /// The configuration of instance `name` after its zone.
     static func routing(_ name: String, etcd: Etcd, admin: UInt16?, stateFile: URL, leaseTTL: String = "2s",
-                        whenDisconnected: String = "local") -> String {
+                        whenDisconnected: String = "local", ttl: Int = 30) -> String {
         """
             \(admin.map { "admin: { listen: \"127.0.0.1:\($0)\", token: s3cret }\n" } ?? "")fleet:
               endpoints: [\(etcd.endpoints)]
@@ -106,7 +106,7 @@ import Glibc
             checks:
               operator: { type: file, path: "\(stateFile.path)", interval: 100ms, timeout: 50ms, jitter: 0 }
             services:
-              www.example.com.: { datacenters: [a, b], check: operator, ttl: 30 }
+              www.example.com.: { datacenters: [a, b], check: operator, ttl: \(ttl) }
 
             """
     }
@@ -217,6 +217,15 @@ import Glibc
         return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any] ?? ["raw": r.stdout]
     }
 
+    /// The fleet object of /status on the admin API at `port`, with its member names.
+    static func status(_ port: UInt16) -> (fleet: [String: Any], members: [String])? {
+        guard let r = try? E2E.run(try E2E.tool("curl"), ["-s", "http://127.0.0.1:\(port)/status"], timeout: 10),
+              let json = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any],
+              let fleet = json["fleet"] as? [String: Any]
+        else { return nil }
+        return (fleet, (fleet["members"] as? [[String: Any]])?.compactMap { $0["instance"] as? String } ?? [])
+    }
+
     @Test("a drain on one instance is written to etcd with who and why and applied by every instance; an undrain on another ends it everywhere",
           .timeLimit(.minutes(3)))
     func fleetWideDrain() throws {
@@ -225,13 +234,19 @@ import Glibc
         let (oneAdmin, twoAdmin) = (try E2E.freePort(), try E2E.freePort())
         let (one, _) = try Self.instance("one", etcd: etcd, admin: oneAdmin)
         let (two, _) = try Self.instance("two", etcd: etcd, admin: twoAdmin)
-        let (three, _) = try Self.instance("three", etcd: etcd)
+        // Instance three serves b with a TTL of 300 (its configuration is not the others').
+        let (three, _) = try Self.instance("three", etcd: etcd, ttl: 300)
         defer { for s in [one, two, three] { s.remove() } }
         let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
         #expect(try E2E.eventually(15) { try etcd.keys("/prod/members/").stdout.split(separator: "\n").count == 3 }, "\(logs())")
+        #expect(try E2E.eventually(10) { Self.status(oneAdmin)?.members.count == 3 }, "instance one sees all three members")
 
         let drained = try Self.drain(oneAdmin, "drain")
         #expect(drained["fleet"] as? Bool == true && drained["drained"] as? Bool == true, "\(drained)")
+        // Safe after the largest TTL any instance serves for b: three's 300 s, not one's own 30 s.
+        #expect(drained["largest_ttl"] as? Int == 300, "\(drained)")
+        let when = Date().timeIntervalSince1970
+        #expect(abs((drained["safe_after"] as? Double ?? 0) - (when + 300)) < 30, "\(drained)")
         #expect(try E2E.eventually(10) { try [one, two, three].allSatisfy { try !Self.servesB($0) } }, "\(logs())")
         let record = try E2E.run(try E2E.tool("etcdctl"), ["--endpoints", "http://127.0.0.1:\(etcd.clientPort)", "get", "--print-value-only", "/prod/drains/b"],
                                  timeout: 10).stdout

@@ -56,6 +56,24 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(try MemberRecord.decode(behind.encoded()).configProblem?.utf8.count == fleetMaxTextBytes, "clipped on write")
     }
 
+    @Test func largestTTLs() throws {
+        var member = MemberRecord(instance: "a1", version: "1", configDigest: "d", zones: [], started: 1,
+                                  largestTTLs: ["fra": 300, "ams": 30])
+        #expect(try MemberRecord.decode(member.encoded()) == member)
+        for bad in [#""largestTTLs":{"fra":2147483648}"#, #""largestTTLs":{"fra":-1}"#, #""largestTTLs":{"a/b":30}"#] {
+            let text = #"{"format":1,"record":{"instance":"a1","version":"1","configDigest":"d","zones":[],"started":1,"# + bad + "}}"
+            #expect(throws: FleetModelError.self, "\(bad)") { try MemberRecord.decode(Array(text.utf8)) }
+        }
+        // A drain is safe after the largest TTL any live instance serves for the data center.
+        let keys = try FleetKeys(fleet: "prod")
+        var snapshot = FleetSnapshot(keys: keys, revision: 1)
+        snapshot.put(key: keys.member("a1"), value: member.encoded(), modRevision: 1)
+        member.instance = "a2"
+        member.largestTTLs = ["fra": 3600]
+        snapshot.put(key: keys.member("a2"), value: member.encoded(), modRevision: 2)
+        #expect(snapshot.largestTTL(for: "fra") == 3600 && snapshot.largestTTL(for: "ams") == 30 && snapshot.largestTTL(for: "lhr") == 0)
+    }
+
     @Test func drainRoundTrip() throws {
         let drain = DrainRecord(datacenter: "fra", who: "alice@ops1", when: 1_764_600_000, why: "power work", safeAfter: 1_764_600_300)
         #expect(try DrainRecord.decode(drain.encoded()) == drain)
