@@ -37,11 +37,14 @@ final class RoutedMeridian {
     let dir: URL
     let port: UInt16
     var process: Process?
+    /// The network namespace it runs in (`ip netns exec`), queried from inside it; nil: this one.
+    let namespace: String?
     var log: URL { dir.appendingPathComponent("meridian.log") }
     var configURL: URL { dir.appendingPathComponent("meridian.yaml") }
 
-    init(dir: URL? = nil) throws {
+    init(dir: URL? = nil, namespace: String? = nil) throws {
         port = try E2E.freePort()
+        self.namespace = namespace
         self.dir = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("meridian-routing-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.dir, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: RoutingFixtures.zone, to: self.dir.appendingPathComponent("example.com.zone"))
@@ -55,8 +58,9 @@ final class RoutedMeridian {
         try yaml.write(to: configURL, atomically: true, encoding: .utf8)
         if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: try E2E.meridianBinary())
-        p.arguments = ["serve", "--config", configURL.path]
+        let (exe, args) = try inNamespace(try E2E.meridianBinary(), ["serve", "--config", configURL.path])
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         p.standardOutput = handle
@@ -77,6 +81,13 @@ final class RoutedMeridian {
     }
 
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// `exe args`, run in this server's namespace when it has one (`ip netns exec` execs the
+    /// program, so the process is the program itself).
+    func inNamespace(_ exe: String, _ args: [String]) throws -> (String, [String]) {
+        guard let namespace else { return (exe, args) }
+        return (try E2E.tool("ip"), ["netns", "exec", namespace, exe] + args)
+    }
 
     /// Where the log ends now: `waitForLog(after:)` reads only what is written later.
     var logMark: Int { logText.utf8.count }
@@ -122,7 +133,8 @@ final class RoutedMeridian {
         if tcp { args.append("+tcp") }
         if let ecs { args.append("+subnet=\(ecs)") }
         if let source { args += ["-b", source] }
-        let r = try E2E.run(dig, args + [name, type], timeout: TimeInterval(timeout + 8))
+        let (exe, all) = try inNamespace(dig, args + [name, type])
+        let r = try E2E.run(exe, all, timeout: TimeInterval(timeout + 8))
         return RoutedResponse(DigResponse.parseDig(r.stdout))
     }
 

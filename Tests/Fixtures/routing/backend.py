@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""A health-check backend of the routing end-to-end tests, on 127.0.0.1 only.
+"""A health-check backend of the routing end-to-end tests, on 127.0.0.1 (or HOST: a test's own
+network namespace address).
 
-    backend.py http PORT   GET /healthz -> 200 "ok"; anything else 404
-    backend.py tcp PORT    accepts connections and closes them
+    backend.py http PORT [HOST]   GET /healthz -> 200 "ok"; anything else 404
+    backend.py tcp PORT [HOST]    accepts connections and closes them
 """
 import http.server
 import socket
@@ -24,13 +25,14 @@ class Health(http.server.BaseHTTPRequestHandler):
 
 def main():
     kind, port = sys.argv[1], int(sys.argv[2])
+    host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
     if kind == "http":
         http.server.ThreadingHTTPServer.allow_reuse_address = True
-        http.server.ThreadingHTTPServer(("127.0.0.1", port), Health).serve_forever()
+        http.server.ThreadingHTTPServer((host, port), Health).serve_forever()
     elif kind == "tcp":
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
+        s.bind((host, port))
         s.listen(64)
         while True:
             c, _ = s.accept()
