@@ -123,6 +123,7 @@ import Glibc
     static func routing(_ name: String, db: String, admin: UInt16) -> String {
         """
         admin: { listen: "127.0.0.1:\(admin)", token: s3cret }
+        transfer-serial-interval: 1s
         fleet:
           endpoints: ["http://\(Lab.etcdAddress):\(Lab.etcdPort)"]
           name: prod
@@ -155,7 +156,9 @@ import Glibc
             let server = try RoutedMeridian(namespace: ns)
             servers.append(server)
             admins.append(admin)
-            try server.start(routing: Self.routing(["one", "two", "three"][i], db: db, admin: admin))
+            // Transferable, so health changes move the zone's serial.
+            try server.start(routing: Self.routing(["one", "two", "three"][i], db: db, admin: admin),
+                             zoneOptions: "    transfer: { allow: [127.0.0.1/32] }\n")
         }
         let logs = { servers.map(\.logText).joined(separator: "\n----\n") }
         #expect(try E2E.eventually(20) { try lab.etcdKeys("/prod/verdicts/").stdout.split(separator: "\n").count == 3 }, "\(logs())")
@@ -182,6 +185,21 @@ import Glibc
         func serves(_ s: RoutedMeridian, _ address: String, subnet: String) throws -> Bool {
             try s.query("geo.example.com.", ecs: subnet).addresses.contains(address)
         }
+
+        /// The SOA serial each instance's membership record gives for example.com. and the one it answers.
+        func serials() throws -> [(recorded: Int, served: Int)] {
+            try servers.enumerated().map { i, s in
+                let r = try E2E.run(lab.ip, ["netns", "exec", lab.core, try E2E.tool("etcdctl"), "--endpoints", "http://\(Lab.etcdAddress):\(Lab.etcdPort)",
+                                             "get", "--print-value-only", "/prod/members/\(["one", "two", "three"][i])"], timeout: 10)
+                let record = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]
+                let zones = (record?["record"] as? [String: Any])?["zones"] as? [[String: Any]]
+                let recorded = zones?.first { $0["name"] as? String == "example.com." }?["serial"] as? Int ?? -1
+                let soa = try s.query("example.com.", "SOA").answer.first?.split(separator: " ").dropFirst(6).first.flatMap { Int($0) } ?? -2
+                return (recorded, soa)
+            }
+        }
+        let firstSerials = try serials()
+        #expect(firstSerials.allSatisfy { $0.recorded == $0.served }, "\(firstSerials)")
 
         // All up: every subnet answered alike, some of them with b and some with a.
         let before = try answers("all up")
@@ -247,5 +265,9 @@ import Glibc
         try lab.startEtcd()
         #expect(try E2E.eventually(20) { try servers.allSatisfy { try !serves($0, "192.0.2.2", subnet: bSubnet) } }, "\(logs())")
         #expect(try answers("etcd back") == without)
+        // Health raised the served serials (the service name's records changed); each membership
+        // record says what its instance serves now.
+        #expect(try E2E.eventually(10) { try zip(serials(), firstSerials).allSatisfy { $0.recorded == $0.served && $0.served != $1.served } },
+                "\((try? serials()).map { "\($0)" } ?? "") after \(firstSerials)")
     }
 }

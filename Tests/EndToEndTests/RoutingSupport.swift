@@ -50,10 +50,11 @@ final class RoutedMeridian {
         try FileManager.default.copyItem(at: RoutingFixtures.zone, to: self.dir.appendingPathComponent("example.com.zone"))
     }
 
-    /// Writes the config (listen, zone, then `routing`) and starts meridian; returns once it answers.
-    func start(routing: String) throws {
+    /// Writes the config (listen, zone with `zoneOptions` lines, then `routing`) and starts
+    /// meridian; returns once it answers.
+    func start(routing: String, zoneOptions: String = "") throws {
         var yaml = "listen: [\"127.0.0.1:\(port)\", \"[::1]:\(port)\"]\nworkers: 1\n"
-        yaml += "zones:\n  - origin: example.com.\n    file: example.com.zone\n"
+        yaml += "zones:\n  - origin: example.com.\n    file: example.com.zone\n" + zoneOptions
         yaml += routing
         try yaml.write(to: configURL, atomically: true, encoding: .utf8)
         if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
