@@ -279,7 +279,10 @@ extension HealthSnapshot {
 /// Where this instance's own health and the fleet's view meet: each change of either hands the
 /// merged snapshot (`HealthSnapshot.merging`) to the current deployment's sink (its publication,
 /// all-down watch and history), and each local change is published to the fleet. Outlives
-/// reloads, as the membership does; each deployment attaches its addresses and sink.
+/// reloads, as the membership does; each deployment attaches its addresses and sink. Delivery
+/// runs under the join's lock to keep snapshots in order, so a local change and a fleet change
+/// wait for each other's engine build; both happen off the query path, a few times a second at
+/// most.
 final class FleetJoin: Sendable {
     private struct State {
         var local: HealthSnapshot?

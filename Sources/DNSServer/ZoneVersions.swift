@@ -48,14 +48,14 @@ enum ZoneVersion {
         if SerialNumber.isNewer(file, than: before.serial) { return file }
         if sameContent() { return before.serial }
         if policy == .keep && !before.raised && file == before.serial { return file }
-        return raise(before.serial, policy == .keep ? .increment : policy, now)
+        return raise(before.serial, policy, now)
     }
 
-    /// The serial `policy` gives a zone served at `served` whose content changed.
+    /// The serial `policy` gives a zone served at `served` whose content changed (`keep`, whose
+    /// file did not give a newer serial, raises by one as `increment` does).
     static func raise(_ served: UInt32, _ policy: SerialPolicy, _ now: Int64) -> UInt32 {
         switch policy {
-        case .keep: return served
-        case .increment: return served &+ 1
+        case .keep, .increment: return served &+ 1
         case .unixtime: return SerialNumber.raised(from: served, to: SerialNumber.unixtime(now))
         case .dateserial: return SerialNumber.raised(from: served, to: SerialNumber.dateserial(now))
         }

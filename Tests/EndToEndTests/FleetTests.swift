@@ -111,6 +111,28 @@ import Glibc
             """
     }
 
+    /// Instances one, two and three of fleet `prod`, started in that order; `admin`,
+    /// `whenDisconnected` and `ttl` give each its own settings.
+    struct Trio {
+        let servers: [RoutedMeridian]
+        /// Each instance's operator state file (its `file` check).
+        let states: [URL]
+        /// All three logs, for failure messages.
+        func logs() -> String { servers.map(\.logText).joined(separator: "\n----\n") }
+        func remove() { for s in servers { s.remove() } }
+    }
+
+    static func trio(_ etcd: Etcd, admin: [UInt16?] = [nil, nil, nil], whenDisconnected: [String] = ["local", "local", "local"],
+                     ttl: [Int] = [30, 30, 30]) throws -> Trio {
+        var servers: [RoutedMeridian] = [], states: [URL] = []
+        for (i, name) in ["one", "two", "three"].enumerated() {
+            let (server, state) = try instance(name, etcd: etcd, admin: admin[i], whenDisconnected: whenDisconnected[i], ttl: ttl[i])
+            servers.append(server)
+            states.append(state)
+        }
+        return Trio(servers: servers, states: states)
+    }
+
     static func servesB(_ server: RoutedMeridian) throws -> Bool {
         try server.query("www.example.com.").records.contains { $0.data == "192.0.2.2" }
     }
@@ -120,11 +142,10 @@ import Glibc
     func quorumAcrossInstances() throws {
         let etcd = try Etcd()
         defer { etcd.stop() }
-        let (one, oneState) = try Self.instance("one", etcd: etcd)
-        let (two, twoState) = try Self.instance("two", etcd: etcd)
-        let (three, _) = try Self.instance("three", etcd: etcd)
-        defer { for s in [one, two, three] { s.remove() } }
-        let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
+        let trio = try Self.trio(etcd)
+        defer { trio.remove() }
+        let (one, two, three, logs) = (trio.servers[0], trio.servers[1], trio.servers[2], trio.logs)
+        let (oneState, twoState) = (trio.states[0], trio.states[1])
 
         // All three registered under their leases, with their verdicts.
         let registered = try E2E.eventually(15) {
@@ -177,11 +198,10 @@ import Glibc
         let etcd = try Etcd()
         defer { etcd.stop() }
         let admin = try E2E.freePort()
-        let (one, oneState) = try Self.instance("one", etcd: etcd, admin: admin)
-        let (two, twoState) = try Self.instance("two", etcd: etcd, whenDisconnected: "freeze")
-        let (three, _) = try Self.instance("three", etcd: etcd)
-        defer { for s in [one, two, three] { s.remove() } }
-        let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
+        let trio = try Self.trio(etcd, admin: [admin, nil, nil], whenDisconnected: ["local", "freeze", "local"])
+        defer { trio.remove() }
+        let (one, two, three, logs) = (trio.servers[0], trio.servers[1], trio.servers[2], trio.logs)
+        let (oneState, twoState) = (trio.states[0], trio.states[1])
         #expect(try E2E.eventually(15) { try etcd.keys("/prod/verdicts/").stdout.split(separator: "\n").count == 3 }, "\(logs())")
         let browser = try Browser()
         defer { browser.remove() }
@@ -232,12 +252,10 @@ import Glibc
         let etcd = try Etcd()
         defer { etcd.stop() }
         let (oneAdmin, twoAdmin) = (try E2E.freePort(), try E2E.freePort())
-        let (one, _) = try Self.instance("one", etcd: etcd, admin: oneAdmin)
-        let (two, _) = try Self.instance("two", etcd: etcd, admin: twoAdmin)
         // Instance three serves b with a TTL of 300 (its configuration is not the others').
-        let (three, _) = try Self.instance("three", etcd: etcd, ttl: 300)
-        defer { for s in [one, two, three] { s.remove() } }
-        let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
+        let trio = try Self.trio(etcd, admin: [oneAdmin, twoAdmin, nil], ttl: [30, 30, 300])
+        defer { trio.remove() }
+        let (one, two, three, logs) = (trio.servers[0], trio.servers[1], trio.servers[2], trio.logs)
         #expect(try E2E.eventually(15) { try etcd.keys("/prod/members/").stdout.split(separator: "\n").count == 3 }, "\(logs())")
         #expect(try E2E.eventually(10) { Self.status(oneAdmin)?.members.count == 3 }, "instance one sees all three members")
 
@@ -444,11 +462,10 @@ import Glibc
     func oneEtcdMemberDown() throws {
         let etcd = try Etcd(members: 3)
         defer { etcd.stop() }
-        let (one, oneState) = try Self.instance("one", etcd: etcd)
-        let (two, twoState) = try Self.instance("two", etcd: etcd)
-        let (three, _) = try Self.instance("three", etcd: etcd)
-        defer { for s in [one, two, three] { s.remove() } }
-        let logs = { [one, two, three].map(\.logText).joined(separator: "\n----\n") }
+        let trio = try Self.trio(etcd)
+        defer { trio.remove() }
+        let (one, two, three, logs) = (trio.servers[0], trio.servers[1], trio.servers[2], trio.logs)
+        let (oneState, twoState) = (trio.states[0], trio.states[1])
         #expect(try E2E.eventually(15) { try etcd.keys("/prod/members/").stdout.split(separator: "\n").count == 3 }, "\(logs())")
         #expect(try [one, two, three].allSatisfy(Self.servesB))
 

@@ -539,31 +539,14 @@ import Glibc
         let zoneFile = nsdDir.appendingPathComponent("sec.example.zone")
         try Self.zone(serial: 1).write(to: zoneFile, atomically: true, encoding: .utf8)
         let conf = nsdDir.appendingPathComponent("nsd.conf")
-        try """
-            server:
-                ip-address: 127.0.0.1@\(nsdPort)
-                port: \(nsdPort)
-                server-count: 1
-                username: ""
-                chroot: ""
-                zonesdir: \(nsdDir.path)
-                database: ""
-                zonelistfile: \(nsdDir.path)/zone.list
-                pidfile: \(nsdDir.path)/nsd.pid
-                xfrdfile: \(nsdDir.path)/xfrd.state
-                xfrdir: \(nsdDir.path)
-                logfile: \(nsdDir.path)/nsd.log
-                verbosity: 2
-                rrl-ratelimit: 0
-            remote-control:
-                control-enable: no
+        try (PeerSecondary.nsdHead(dir: nsdDir, port: nsdPort) + """
             zone:
                 name: sec.example.
                 zonefile: sec.example.zone
                 provide-xfr: 127.0.0.1 NOKEY
                 notify: 127.0.0.1@\(port) NOKEY
 
-            """.write(to: conf, atomically: true, encoding: .utf8)
+            """).write(to: conf, atomically: true, encoding: .utf8)
         let out = nsdDir.appendingPathComponent("nsd.out")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         // NSD 4.6 re-reads a zone file only when told over its control channel; a restart reads

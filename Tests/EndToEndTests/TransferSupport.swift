@@ -244,7 +244,24 @@ final class PeerSecondary {
     }
 
     static func nsdConf(dir: URL, port: UInt16, primaryPort: UInt16, zones: [SecondaryZone], keys: [String: String]) -> String {
-        var c = """
+        var c = nsdHead(dir: dir, port: port)
+        for (name, secret) in keys.sorted(by: { $0.key < $1.key }) {
+            c += "key:\n    name: \(name)\n    algorithm: hmac-sha256\n    secret: \"\(secret)\"\n"
+        }
+        for z in zones {
+            let key = z.key ?? "NOKEY"
+            c += "zone:\n    name: \(z.origin)\n    zonefile: \(z.origin)zone\n"
+            c += "    request-xfr: 127.0.0.1@\(primaryPort) \(key)\n    allow-notify: 127.0.0.1 \(key)\n"
+            c += "    provide-xfr: 127.0.0.1 NOKEY\n"
+            if let source = z.source { c += "    outgoing-interface: \(source)\n" }
+        }
+        return c
+    }
+
+    /// NSD's `server:` and `remote-control:` sections: one process on 127.0.0.1@`port`, every
+    /// file in `dir`, no privileges dropped, no rate limit.
+    static func nsdHead(dir: URL, port: UInt16) -> String {
+        """
             server:
                 ip-address: 127.0.0.1@\(port)
                 port: \(port)
@@ -265,17 +282,6 @@ final class PeerSecondary {
                 control-enable: no
 
             """
-        for (name, secret) in keys.sorted(by: { $0.key < $1.key }) {
-            c += "key:\n    name: \(name)\n    algorithm: hmac-sha256\n    secret: \"\(secret)\"\n"
-        }
-        for z in zones {
-            let key = z.key ?? "NOKEY"
-            c += "zone:\n    name: \(z.origin)\n    zonefile: \(z.origin)zone\n"
-            c += "    request-xfr: 127.0.0.1@\(primaryPort) \(key)\n    allow-notify: 127.0.0.1 \(key)\n"
-            c += "    provide-xfr: 127.0.0.1 NOKEY\n"
-            if let source = z.source { c += "    outgoing-interface: \(source)\n" }
-        }
-        return c
     }
 
     static func bindConf(dir: URL, port: UInt16, primaryPort: UInt16, zones: [SecondaryZone], keys: [String: String]) -> String {
