@@ -42,6 +42,8 @@ enum E2E {
         "mmdblookup": "mmdb-bin", "openssl": "openssl", "ldns-read-zone": "ldnsutils",
         "named": "bind9", "named-checkconf": "bind9", "ldns-compare-zones": "ldnsutils",
         "etcd": "etcd-server", "etcdctl": "etcd-client",
+        "dnssec-keygen": "bind9-utils", "dnssec-signzone": "bind9-utils", "dnssec-dsfromkey": "bind9-utils",
+        "ldns-keygen": "ldnsutils", "ldns-verify-zone": "ldnsutils",
     ]
 
     /// The Debian package of each Python module the suites import with Debian's python3.

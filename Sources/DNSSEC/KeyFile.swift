@@ -1,0 +1,197 @@
+import Crypto
+public import DNSWire
+public import Foundation
+import _CryptoExtras
+
+/// Keys in BIND's key-file format, which `dnssec-keygen`, `ldns-keygen` and Meridian's
+/// `keygen` write: `K<zone>.+<alg>+<tag>.key` holds the DNSKEY record in presentation form,
+/// `.private` the private key as `Field: value` lines (`Private-key-format: v1.2` or later).
+public enum KeyFile {
+    /// `K<zone>.+<algorithm, 3 digits>+<key tag, 5 digits>`, the name BIND gives a pair.
+    public static func baseName(_ key: SigningKey) -> String {
+        let zone = key.zone.description.lowercased()
+        let alg = String(key.algorithm.rawValue), tag = String(key.keyTag)
+        return "K\(zone)+\(String(repeating: "0", count: max(0, 3 - alg.count)) + alg)+\(String(repeating: "0", count: max(0, 5 - tag.count)) + tag)"
+    }
+
+    /// Reads the pair named by `path` (either file of it, or the base name without suffix). The
+    /// private file must be readable by its owner only (mode 0600 or stricter).
+    public static func read(_ path: String) throws(DNSSECError) -> SigningKey {
+        var base = path
+        for suffix in [".key", ".private"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
+        let keyPath = base + ".key", privatePath = base + ".private"
+        let keyText = try contents(keyPath)
+        var info = stat()
+        guard stat(privatePath, &info) == 0 else { throw DNSSECError(.fileAccess, "\(privatePath): cannot read: \(String(cString: strerror(errno)))") }
+        guard info.st_mode & 0o077 == 0 else {
+            throw DNSSECError(.fileAccess, "\(privatePath): readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); a private key must be readable by the server's user only: chmod 600 \(privatePath)")
+        }
+        return try parse(key: keyText, keyPath: keyPath, private: try contents(privatePath), privatePath: privatePath)
+    }
+
+    private static func contents(_ path: String) throws(DNSSECError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DNSSECError(.fileAccess, "\(path): cannot read: \(String(cString: strerror(errno)))")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw DNSSECError(.badKeyFile, "\(path): not UTF-8 text") }
+        return text
+    }
+
+    /// The key in a `.key` text and a `.private` text (the paths only name them in errors).
+    public static func parse(key keyText: String, keyPath: String = ".key", private privateText: String,
+                             privatePath: String = ".private") throws(DNSSECError) -> SigningKey {
+        let (zone, dnskey) = try parseDNSKEY(keyText, path: keyPath)
+        let fields = try parsePrivate(privateText, path: privatePath)
+        func field(_ name: String) throws(DNSSECError) -> [UInt8] {
+            guard let (line, value) = fields[name.lowercased()] else { throw DNSSECError(.badKeyFile, "\(privatePath): no \(name) field") }
+            guard let bytes = Data(base64Encoded: value), !bytes.isEmpty else {
+                throw DNSSECError(.badKeyFile, "\(privatePath):\(line): \(name) is not base64")
+            }
+            return Array(bytes)
+        }
+        guard let (algLine, algText) = fields["algorithm"] else { throw DNSSECError(.badKeyFile, "\(privatePath): no Algorithm field") }
+        guard let number = algText.split(separator: " ").first.flatMap({ UInt8($0) }) else {
+            throw DNSSECError(.badKeyFile, "\(privatePath):\(algLine): Algorithm \"\(algText)\" does not start with a number")
+        }
+        guard let algorithm = DNSSECAlgorithm(rawValue: number) else {
+            throw DNSSECError(.unsupportedAlgorithm, "\(privatePath):\(algLine): algorithm \(number) is not signed with (8 RSASHA256, 13 ECDSAP256SHA256, 15 ED25519)")
+        }
+        guard dnskey.algorithm == number else {
+            throw DNSSECError(.keyMismatch, "\(privatePath):\(algLine): algorithm \(number), but \(keyPath) has a key of algorithm \(dnskey.algorithm)")
+        }
+        let material: SigningKey.Material
+        do {
+            switch algorithm {
+            case .ecdsaP256SHA256:
+                let raw = try field("PrivateKey")
+                guard raw.count == 32 else { throw DNSSECError(.badKey, "\(privatePath): an ECDSA P-256 PrivateKey is 32 bytes, not \(raw.count)") }
+                material = .p256(try P256.Signing.PrivateKey(rawRepresentation: raw))
+            case .ed25519:
+                let raw = try field("PrivateKey")
+                guard raw.count == 32 else { throw DNSSECError(.badKey, "\(privatePath): an Ed25519 PrivateKey is 32 bytes, not \(raw.count)") }
+                material = .ed25519(try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
+            case .rsaSHA256:
+                let c = SigningKey.RSAComponents(
+                    modulus: try field("Modulus"), publicExponent: try field("PublicExponent"), privateExponent: try field("PrivateExponent"),
+                    prime1: try field("Prime1"), prime2: try field("Prime2"), exponent1: try field("Exponent1"), exponent2: try field("Exponent2"),
+                    coefficient: try field("Coefficient"))
+                let key = try _RSA.Signing.PrivateKey(n: c.modulus, e: c.publicExponent, d: c.privateExponent, p: c.prime1, q: c.prime2)
+                material = .rsa(key, c)
+            }
+        } catch let e as DNSSECError {
+            throw e
+        } catch {
+            throw DNSSECError(.badKey, "\(privatePath): the \(algorithm) key is not usable: \(error)")
+        }
+        let key = try SigningKey(zone: zone, flags: dnskey.flags, material: material)
+        guard key.dnskey == dnskey else {
+            throw DNSSECError(.keyMismatch, "\(privatePath): its private key is not the one whose public key \(keyPath) holds")
+        }
+        return key
+    }
+
+    /// The owner and RDATA of the one DNSKEY record of a `.key` file (comments, `$` lines and
+    /// blank lines skipped; `owner [ttl] [IN] DNSKEY flags protocol algorithm base64…`).
+    static func parseDNSKEY(_ text: String, path: String) throws(DNSSECError) -> (DNSName, DNSKEYData) {
+        // Logical lines: a record in parentheses continues over the lines until they close.
+        var logical: [(line: Int, text: String)] = []
+        var depth = 0
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            if depth > 0, !logical.isEmpty { logical[logical.count - 1].text += " " + line } else { logical.append((index + 1, line)) }
+            depth = max(0, depth + line.filter { $0 == "(" }.count - line.filter { $0 == ")" }.count)
+        }
+        var found: (DNSName, DNSKEYData)? = nil
+        for (number, line) in logical {
+            var tokens = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "(" || $0 == ")" }).map(String.init)
+            guard let first = tokens.first, !first.hasPrefix("$") else { continue }
+            let where_ = "\(path):\(number)"
+            guard found == nil else { throw DNSSECError(.badKeyFile, "\(where_): a second record; a .key file holds one DNSKEY") }
+            let ownerText = tokens.removeFirst()
+            if let t = tokens.first, UInt32(t) != nil { tokens.removeFirst() }
+            if let c = tokens.first, c.uppercased() == "IN" { tokens.removeFirst() }
+            guard tokens.first?.uppercased() == "DNSKEY" else { throw DNSSECError(.badKeyFile, "\(where_): not a DNSKEY record") }
+            tokens.removeFirst()
+            guard tokens.count >= 4, let flags = UInt16(tokens[0]), let proto = UInt8(tokens[1]), let alg = UInt8(tokens[2]) else {
+                throw DNSSECError(.badKeyFile, "\(where_): a DNSKEY needs flags, protocol, algorithm and a public key")
+            }
+            guard proto == 3 else { throw DNSSECError(.badKeyFile, "\(where_): protocol \(proto); a DNSKEY's is 3 (RFC 4034 §2.1.2)") }
+            guard flags & DNSKEYData.zoneKeyFlag != 0 else { throw DNSSECError(.badKeyFile, "\(where_): flags \(flags) lack the Zone Key flag (256)") }
+            guard let key = Data(base64Encoded: tokens[3...].joined()), !key.isEmpty else {
+                throw DNSSECError(.badKeyFile, "\(where_): the public key is not base64")
+            }
+            let owner: DNSName
+            do { owner = try DNSName(ownerText.hasSuffix(".") ? ownerText : ownerText + ".") } catch {
+                throw DNSSECError(.badKeyFile, "\(where_): owner \(ownerText): \(error)")
+            }
+            found = (owner, DNSKEYData(flags: flags, protocol: proto, algorithm: alg, publicKey: Array(key)))
+        }
+        guard let found else { throw DNSSECError(.badKeyFile, "\(path): no DNSKEY record") }
+        return found
+    }
+
+    /// The `Field: value` lines of a `.private` file, by lower-cased field, with their line numbers.
+    static func parsePrivate(_ text: String, path: String) throws(DNSSECError) -> [String: (Int, String)] {
+        var fields: [String: (Int, String)] = [:]
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !line.isEmpty, !line.hasPrefix(";") else { continue }
+            guard let colon = line.firstIndex(of: ":") else { throw DNSSECError(.badKeyFile, "\(path):\(index + 1): not a \"Field: value\" line") }
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+            fields[name] = (index + 1, line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        guard let (line, format) = fields["private-key-format"] else { throw DNSSECError(.badKeyFile, "\(path): no Private-key-format line") }
+        guard format.hasPrefix("v1.") else { throw DNSSECError(.badKeyFile, "\(path):\(line): Private-key-format \(format); v1.2 or v1.3 is read") }
+        return fields
+    }
+
+    /// The two files' texts, as BIND 9.18 writes them (format v1.3, with the key's times).
+    public static func render(_ key: SigningKey, created: Date) -> (key: String, private: String) {
+        let stamp = timestamp(created)
+        let kind = key.dnskey.isSecureEntryPoint ? "key-signing" : "zone-signing"
+        let keyText = """
+            ; This is a \(kind) key, keyid \(key.keyTag), for \(key.zone.description.lowercased())
+            ; Created: \(stamp)
+            ; Publish: \(stamp)
+            ; Activate: \(stamp)
+            \(key.zone.description.lowercased()) IN DNSKEY \(key.dnskey.presentation)
+
+            """
+        var lines = ["Private-key-format: v1.3", "Algorithm: \(key.algorithm.rawValue) (\(key.algorithm.mnemonic))"]
+        func b64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+        switch key.material {
+        case .p256(let k): lines.append("PrivateKey: \(b64(Array(k.rawRepresentation)))")
+        case .ed25519(let k): lines.append("PrivateKey: \(b64(Array(k.rawRepresentation)))")
+        case .rsa(_, let c):
+            lines += ["Modulus: \(b64(c.modulus))", "PublicExponent: \(b64(c.publicExponent))", "PrivateExponent: \(b64(c.privateExponent))",
+                      "Prime1: \(b64(c.prime1))", "Prime2: \(b64(c.prime2))", "Exponent1: \(b64(c.exponent1))", "Exponent2: \(b64(c.exponent2))",
+                      "Coefficient: \(b64(c.coefficient))"]
+        }
+        lines += ["Created: \(stamp)", "Publish: \(stamp)", "Activate: \(stamp)"]
+        return (keyText, lines.joined(separator: "\n") + "\n")
+    }
+
+    /// Writes the pair into `directory`: the `.private` file created with mode 0600, never
+    /// replacing an existing file. Returns the two paths.
+    public static func write(_ key: SigningKey, directory: String, created: Date = Date()) throws(DNSSECError) -> (key: String, private: String) {
+        let base = (directory as NSString).appendingPathComponent(baseName(key))
+        let (keyText, privateText) = render(key, created: created)
+        for (path, text, mode) in [(base + ".private", privateText, mode_t(0o600)), (base + ".key", keyText, mode_t(0o644))] {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
+            guard fd >= 0 else { throw DNSSECError(.fileAccess, "\(path): cannot create: \(String(cString: strerror(errno)))") }
+            let bytes = Array(text.utf8)
+            let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            guard written == bytes.count else { throw DNSSECError(.fileAccess, "\(path): short write") }
+        }
+        return (base + ".key", base + ".private")
+    }
+
+    /// YYYYMMDDHHMMSS in UTC, as key files and RRSIGs write times.
+    static func timestamp(_ date: Date) -> String {
+        var t = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d%02d%02d%02d%02d%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+}

@@ -1,0 +1,111 @@
+@testable import DNSSEC
+import DNSWire
+import Foundation
+import Testing
+
+private func b64(_ s: String) -> [UInt8] { Array(Data(base64Encoded: s) ?? Data()) }
+/// `mail.example.com.` MX 10, as wire RDATA.
+private let mxRData: [UInt8] = [0, 10] + ((try? DNSName("mail.example.com.").wire) ?? [])
+
+/// The examples of RFC 8080 §6.1 (Ed25519, with verified erratum 4935) and RFC 6605 §6.1
+/// (ECDSA P-256): keys in BIND's file format, their key tags and DS records, and signatures.
+/// Ed25519 signing is deterministic, so Meridian's signature must be the RFC's byte for byte;
+/// an ECDSA signature has a random nonce, so the RFC's own must verify under the key instead.
+@Suite struct RFCExampleTests {
+    static let ed25519Private = "Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\nPrivateKey: ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI=\n"
+    static let ed25519Key = "example.com. 3600 IN DNSKEY 257 3 15 (\n  l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4= )\n"
+
+    @Test func ed25519KeyTagDSAndSignature() throws {
+        let key = try KeyFile.parse(key: Self.ed25519Key, private: Self.ed25519Private)
+        #expect(key.keyTag == 3613 && key.algorithm == .ed25519 && key.dnskey.flags == 257)
+        #expect(DNSKEYData.dsPresentation(key.dnskey.ds(owner: key.zone))
+                == "3613 15 2 3aa5ab37efce57f737fc1627013fee07bdf241bd10f3b1964ab55c78e79a304b")
+        let sig = try RRSetSigner.sign(owner: try DNSName("example.com."), type: .mx, ttl: 3600, rdatas: [mxRData], key: key,
+                                       inception: 1_438_207_200, expiration: 1_440_021_600)
+        #expect(sig.labels == 2 && sig.keyTag == 3613 && sig.originalTTL == 3600)
+        #expect(sig.signature == b64("oL9krJun7xfBOIWcGHi7mag5/hdZrKWw15jPGrHpjQeRAvTdszaPD+QLs3fx8A4M3e23mRZ9VrbpMngwcrqNAg=="))
+        // The same RRset given twice, in upper case: canonical form and order make it the same data.
+        let upper = [0, 10] + (try DNSName("MAIL.Example.COM.").wire)
+        let again = try RRSetSigner.sign(owner: try DNSName("EXAMPLE.com."), type: .mx, ttl: 3600, rdatas: [upper, mxRData], key: key,
+                                         inception: 1_438_207_200, expiration: 1_440_021_600)
+        #expect(again.signature == sig.signature)
+    }
+
+    @Test func ecdsaP256KeyTagDSAndTheRFCSignatureVerifies() throws {
+        let key = try KeyFile.parse(
+            key: "example.net. 3600 IN DNSKEY 257 3 13 ( GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edb\n krSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA== )",
+            private: "Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: GU6SnQ/Ou+xC5RumuIUIuJZteXT2z0O/ok1s38Et6mQ=\n")
+        #expect(key.keyTag == 55648)
+        #expect(DNSKEYData.dsPresentation(key.dnskey.ds(owner: key.zone))
+                == "55648 13 2 b4c8c1fe2e7477127b27115656ad6256f424625bf5c1e2770ce6d6e37df61d17")
+        // www.example.net. 3600 IN A 192.0.2.1, RRSIG A 13 3 3600 20100909100439 20100812100439 55648.
+        let owner = try DNSName("www.example.net.")
+        var fields = RRSIGData(typeCovered: .a, algorithm: 13, labels: 3, originalTTL: 3600, expiration: 1_284_026_679,
+                               inception: 1_281_607_479, keyTag: 55648, signerName: try DNSName("example.net."), signature: [])
+        let data = RRSetSigner.signedData(owner: owner, type: .a, rdatas: [[192, 0, 2, 1]], fields: fields)
+        let rfc = b64("qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXAyGmt+3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw==")
+        #expect(try key.verify(rfc, over: data), "RFC 6605's signature verifies over Meridian's signed data")
+        fields.signature = try key.sign(data)
+        let verifies = try key.verify(fields.signature, over: data)
+        #expect(fields.signature.count == 64 && verifies)
+        #expect(try !key.verify(fields.signature, over: data + [0]))
+    }
+}
+
+@Suite struct KeyFileTests {
+    @Test(arguments: DNSSECAlgorithm.allCases)
+    func generatedKeysRoundTripThroughTheirFiles(_ algorithm: DNSSECAlgorithm) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dnssec-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let key = try SigningKey.generate(zone: try DNSName("Example.COM."), algorithm: algorithm, secureEntryPoint: algorithm != .ed25519)
+        let (keyPath, privatePath) = try KeyFile.write(key, directory: dir.path)
+        #expect(keyPath.hasSuffix("/Kexample.com.+\(String(format: "%03d", algorithm.rawValue))+\(String(format: "%05d", key.keyTag)).key"))
+        let mode = (try FileManager.default.attributesOfItem(atPath: privatePath)[.posixPermissions] as? Int) ?? -1
+        #expect(mode == 0o600)
+        let read = try KeyFile.read(keyPath)
+        #expect(read.dnskey == key.dnskey && read.zone == key.zone)
+        let data: [UInt8] = Array("signed data".utf8)
+        #expect(try read.verify(key.sign(data), over: data), "a signature of the generated key verifies under the key read back")
+        #expect(throws: DNSSECError.self, "a pair is never overwritten") { try KeyFile.write(key, directory: dir.path) }
+        // Readable by others: refused, saying how to fix it.
+        chmod(privatePath, 0o644)
+        #expect { try KeyFile.read(privatePath) } throws: { ($0 as? DNSSECError)?.code == .fileAccess && "\($0)".contains("chmod 600") }
+    }
+
+    @Test func badFilesSayWhereAndWhy() throws {
+        let key = RFCExampleTests.ed25519Key, priv = RFCExampleTests.ed25519Private
+        let cases: [(String, String, String)] = [
+            ("example.com. IN A 192.0.2.1\n", priv, ".key:1: not a DNSKEY record"),
+            ("example.com. IN DNSKEY 257 2 15 AAAA\n", priv, ".key:1: protocol 2"),
+            ("example.com. IN DNSKEY 1 3 15 AAAA\n", priv, "lack the Zone Key flag"),
+            ("example.com. IN DNSKEY 257 3 15 !!!!\n", priv, "not base64"),
+            (key + key, priv, ".key:3: a second record"),
+            ("; nothing\n", priv, "no DNSKEY record"),
+            (key, "Algorithm: 15 (ED25519)\nPrivateKey: AAAA\n", "no Private-key-format"),
+            (key, "Private-key-format: v1.2\nAlgorithm: 14 (ECDSAP384SHA384)\nPrivateKey: AAAA\n", ".private:2: algorithm 14 is not signed with"),
+            (key, "Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: AAAA\n", "but .key has a key of algorithm 15"),
+            (key, "Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\nPrivateKey: AAAA\n", "32 bytes, not 3"),
+            (key, "Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\nPrivateKey: DSSF3o0s0f+ElWzj9E/Osxw8hLpk55chkmx0LYN5WiY=\n", "not the one whose public key"),
+            (key, "Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\n", "no PrivateKey field"),
+            (key, "Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\nthis line\n", ".private:3: not a \"Field: value\" line"),
+        ]
+        for (k, p, want) in cases {
+            let said = Self.error(k, p)
+            #expect(said.contains(want), "\(said): should say \(want)")
+        }
+    }
+
+    static func error(_ key: String, _ priv: String) -> String {
+        do { _ = try KeyFile.parse(key: key, private: priv); return "parsed" } catch { return error.description }
+    }
+
+    @Test func keyTagOfKnownKeysAndAlgorithmNames() throws {
+        #expect(DNSSECAlgorithm(name: "13") == .ecdsaP256SHA256 && DNSSECAlgorithm(name: "ed25519") == .ed25519
+                && DNSSECAlgorithm(name: "RSASHA256") == .rsaSHA256 && DNSSECAlgorithm(name: "5") == nil && DNSSECAlgorithm(name: "x") == nil)
+        #expect(try DNSKEYData(rdata: DNSKEYData(flags: 256, algorithm: 13, publicKey: [1, 2, 3]).rdata).publicKey == [1, 2, 3])
+        #expect(throws: DNSSECError.self) { try DNSKEYData(rdata: [1, 0, 3, 13]) }
+        let (wildcard, plain) = (try DNSName("*.example.com."), try DNSName("a.b.example."))
+        #expect(RRSetSigner.labels(wildcard) == 2 && RRSetSigner.labels(.root) == 0 && RRSetSigner.labels(plain) == 3)
+    }
+}
