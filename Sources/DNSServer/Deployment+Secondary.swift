@@ -83,6 +83,7 @@ extension Deployment {
         var next = Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase,
                               stamps: stamps, includers: includers, catalogMembers: catalogMembers, storedJournals: [:], notices: [])
         next.notifyInbox = notifyInbox
+        next.signatures = signatures
         return next
     }
 

@@ -1,3 +1,4 @@
+public import DNSSEC
 public import DNSWire
 public import DNSZone
 public import FleetModel
@@ -39,6 +40,8 @@ public struct Deployment: Sendable {
     public let notices: [String]
     /// Where the engines of this deployment hand accepted NOTIFYs (set by `DeploymentController`).
     var notifyInbox: NotifyInbox? = nil
+    /// The signatures of each zone signed online (`dnssec:`), by origin, made from its zone.
+    public internal(set) var signatures: [DNSName: ZoneSignatures] = [:]
     /// With `fleet:`, the fleet's view read at start before the first answer (`readingFleet`);
     /// the fleet membership starts from it.
     public internal(set) var fleetView: FleetHealth? = nil
@@ -60,6 +63,7 @@ public struct Deployment: Sendable {
         var includers: Set<String> = []
         var catalogMembers: [DNSName: [DNSName]] = [:]
         var notices: [String] = []
+        var signatures: [DNSName: ZoneSignatures] = [:]
         let serviceNames = Set(config.routing.services.map(\.name))
         var unavailable: Set<DNSName> = []
         // The members of consumed catalogs are served as secondary zones after the configured ones.
@@ -99,11 +103,34 @@ public struct Deployment: Sendable {
                     let node = old.zone.node(key, key.count)
                     if node >= 0 && old.zone.nodes[Int(node)].rrsetCount > 0 { owners[name] = SourceLocation(file: entry.file, line: 0) }
                 }
+                if entry.signing != nil {
+                    // Signatures are kept while more than half their validity remains, else made again.
+                    if let kept = previous.signatures[entry.origin], kept.fits(old.zone), old.entry.signing == entry.signing,
+                       Int64(kept.validity.expiration) - Int64(Date().timeIntervalSince1970) > Self.validitySeconds(entry) / 2 {
+                        signatures[entry.origin] = kept
+                    } else {
+                        do throws(DeploymentError) { signatures[entry.origin] = try Self.sign(old.zone, entry, config) } catch {
+                            problems.append(error)
+                            continue
+                        }
+                    }
+                }
                 zones.append((entry, old.zone))
                 continue
             }
             do {
-                let records = try ZoneFile.readValid(origin: entry.origin, path: entry.file)
+                var records = try ZoneFile.readValid(origin: entry.origin, path: entry.file)
+                var key: SigningKey? = nil
+                if entry.signing != nil {
+                    do throws(DeploymentError) {
+                        let signingKey = try Self.signingKey(entry, config, records: records)
+                        key = signingKey
+                        records += Self.keyRecords(signingKey, records: records, entry: entry)
+                    } catch {
+                        problems.append(error)
+                        continue
+                    }
+                }
                 if let text = try? Data(contentsOf: URL(fileURLWithPath: entry.file), options: .alwaysMapped),
                    FileStamp.mentionsInclude(text) {
                     includers.insert(entry.file)
@@ -120,6 +147,12 @@ public struct Deployment: Sendable {
                 } catch {
                     problems.append(error)
                     continue
+                }
+                if let key, let settings = entry.signing {
+                    do throws(DeploymentError) { signatures[entry.origin] = try Self.sign(zone, key: key, settings, entry, config) } catch {
+                        problems.append(error)
+                        continue
+                    }
                 }
                 zones.append((entry, zone))
             } catch {
@@ -180,8 +213,55 @@ public struct Deployment: Sendable {
         // The records read from the zone files are freed by now; glibc would keep their pages
         // (a 1M-record zone: 434 MB resident instead of 131 MB).
         cdnsio_release_free_memory()
-        return Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps,
-                          includers: includers, catalogMembers: catalogMembers, storedJournals: stored, notices: notices)
+        var deployment = Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps,
+                                    includers: includers, catalogMembers: catalogMembers, storedJournals: stored, notices: notices)
+        deployment.signatures = signatures
+        return deployment
+    }
+
+    static func validitySeconds(_ entry: ZoneEntry) -> Int64 { entry.signing?.validity.components.seconds ?? 0 }
+
+    /// The zone's signing key, read as `meridian ds` reads it, checked against the zone; and no
+    /// signatures or proofs of another signer in the file (a zone signed elsewhere is served as it
+    /// is, without `dnssec:`).
+    static func signingKey(_ entry: ZoneEntry, _ config: ServerConfiguration, records: [ZoneRecord]) throws(DeploymentError) -> SigningKey {
+        let where_ = "\(config.file):\(entry.signing?.line ?? entry.line): zones.dnssec"
+        if let signed = records.first(where: { [.rrsig, .nsec, .nsec3, .nsec3param].contains($0.type) }) {
+            throw DeploymentError(.signing, "\(signed.location): \(signed.type) in a zone signed online (\(where_)); remove it, or serve the signed file without dnssec:")
+        }
+        guard let path = entry.signing?.keys.first else { throw DeploymentError(.signing, "\(where_): no key") }
+        let key: SigningKey
+        do { key = try KeyFile.read(path) } catch { throw DeploymentError(.signing, "\(where_): \(error)") }
+        guard key.zone == entry.origin else {
+            throw DeploymentError(.signing, "\(where_): \(path) is a key for \(key.zone), not \(entry.origin)")
+        }
+        return key
+    }
+
+    /// The key's DNSKEY at the apex (with the SOA's TTL), unless the file already holds it.
+    static func keyRecords(_ key: SigningKey, records: [ZoneRecord], entry: ZoneEntry) -> [ZoneRecord] {
+        let rdata = key.dnskey.rdata
+        if records.contains(where: { $0.type == .dnskey && $0.owner == entry.origin && $0.rdata == rdata }) { return [] }
+        let ttl = records.first { $0.type == .soa && $0.owner == entry.origin }?.ttl ?? 3600
+        return [ZoneRecord(owner: entry.origin, type: .dnskey, ttl: ttl, rdata: rdata,
+                           location: SourceLocation(file: entry.signing?.keys.first ?? entry.file, line: 1))]
+    }
+
+    /// Every signature of `zone`, valid from now less the inception offset for the validity.
+    static func sign(_ zone: Zone, key: SigningKey, _ settings: SigningSettings, _ entry: ZoneEntry, _ config: ServerConfiguration) throws(DeploymentError) -> ZoneSignatures {
+        let validity = SignatureValidity(now: Int64(Date().timeIntervalSince1970), inceptionOffset: settings.inceptionOffset.components.seconds,
+                                         validity: settings.validity.components.seconds)
+        do { return try ZoneSignatures(zone: zone, key: key, validity: validity) } catch {
+            throw DeploymentError(.signing, "\(config.file):\(settings.line): zones.dnssec: \(entry.origin): \(error)")
+        }
+    }
+
+    /// `sign` for a zone kept from the previous deployment, reading its key again.
+    static func sign(_ zone: Zone, _ entry: ZoneEntry, _ config: ServerConfiguration) throws(DeploymentError) -> ZoneSignatures {
+        guard let settings = entry.signing, let path = settings.keys.first else { throw DeploymentError(.signing, "\(config.file):\(entry.line): zones.dnssec: no key") }
+        let key: SigningKey
+        do { key = try KeyFile.read(path) } catch { throw DeploymentError(.signing, "\(config.file):\(settings.line): zones.dnssec: \(error)") }
+        return try sign(zone, key: key, settings, entry, config)
     }
 
     /// The query engine for this deployment with `health` (all up when nil), serving `zones` (the
@@ -192,6 +272,7 @@ public struct Deployment: Sendable {
         journals: [DNSName: ZoneJournal] = [:]
     ) -> QueryEngine {
         var options = QueryEngine.Options(config)
+        options.signatures = signatures
         options.serviceRecords = serviceRecords
         options.journals = journals
         options.notifyInbox = notifyInbox
@@ -226,6 +307,9 @@ public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertib
         case catalog
         /// A zone's new SOA serial is not newer than the one served (RFC 1982), under `serial-policy: keep`.
         case serialBackwards
+        /// A zone signed online cannot be signed: its key cannot be used, or the file holds
+        /// another signer's records.
+        case signing
     }
 
     public var code: Code

@@ -1,3 +1,4 @@
+import DNSSEC
 import Atomics
 import Foundation
 import Logging
@@ -42,6 +43,8 @@ final class ResponseScratch: @unchecked Sendable {
     let shard: Int
     /// The event loop's query-log writer, when the log is on.
     var log: QueryLogWriter?
+    /// The event loop's signatures made while answering (DO=1 in zones signed online).
+    var signatures = SignatureCache()
     init(shard: Int, log: QueryLogWriter?) {
         self.shard = shard
         self.log = log
@@ -207,7 +210,8 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
         }
         var outcome = QueryOutcome()
         let length = message.withUnsafeReadableBytes { query in
-            let length = box.engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer, state: &state, outcome: &outcome)
+            let length = box.engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer, state: &state,
+                                            signatures: &scratch.signatures, outcome: &outcome)
             if scratch.log != nil {
                 scratch.log!.consider(query, outcome, client: client, transport: .tcp, engine: box.engine)
                 scratch.log!.flush()

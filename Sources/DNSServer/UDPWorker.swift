@@ -1,3 +1,4 @@
+import DNSSEC
 import Atomics
 import Logging
 import CDNSIO
@@ -45,6 +46,7 @@ struct UDPWorker: Sendable {
         }
         defer { cdnsio_batch_destroy(batch) }
         var state = RoutingState(seed: UInt64.random(in: 0...UInt64.max))
+        var signatures = SignatureCache()
         var outcome = QueryOutcome()
         var log = queryLog?.writer()
         // Prefixes that started being rate limited in this batch, logged once it is sent.
@@ -71,7 +73,8 @@ struct UDPWorker: Sendable {
                 let query = UnsafeRawBufferPointer(start: cdnsio_rx_data(batch, i), count: cdnsio_rx_length(batch, i))
                 let response = UnsafeMutableRawBufferPointer(start: cdnsio_tx_buffer(batch, i), count: QueryEngine.responseBufferSize)
                 let client = IPAddress(family: family, words: words)
-                var length = engine.respond(to: query, from: client, over: .udp, into: response, state: &state, outcome: &outcome)
+                var length = engine.respond(to: query, from: client, over: .udp, into: response, state: &state,
+                                            signatures: &signatures, outcome: &outcome)
                 if let rateLimiter, length > 0 {
                     let verdict = rateLimiter.judge(outcome, client: client, now: now, shard: shard)
                     if verdict.startsLimiting {

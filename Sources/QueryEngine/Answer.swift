@@ -1,3 +1,4 @@
+import DNSSEC
 import DNSWire
 import DNSZone
 import IPNet
@@ -36,6 +37,12 @@ struct Answer {
     var answerCount: UInt16 = 0
     var authorityCount: UInt16 = 0
     var additionalCount: UInt16 = 0
+    /// The zone's signatures, when the query has DO=1 and the zone is signed online.
+    var signing: ZoneSignatures? = nil
+    /// The query thread's cache of signatures made while answering.
+    var cache: UnsafeMutablePointer<SignatureCache>? = nil
+    /// RRSIG records the last `write` put after its RRset (0 or 1).
+    var signaturesWritten: UInt16 = 0
 
     init(zone: Zone, query: ParsedQuery, packet: UnsafeRawBufferPointer, response: UnsafeMutableRawBufferPointer,
          limit: Int, opt: ResponseOPT, extras: OPTExtras, scratch: UnsafeMutableRawBufferPointer) {
@@ -69,13 +76,19 @@ struct Answer {
             }
             let target: Int
             switch zone.resolve(current, forDS: query.qtype == .ds) {
-            case .node(let n), .wildcard(let n):
+            case .node(let n):
                 for k in 0..<steps where visited[k] == n { break chain }  // a CNAME loop
                 visited[steps] = n
                 target = answer(at: n, owner: owner)
+            case .wildcard(let n):
+                for k in 0..<steps where visited[k] == n { break chain }
+                visited[steps] = n
+                target = answer(at: n, owner: owner, synthesized: true)
             case .nxdomain:
-                rcode = .nxDomain
-                negative()
+                // RFC 9824 §3.2: signed, a name that does not exist is answered as one that
+                // exists without the type, its NSEC marked NXNAME.
+                rcode = signing == nil ? .nxDomain : .noError
+                negative(.types([CompactDenial.nxname]), owner: owner)
                 break chain
             case .delegation(let cut):
                 referral(cut)
@@ -96,9 +109,9 @@ struct Answer {
         return finish()
     }
 
-    /// Answers from an existing (or wildcard-synthesized) node. Returns the packet offset of a CNAME
-    /// target to follow, or -1.
-    mutating func answer(at n: Int32, owner: Int) -> Int {
+    /// Answers from an existing (or, `synthesized`, wildcard) node. Returns the packet offset of a
+    /// CNAME target to follow, or -1.
+    mutating func answer(at n: Int32, owner: Int, synthesized: Bool = false) -> Int {
         let node = zone.nodes[Int(n)]
         var set: Int32 = -1
         if query.qtype == .any {
@@ -107,19 +120,26 @@ struct Answer {
             set = zone.rrset(at: n, query.qtype)
         }
         if set >= 0 {
-            guard write(set, owner: owner, node: n) >= 0 else { truncated = true; return -1 }
-            answerCount += UInt16(zone.rrsets[Int(set)].count)
+            guard write(set, owner: owner, node: n, synthesized: synthesized) >= 0 else { truncated = true; return -1 }
+            answerCount += UInt16(zone.rrsets[Int(set)].count) + signaturesWritten
             addAdditional(for: set, requiredBelow: nil)
             return -1
         }
         if node.flags & Zone.Node.hasCNAME != 0 {
             let c = zone.rrset(at: n, .cname)
-            let target = write(c, owner: owner, node: n)
+            let target = write(c, owner: owner, node: n, synthesized: synthesized)
             guard target >= 0 else { truncated = true; return -1 }
-            answerCount += 1
+            answerCount += 1 + signaturesWritten
             return target
         }
-        negative()
+        if synthesized {
+            // The name at `owner` exists (the wildcard's types), without the type asked for.
+            var types: [UInt16] = []
+            for k in Int(node.rrsetStart)..<Int(node.rrsetStart + node.rrsetCount) { types.append(zone.rrsets[k].type.rawValue) }
+            negative(.types(types), owner: owner)
+        } else {
+            negative(.node(n), owner: owner)
+        }
         return -1
     }
 
@@ -128,7 +148,7 @@ struct Answer {
     mutating func substitute(_ d: Int32, current: UnsafeRawBufferPointer, owner: Int) -> Int {
         let set = zone.rrset(at: d, .dname)
         guard write(set, owner: -1, node: d) >= 0 else { truncated = true; return -1 }
-        answerCount += 1
+        answerCount += 1 + signaturesWritten
         let rr = zone.bytes(of: set)
         let ttl = rr.u32(at: 4)
         let target = UnsafeRawBufferPointer(rebasing: rr[10..<(10 + Int(rr.u16(at: 8)))])
@@ -156,13 +176,13 @@ struct Answer {
     /// A answer, RFC 8482); any other type, or no address of the family, is NODATA.
     mutating func answerService(_ index: Int, _ routing: RoutingContext, owner: Int, state: inout RoutingState) {
         let qtype = query.qtype
-        guard qtype == .a || qtype == .aaaa || qtype == .any else { negative(); return }
+        guard qtype == .a || qtype == .aaaa || qtype == .any else { negative(.types(serviceTypes(index, routing, without: qtype)), owner: owner); return }
         let ipv6 = qtype == .aaaa
         let routed = routing.services.routing.answer(
             service: index, ipv6: ipv6, client: client(resolver: routing.resolver), health: routing.health, state: &state)
         scope = routed.selection.scope
         service = Int32(index)
-        guard routed.selection.count > 0 else { negative(); return }
+        guard routed.selection.count > 0 else { negative(.types(serviceTypes(index, routing, without: qtype)), owner: owner); return }
         let mark = w.mark
         let before = answerCount
         let addresses = routing.services.routing.answerIPs
@@ -184,6 +204,39 @@ struct Answer {
             }
             answerCount += 1
         }
+        if signing != nil {
+            var rdatas: [[UInt8]] = []
+            for k in 0..<routed.selection.count {
+                let ip = addresses[Int(routed.selection.ids[k])]
+                var bytes: [UInt8] = []
+                let words: [UInt64] = ipv6 ? [ip.high, ip.low] : [ip.high & 0xFFFF_FFFF_0000_0000]
+                for word in words {
+                    for b in 0..<(ipv6 ? 8 : 4) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * b))) }
+                }
+                rdatas.append(bytes)
+            }
+            guard writeDynamicSignature(owner: owner, name: lowercasedName(at: owner), type: ipv6 ? .aaaa : .a, ttl: routed.ttl, rdatas: rdatas) else {
+                w.rollBack(to: mark)
+                truncated = true
+                answerCount = before
+                return
+            }
+            answerCount += 1
+        }
+    }
+
+    /// The types a service name has, as its NSEC says (without `qtype`, which it is answering
+    /// NODATA for): A when it has IPv4 candidates, AAAA when it has IPv6 ones.
+    func serviceTypes(_ index: Int, _ routing: RoutingContext, without qtype: RRType) -> [UInt16] {
+        let table = routing.services.routing
+        var v4 = false, v6 = false
+        for id in table.services[index].candidates {
+            if table.answerIPs[Int(id)].isIPv6 { v6 = true } else { v4 = true }
+        }
+        var types: [UInt16] = []
+        if v4 && qtype != .a { types.append(RRType.a.rawValue) }
+        if v6 && qtype != .aaaa { types.append(RRType.aaaa.rawValue) }
+        return types
     }
 
     /// Who the answer is for: `ClientInfo(resolver:subnet:sourcePrefixLength:)` over the query's
@@ -194,26 +247,105 @@ struct Answer {
                           sourcePrefixLength: Int(subnet.sourcePrefixLength))
     }
 
-    /// NXDOMAIN or NODATA: the zone's SOA in authority with the negative TTL (RFC 2308 §3).
-    mutating func negative() {
+    /// What proves a negative answer in a signed zone (RFC 9824 compact denial).
+    enum Denial {
+        /// The NSEC compiled at this node (NODATA at a name of the zone; no DS at a delegation).
+        case node(Int32)
+        /// An NSEC made for the name at the answer's owner, listing these types (NXNAME for a
+        /// name that does not exist).
+        case types([UInt16])
+    }
+
+    /// NXDOMAIN or NODATA: the zone's SOA in authority with the negative TTL (RFC 2308 §3); signed,
+    /// with its RRSIG and `denial`'s NSEC at the name at `owner`, with its RRSIG.
+    mutating func negative(_ denial: Denial, owner: Int) {
         let soa = UnsafeRawBufferPointer(start: zone.negativeSOA.baseAddress, count: zone.negativeSOALength)
         guard soa.count > 0 else { return }
         let apexOffset = Header.size + query.qnameLength - zone.apex.count
+        let mark = w.mark
         guard writeRecords(soa, type: .soa, count: 1, owner: apexOffset, node: 0) >= 0 else {
             truncated = true
             return
         }
-        authorityCount += 1
+        guard let signing else {
+            authorityCount += 1
+            return
+        }
+        let ttl = signing.negativeTTL
+        guard writeDynamicSignature(owner: apexOffset, name: zone.apex, type: .soa, ttl: soa.u32(at: 4), rdatas: ZoneSignatures.rdatas(soa, count: 1)) else {
+            w.rollBack(to: mark)
+            truncated = true
+            return
+        }
+        var proved = false
+        switch denial {
+        case .node(let n):
+            proved = signing.denial(of: n) { writeRecords($0, type: .nsec, count: 2, owner: owner, node: n) >= 0 }
+        case .types(let types):
+            let name = lowercasedName(at: owner)
+            if let nsec = CompactDenial.rdata(owner: name, types: types) {
+                let m = w.mark
+                if w.writePointer(to: owner), w.writeU16(RRType.nsec.rawValue), w.writeU16(RRClass.in.rawValue), w.writeU32(ttl),
+                   w.writeU16(UInt16(nsec.count)), nsec.withUnsafeBytes({ w.writeBytes($0) }),
+                   writeDynamicSignature(owner: owner, name: name, type: .nsec, ttl: ttl, rdatas: [nsec]) {
+                    proved = true
+                } else {
+                    w.rollBack(to: m)
+                }
+            }
+        }
+        guard proved else {
+            w.rollBack(to: mark)
+            truncated = true
+            return
+        }
+        authorityCount += 4
+    }
+
+    /// The lower-case wire name at `offset` in the response.
+    func lowercasedName(at offset: Int) -> [UInt8] {
+        var name = [UInt8](repeating: 0, count: DNSName.maxWireLength)
+        let length = name.withUnsafeMutableBytes { copyLowercasedName(at: offset, into: $0) }
+        return Array(name[0..<length])
+    }
+
+    /// An RRSIG record made (or found in the thread's cache) for an RRset that exists only in
+    /// answers, its owner a pointer to `owner` (whose lower-case wire name is `name`).
+    mutating func writeDynamicSignature(owner: Int, name: [UInt8], type: RRType, ttl: UInt32, rdatas: [[UInt8]]) -> Bool {
+        guard let signing, let cache,
+              let rdata = cache.pointee.rrsig(owner: name, type: type.rawValue, ttl: ttl, rdatas: rdatas, signatures: signing)
+        else { return false }
+        let mark = w.mark
+        guard w.writePointer(to: owner), w.writeU16(RRType.rrsig.rawValue), w.writeU16(RRClass.in.rawValue), w.writeU32(ttl),
+              w.writeU16(UInt16(rdata.count)), rdata.withUnsafeBytes({ w.writeBytes($0) })
+        else { w.rollBack(to: mark); return false }
+        return true
     }
 
     /// A referral (RFC 1034 §4.3.2 step 3b): not authoritative, the delegation's NS in authority and
-    /// glue in additional. Missing in-domain glue sets TC (RFC 9471 §3). Zones are served unsigned, so
-    /// no DS or NSEC proof is added (as Knot and NSD do for unsigned zones).
+    /// glue in additional. Missing in-domain glue sets TC (RFC 9471 §3). Signed (DO=1, a zone signed
+    /// online), the DS RRset with its RRSIG follows the NS, or, without DS, the delegation's NSEC
+    /// with its RRSIG proving there is none (RFC 4035 §3.1.4); unsigned zones add neither, as Knot
+    /// and NSD do.
     mutating func referral(_ cut: Int32) {
         if answerCount == 0 { authoritative = false }
         let ns = zone.rrset(at: cut, .ns)
+        let nsStart = w.position
         guard write(ns, owner: -1, node: cut) >= 0 else { truncated = true; return }
         authorityCount += UInt16(zone.rrsets[Int(ns)].count)
+        if let signing {
+            let ds = zone.rrset(at: cut, .ds)
+            if ds >= 0 {
+                guard write(ds, owner: nsStart, node: cut) >= 0 else { truncated = true; return }
+                authorityCount += UInt16(zone.rrsets[Int(ds)].count) + signaturesWritten
+            } else {
+                guard signing.denial(of: cut, { writeRecords($0, type: .nsec, count: 2, owner: nsStart, node: cut) >= 0 }) else {
+                    truncated = true
+                    return
+                }
+                authorityCount += 2
+            }
+        }
         addAdditional(for: ns, requiredBelow: cut)
     }
 
@@ -238,7 +370,7 @@ struct Answer {
             if let cut, isBelow(target, cut) { truncated = true }
             return false
         }
-        additionalCount += UInt16(zone.rrsets[Int(s)].count)
+        additionalCount += UInt16(zone.rrsets[Int(s)].count) + signaturesWritten
         return true
     }
 
@@ -276,11 +408,42 @@ struct Answer {
         }
     }
 
-    /// Writes an RRset of the zone; see `writeRecords`.
+    /// Writes an RRset of the zone; see `writeRecords`. Signed (`signing`), its RRSIG follows it,
+    /// or neither is written; `signaturesWritten` says how many RRSIG records were added.
     @inline(__always)
-    mutating func write(_ set: Int32, owner: Int, node: Int32) -> Int {
+    mutating func write(_ set: Int32, owner: Int, node: Int32, synthesized: Bool = false) -> Int {
         let info = zone.rrsets[Int(set)]
-        return writeRecords(zone.bytes(of: set), type: info.type, count: Int(info.count), owner: owner, node: node)
+        guard let signing else {
+            return writeRecords(zone.bytes(of: set), type: info.type, count: Int(info.count), owner: owner, node: node)
+        }
+        return writeSigned(set, info, owner: owner, node: node, signing, synthesized: synthesized)
+    }
+
+    /// An RRset and its RRSIG: the one compiled with the zone, or for the SOA (whose serial health
+    /// moves) and for wildcard answers (signed at the name asked, RFC 9824 §3.3), one made now.
+    /// RRsets the zone does not sign (a delegation's NS, glue) are written alone.
+    mutating func writeSigned(_ set: Int32, _ info: Zone.RRSet, owner: Int, node: Int32, _ signing: ZoneSignatures, synthesized: Bool) -> Int {
+        signaturesWritten = 0
+        let mark = w.mark
+        let start = w.position
+        let data = zone.bytes(of: set)
+        let result = writeRecords(data, type: info.type, count: Int(info.count), owner: owner, node: node)
+        guard result >= 0 else { return -1 }
+        let signatureOwner = owner >= 0 ? owner : start
+        if info.type == .soa || synthesized {
+            let name = synthesized ? lowercasedName(at: owner) : Array(zone.name(of: node))
+            guard writeDynamicSignature(owner: signatureOwner, name: name, type: info.type, ttl: info.ttl,
+                                        rdatas: ZoneSignatures.rdatas(data, count: Int(info.count)))
+            else { w.rollBack(to: mark); return -1 }
+            signaturesWritten = 1
+        } else if signing.isSigned(set) {
+            guard signing.signatures(of: set, { writeRecords($0, type: .rrsig, count: $1, owner: signatureOwner, node: node) >= 0 }) else {
+                w.rollBack(to: mark)
+                return -1
+            }
+            signaturesWritten = 1
+        }
+        return result
     }
 
     /// Writes `count` pre-encoded records (TYPE CLASS TTL RDLENGTH RDATA each). The owner is a pointer

@@ -1,4 +1,5 @@
 public import DNSAuth
+public import DNSSEC
 public import DNSWire
 public import DNSZone
 import HealthModel
@@ -66,6 +67,9 @@ public final class QueryEngine: Sendable {
         public var notifyAccess: [DNSName: NotifyAccess] = [:]
         /// Where accepted NOTIFYs are handed to the server; nil: answered, not acted on.
         public var notifyInbox: NotifyInbox? = nil
+        /// The signatures of each zone signed online, by origin, made from the zone the engine
+        /// serves (or one it replaced the serial of): DO=1 queries get signed answers from them.
+        public var signatures: [DNSName: ZoneSignatures] = [:]
         public init() {}
     }
 
@@ -84,6 +88,8 @@ public final class QueryEngine: Sendable {
     private let chaos: ChaosAnswers
     /// What the OPT record of every response holds beyond the query's echoes.
     let opt: ResponseOPT
+    /// Per zone of `zones`, its signatures when it is signed online.
+    let zoneSignatures: [ZoneSignatures?]
 
     public init(zones: ZoneSet, services: ServiceSet? = nil, health: RoutingHealth? = nil, options: Options = Options()) {
         self.zones = zones
@@ -92,6 +98,8 @@ public final class QueryEngine: Sendable {
         self.options = options
         self.chaos = ChaosAnswers(identity: options.identity, version: options.version)
         self.opt = ResponseOPT(payload: options.maxUDPPayload, nsid: options.nsid ?? [])
+        // Signatures index the zone's nodes and RRsets: ones made from another compile are not used.
+        self.zoneSignatures = zones.zones.map { zone in options.signatures[zone.origin].flatMap { $0.fits(zone) ? $0 : nil } }
     }
 
     deinit { opt.nsid.deallocate() }
@@ -107,7 +115,8 @@ public final class QueryEngine: Sendable {
         state: inout RoutingState
     ) -> Int {
         var outcome = QueryOutcome()
-        return respond(to: query, from: client, over: transport, into: response, state: &state, outcome: &outcome)
+        var signatures = SignatureCache()
+        return respond(to: query, from: client, over: transport, into: response, state: &state, signatures: &signatures, outcome: &outcome)
     }
 
     /// `respond`, also telling what was answered in `outcome` (for metrics and the query log).
@@ -120,9 +129,26 @@ public final class QueryEngine: Sendable {
         state: inout RoutingState,
         outcome: inout QueryOutcome
     ) -> Int {
+        var signatures = SignatureCache()
+        return respond(to: query, from: client, over: transport, into: response, state: &state, signatures: &signatures, outcome: &outcome)
+    }
+
+    /// `respond` for a server's query thread: `signatures` is the thread's cache of signatures
+    /// made while answering (DO=1 queries in zones signed online).
+    @inline(__always)
+    public func respond(
+        to query: UnsafeRawBufferPointer,
+        from client: IPAddress,
+        over transport: Transport,
+        into response: UnsafeMutableRawBufferPointer,
+        state: inout RoutingState,
+        signatures: inout SignatureCache,
+        outcome: inout QueryOutcome
+    ) -> Int {
         outcome = QueryOutcome()
         var q = ParsedQuery()
-        var length = respond(to: query, parsed: &q, from: client, over: transport, into: response, state: &state, outcome: &outcome)
+        var length = respond(to: query, parsed: &q, from: client, over: transport, into: response, state: &state,
+                             signatures: &signatures, outcome: &outcome)
         if let tsig = q.tsig, length >= Header.size {
             length = signResponse(response, length: length, query: query, tsig, outcome: &outcome)
         }
@@ -144,6 +170,7 @@ public final class QueryEngine: Sendable {
         over transport: Transport,
         into response: UnsafeMutableRawBufferPointer,
         state: inout RoutingState,
+        signatures: inout SignatureCache,
         outcome: inout QueryOutcome
     ) -> Int {
         switch QueryParser.parse(query, into: &q) {
@@ -237,7 +264,11 @@ public final class QueryEngine: Sendable {
             if let services, services.zonesWithServices[zoneIndex], let health {
                 answer.routing = RoutingContext(services: services, health: health, resolver: client)
             }
-            let length = answer.build(name: name, state: &state)
+            if q.edns?.dnssecOK == true, let signed = zoneSignatures[zoneIndex] { answer.signing = signed }
+            let length = withUnsafeMutablePointer(to: &signatures) { cache in
+                answer.cache = cache
+                return answer.build(name: name, state: &state)
+            }
             outcome.scope = answer.scope
             outcome.service = answer.service
             outcome.sites = answer.sites

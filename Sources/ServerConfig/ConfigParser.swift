@@ -209,6 +209,7 @@ struct ConfigParser {
             var interpretsCatalog = false
             var catalogZone: DNSName?
             var serialPolicy = SerialPolicy.keep
+            var signing: SigningSettings?
             var primaries: [ListenAddress] = []
             var primaryKey: DNSName?
             var fileNode: (node: Node, text: String)?
@@ -282,6 +283,8 @@ struct ConfigParser {
                     }
                 case "serial-policy":
                     if let policy: SerialPolicy = oneOf(value, key: key) { serialPolicy = policy }
+                case "dnssec":
+                    signing = signingSettings(value)
                 default: fail(.unknownKey, keyNode, key, "unknown key")
                 }
             }
@@ -317,10 +320,13 @@ struct ConfigParser {
             where !present && map[required] == nil {
                 fail(.missingKey, item, "zones." + required, "required key is missing")
             }
+            if signing != nil, isSecondary, let node = map["dnssec"] {
+                fail(.invalidValue, node, "zones.dnssec", "a secondary zone is served as its primary signed it; online signing is for zones read from a file")
+            }
             if let origin, let path {
                 result.append(ZoneEntry(origin: origin, file: path, line: item.mark?.line ?? 1, transfer: transfer, notify: notify,
                                         serialPolicy: serialPolicy, catalogZone: catalogZone, primaries: primaries,
-                                        primaryKey: primaryKey, interpretsCatalog: interpretsCatalog && isSecondary))
+                                        primaryKey: primaryKey, interpretsCatalog: interpretsCatalog && isSecondary, signing: signing))
             }
         }
         for entry in result {
@@ -335,6 +341,44 @@ struct ConfigParser {
 
     /// A zone's `transfer` mapping. Key names are checked against `tsig-keys` once the whole file
     /// is read (`checkTransferKeys`), since that section may come later.
+    /// A zone's `dnssec:` mapping: `keys` (required, each pair's `.key` and `.private` must
+    /// exist), `validity` and `inception-offset`.
+    mutating func signingSettings(_ node: Node) -> SigningSettings? {
+        guard let map = mapping(node, key: "zones.dnssec") else { return nil }
+        var settings = SigningSettings()
+        settings.line = node.mark?.line ?? 1
+        for (keyNode, value) in map where !isDuplicate(keyNode) {
+            let name = keyNode.scalar?.string ?? "?"
+            let key = "zones.dnssec." + name
+            switch name {
+            case "keys":
+                guard let items = sequence(value, key: key) else { break }
+                for item in items {
+                    guard var text = scalar(item, key: key) else { continue }
+                    for suffix in [".key", ".private"] where text.hasSuffix(suffix) { text.removeLast(suffix.count) }
+                    let path = text.hasPrefix("/") ? text : baseDirectory + "/" + text
+                    let missing = [".key", ".private"].filter { !FileManager.default.fileExists(atPath: path + $0) }
+                    if missing.isEmpty { settings.keys.append(path) } else {
+                        fail(.invalidValue, item, key, "\(path)\(missing[0]): no such file (a key is a .key and a .private file)")
+                    }
+                }
+            case "validity":
+                if let d = duration(value, key: key) {
+                    if d < .seconds(3_600) { fail(.badDuration, value, key, "at least 1h: signatures are re-made well before they expire") }
+                    else { settings.validity = d }
+                }
+            case "inception-offset":
+                if let d = duration(value, key: key) { settings.inceptionOffset = d }
+            default: fail(.unknownKey, keyNode, key, "unknown key")
+            }
+        }
+        if map["keys"] == nil { fail(.missingKey, node, "zones.dnssec.keys", "required key is missing") }
+        else if settings.keys.count > 1, let keys = map["keys"] {
+            fail(.invalidValue, keys, "zones.dnssec.keys", "one combined key (CSK) signs a zone for now; give one key")
+        }
+        return settings
+    }
+
     mutating func transferSettings(_ node: Node) -> TransferSettings? {
         guard let map = mapping(node, key: "zones.transfer") else { return nil }
         // A /0 written as a prefix, kept to report when no key narrows it.

@@ -233,9 +233,30 @@ public struct ZoneEntry: Sendable, Equatable {
     /// the copy is dropped and transferred again (§5.4).
     public var memberID = ""
 
+    /// `dnssec:`: the zone is signed online with these keys; nil: served as it is.
+    public var signing: SigningSettings? = nil
+
     /// Whether the zone is a secondary: transferred from `primaries` rather than read from a file
     /// the operator writes.
     public var isSecondary: Bool { !primaries.isEmpty }
+}
+
+/// How a zone is signed online (`dnssec:` of a zone entry):
+///
+/// ```yaml
+/// dnssec: { keys: [Kexample.com.+013+12345], validity: 14d, inception-offset: 1h }
+/// ```
+public struct SigningSettings: Sendable, Equatable {
+    /// Key pairs in BIND's key-file format (the path without `.key`/`.private`, or either file),
+    /// resolved against the config file's directory; one combined key (CSK) for now.
+    public var keys: [String] = []
+    /// How long a signature is valid from the moment it is made.
+    public var validity: Duration = .seconds(14 * 86_400)
+    /// How far before now signatures start, for validators whose clocks run behind.
+    public var inceptionOffset: Duration = .seconds(3_600)
+    /// The config line of the `dnssec` key, for messages.
+    public var line: Int = 1
+    public init() {}
 }
 
 /// The `serial-policy` of a zone, as Knot's: when a reload reads a zone whose content changed but

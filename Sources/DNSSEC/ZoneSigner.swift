@@ -1,0 +1,129 @@
+public import DNSWire
+public import DNSZone
+
+/// When signatures are valid: from `inception` to `expiration`, seconds since 1970.
+public struct SignatureValidity: Sendable, Equatable {
+    public var inception: UInt32
+    public var expiration: UInt32
+
+    public init(inception: UInt32, expiration: UInt32) {
+        self.inception = inception
+        self.expiration = expiration
+    }
+
+    /// Valid from `now - inceptionOffset` (clocks of validators that run behind) for `validity` seconds.
+    public init(now: Int64, inceptionOffset: Int64, validity: Int64) {
+        inception = UInt32(truncatingIfNeeded: now - inceptionOffset)
+        expiration = UInt32(truncatingIfNeeded: now + validity)
+    }
+}
+
+/// Every signature of one zone signed online, made when the zone is compiled (off the query path),
+/// each pre-encoded as the query path writes records (TYPE CLASS TTL RDLENGTH RDATA, the owner
+/// written by the answer): the RRSIGs of each authoritative RRset, each node's compact-denial
+/// NSEC with its RRSIG (NODATA at the name, and the proof of no DS at a delegation). The key signs
+/// what is made per query (`SignatureCache`): routed and wildcard answers, the NSECs of names that
+/// do not exist, and the SOA, whose serial health raises without a new compile.
+public final class ZoneSignatures: Sendable {
+    public let key: SigningKey
+    public let validity: SignatureValidity
+    /// The TTL of NSEC records: the negative-caching TTL (RFC 4034 §4, RFC 9077).
+    public let negativeTTL: UInt32
+    /// Per RRset of the zone: the offset of its RRSIG records in `records` and how many (0: none).
+    let rrsetSignatures: [(offset: Int32, length: Int32, count: Int32)]
+    /// Per node: its NSEC record then the NSEC's RRSIG record in `records` (length 0: none, for
+    /// names below a delegation or DNAME).
+    let nodeDenials: [(offset: Int32, length: Int32)]
+    let records: [UInt8]
+
+    /// Signs `zone` with `key`: every RRset that is the zone's authoritative data (not below a
+    /// delegation or DNAME; at a delegation, only DS) but the SOA, and each node's NSEC.
+    public init(zone: Zone, key: SigningKey, validity: SignatureValidity) throws(DNSSECError) {
+        self.key = key
+        self.validity = validity
+        var records: [UInt8] = []
+        var signatures = [(offset: Int32, length: Int32, count: Int32)](repeating: (0, 0, 0), count: zone.rrsets.count)
+        var denials = [(offset: Int32, length: Int32)](repeating: (0, 0), count: zone.nodes.count)
+        let negative = zone.negativeSOA
+        let negativeTTL: UInt32 = zone.negativeSOALength >= 10 ? negative.load(fromByteOffset: 4, as: UInt32.self).bigEndian : 0
+        self.negativeTTL = negativeTTL
+        func append(_ type: RRType, ttl: UInt32, _ rdata: [UInt8]) {
+            records += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xFF), 0, 1,
+                        UInt8(ttl >> 24), UInt8(ttl >> 16 & 0xFF), UInt8(ttl >> 8 & 0xFF), UInt8(ttl & 0xFF),
+                        UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)]
+            records += rdata
+        }
+        func sign(_ owner: DNSName, _ type: RRType, ttl: UInt32, _ rdatas: [[UInt8]]) throws(DNSSECError) {
+            let sig = try RRSetSigner.sign(owner: owner, type: type, ttl: ttl, rdatas: rdatas, key: key,
+                                           inception: validity.inception, expiration: validity.expiration)
+            append(.rrsig, ttl: ttl, sig.rdata)
+        }
+        for n in 0..<zone.nodes.count {
+            let node = zone.nodes[n]
+            let occluder = node.occluder
+            guard occluder < 0 || occluder == Int32(n) else { continue }  // below a cut or a DNAME
+            let atCut = occluder == Int32(n)
+            let nameBytes = Array(zone.name(of: Int32(n)))
+            let owner = try Self.name(nameBytes)
+            var types: [UInt16] = []
+            for s in Int(node.rrsetStart)..<Int(node.rrsetStart + node.rrsetCount) {
+                let set = zone.rrsets[s]
+                types.append(set.type.rawValue)
+                guard !atCut || set.type == .ds, set.type != .soa else { continue }
+                let start = records.count
+                try sign(owner, set.type, ttl: set.ttl, Self.rdatas(zone.bytes(of: Int32(s)), count: Int(set.count)))
+                signatures[s] = (Int32(start), Int32(records.count - start), 1)
+            }
+            guard let nsec = CompactDenial.rdata(owner: nameBytes, types: types) else { continue }
+            let start = records.count
+            append(.nsec, ttl: negativeTTL, nsec)
+            try sign(owner, .nsec, ttl: negativeTTL, [nsec])
+            denials[n] = (Int32(start), Int32(records.count - start))
+        }
+        rrsetSignatures = signatures
+        nodeDenials = denials
+        self.records = records
+    }
+
+    static func name(_ wire: [UInt8]) throws(DNSSECError) -> DNSName {
+        do { return try DNSName(wire: wire) } catch { throw DNSSECError(.signingFailed, "a zone name that is not one: \(error)") }
+    }
+
+    /// The RDATA of each of `count` pre-encoded records (TYPE CLASS TTL RDLENGTH RDATA).
+    public static func rdatas(_ bytes: UnsafeRawBufferPointer, count: Int) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var i = 0
+        for _ in 0..<count where i + 10 <= bytes.count {
+            let length = Int(bytes[i + 8]) << 8 | Int(bytes[i + 9])
+            guard i + 10 + length <= bytes.count else { break }
+            out.append(Array(bytes[(i + 10)..<(i + 10 + length)]))
+            i += 10 + length
+        }
+        return out
+    }
+
+    /// The RRSIG records of RRset `set`, pre-encoded, and how many; empty when it is not signed.
+    @inline(__always)
+    public func signatures(of set: Int32, _ body: (UnsafeRawBufferPointer, Int) -> Bool) -> Bool {
+        let s = rrsetSignatures[Int(set)]
+        guard s.count > 0 else { return true }
+        return records.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[Int(s.offset)..<Int(s.offset + s.length)]), Int(s.count)) }
+    }
+
+    /// Whether these signatures index `zone`'s nodes and RRsets (they were made from it, or from
+    /// the zone it replaced the serial of).
+    public func fits(_ zone: Zone) -> Bool {
+        zone.nodes.count == nodeDenials.count && zone.rrsets.count == rrsetSignatures.count && zone.origin == key.zone
+    }
+
+    /// Whether RRset `set` is signed.
+    @inline(__always)
+    public func isSigned(_ set: Int32) -> Bool { rrsetSignatures[Int(set)].count > 0 }
+
+    /// Node `node`'s NSEC record and its RRSIG record, pre-encoded (empty when it has none).
+    public func denial(of node: Int32, _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        let d = nodeDenials[Int(node)]
+        guard d.length > 0 else { return false }
+        return records.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[Int(d.offset)..<Int(d.offset + d.length)])) }
+    }
+}
