@@ -46,7 +46,7 @@ import Testing
             $INCLUDE \(keyFile)
 
             """.write(to: zone, atomically: true, encoding: .utf8)
-        let signed = try E2E.run(try E2E.tool("dnssec-signzone"), ["-K", dir.path, "-o", "example.com.", "-z", "-f", zone.path + ".signed", zone.path],
+        let signed = try E2E.run(try E2E.tool("dnssec-signzone"), ["-K", dir.path, "-d", dir.path, "-o", "example.com.", "-z", "-f", zone.path + ".signed", zone.path],
                                  timeout: 60)
         #expect(signed.status == 0, "\(signed)")
         let verified = try E2E.run(try E2E.tool("ldns-verify-zone"), [zone.path + ".signed"], timeout: 60)

@@ -43,7 +43,7 @@ enum E2E {
         "named": "bind9", "named-checkconf": "bind9", "ldns-compare-zones": "ldnsutils",
         "etcd": "etcd-server", "etcdctl": "etcd-client",
         "dnssec-keygen": "bind9-utils", "dnssec-signzone": "bind9-utils", "dnssec-dsfromkey": "bind9-utils",
-        "ldns-keygen": "ldnsutils", "ldns-verify-zone": "ldnsutils",
+        "ldns-keygen": "ldnsutils", "ldns-verify-zone": "ldnsutils", "delv": "bind9-dnsutils", "dnsviz": "dnsviz",
     ]
 
     /// The Debian package of each Python module the suites import with Debian's python3.
@@ -411,6 +411,7 @@ enum Suites {
     static let reload = "Tests/Differential/reload.py"
     static let edgeRData = "Tests/Differential/edge_rdata.py"
     static let ecsUnbound = "Tests/Resolver/ecs_unbound.py"
+    static let dnssecUnbound = "Tests/Resolver/dnssec_unbound.py"
     static let burst = "Tests/Network/burst.py"
 
     static let groups: [String: [String]] = [
@@ -422,6 +423,7 @@ enum Suites {
         reload: ["sighup"],
         edgeRData: ["zone", "serve", "answers", "absolute", "sizes"],
         ecsUnbound: ["database", "direct", "unbound"],
+        dnssecUnbound: ["delv", "unbound", "routed", "tamper", "protocol", "dnsviz"],
         burst: ["burst"],
     ]
 
