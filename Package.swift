@@ -20,7 +20,7 @@ let package = Package(
         // `swift build` builds here; it only lets another package import these modules.
         .library(
             name: "MeridianQueryPath",
-            targets: ["DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "IPNet", "GeoIP", "HealthModel", "Routing", "QueryEngine", "ServerConfig"]),
+            targets: ["DNSWire", "DNSZone", "DNSAuth", "DNSSEC", "ZoneFile", "IPNet", "GeoIP", "HealthModel", "Routing", "QueryEngine", "ServerConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

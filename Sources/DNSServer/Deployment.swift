@@ -104,9 +104,9 @@ public struct Deployment: Sendable {
                     if node >= 0 && old.zone.nodes[Int(node)].rrsetCount > 0 { owners[name] = SourceLocation(file: entry.file, line: 0) }
                 }
                 if entry.signing != nil {
-                    // Signatures are kept while more than half their validity remains, else made again.
+                    // Signatures are kept while more than `refresh` of their validity remains, else made again.
                     if let kept = previous.signatures[entry.origin], kept.fits(old.zone), old.entry.signing == entry.signing,
-                       Int64(kept.validity.expiration) - Int64(Date().timeIntervalSince1970) > Self.validitySeconds(entry) / 2 {
+                       !Self.resignDue(kept, entry, now: Int64(Date().timeIntervalSince1970)) {
                         signatures[entry.origin] = kept
                     } else {
                         do throws(DeploymentError) { signatures[entry.origin] = try Self.sign(old.zone, entry, config) } catch {
@@ -219,7 +219,34 @@ public struct Deployment: Sendable {
         return deployment
     }
 
-    static func validitySeconds(_ entry: ZoneEntry) -> Int64 { entry.signing?.validity.components.seconds ?? 0 }
+    /// Whether `signatures` have `refresh` or less of their validity left at `now`.
+    static func resignDue(_ signatures: ZoneSignatures, _ entry: ZoneEntry, now: Int64) -> Bool {
+        Int64(signatures.validity.expiration) - now <= (entry.signing?.refreshSeconds ?? 0)
+    }
+
+    /// When the first of this deployment's signatures is due to be made again, seconds since 1970.
+    public var nextResign: Int64? {
+        zones.compactMap { entry, _ in
+            signatures[entry.origin].map { Int64($0.validity.expiration) - (entry.signing?.refreshSeconds ?? 0) }
+        }.min()
+    }
+
+    /// This deployment with the signatures of every zone due at `now` made again (the zones
+    /// signed again, by origin; problems as `file:line: reason`).
+    func resigned(now: Int64) -> (deployment: Deployment, zones: [DNSName], problems: [DeploymentError]) {
+        var next = self
+        var renewed: [DNSName] = [], problems: [DeploymentError] = []
+        for (entry, zone) in zones {
+            guard let current = signatures[entry.origin], Self.resignDue(current, entry, now: now) else { continue }
+            do throws(DeploymentError) {
+                next.signatures[entry.origin] = try Self.sign(zone, entry, config)
+                renewed.append(entry.origin)
+            } catch {
+                problems.append(error)
+            }
+        }
+        return (next, renewed, problems)
+    }
 
     /// The zone's signing key, read as `meridian ds` reads it, checked against the zone; and no
     /// signatures or proofs of another signer in the file (a zone signed elsewhere is served as it

@@ -1,3 +1,4 @@
+import DNSSEC
 import DNSAuth
 import DNSWire
 import DNSZone
@@ -148,6 +149,41 @@ public actor DeploymentController {
         }
         fleet?.member?.updateMember(memberRecord())
     }
+
+    /// Makes again the signatures of every zone signed online that has `refresh` or less of their
+    /// validity left (the zone as served, its key read again), with one swap of the engine; the
+    /// old signatures serve until then, and keep serving if signing fails (logged).
+    func resignIfDue() async {
+        let (next, zones, problems) = deployment.resigned(now: Int64(Date().timeIntervalSince1970))
+        for problem in problems { logger.error("DNSSEC: signing again failed; the old signatures keep serving: \(problem)") }
+        guard !zones.isEmpty else { return }
+        await stop()
+        deployment = next
+        do {
+            try start()
+        } catch {
+            logger.error("DNSSEC: health checks cannot start; answering with every address up", metadata: ["error": "\(error)"])
+            server.replaceEngine(next.engine())
+        }
+        for zone in zones {
+            logger.notice("DNSSEC: zone signed again", metadata: [
+                "zone": "\(zone)", "expiration": "\(next.signatures[zone].map { String($0.validity.expiration) } ?? "")",
+            ])
+        }
+    }
+
+    /// How long until the first signatures are due to be made again (at most `resignCheck`, since
+    /// a reload can bring new ones); nil when no zone is signed online.
+    func untilNextResign() -> Duration? {
+        guard let due = deployment.nextResign else { return nil }
+        let wait = max(1, min(due - Int64(Date().timeIntervalSince1970), Self.resignCheck))
+        return .seconds(wait)
+    }
+
+    /// The longest the re-signing timer sleeps before it looks again (seconds): a reload may bring
+    /// signatures due sooner, and 10 minutes is far below the shortest refresh allowed (validity
+    /// ≥ 1h, so the default refresh ≥ 30 min).
+    static let resignCheck: Int64 = 600
 
     /// Leaves the fleet at shutdown: the member's task ends, revoking its lease, so the other
     /// instances stop counting this one at once rather than when the lease would lapse.

@@ -3,8 +3,8 @@ public import ServiceLifecycle
 import UnixSignals
 
 /// Runs the deployment controller as a service: starts its monitor, reloads on every SIGHUP,
-/// samples the answer totals for the status page's shares, and at shutdown stops the monitor and
-/// leaves the fleet.
+/// samples the answer totals for the status page's shares, signs zones signed online again before
+/// their signatures expire, and at shutdown stops the monitor and leaves the fleet.
 public struct DeploymentService: Service {
     let controller: DeploymentController
 
@@ -24,6 +24,13 @@ public struct DeploymentService: Service {
                 }
                 group.addTask {
                     for await _ in hangups { await controller.reload() }
+                }
+                group.addTask {
+                    // Zones signed online: their signatures made again before they expire.
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: await controller.untilNextResign() ?? .seconds(DeploymentController.resignCheck))
+                        await controller.resignIfDue()
+                    }
                 }
                 if let interval = await controller.deployment.config.watchZones {
                     group.addTask {

@@ -369,8 +369,13 @@ struct ConfigParser {
                 }
             case "inception-offset":
                 if let d = duration(value, key: key) { settings.inceptionOffset = d }
+            case "refresh":
+                if let d = duration(value, key: key) { settings.refresh = d }
             default: fail(.unknownKey, keyNode, key, "unknown key")
             }
+        }
+        if let refresh = settings.refresh, refresh >= settings.validity, let node = map["refresh"] {
+            fail(.badDuration, node, "zones.dnssec.refresh", "shorter than validity: signatures are made again before they expire")
         }
         if map["keys"] == nil { fail(.missingKey, node, "zones.dnssec.keys", "required key is missing") }
         else if settings.keys.count > 1, let keys = map["keys"] {

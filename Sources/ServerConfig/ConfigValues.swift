@@ -91,15 +91,15 @@ extension ConfigParser {
         return text
     }
 
-    /// `500ms`, `10s`, `2m`, `1h`: a positive whole number and a unit.
+    /// `500ms`, `10s`, `2m`, `1h`, `14d`: a positive whole number and a unit.
     mutating func duration(_ node: Node, key: String) -> Duration? {
         guard let text = scalar(node, key: key) else { return nil }
         let digits = text.prefix(while: { $0.isASCII && $0.isNumber })
-        let units: [Substring: Int64] = ["ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000]
+        let units: [Substring: Int64] = ["ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
         guard let n = Int64(digits), n > 0, let scale = units[text.dropFirst(digits.count)],
               n <= Int64.max / scale / 1_000_000
         else {
-            fail(.badDuration, node, key, "\"\(text)\" is not a positive duration such as 500ms, 10s, 2m or 1h")
+            fail(.badDuration, node, key, "\"\(text)\" is not a positive duration such as 500ms, 10s, 2m, 1h or 14d")
             return nil
         }
         return .milliseconds(n * scale)

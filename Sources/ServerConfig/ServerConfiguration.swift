@@ -244,7 +244,7 @@ public struct ZoneEntry: Sendable, Equatable {
 /// How a zone is signed online (`dnssec:` of a zone entry):
 ///
 /// ```yaml
-/// dnssec: { keys: [Kexample.com.+013+12345], validity: 14d, inception-offset: 1h }
+/// dnssec: { keys: [Kexample.com.+013+12345], validity: 14d, refresh: 7d, inception-offset: 1h }
 /// ```
 public struct SigningSettings: Sendable, Equatable {
     /// Key pairs in BIND's key-file format (the path without `.key`/`.private`, or either file),
@@ -252,10 +252,14 @@ public struct SigningSettings: Sendable, Equatable {
     public var keys: [String] = []
     /// How long a signature is valid from the moment it is made.
     public var validity: Duration = .seconds(14 * 86_400)
+    /// Signatures are made again once less than this remains of their validity; nil: half of it.
+    public var refresh: Duration? = nil
     /// How far before now signatures start, for validators whose clocks run behind.
     public var inceptionOffset: Duration = .seconds(3_600)
     /// The config line of the `dnssec` key, for messages.
     public var line: Int = 1
+    /// `refresh` in seconds, half the validity when not set.
+    public var refreshSeconds: Int64 { refresh?.components.seconds ?? validity.components.seconds / 2 }
     public init() {}
 }
 

@@ -458,6 +458,37 @@ def truncation(check, fx):
     check(len(of_type(tcp, "TXT")) == 1 and len(of_type(tcp, "RRSIG")) == 1, f"over TCP: the RRset and its RRSIG:\n{tcp}")
 
 
+def resigned(check, fx):
+    """A zone whose signatures are due (refresh: validity less 5 s) is signed again while the
+    server runs, and the new signatures validate."""
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="meridian-dnssec-resign-")
+    shutil.copyfile(ZONE_FILE, os.path.join(tmp, "example.com.zone"))
+    with open(os.path.join(tmp, "meridian.yaml"), "w") as f:
+        f.write(f'listen: ["127.0.0.1:{port}"]\nworkers: 1\n')
+        f.write(f"zones:\n  - origin: {ZONE}\n    file: example.com.zone\n"
+                f"    dnssec: {{ keys: [\"{fx.keys.base}\"], validity: 1h, refresh: 3595s }}\n")
+    server = servers.launch("meridian", tmp, port, [fx.binary, "serve", "--config", os.path.join(tmp, "meridian.yaml")], [ZONE],
+                            timeout=60, cwd=tmp)
+    try:
+        def expiration():
+            sigs = of_type(ask(port, "www.example.com.", "A"), "RRSIG")
+            return list(sigs[0])[0].expiration if sigs else None
+        first = expiration()
+        check(first is not None and abs(first - (time.time() + 3600)) < 120, f"valid for an hour: expires {first}")
+        deadline = time.time() + 30
+        later = first
+        while time.time() < deadline and later == first:
+            time.sleep(0.5)
+            later = expiration()
+        check(later is not None and first is not None and later > first, f"signed again while running: {first} then {later}")
+        check("DNSSEC: zone signed again" in server.log_text(), "the log says so:\n" + server.log_text()[-2000:])
+        out = delv(port, fx.anchor_file, "www.example.com.", "A")
+        check("; fully validated" in out.stdout, f"the new signatures validate:\n{out.stdout}{out.stderr}")
+    finally:
+        server.stop()
+
+
 # Names dnsviz probes: the apex, data, a CNAME, a DNAME, a wildcard answer, NXDOMAIN, an empty
 # non-terminal and a routed name. (The delegations' own zones are served elsewhere, on addresses
 # nothing here reaches; their DS and its absence are checked by delv and Unbound above.)
@@ -558,7 +589,8 @@ CASES = ([C("delv", f"{fqdn(l)} {t}", delv_case(l, t, k, w)) for l, t, k, w in N
          + [C("protocol", "DO=0: no DNSSEC records, NXDOMAIN stays NXDOMAIN", do_zero),
             C("protocol", "AD never set, CD cleared, DO echoed", flags),
             C("protocol", "compact denial: NXNAME for a name that does not exist, the name's types for NODATA", compact_nxdomain),
-            C("protocol", "a signed answer that does not fit sets TC and never drops a signature", truncation)]
+            C("protocol", "a signed answer that does not fit sets TC and never drops a signature", truncation),
+            C("protocol", "signatures due are made again while the server runs", resigned)]
          + [C("dnsviz", "dnsviz probe and grok: no errors, secure", dnsviz_case)])
 
 
