@@ -29,6 +29,14 @@ public enum KeyFile {
         return try parse(key: keyText, keyPath: keyPath, private: try contents(privatePath), privatePath: privatePath)
     }
 
+    /// The zone and DNSKEY of a `.key` file alone (a key published without signing).
+    public static func readPublic(_ path: String) throws(DNSSECError) -> (zone: DNSName, dnskey: DNSKEYData) {
+        var base = path
+        for suffix in [".key", ".private"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
+        let (zone, dnskey) = try parseDNSKEY(try contents(base + ".key"), path: base + ".key")
+        return (zone, dnskey)
+    }
+
     private static func contents(_ path: String) throws(DNSSECError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DNSSECError(.fileAccess, "\(path): cannot read: \(String(cString: strerror(errno)))")

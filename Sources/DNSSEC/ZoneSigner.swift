@@ -25,7 +25,11 @@ public struct SignatureValidity: Sendable, Equatable {
 /// what is made per query (`SignatureCache`): routed and wildcard answers, the NSECs of names that
 /// do not exist, and the SOA, whose serial health raises without a new compile.
 public final class ZoneSignatures: Sendable {
+    /// The zone-signing key (a combined key signs everything): it signs every RRset but the
+    /// apex DNSKEY, CDS and CDNSKEY, and what is made per query.
     public let key: SigningKey
+    /// The key that signs the apex DNSKEY, CDS and CDNSKEY RRsets (the KSK; `key` for a CSK).
+    public let keySigningKey: SigningKey
     public let validity: SignatureValidity
     /// The TTL of NSEC records: the negative-caching TTL (RFC 4034 §4, RFC 9077).
     public let negativeTTL: UInt32
@@ -38,8 +42,10 @@ public final class ZoneSignatures: Sendable {
 
     /// Signs `zone` with `key`: every RRset that is the zone's authoritative data (not below a
     /// delegation or DNAME; at a delegation, only DS) but the SOA, and each node's NSEC.
-    public init(zone: Zone, key: SigningKey, validity: SignatureValidity) throws(DNSSECError) {
+    public init(zone: Zone, key: SigningKey, keySigningKey: SigningKey? = nil, validity: SignatureValidity) throws(DNSSECError) {
         self.key = key
+        let keySigningKey = keySigningKey ?? key
+        self.keySigningKey = keySigningKey
         self.validity = validity
         var records: [UInt8] = []
         var signatures = [(offset: Int32, length: Int32, count: Int32)](repeating: (0, 0, 0), count: zone.rrsets.count)
@@ -53,8 +59,8 @@ public final class ZoneSignatures: Sendable {
                         UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)]
             records += rdata
         }
-        func sign(_ owner: DNSName, _ type: RRType, ttl: UInt32, _ rdatas: [[UInt8]]) throws(DNSSECError) {
-            let sig = try RRSetSigner.sign(owner: owner, type: type, ttl: ttl, rdatas: rdatas, key: key,
+        func sign(_ owner: DNSName, _ type: RRType, ttl: UInt32, _ rdatas: [[UInt8]], by signer: SigningKey) throws(DNSSECError) {
+            let sig = try RRSetSigner.sign(owner: owner, type: type, ttl: ttl, rdatas: rdatas, key: signer,
                                            inception: validity.inception, expiration: validity.expiration)
             append(.rrsig, ttl: ttl, sig.rdata)
         }
@@ -71,13 +77,14 @@ public final class ZoneSignatures: Sendable {
                 types.append(set.type.rawValue)
                 guard !atCut || set.type == .ds, set.type != .soa else { continue }
                 let start = records.count
-                try sign(owner, set.type, ttl: set.ttl, Self.rdatas(zone.bytes(of: Int32(s)), count: Int(set.count)))
+                let keyset = n == 0 && [RRType.dnskey, .cds, .cdnskey].contains(set.type)
+                try sign(owner, set.type, ttl: set.ttl, Self.rdatas(zone.bytes(of: Int32(s)), count: Int(set.count)), by: keyset ? keySigningKey : key)
                 signatures[s] = (Int32(start), Int32(records.count - start), 1)
             }
             guard let nsec = CompactDenial.rdata(owner: nameBytes, types: types) else { continue }
             let start = records.count
             append(.nsec, ttl: negativeTTL, nsec)
-            try sign(owner, .nsec, ttl: negativeTTL, [nsec])
+            try sign(owner, .nsec, ttl: negativeTTL, [nsec], by: key)
             denials[n] = (Int32(start), Int32(records.count - start))
         }
         rrsetSignatures = signatures

@@ -120,12 +120,12 @@ public struct Deployment: Sendable {
             }
             do {
                 var records = try ZoneFile.readValid(origin: entry.origin, path: entry.file)
-                var key: SigningKey? = nil
+                var key: ZoneKeys? = nil
                 if entry.signing != nil {
                     do throws(DeploymentError) {
-                        let signingKey = try Self.signingKey(entry, config, records: records)
-                        key = signingKey
-                        records += Self.keyRecords(signingKey, records: records, entry: entry)
+                        let keys = try Self.signingKeys(entry, config, records: records)
+                        key = keys
+                        records += Self.keyRecords(keys, records: records, entry: entry)
                     } catch {
                         problems.append(error)
                         continue
@@ -149,7 +149,7 @@ public struct Deployment: Sendable {
                     continue
                 }
                 if let key, let settings = entry.signing {
-                    do throws(DeploymentError) { signatures[entry.origin] = try Self.sign(zone, key: key, settings, entry, config) } catch {
+                    do throws(DeploymentError) { signatures[entry.origin] = try Self.sign(zone, keys: key, settings, entry, config) } catch {
                         problems.append(error)
                         continue
                     }
@@ -248,47 +248,82 @@ public struct Deployment: Sendable {
         return (next, renewed, problems)
     }
 
-    /// The zone's signing key, read as `meridian ds` reads it, checked against the zone; and no
-    /// signatures or proofs of another signer in the file (a zone signed elsewhere is served as it
-    /// is, without `dnssec:`).
-    static func signingKey(_ entry: ZoneEntry, _ config: ServerConfiguration, records: [ZoneRecord]) throws(DeploymentError) -> SigningKey {
+    /// A zone's keys: the one signing its data (a ZSK or a CSK), the one signing its keys (a
+    /// KSK, or the same CSK), and the DNSKEYs published without signing.
+    struct ZoneKeys {
+        var zoneSigning: SigningKey
+        var keySigning: SigningKey
+        var published: [DNSKEYData]
+    }
+
+    /// The zone's keys, each read as `meridian ds` reads it and checked against the zone (one
+    /// signing key is a CSK; two are a KSK, flags 257, and a ZSK, flags 256); and no signatures
+    /// or proofs of another signer in the file (a zone signed elsewhere is served as it is,
+    /// without `dnssec:`).
+    static func signingKeys(_ entry: ZoneEntry, _ config: ServerConfiguration, records: [ZoneRecord] = []) throws(DeploymentError) -> ZoneKeys {
         let where_ = "\(config.file):\(entry.signing?.line ?? entry.line): zones.dnssec"
         if let signed = records.first(where: { [.rrsig, .nsec, .nsec3, .nsec3param].contains($0.type) }) {
             throw DeploymentError(.signing, "\(signed.location): \(signed.type) in a zone signed online (\(where_)); remove it, or serve the signed file without dnssec:")
         }
-        guard let path = entry.signing?.keys.first else { throw DeploymentError(.signing, "\(where_): no key") }
-        let key: SigningKey
-        do { key = try KeyFile.read(path) } catch { throw DeploymentError(.signing, "\(where_): \(error)") }
-        guard key.zone == entry.origin else {
-            throw DeploymentError(.signing, "\(where_): \(path) is a key for \(key.zone), not \(entry.origin)")
+        guard let settings = entry.signing, !settings.keys.isEmpty else { throw DeploymentError(.signing, "\(where_): no key") }
+        var keys: [SigningKey] = []
+        for path in settings.keys {
+            let key: SigningKey
+            do { key = try KeyFile.read(path) } catch { throw DeploymentError(.signing, "\(where_): \(error)") }
+            guard key.zone == entry.origin else { throw DeploymentError(.signing, "\(where_): \(path) is a key for \(key.zone), not \(entry.origin)") }
+            keys.append(key)
         }
-        return key
+        var published: [DNSKEYData] = []
+        for path in settings.publish {
+            do {
+                let (zone, dnskey) = try KeyFile.readPublic(path)
+                guard zone == entry.origin else { throw DeploymentError(.signing, "\(where_): \(path) is a key for \(zone), not \(entry.origin)") }
+                published.append(dnskey)
+            } catch let error as DeploymentError {
+                throw error
+            } catch {
+                throw DeploymentError(.signing, "\(where_): \(error)")
+            }
+        }
+        if keys.count == 1 { return ZoneKeys(zoneSigning: keys[0], keySigning: keys[0], published: published) }
+        guard let ksk = keys.first(where: \.dnskey.isSecureEntryPoint), let zsk = keys.first(where: { !$0.dnskey.isSecureEntryPoint }) else {
+            throw DeploymentError(.signing, "\(where_): two signing keys are a KSK (flags 257) and a ZSK (flags 256); these have flags \(keys.map(\.dnskey.flags))")
+        }
+        return ZoneKeys(zoneSigning: zsk, keySigning: ksk, published: published)
     }
 
-    /// The key's DNSKEY at the apex (with the SOA's TTL), unless the file already holds it.
-    static func keyRecords(_ key: SigningKey, records: [ZoneRecord], entry: ZoneEntry) -> [ZoneRecord] {
-        let rdata = key.dnskey.rdata
-        if records.contains(where: { $0.type == .dnskey && $0.owner == entry.origin && $0.rdata == rdata }) { return [] }
+    /// The keys' DNSKEYs at the apex (with the SOA's TTL), those the file does not already hold,
+    /// and with `cds: true` the key-signing key's CDS (SHA-256) and CDNSKEY (RFC 7344 §3).
+    static func keyRecords(_ keys: ZoneKeys, records: [ZoneRecord], entry: ZoneEntry) -> [ZoneRecord] {
         let ttl = records.first { $0.type == .soa && $0.owner == entry.origin }?.ttl ?? 3600
-        return [ZoneRecord(owner: entry.origin, type: .dnskey, ttl: ttl, rdata: rdata,
-                           location: SourceLocation(file: entry.signing?.keys.first ?? entry.file, line: 1))]
+        let location = SourceLocation(file: entry.signing?.keys.first ?? entry.file, line: 1)
+        var out: [ZoneRecord] = []
+        var dnskeys = [keys.keySigning.dnskey, keys.zoneSigning.dnskey] + keys.published
+        var seen: Set<[UInt8]> = []
+        dnskeys = dnskeys.filter { seen.insert($0.rdata).inserted }
+        for dnskey in dnskeys where !records.contains(where: { $0.type == .dnskey && $0.owner == entry.origin && $0.rdata == dnskey.rdata }) {
+            out.append(ZoneRecord(owner: entry.origin, type: .dnskey, ttl: ttl, rdata: dnskey.rdata, location: location))
+        }
+        if entry.signing?.cds == true {
+            out.append(ZoneRecord(owner: entry.origin, type: .cds, ttl: ttl, rdata: keys.keySigning.dnskey.ds(owner: entry.origin), location: location))
+            out.append(ZoneRecord(owner: entry.origin, type: .cdnskey, ttl: ttl, rdata: keys.keySigning.dnskey.rdata, location: location))
+        }
+        return out
     }
 
     /// Every signature of `zone`, valid from now less the inception offset for the validity.
-    static func sign(_ zone: Zone, key: SigningKey, _ settings: SigningSettings, _ entry: ZoneEntry, _ config: ServerConfiguration) throws(DeploymentError) -> ZoneSignatures {
+    static func sign(_ zone: Zone, keys: ZoneKeys, _ settings: SigningSettings, _ entry: ZoneEntry, _ config: ServerConfiguration) throws(DeploymentError) -> ZoneSignatures {
         let validity = SignatureValidity(now: Int64(Date().timeIntervalSince1970), inceptionOffset: settings.inceptionOffset.components.seconds,
                                          validity: settings.validity.components.seconds)
-        do { return try ZoneSignatures(zone: zone, key: key, validity: validity) } catch {
+        do { return try ZoneSignatures(zone: zone, key: keys.zoneSigning, keySigningKey: keys.keySigning, validity: validity) } catch {
             throw DeploymentError(.signing, "\(config.file):\(settings.line): zones.dnssec: \(entry.origin): \(error)")
         }
     }
 
-    /// `sign` for a zone kept from the previous deployment, reading its key again.
+    /// `sign` for a zone kept from the previous deployment, reading its keys again.
     static func sign(_ zone: Zone, _ entry: ZoneEntry, _ config: ServerConfiguration) throws(DeploymentError) -> ZoneSignatures {
-        guard let settings = entry.signing, let path = settings.keys.first else { throw DeploymentError(.signing, "\(config.file):\(entry.line): zones.dnssec: no key") }
-        let key: SigningKey
-        do { key = try KeyFile.read(path) } catch { throw DeploymentError(.signing, "\(config.file):\(settings.line): zones.dnssec: \(error)") }
-        return try sign(zone, key: key, settings, entry, config)
+        guard let settings = entry.signing else { throw DeploymentError(.signing, "\(config.file):\(entry.line): zones.dnssec: no key") }
+        return try sign(zone, keys: try signingKeys(entry, config), settings, entry, config)
     }
 
     /// The query engine for this deployment with `health` (all up when nil), serving `zones` (the

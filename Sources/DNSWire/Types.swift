@@ -34,6 +34,8 @@ public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let nsec3 = RRType(50)
     public static let nsec3param = RRType(51)
     public static let tlsa = RRType(52)
+    public static let cds = RRType(59)
+    public static let cdnskey = RRType(60)
     public static let svcb = RRType(64)
     public static let https = RRType(65)
     public static let ixfr = RRType(251)
@@ -54,12 +56,12 @@ public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConverti
         }
     }
 
-    /// The one table of type names (RFC 1035, 3596, 2782, 3403, 6672, 6891, 4034, 5155, 6698, 9460, 8659).
+    /// The one table of type names (RFC 1035, 3596, 2782, 3403, 6672, 6891, 4034, 5155, 6698, 7344, 9460, 8659).
     private static let names = MnemonicTable(numbered: "TYPE", [
         1: "A", 2: "NS", 3: "MD", 4: "MF", 5: "CNAME", 6: "SOA", 7: "MB", 8: "MG", 9: "MR", 10: "NULL",
         11: "WKS", 12: "PTR", 13: "HINFO", 14: "MINFO", 15: "MX", 16: "TXT", 17: "RP", 18: "AFSDB",
         28: "AAAA", 33: "SRV", 35: "NAPTR", 39: "DNAME", 41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC",
-        48: "DNSKEY", 50: "NSEC3", 51: "NSEC3PARAM", 52: "TLSA", 64: "SVCB", 65: "HTTPS", 251: "IXFR", 252: "AXFR",
+        48: "DNSKEY", 50: "NSEC3", 51: "NSEC3PARAM", 52: "TLSA", 59: "CDS", 60: "CDNSKEY", 64: "SVCB", 65: "HTTPS", 251: "IXFR", 252: "AXFR",
         255: "ANY", 257: "CAA",
     ])
 

@@ -264,10 +264,15 @@ public final class QueryEngine: Sendable {
             if let services, services.zonesWithServices[zoneIndex], let health {
                 answer.routing = RoutingContext(services: services, health: health, resolver: client)
             }
-            if q.edns?.dnssecOK == true, let signed = zoneSignatures[zoneIndex] { answer.signing = signed }
-            let length = withUnsafeMutablePointer(to: &signatures) { cache in
-                answer.cache = cache
-                return answer.build(name: name, state: &state)
+            let length: Int
+            if q.edns?.dnssecOK == true, let signed = zoneSignatures[zoneIndex] {
+                answer.signing = signed
+                length = withUnsafeMutablePointer(to: &signatures) { cache in
+                    answer.cache = cache
+                    return answer.build(name: name, state: &state)
+                }
+            } else {
+                length = answer.build(name: name, state: &state)
             }
             outcome.scope = answer.scope
             outcome.service = answer.service

@@ -351,16 +351,26 @@ struct ConfigParser {
             let name = keyNode.scalar?.string ?? "?"
             let key = "zones.dnssec." + name
             switch name {
-            case "keys":
+            case "keys", "publish":
                 guard let items = sequence(value, key: key) else { break }
                 for item in items {
                     guard var text = scalar(item, key: key) else { continue }
                     for suffix in [".key", ".private"] where text.hasSuffix(suffix) { text.removeLast(suffix.count) }
                     let path = text.hasPrefix("/") ? text : baseDirectory + "/" + text
-                    let missing = [".key", ".private"].filter { !FileManager.default.fileExists(atPath: path + $0) }
-                    if missing.isEmpty { settings.keys.append(path) } else {
+                    // A published key needs only its .key file; a signing key both.
+                    let missing = (name == "keys" ? [".key", ".private"] : [".key"]).filter { !FileManager.default.fileExists(atPath: path + $0) }
+                    if !missing.isEmpty {
                         fail(.invalidValue, item, key, "\(path)\(missing[0]): no such file (a key is a .key and a .private file)")
+                    } else if name == "keys" {
+                        settings.keys.append(path)
+                    } else {
+                        settings.publish.append(path)
                     }
+                }
+            case "cds":
+                guard let text = scalar(value, key: key) else { break }
+                if text == "true" || text == "false" { settings.cds = text == "true" } else {
+                    fail(.invalidValue, value, key, "\"\(text)\" is not true or false")
                 }
             case "validity":
                 if let d = duration(value, key: key) {
@@ -378,8 +388,8 @@ struct ConfigParser {
             fail(.badDuration, node, "zones.dnssec.refresh", "shorter than validity: signatures are made again before they expire")
         }
         if map["keys"] == nil { fail(.missingKey, node, "zones.dnssec.keys", "required key is missing") }
-        else if settings.keys.count > 1, let keys = map["keys"] {
-            fail(.invalidValue, keys, "zones.dnssec.keys", "one combined key (CSK) signs a zone for now; give one key")
+        else if settings.keys.count > 2 || Set(settings.keys).count < settings.keys.count, let keys = map["keys"] {
+            fail(.invalidValue, keys, "zones.dnssec.keys", "one combined key (CSK), or a KSK and a ZSK; published keys go in publish")
         }
         return settings
     }

@@ -244,12 +244,18 @@ public struct ZoneEntry: Sendable, Equatable {
 /// How a zone is signed online (`dnssec:` of a zone entry):
 ///
 /// ```yaml
-/// dnssec: { keys: [Kexample.com.+013+12345], validity: 14d, refresh: 7d, inception-offset: 1h }
+/// dnssec: { keys: [Kexample.com.+013+12345], validity: 14d, refresh: 7d, inception-offset: 1h, cds: true }
 /// ```
 public struct SigningSettings: Sendable, Equatable {
-    /// Key pairs in BIND's key-file format (the path without `.key`/`.private`, or either file),
-    /// resolved against the config file's directory; one combined key (CSK) for now.
+    /// The signing key pairs in BIND's key-file format (the path without `.key`/`.private`, or
+    /// either file), resolved against the config file's directory: one combined key (CSK), or a
+    /// key-signing key (flags 257) and a zone-signing key (flags 256).
     public var keys: [String] = []
+    /// Pairs whose DNSKEY is published without signing anything: the next key of a rollover by
+    /// pre-publication (RFC 6781 §4.1.1.1), or the one just retired.
+    public var publish: [String] = []
+    /// Whether the key-signing key's CDS (SHA-256) and CDNSKEY are published at the apex (RFC 7344).
+    public var cds = false
     /// How long a signature is valid from the moment it is made.
     public var validity: Duration = .seconds(14 * 86_400)
     /// Signatures are made again once less than this remains of their validity; nil: half of it.

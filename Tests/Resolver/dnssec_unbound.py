@@ -49,6 +49,7 @@ import threading
 import time
 
 import dns.edns
+import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
@@ -489,6 +490,52 @@ def resigned(check, fx):
         server.stop()
 
 
+def split_keys(check, fx):
+    """A KSK and a ZSK (`meridian keygen --kind ksk|zsk`), a third key published for a rollover,
+    and CDS/CDNSKEY: the KSK signs the DNSKEY, CDS and CDNSKEY RRsets, the ZSK the rest; delv
+    with the KSK as anchor validates data, keys and CDS; the CDS is the KSK's DS."""
+    tmp = tempfile.mkdtemp(prefix="meridian-dnssec-split-")
+    made = {}
+    for kind in ["ksk", "zsk", "zsk"]:
+        r = subprocess.run([fx.binary, "keygen", ZONE, "--kind", kind, "--directory", tmp], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, f"keygen --kind {kind}: {r.stderr}")
+        made.setdefault(kind, []).append((next(p for p in r.stderr.split() if p.endswith(".key"))[:-4], r.stdout))
+    (ksk, ksk_ds), (zsk, _), (next_zsk, _) = made["ksk"][0], made["zsk"][0], made["zsk"][1]
+    port = free_port()
+    shutil.copyfile(ZONE_FILE, os.path.join(tmp, "example.com.zone"))
+    with open(os.path.join(tmp, "meridian.yaml"), "w") as f:
+        f.write(f'listen: ["127.0.0.1:{port}"]\nworkers: 1\n')
+        f.write(f"zones:\n  - origin: {ZONE}\n    file: example.com.zone\n"
+                f"    dnssec: {{ keys: [\"{ksk}\", \"{zsk}\"], publish: [\"{next_zsk}\"], cds: true }}\n")
+    server = servers.launch("meridian", tmp, port, [fx.binary, "serve", "--config", os.path.join(tmp, "meridian.yaml")], [ZONE],
+                            timeout=60, cwd=tmp)
+    try:
+        def tag(base):
+            return int(base.rsplit("+", 1)[1])
+        with open(ksk + ".key") as f:
+            record = next(line for line in f if line.strip() and not line.startswith(";")).split()
+        anchor = os.path.join(tmp, "anchor.conf")
+        with open(anchor, "w") as f:
+            f.write(f'trust-anchors {{ {ZONE} static-key {record[3]} {record[4]} {record[5]} "{record[6]}"; }};\n')
+        keys = ask(port, ZONE, "DNSKEY")
+        tags = sorted(dns.dnssec.key_id(rr) for rrset in of_type(keys, "DNSKEY") for rr in rrset)
+        check(tags == sorted([tag(ksk), tag(zsk), tag(next_zsk)]), f"three DNSKEYs published: {tags}")
+        signers = [rr.key_tag for rrset in of_type(keys, "RRSIG") for rr in rrset]
+        check(signers == [tag(ksk)], f"the DNSKEY RRset signed by the KSK {tag(ksk)}: {signers}")
+        data = ask(port, "www.example.com.", "A")
+        signers = [rr.key_tag for rrset in of_type(data, "RRSIG") for rr in rrset]
+        check(signers == [tag(zsk)], f"data signed by the ZSK {tag(zsk)}: {signers}")
+        cds = ask(port, ZONE, "CDS")
+        wanted = next(line for line in ksk_ds.splitlines() if line.split()[5] == "2").split(" DS ", 1)[1].lower()
+        check([rr.to_text().lower() for rrset in of_type(cds, "CDS") for rr in rrset] == [wanted], f"CDS is the KSK's DS {wanted}:\n{cds}")
+        for name, rdtype in [("www.example.com.", "A"), (ZONE, "DNSKEY"), (ZONE, "CDS"), (ZONE, "CDNSKEY"), ("nope.example.com.", "A")]:
+            out = delv(port, anchor, name, rdtype)
+            check("fully validated" in out.stdout, f"delv {name} {rdtype} with the KSK as anchor:\n{out.stdout}{out.stderr}")
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # Names dnsviz probes: the apex, data, a CNAME, a DNAME, a wildcard answer, NXDOMAIN, an empty
 # non-terminal and a routed name. (The delegations' own zones are served elsewhere, on addresses
 # nothing here reaches; their DS and its absence are checked by delv and Unbound above.)
@@ -590,7 +637,8 @@ CASES = ([C("delv", f"{fqdn(l)} {t}", delv_case(l, t, k, w)) for l, t, k, w in N
             C("protocol", "AD never set, CD cleared, DO echoed", flags),
             C("protocol", "compact denial: NXNAME for a name that does not exist, the name's types for NODATA", compact_nxdomain),
             C("protocol", "a signed answer that does not fit sets TC and never drops a signature", truncation),
-            C("protocol", "signatures due are made again while the server runs", resigned)]
+            C("protocol", "signatures due are made again while the server runs", resigned),
+            C("protocol", "a KSK and a ZSK, a key published for a rollover, CDS and CDNSKEY", split_keys)]
          + [C("dnsviz", "dnsviz probe and grok: no errors, secure", dnsviz_case)])
 
 

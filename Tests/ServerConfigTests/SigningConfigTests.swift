@@ -40,6 +40,8 @@ import Testing
         #expect(zone.signing?.keys == [directory + "/Kexample.com.+013+00001"])
         #expect(zone.signing?.validity == .seconds(30 * 86_400) && zone.signing?.refreshSeconds == 10 * 86_400)
         #expect(zone.signing?.inceptionOffset == .seconds(7_200))
+        let rolling = try parse("{ keys: [Kexample.com.+013+00001], publish: [Kexample.com.+013+00002], cds: true }").zones[0].signing
+        #expect(rolling?.publish == [directory + "/Kexample.com.+013+00002"] && rolling?.cds == true, "a published key needs no .private")
         let defaults = try parse("{ keys: [Kexample.com.+013+00001] }").zones[0].signing
         #expect(defaults?.validity == .seconds(14 * 86_400) && defaults?.refreshSeconds == 7 * 86_400 && defaults?.inceptionOffset == .seconds(3_600))
     }
@@ -51,7 +53,9 @@ import Testing
             ("{ keys: [Kmissing] }", "", "Kmissing.key: no such file"),
             ("{ keys: [Kexample.com.+013+00001], validity: 30m }", "", "at least 1h"),
             ("{ keys: [Kexample.com.+013+00001], validity: 2h, refresh: 2h }", "", "zones.dnssec.refresh: shorter than validity"),
-            ("{ keys: [Kexample.com.+013+00001, Kexample.com.+013+00001] }", "", "one combined key (CSK)"),
+            ("{ keys: [Kexample.com.+013+00001, Kexample.com.+013+00001] }", "", "one combined key (CSK), or a KSK and a ZSK"),
+            ("{ keys: [Kexample.com.+013+00001], publish: [Kmissing] }", "", "Kmissing.key: no such file"),
+            ("{ keys: [Kexample.com.+013+00001], cds: maybe }", "", "zones.dnssec.cds: \"maybe\" is not true or false"),
             ("{ keys: [Kexample.com.+013+00001], nsec3: yes }", "", "zones.dnssec.nsec3: unknown key"),
             ("{ keys: [Kexample.com.+013+00001] }", "    primaries: [192.0.2.53]\n", "a secondary zone is served as its primary signed it"),
         ]
