@@ -51,7 +51,15 @@ import routing as RT  # noqa: E402
 
 LOCK = "/tmp/meridian-build.lock"
 SCRATCH = os.path.join(REPO, ".build-querypath")
-MIXES = ("static", "geo", "weighted", "rr")
+MIXES = ("static", "geo", "weighted", "rr", "static-do", "geo-do")
+# The signed mixes: the same zone and queries with DO=1, the zone signed online with one key,
+# the Ed25519 key of RFC 8080 §6.1 (Ed25519 signatures are deterministic, so the responses'
+# checksum repeats from run to run). Signatures made while answering (NXDOMAIN's NSECs, routed
+# answers) are made in the unmeasured pass and found in the cache in the measured ones: the
+# figure is the cache-warm cost.
+SIGNED = {"static-do": "static", "geo-do": "geo"}
+BENCH_KEY_PRIVATE = "ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI="
+BENCH_KEY_PUBLIC = "l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4="
 # run.py's defaults: zone size in names and query-file length (dnsperf loops over the file).
 STATIC_NAMES = 10000
 STATIC_QUERIES = 100000
@@ -104,9 +112,34 @@ def routed_inputs(d, geodb, mixes):
     return os.path.join(s.dir, "meridian.yaml"), files
 
 
-def callgrind(binary, config, queries, k, limit, out):
+def signed_config(config, d):
+    """A copy of `config` whose every zone is signed online with the benchmark key (files in d)."""
+    os.makedirs(d, exist_ok=True)
+    with open(config) as f:
+        text = f.read()
+    origins = re.findall(r"origin: (\S+)", text)
+    lines = []
+    for line in text.splitlines():
+        lines.append(line)
+        m = re.match(r"(\s*)file: ", line)
+        if m and origins:
+            origin = origins.pop(0)
+            base = os.path.join(d, "K%s+015+03613" % origin)
+            with open(base + ".key", "w") as f:
+                f.write("%s IN DNSKEY 257 3 15 %s\n" % (origin, BENCH_KEY_PUBLIC))
+            fd = os.open(base + ".private", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(fd, ("Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\nPrivateKey: %s\n" % BENCH_KEY_PRIVATE).encode())
+            os.close(fd)
+            lines.append('%sdnssec: { keys: ["%s"] }' % (m.group(1), base))
+    signed = os.path.join(d, "meridian.yaml")
+    with open(signed, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return signed
+
+
+def callgrind(binary, config, queries, k, limit, out, extra=()):
     cmd = ["flock", LOCK, "valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=" + out,
-           binary, config, queries, str(k), "--limit", str(limit)]
+           binary, config, queries, str(k), "--limit", str(limit)] + list(extra)
     r = subprocess.run(cmd, capture_output=True, text=True)
     m = re.search(r"I\s+refs:\s+([\d,]+)", r.stderr)
     if r.returncode != 0 or not m:
@@ -137,7 +170,7 @@ def annotate(out, n):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mixes", default=",".join(MIXES), help="comma-separated: static,geo,weighted,rr")
+    ap.add_argument("--mixes", default=",".join(MIXES), help="comma-separated: static,geo,weighted,rr,static-do,geo-do")
     ap.add_argument("--querybench", help="a querybench binary (stripped of debug info) instead of building one")
     ap.add_argument("--limit", type=int, default=10000, help="queries of each file in the corpus (default 10000)")
     ap.add_argument("--runs", type=int, default=1, help="K=1/K=2 pairs per mix (default 1; 2 checks repeatability)")
@@ -155,15 +188,20 @@ def main():
     binary = args.querybench or build(os.path.join(outdir, "querybench"))
 
     inputs = {}
-    if "static" in mixes:
+    plain = sorted({SIGNED.get(m, m) for m in mixes})
+    if "static" in plain:
         inputs["static"] = static_inputs(os.path.join(outdir, "static"))
-    routed = [m for m in mixes if m != "static"]
+    routed = [m for m in plain if m != "static"]
     if routed:
         if not os.path.exists(args.geodb):
             sys.exit("callgrind: %s missing (scripts/fetch-geolite2)" % args.geodb)
         config, files = routed_inputs(os.path.join(outdir, "routed"), os.path.abspath(args.geodb), routed)
         for m in routed:
             inputs[m] = (config, files[m])
+    for m, base in SIGNED.items():
+        if m in mixes:
+            config, queries = inputs[base]
+            inputs[m] = (signed_config(config, os.path.join(outdir, m)), queries)
 
     print("querybench %s, %s, rev %s" % (binary, datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), B.git_revision()))
     # Ir/query: (Ir(K=2) - Ir(K=1)) / queries, everything in one pass per query. respond/q: the
@@ -175,7 +213,7 @@ def main():
             ir = {}
             for k in (1, 2):
                 out = os.path.join(outdir, "callgrind.%s.r%d.k%d.out" % (m, run, k))
-                ir[k], info, first = callgrind(binary, config, queries, k, args.limit, out)
+                ir[k], info, first = callgrind(binary, config, queries, k, args.limit, out, ["--do"] if m in SIGNED else [])
             n = int(info["queries"])
             inside = respond_inclusive(out) / (2 * n)
             print("%-9s %7d %-18s %14d %14d %10.1f %10.1f" % (m, n, info["checksum"], ir[1], ir[2], (ir[2] - ir[1]) / n, inside),
@@ -191,8 +229,9 @@ def main():
     log("callgrind: raw output in %s" % outdir)
 
 
-# QueryEngine.respond(to:from:over:into:state:outcome:), the entry UDPWorker calls, mangled.
-RESPOND_SYMBOL = "$s11QueryEngineAAC7respond2to4from4over4into5state7outcomeSiSW_"
+# QueryEngine.respond(to:from:over:into:state:signatures:outcome:), the entry UDPWorker calls,
+# mangled (its prefix).
+RESPOND_SYMBOL = "$s11QueryEngineAAC7respond2to4from4over4into5state10signatures7outcomeSiSW_"
 
 
 def respond_inclusive(out):

@@ -7,6 +7,9 @@ public enum CompactDenial {
     /// NXNAME (RFC 9824 §2): the pseudo-type in the bitmap of a name that does not exist.
     public static let nxname: UInt16 = 128
 
+    /// The bitmap of a name that does not exist: RRSIG, NSEC and NXNAME.
+    public static let nxnameBitmap: [UInt8] = typeBitmap([RRType.rrsig.rawValue, RRType.nsec.rawValue, nxname])
+
     /// The type bitmap field (RFC 4034 §4.1.2): window blocks of the listed types.
     public static func typeBitmap(_ types: [UInt16]) -> [UInt8] {
         var out: [UInt8] = []

@@ -30,6 +30,8 @@ public final class ZoneSignatures: Sendable {
     public let key: SigningKey
     /// The key that signs the apex DNSKEY, CDS and CDNSKEY RRsets (the KSK; `key` for a CSK).
     public let keySigningKey: SigningKey
+    /// `key`'s key tag, computed once.
+    public let keyTag: UInt16
     public let validity: SignatureValidity
     /// The TTL of NSEC records: the negative-caching TTL (RFC 4034 §4, RFC 9077).
     public let negativeTTL: UInt32
@@ -44,6 +46,7 @@ public final class ZoneSignatures: Sendable {
     /// delegation or DNAME; at a delegation, only DS) but the SOA, and each node's NSEC.
     public init(zone: Zone, key: SigningKey, keySigningKey: SigningKey? = nil, validity: SignatureValidity) throws(DNSSECError) {
         self.key = key
+        self.keyTag = key.keyTag
         let keySigningKey = keySigningKey ?? key
         self.keySigningKey = keySigningKey
         self.validity = validity
@@ -126,6 +129,9 @@ public final class ZoneSignatures: Sendable {
     /// Whether RRset `set` is signed.
     @inline(__always)
     public func isSigned(_ set: Int32) -> Bool { rrsetSignatures[Int(set)].count > 0 }
+
+    /// Whether node `node` has a compiled NSEC.
+    public func hasDenial(of node: Int32) -> Bool { nodeDenials[Int(node)].length > 0 }
 
     /// Node `node`'s NSEC record and its RRSIG record, pre-encoded (empty when it has none).
     public func denial(of node: Int32, _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {

@@ -37,8 +37,9 @@ struct Answer {
     var answerCount: UInt16 = 0
     var authorityCount: UInt16 = 0
     var additionalCount: UInt16 = 0
-    /// The zone's signatures, when the query has DO=1 and the zone is signed online.
-    var signing: ZoneSignatures? = nil
+    /// The zone's signatures, when the query has DO=1 and the zone is signed online. Not owned:
+    /// the engine holds them for as long as `respond` runs, so an answer costs no reference count.
+    unowned(unsafe) var signing: ZoneSignatures? = nil
     /// The query thread's cache of signatures made while answering.
     var cache: UnsafeMutablePointer<SignatureCache>? = nil
     /// RRSIG records the last `write` put after its RRset (0 or 1).
@@ -88,7 +89,7 @@ struct Answer {
                 // RFC 9824 §3.2: signed, a name that does not exist is answered as one that
                 // exists without the type, its NSEC marked NXNAME.
                 rcode = signing == nil ? .nxDomain : .noError
-                negative(.types([CompactDenial.nxname]), owner: owner)
+                negative(.nxname, owner: owner)
                 break chain
             case .delegation(let cut):
                 referral(cut)
@@ -125,6 +126,9 @@ struct Answer {
             addAdditional(for: set, requiredBelow: nil)
             return -1
         }
+        if let signing, !synthesized, query.qtype == .nsec || query.qtype == .rrsig, answerSignedMeta(n, node, signing, owner: owner) {
+            return -1
+        }
         if node.flags & Zone.Node.hasCNAME != 0 {
             let c = zone.rrset(at: n, .cname)
             let target = write(c, owner: owner, node: n, synthesized: synthesized)
@@ -132,15 +136,37 @@ struct Answer {
             answerCount += 1 + signaturesWritten
             return target
         }
-        if synthesized {
-            // The name at `owner` exists (the wildcard's types), without the type asked for.
-            var types: [UInt16] = []
-            for k in Int(node.rrsetStart)..<Int(node.rrsetStart + node.rrsetCount) { types.append(zone.rrsets[k].type.rawValue) }
-            negative(.types(types), owner: owner)
-        } else {
-            negative(.node(n), owner: owner)
-        }
+        negative(synthesized ? .wildcard(n) : .node(n), owner: owner)
         return -1
+    }
+
+    /// Signed, a name has the NSEC and RRSIG RRsets its NSEC lists (RFC 4035 §3.1): a query for
+    /// NSEC is answered with the name's NSEC and its RRSIG, one for RRSIG with every signature at
+    /// the name. False when the name has none to give (the answer goes on as NODATA); true when
+    /// written, or when they did not fit (TC).
+    mutating func answerSignedMeta(_ n: Int32, _ node: Zone.Node, _ signing: ZoneSignatures, owner: Int) -> Bool {
+        let mark = w.mark
+        if query.qtype == .nsec {
+            guard signing.hasDenial(of: n) else { return false }
+            if signing.denial(of: n, { writeRecords($0, type: .nsec, count: 2, owner: owner, node: n) >= 0 }) {
+                answerCount += 2
+            } else {
+                w.rollBack(to: mark)
+                truncated = true
+            }
+            return true
+        }
+        var count: UInt16 = 0
+        for k in Int(node.rrsetStart)..<Int(node.rrsetStart + node.rrsetCount) where signing.isSigned(Int32(k)) {
+            guard signing.signatures(of: Int32(k), { writeRecords($0, type: .rrsig, count: $1, owner: owner, node: n) >= 0 }) else {
+                w.rollBack(to: mark)
+                truncated = true
+                return true
+            }
+            count += 1
+        }
+        answerCount += count
+        return count > 0
     }
 
     /// RFC 6672 §3.3: the DNAME RRset, then a CNAME from the current name to its substitution.
@@ -176,13 +202,13 @@ struct Answer {
     /// A answer, RFC 8482); any other type, or no address of the family, is NODATA.
     mutating func answerService(_ index: Int, _ routing: RoutingContext, owner: Int, state: inout RoutingState) {
         let qtype = query.qtype
-        guard qtype == .a || qtype == .aaaa || qtype == .any else { negative(.types(serviceTypes(index, routing, without: qtype)), owner: owner); return }
+        guard qtype == .a || qtype == .aaaa || qtype == .any else { negative(.service(index), owner: owner); return }
         let ipv6 = qtype == .aaaa
         let routed = routing.services.routing.answer(
             service: index, ipv6: ipv6, client: client(resolver: routing.resolver), health: routing.health, state: &state)
         scope = routed.selection.scope
         service = Int32(index)
-        guard routed.selection.count > 0 else { negative(.types(serviceTypes(index, routing, without: qtype)), owner: owner); return }
+        guard routed.selection.count > 0 else { negative(.service(index), owner: owner); return }
         let mark = w.mark
         let before = answerCount
         let addresses = routing.services.routing.answerIPs
@@ -205,17 +231,22 @@ struct Answer {
             answerCount += 1
         }
         if signing != nil {
-            var rdatas: [[UInt8]] = []
-            for k in 0..<routed.selection.count {
-                let ip = addresses[Int(routed.selection.ids[k])]
-                var bytes: [UInt8] = []
-                let words: [UInt64] = ipv6 ? [ip.high, ip.low] : [ip.high & 0xFFFF_FFFF_0000_0000]
-                for word in words {
-                    for b in 0..<(ipv6 ? 8 : 4) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * b))) }
+            let base = UnsafeRawPointer(w.base)
+            let signed = writeDynamicSignature(owner: owner, type: ipv6 ? .aaaa : .a, ttl: routed.ttl) { key in
+                key.owner { Answer.copyLowercasedName(base, at: owner, into: $0) }
+                for k in 0..<routed.selection.count {
+                    let ip = addresses[Int(routed.selection.ids[k])]
+                    key.rdata(capacity: 16) { out in
+                        let words = ipv6 ? 2 : 1
+                        for word in 0..<words {
+                            let value = word == 0 ? ip.high : ip.low
+                            for b in 0..<(ipv6 ? 8 : 4) { out[word * 8 + b] = UInt8(truncatingIfNeeded: value >> UInt64(56 - 8 * b)) }
+                        }
+                        return ipv6 ? 16 : 4
+                    }
                 }
-                rdatas.append(bytes)
             }
-            guard writeDynamicSignature(owner: owner, name: lowercasedName(at: owner), type: ipv6 ? .aaaa : .a, ttl: routed.ttl, rdatas: rdatas) else {
+            guard signed else {
                 w.rollBack(to: mark)
                 truncated = true
                 answerCount = before
@@ -247,13 +278,16 @@ struct Answer {
                           sourcePrefixLength: Int(subnet.sourcePrefixLength))
     }
 
-    /// What proves a negative answer in a signed zone (RFC 9824 compact denial).
+    /// What proves a negative answer in a signed zone (RFC 9824 compact denial). No case holds
+    /// an array, so an unsigned answer builds nothing.
     enum Denial {
         /// The NSEC compiled at this node (NODATA at a name of the zone; no DS at a delegation).
         case node(Int32)
-        /// An NSEC made for the name at the answer's owner, listing these types (NXNAME for a
-        /// name that does not exist).
-        case types([UInt16])
+        /// An NSEC made for the name at the answer's owner: a name that does not exist (NXNAME),
+        /// a name this wildcard node covers (its types), a service name (its address types).
+        case nxname
+        case wildcard(Int32)
+        case service(Int)
     }
 
     /// NXDOMAIN or NODATA: the zone's SOA in authority with the negative TTL (RFC 2308 §3); signed,
@@ -272,7 +306,12 @@ struct Answer {
             return
         }
         let ttl = signing.negativeTTL
-        guard writeDynamicSignature(owner: apexOffset, name: zone.apex, type: .soa, ttl: soa.u32(at: 4), rdatas: ZoneSignatures.rdatas(soa, count: 1)) else {
+        let apex = zone.apex
+        let soaSigned = writeDynamicSignature(owner: apexOffset, type: .soa, ttl: soa.u32(at: 4)) { key in
+            apex.withUnsafeBytes { key.owner($0) }
+            key.rdata(UnsafeRawBufferPointer(rebasing: soa[10..<(10 + Int(soa.u16(at: 8)))]))
+        }
+        guard soaSigned else {
             w.rollBack(to: mark)
             truncated = true
             return
@@ -281,18 +320,17 @@ struct Answer {
         switch denial {
         case .node(let n):
             proved = signing.denial(of: n) { writeRecords($0, type: .nsec, count: 2, owner: owner, node: n) >= 0 }
-        case .types(let types):
-            let name = lowercasedName(at: owner)
-            if let nsec = CompactDenial.rdata(owner: name, types: types) {
-                let m = w.mark
-                if w.writePointer(to: owner), w.writeU16(RRType.nsec.rawValue), w.writeU16(RRClass.in.rawValue), w.writeU32(ttl),
-                   w.writeU16(UInt16(nsec.count)), nsec.withUnsafeBytes({ w.writeBytes($0) }),
-                   writeDynamicSignature(owner: owner, name: name, type: .nsec, ttl: ttl, rdatas: [nsec]) {
-                    proved = true
-                } else {
-                    w.rollBack(to: m)
-                }
+        case .nxname, .wildcard, .service:
+            var types: [UInt16]? = nil
+            switch denial {
+            case .wildcard(let n):
+                let node = zone.nodes[Int(n)]
+                types = (Int(node.rrsetStart)..<Int(node.rrsetStart + node.rrsetCount)).map { zone.rrsets[$0].type.rawValue }
+            case .service(let index):
+                if let routing { types = serviceTypes(index, routing, without: query.qtype) }
+            default: break  // NXNAME: the constant bitmap
             }
+            proved = writeSynthesizedNSEC(owner: owner, ttl: ttl, types: types)
         }
         guard proved else {
             w.rollBack(to: mark)
@@ -302,24 +340,42 @@ struct Answer {
         authorityCount += 4
     }
 
-    /// The lower-case wire name at `offset` in the response.
-    func lowercasedName(at offset: Int) -> [UInt8] {
-        var name = [UInt8](repeating: 0, count: DNSName.maxWireLength)
-        let length = name.withUnsafeMutableBytes { copyLowercasedName(at: offset, into: $0) }
-        return Array(name[0..<length])
+    /// The NSEC made for the name at `owner` (RFC 9824: next name `\000.` + the name, the bitmap of
+    /// `types` with RRSIG and NSEC, NXNAME's when nil) and its RRSIG; false, written nothing,
+    /// when they do not fit or the name is too long for a successor.
+    mutating func writeSynthesizedNSEC(owner: Int, ttl: UInt32, types: [UInt16]?) -> Bool {
+        let mark = w.mark
+        let base = UnsafeRawPointer(w.base)
+        return withUnsafeTemporaryAllocation(byteCount: DNSName.maxWireLength, alignment: 1) { name -> Bool in
+            let length = Answer.copyLowercasedName(base, at: owner, into: name)
+            guard length > 0, length + 2 <= DNSName.maxWireLength else { return false }
+            let bitmap = types.map { CompactDenial.typeBitmap($0 + [RRType.rrsig.rawValue, RRType.nsec.rawValue]) } ?? CompactDenial.nxnameBitmap
+            guard w.writePointer(to: owner), w.writeU16(RRType.nsec.rawValue), w.writeU16(RRClass.in.rawValue), w.writeU32(ttl),
+                  w.writeU16(UInt16(2 + length + bitmap.count)), w.writeU16(0x0100),
+                  w.writeBytes(UnsafeRawBufferPointer(rebasing: name[0..<length])), bitmap.withUnsafeBytes({ w.writeBytes($0) })
+            else { w.rollBack(to: mark); return false }
+            let rdata = UnsafeRawBufferPointer(start: base + (w.position - 2 - length - bitmap.count), count: 2 + length + bitmap.count)
+            let signed = writeDynamicSignature(owner: owner, type: .nsec, ttl: ttl) { key in
+                key.owner(UnsafeRawBufferPointer(rebasing: name[0..<length]))
+                key.rdata(rdata)
+            }
+            if !signed { w.rollBack(to: mark) }
+            return signed
+        }
     }
 
     /// An RRSIG record made (or found in the thread's cache) for an RRset that exists only in
-    /// answers, its owner a pointer to `owner` (whose lower-case wire name is `name`).
-    mutating func writeDynamicSignature(owner: Int, name: [UInt8], type: RRType, ttl: UInt32, rdatas: [[UInt8]]) -> Bool {
-        guard let signing, let cache,
-              let rdata = cache.pointee.rrsig(owner: name, type: type.rawValue, ttl: ttl, rdatas: rdatas, signatures: signing)
-        else { return false }
+    /// answers, its owner a pointer to `owner`; `build` gives the cache the RRset (its owner, then
+    /// each RDATA), reading nothing of `self`.
+    mutating func writeDynamicSignature(owner: Int, type: RRType, ttl: UInt32, build: (inout SignatureCache.Key) -> Void) -> Bool {
+        guard let signing, let cache else { return false }
         let mark = w.mark
-        guard w.writePointer(to: owner), w.writeU16(RRType.rrsig.rawValue), w.writeU16(RRClass.in.rawValue), w.writeU32(ttl),
-              w.writeU16(UInt16(rdata.count)), rdata.withUnsafeBytes({ w.writeBytes($0) })
-        else { w.rollBack(to: mark); return false }
-        return true
+        let written = cache.pointee.withSignature(type: type, ttl: ttl, signatures: signing, build: build) { rdata in
+            w.writePointer(to: owner) && w.writeU16(RRType.rrsig.rawValue) && w.writeU16(RRClass.in.rawValue) && w.writeU32(ttl)
+                && w.writeU16(UInt16(rdata.count)) && w.writeBytes(rdata)
+        }
+        if !written { w.rollBack(to: mark) }
+        return written
     }
 
     /// A referral (RFC 1034 §4.3.2 step 3b): not authoritative, the delegation's NS in authority and
@@ -391,18 +447,23 @@ struct Answer {
 
     /// Copies the (possibly compressed) name at `offset` in the response, lower-cased, into `name`.
     func copyLowercasedName(at offset: Int, into name: UnsafeMutableRawBufferPointer) -> Int {
+        Answer.copyLowercasedName(UnsafeRawPointer(w.base), at: offset, into: name)
+    }
+
+    /// `copyLowercasedName` over the message at `base` (names written by this answer only).
+    static func copyLowercasedName(_ base: UnsafeRawPointer, at offset: Int, into name: UnsafeMutableRawBufferPointer) -> Int {
         var o = offset
         var n = 0
         while true {
-            let len = Int(w.base.load(fromByteOffset: o, as: UInt8.self))
+            let len = Int(base.load(fromByteOffset: o, as: UInt8.self))
             if len & 0xC0 == 0xC0 {
-                o = (len & 0x3F) << 8 | Int(w.base.load(fromByteOffset: o + 1, as: UInt8.self))
+                o = (len & 0x3F) << 8 | Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
                 continue
             }
             guard n + len + 1 <= DNSName.maxWireLength else { return 0 }
             name[n] = UInt8(len)
             if len == 0 { return n + 1 }
-            for k in 1...len { name[n + k] = DNSName.lower(w.base.load(fromByteOffset: o + k, as: UInt8.self)) }
+            for k in 1...len { name[n + k] = DNSName.lower(base.load(fromByteOffset: o + k, as: UInt8.self)) }
             n += len + 1
             o += len + 1
         }
@@ -431,10 +492,19 @@ struct Answer {
         guard result >= 0 else { return -1 }
         let signatureOwner = owner >= 0 ? owner : start
         if info.type == .soa || synthesized {
-            let name = synthesized ? lowercasedName(at: owner) : Array(zone.name(of: node))
-            guard writeDynamicSignature(owner: signatureOwner, name: name, type: info.type, ttl: info.ttl,
-                                        rdatas: ZoneSignatures.rdatas(data, count: Int(info.count)))
-            else { w.rollBack(to: mark); return -1 }
+            let base = UnsafeRawPointer(w.base)
+            let nodeName = zone.name(of: node)
+            let count = Int(info.count)
+            let signed = writeDynamicSignature(owner: signatureOwner, type: info.type, ttl: info.ttl) { key in
+                if synthesized { key.owner { Answer.copyLowercasedName(base, at: owner, into: $0) } } else { key.owner(nodeName) }
+                var i = 0
+                for _ in 0..<count where i + 10 <= data.count {
+                    let length = Int(data.u16(at: i + 8))
+                    key.rdata(UnsafeRawBufferPointer(rebasing: data[(i + 10)..<(i + 10 + length)]))
+                    i += 10 + length
+                }
+            }
+            guard signed else { w.rollBack(to: mark); return -1 }
             signaturesWritten = 1
         } else if signing.isSigned(set) {
             guard signing.signatures(of: set, { writeRecords($0, type: .rrsig, count: $1, owner: signatureOwner, node: node) >= 0 }) else {

@@ -76,6 +76,7 @@ NAMES = [
     ("www", "AAAA", "data", "2001:db8::80"),
     ("www", "TXT", "data", "v=spf1"),
     ("www", "MX", "nodata", None),
+    ("www", "NSEC", "data", "\\000.www.example.com."),
     ("alias", "A", "data", "192.0.2.80"),
     ("chain", "AAAA", "data", "2001:db8::80"),
     ("x.old", "A", "data", "192.0.2.81"),
@@ -448,6 +449,19 @@ def compact_nxdomain(check, fx):
     check(bool(nsec) and list(nsec[0])[0].to_text().endswith("A TXT AAAA RRSIG NSEC"), f"NODATA: the name's own types:\n{r}")
 
 
+def meta_types(check, fx):
+    """RFC 4035 §3.1: a query for NSEC gets the name's NSEC, one for RRSIG its signatures."""
+    r = ask(fx.meridian.port, "www.example.com.", "NSEC")
+    nsec = of_type(r, "NSEC")
+    check(len(nsec) == 1 and list(nsec[0])[0].to_text().startswith("\\000.www.example.com. A TXT AAAA"), f"the NSEC:\n{r}")
+    check(any(rr.type_covered == dns.rdatatype.NSEC for rrset in of_type(r, "RRSIG") for rr in rrset), f"with its RRSIG:\n{r}")
+    r = ask(fx.meridian.port, "www.example.com.", "RRSIG")
+    covered = sorted(dns.rdatatype.to_text(rr.type_covered) for rrset in of_type(r, "RRSIG") for rr in rrset)
+    check(covered == ["A", "AAAA", "TXT"], f"RRSIG: every signature at the name: {covered}\n{r}")
+    r = ask(fx.meridian.port, "b.ent.example.com.", "RRSIG")
+    check(r.rcode() == dns.rcode.NOERROR and not r.answer and of_type(r, "NSEC", "authority"), f"an empty non-terminal: NODATA:\n{r}")
+
+
 def truncation(check, fx):
     unsigned = ask(fx.meridian.port, "big.example.com.", "TXT", do=False, payload=512)
     check(not (unsigned.flags & dns.flags.TC) and len(of_type(unsigned, "TXT")) == 1, f"DO=0: fits in 512:\n{unsigned}")
@@ -637,6 +651,7 @@ CASES = ([C("delv", f"{fqdn(l)} {t}", delv_case(l, t, k, w)) for l, t, k, w in N
             C("protocol", "AD never set, CD cleared, DO echoed", flags),
             C("protocol", "compact denial: NXNAME for a name that does not exist, the name's types for NODATA", compact_nxdomain),
             C("protocol", "a signed answer that does not fit sets TC and never drops a signature", truncation),
+            C("protocol", "NSEC and RRSIG queries answered with the name's NSEC and signatures", meta_types),
             C("protocol", "signatures due are made again while the server runs", resigned),
             C("protocol", "a KSK and a ZSK, a key published for a rollover, CDS and CDNSKEY", split_keys)]
          + [C("dnsviz", "dnsviz probe and grok: no errors, secure", dnsviz_case)])

@@ -1,6 +1,10 @@
 // querybench: the query path in one process, without NIO or sockets, for callgrind.
 //
-//   querybench CONFIG QUERIES REPETITIONS [--limit N]
+//   querybench CONFIG QUERIES REPETITIONS [--limit N] [--do]
+//
+// --do sets the DNSSEC OK bit of every query (adding an OPT record, payload 1232, to a text
+// file's queries), for the signed mixes: a zone with `dnssec:` is signed here as Deployment.load
+// signs it (its keys' DNSKEYs added, `ZoneSignatures` made).
 //
 // CONFIG is a meridian.yaml (its zones, and for routed names its geoip/datacenters/services), read
 // and loaded the way `Deployment.load` does: ServerConfiguration.load, ZoneFile.readValid → Zone →
@@ -20,6 +24,7 @@
 
 import CCallgrind
 import DNSAuth
+import DNSSEC
 import DNSWire
 import DNSZone
 import GeoIP
@@ -46,10 +51,11 @@ var positional: [String] = []
 /// mixes' rare categories (0.5 % of 10,000 is 50 queries), few enough that callgrind runs a pass
 /// in seconds.
 var limit = 10_000
+var dnssecOK = false
 do {
     var args = CommandLine.arguments.dropFirst()
     while let a = args.popFirst() {
-        if a == "--limit", let v = args.popFirst(), let n = Int(v), n > 0 { limit = n } else { positional.append(a) }
+        if a == "--limit", let v = args.popFirst(), let n = Int(v), n > 0 { limit = n } else if a == "--do" { dnssecOK = true } else { positional.append(a) }
     }
 }
 guard positional.count == 3, let repetitions = Int(positional[2]), repetitions >= 0 else {
@@ -69,10 +75,27 @@ do {
     fail("\(configPath): \(error)")
 }
 var zones: [Zone] = []
+var zoneSignatures: [DNSName: ZoneSignatures] = [:]
 for entry in config.zones {
     do {
-        let records = try ZoneFile.readValid(origin: entry.origin, path: entry.file)
-        zones.append(Zone(origin: entry.origin, records: records))
+        var records = try ZoneFile.readValid(origin: entry.origin, path: entry.file)
+        var keys: [SigningKey] = []
+        if let signing = entry.signing {
+            keys = try signing.keys.map { try KeyFile.read($0) }
+            let ttl = records.first { $0.type == .soa }?.ttl ?? 3600
+            for key in keys {
+                records.append(ZoneRecord(owner: entry.origin, type: .dnskey, ttl: ttl, rdata: key.dnskey.rdata,
+                                          location: SourceLocation(file: signing.keys[0], line: 1)))
+            }
+        }
+        let zone = Zone(origin: entry.origin, records: records)
+        zones.append(zone)
+        if let settings = entry.signing, let zsk = keys.first(where: { !$0.dnskey.isSecureEntryPoint }) ?? keys.first {
+            // A fixed window, so the signatures (and the responses' checksum) repeat from run to run.
+            zoneSignatures[entry.origin] = try ZoneSignatures(
+                zone: zone, key: zsk, keySigningKey: keys.first { $0.dnskey.isSecureEntryPoint } ?? zsk,
+                validity: SignatureValidity(inception: 1_796_000_000, expiration: 1_796_000_000 + UInt32(settings.validity.components.seconds)))
+        }
     } catch {
         fail("\(entry.file): \(error)")
     }
@@ -109,6 +132,7 @@ options.tsigKeys = TSIGKeyring(config.tsigKeys.compactMap { key in
 let fixedCookieSecret: [UInt8] = Array(0..<16)
 options.cookies = ServerCookies(secret: config.cookies.secret ?? fixedCookieSecret, previous: config.cookies.previousSecret)
 options.requireCookies = config.cookies.require
+options.signatures = zoneSignatures
 // health nil: every address up, as the server starts without checks.
 let engine = QueryEngine(zones: zoneSet, services: services, health: nil, options: options)
 
@@ -147,6 +171,17 @@ if queryPath.hasSuffix(".bin") {
         var message = Array(file[(i + 2)..<(i + 2 + length)])
         message[0] = UInt8(truncatingIfNeeded: spans.count >> 8)
         message[1] = UInt8(truncatingIfNeeded: spans.count)
+        if dnssecOK {
+            // The OPT record follows the one question: root name, TYPE, CLASS, then the TTL field
+            // whose third byte holds DO (RFC 6891 §6.1.3).
+            var q = 12
+            while q < message.count, message[q] != 0 { q += Int(message[q]) + 1 }
+            let opt = q + 1 + 4
+            guard opt + 9 <= message.count, message[opt] == 0, message[opt + 1] == 0, message[opt + 2] == 41 else {
+                fail("\(queryPath): record at byte \(i) has no OPT right after its question")
+            }
+            message[opt + 7] |= 0x80
+        }
         spans.append((wire.count, message.count))
         wire += message
         i += 2 + length
@@ -171,6 +206,11 @@ if queryPath.hasSuffix(".bin") {
         }
         message.append(0)
         message += [UInt8(qtype >> 8), UInt8(qtype & 0xFF), 0, 1]
+        if dnssecOK {
+            // ARCOUNT 1; OPT: root, TYPE 41, payload 1232, extended RCODE 0, version 0, DO, no options.
+            message[11] = 1
+            message += [0, 0, 41, 0x04, 0xD0, 0, 0, 0x80, 0, 0, 0]
+        }
         spans.append((wire.count, message.count))
         wire += message
     }
@@ -188,6 +228,8 @@ let client = IPAddress(ipv4: 0x7F00_0001)
 /// The server seeds each worker's routing state at random; a fixed seed makes the weighted
 /// choices, and so the instruction counts, repeat from run to run.
 var state = RoutingState(seed: 1)
+/// As each UDP worker does, one cache of signatures made while answering, kept across queries.
+var signatures = SignatureCache()
 var outcome = QueryOutcome()
 
 // The unmeasured first pass: FNV-1a (64-bit) over every response, and the RCODEs.
@@ -198,7 +240,7 @@ var answered = 0
 var rcodes = [Int](repeating: 0, count: 16)
 var authoritative = 0
 for query in queries {
-    let length = engine.respond(to: query, from: client, over: .udp, into: response, state: &state, outcome: &outcome)
+    let length = engine.respond(to: query, from: client, over: .udp, into: response, state: &state, signatures: &signatures, outcome: &outcome)
     guard length > 0 else { continue }
     answered += 1
     rcodes[Int(response[3] & 0x0F)] += 1
@@ -210,13 +252,14 @@ for query in queries {
 @inline(never)
 func measure(
     _ engine: QueryEngine, _ queries: [UnsafeRawBufferPointer], from client: IPAddress, into response: UnsafeMutableRawBufferPointer,
-    repetitions: Int, state: inout RoutingState, outcome: inout QueryOutcome
+    repetitions: Int, state: inout RoutingState, signatures: inout SignatureCache, outcome: inout QueryOutcome
 ) -> Int {
     var bytes = 0
     queries.withUnsafeBufferPointer { all in
         for _ in 0..<repetitions {
             for query in all {
-                bytes &+= engine.respond(to: query, from: client, over: .udp, into: response, state: &state, outcome: &outcome)
+                bytes &+= engine.respond(to: query, from: client, over: .udp, into: response, state: &state, signatures: &signatures,
+                                         outcome: &outcome)
             }
         }
     }
@@ -224,7 +267,7 @@ func measure(
 }
 
 ccallgrind_start()
-let measuredBytes = measure(engine, queries, from: client, into: response, repetitions: repetitions, state: &state, outcome: &outcome)
+let measuredBytes = measure(engine, queries, from: client, into: response, repetitions: repetitions, state: &state, signatures: &signatures, outcome: &outcome)
 ccallgrind_stop()
 
 let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"]
