@@ -138,7 +138,7 @@ let package = Package(
         // Fuzzing (docs/FUZZING.md): the targets' logic, shared with Tests/EndToEndTests/FuzzRegressionTests,
         // and one executable per target; scripts/fuzz builds them with -sanitize=fuzzer,address.
         .target(
-            name: "FuzzHarness", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "ZoneFile", "QueryEngine", "IPNet", "GeoIP", "HealthModel", "Routing", "ServerConfig", "Health", "ZoneTransfer", "FleetModel"],
+            name: "FuzzHarness", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "DNSSEC", "ZoneFile", "QueryEngine", "IPNet", "GeoIP", "HealthModel", "Routing", "ServerConfig", "Health", "ZoneTransfer", "FleetModel"],
             path: "Fuzz/Sources/FuzzHarness", swiftSettings: strict),
         .target(
             name: "FuzzHarnessTCP",

@@ -81,6 +81,17 @@ def query_seeds():
     return out
 
 
+
+def signed_query_seeds(rng):
+    """DO=1 queries to the signed engine (the fourth): signed answers, compact denial, NSEC and
+    RRSIG queries, DS at delegations, signatures made per query, TC in 512 bytes."""
+    signed_names = ["www.example.org.", "example.org.", "nope.example.org.", "child.example.org.", "a.child.example.org.",
+                    "geo.example.com.", "www.example.com.", "x.wild.malformed-rdata.example.", "edge.example.", "deep.a.b.example.com."]
+    for i, name in enumerate(signed_names):
+        for rdtype in ("A", "AAAA", "NSEC", "RRSIG", "DS", "DNSKEY", "MX", "TXT", "ANY", "SOA"):
+            m = dns.message.make_query(name, rdtype, use_edns=0, payload=512 if i % 2 else 1232, want_dnssec=True)
+            write("query", bytes([(i % 2) | (rng.randrange(8) << 1) | (3 << 4) | (rng.randrange(4) << 6)]) + m.to_wire())
+
 def main():
     rng = random.Random(20261201)
     queries = query_seeds()
@@ -127,6 +138,7 @@ def main():
     write("zone", bytes([7, 0x02, 0x01, 0x02, 0xFF, 0x00, 0x01, 2]))             # a.b.fz. TYPE255? (meta: dropped)
     transfer_seeds()
     fleet_seeds()
+    signed_query_seeds(random.Random(20261202))
 
 
 def transfer_seeds():

@@ -5,28 +5,67 @@ public import DNSWire
 /// SOA (its serial moves with health). One per query thread, never shared, so a hit takes no lock:
 /// a routed answer costs a signature once per distinct RRset per thread, not once per query.
 /// Keyed by the exact RRset (owner, type, TTL, RDATA) and the zone's key and validity window, so
-/// a re-signed zone never gets an old signature. A hit allocates nothing: the key is built in a
-/// buffer the cache keeps, hashed in bulk (SipHash, seeded per process, so names a stranger
-/// picks cannot be made to collide), and compared with the entry's.
+/// a re-signed zone never gets an old signature.
+///
+/// A hit allocates nothing and counts no reference: the key is built in a buffer the cache owns,
+/// hashed in bulk (SipHash, seeded per process, so names a stranger picks cannot be made to
+/// collide), found by open addressing and compared with the entry's bytes. Keys and signatures
+/// live in one byte arena; the cache is emptied when the arena or the entry table is full.
 public struct SignatureCache {
     /// Entries kept before the cache is emptied and starts again: enough for every distinct routed
     /// answer of a large deployment (services × data-center combinations × TTLs), bounded so that
-    /// a flood of random names (each NXDOMAIN its own NSEC) costs at most this many entries of
-    /// about 250 bytes each (~12 MB per thread).
+    /// a flood of random names (each NXDOMAIN its own NSEC) costs at most this many entries.
     public static let capacity = 50_000
     /// Hash slots: a power of two over twice the capacity, so probes stay short.
     static let slotCount = 1 << 17
+    /// The arena holding every entry's key and signature: 50,000 entries of about 250 bytes
+    /// (routed answers and NSECs) fit; one of a large wildcard RRset takes more, and a full arena
+    /// empties the cache like a full table does.
+    static let arenaSize = 16 << 20
+    /// The largest key built: a whole TCP message's worth of RDATA.
+    static let keyCapacity = 70_000
+
+    /// One entry: its hash, and where its key and its RRSIG RDATA are in the arena.
+    struct Entry {
+        var hash: Int
+        var key: Int
+        var keyLength: Int
+        var value: Int
+        var valueLength: Int
+    }
+
+    /// The counters, behind a pointer (no exclusivity check per access).
+    struct Counts {
+        var entries = 0
+        var arenaUsed = 0
+        var signed = 0
+    }
 
     final class Storage {
-        /// The key being built.
-        var key: [UInt8] = []
-        var slots = [Int32](repeating: -1, count: SignatureCache.slotCount)
-        var hashes: [Int] = []
-        var keys: [[UInt8]] = []
-        var values: [[UInt8]] = []
-        var signed = 0
+        let keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: SignatureCache.keyCapacity, alignment: 8)
+        let slots = UnsafeMutablePointer<Int32>.allocate(capacity: SignatureCache.slotCount)
+        let entries = UnsafeMutablePointer<Entry>.allocate(capacity: SignatureCache.capacity)
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: SignatureCache.arenaSize, alignment: 8)
+        let counts = UnsafeMutablePointer<Counts>.allocate(capacity: 1)
 
-        init() { key.reserveCapacity(4096) }
+        init() {
+            slots.initialize(repeating: -1, count: SignatureCache.slotCount)
+            counts.initialize(to: Counts())
+        }
+
+        func clear() {
+            slots.update(repeating: -1, count: SignatureCache.slotCount)
+            counts.pointee.entries = 0
+            counts.pointee.arenaUsed = 0
+        }
+
+        deinit {
+            keyBuffer.deallocate()
+            slots.deallocate()
+            entries.deallocate()
+            arena.deallocate()
+            counts.deallocate()
+        }
     }
 
     var storage: Storage? = nil
@@ -34,44 +73,55 @@ public struct SignatureCache {
     public init() {}
 
     /// Signatures made (misses) since the cache was made, and entries held.
-    public var misses: Int { storage?.signed ?? 0 }
-    public var count: Int { storage?.keys.count ?? 0 }
+    public var misses: Int { storage?.counts.pointee.signed ?? 0 }
+    public var count: Int { storage?.counts.pointee.entries ?? 0 }
 
-    /// An RRset's identity as the cache keys it: built by the caller into the cache's buffer.
+    /// An RRset's identity as the cache keys it, built by the caller into the cache's buffer.
     public struct Key {
-        var bytes: [UInt8]
+        let base: UnsafeMutableRawPointer
+        var count: Int
+        /// Set when the RRset was larger than the buffer: it is then not signed.
+        var overflow = false
+
+        /// Room for `n` more bytes, or nil (and `overflow`).
+        mutating func room(_ n: Int) -> UnsafeMutableRawBufferPointer? {
+            guard !overflow, count + n <= SignatureCache.keyCapacity else { overflow = true; return nil }
+            return UnsafeMutableRawBufferPointer(start: base + count, count: n)
+        }
 
         /// The owner: its lower-case wire name, written by `fill` into at most 255 bytes, which
         /// returns the name's length.
         public mutating func owner(_ fill: (UnsafeMutableRawBufferPointer) -> Int) {
-            let start = bytes.count
-            bytes.append(contentsOf: repeatElement(0, count: DNSName.maxWireLength))
-            let length = bytes.withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
-            bytes.removeLast(DNSName.maxWireLength - max(0, min(length, DNSName.maxWireLength)))
+            guard let out = room(DNSName.maxWireLength) else { return }
+            count += max(0, min(fill(out), DNSName.maxWireLength))
         }
 
         /// The owner, already a lower-case wire name.
         public mutating func owner(_ name: UnsafeRawBufferPointer) {
-            bytes.append(contentsOf: name)
+            guard let out = room(name.count) else { return }
+            out.copyMemory(from: name)
+            count += name.count
         }
 
         /// One record's RDATA.
         public mutating func rdata(_ rdata: UnsafeRawBufferPointer) {
-            bytes.append(UInt8(truncatingIfNeeded: rdata.count >> 8))
-            bytes.append(UInt8(truncatingIfNeeded: rdata.count))
-            bytes.append(contentsOf: rdata)
+            guard let out = room(2 + rdata.count) else { return }
+            out[0] = UInt8(truncatingIfNeeded: rdata.count >> 8)
+            out[1] = UInt8(truncatingIfNeeded: rdata.count)
+            UnsafeMutableRawBufferPointer(rebasing: out[2...]).copyMemory(from: rdata)
+            count += 2 + rdata.count
         }
 
         /// One record's RDATA, written by `fill` into at most `capacity` bytes, which returns its length.
         public mutating func rdata(capacity: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int) {
-            let start = bytes.count
-            bytes.append(contentsOf: repeatElement(0, count: 2 + capacity))
-            let length = bytes.withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[(start + 2)...])) }
-            let kept = max(0, min(length, capacity))
-            bytes[start] = UInt8(truncatingIfNeeded: kept >> 8)
-            bytes[start + 1] = UInt8(truncatingIfNeeded: kept)
-            bytes.removeLast(capacity - kept)
+            guard let out = room(2 + capacity) else { return }
+            let length = max(0, min(fill(UnsafeMutableRawBufferPointer(rebasing: out[2...])), capacity))
+            out[0] = UInt8(truncatingIfNeeded: length >> 8)
+            out[1] = UInt8(truncatingIfNeeded: length)
+            count += 2 + length
         }
+
+        var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
     }
 
     /// Hands `body` the RRSIG RDATA of the RRset of `type` and `ttl` that `build` describes (owner
@@ -82,45 +132,49 @@ public struct SignatureCache {
     ) -> Bool {
         if storage == nil { storage = Storage() }
         guard let storage else { return false }
-        var key = Key(bytes: [])
-        swap(&key.bytes, &storage.key)
-        key.bytes.removeAll(keepingCapacity: true)
-        let tag = signatures.keyTag, expiration = signatures.validity.expiration
-        for v in [UInt32(tag), expiration, UInt32(type.rawValue), ttl] {
-            key.bytes += [UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
-        }
+        var key = Key(base: storage.keyBuffer, count: 16)
+        let header = UnsafeMutableRawBufferPointer(start: storage.keyBuffer, count: 16)
+        header.storeBytes(of: UInt32(signatures.keyTag).bigEndian, toByteOffset: 0, as: UInt32.self)
+        header.storeBytes(of: signatures.validity.expiration.bigEndian, toByteOffset: 4, as: UInt32.self)
+        header.storeBytes(of: UInt32(type.rawValue).bigEndian, toByteOffset: 8, as: UInt32.self)
+        header.storeBytes(of: ttl.bigEndian, toByteOffset: 12, as: UInt32.self)
         build(&key)
-        defer { swap(&key.bytes, &storage.key) }
+        guard !key.overflow else { return false }
+        let bytes = key.bytes
         var hasher = Hasher()
-        key.bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(bytes: bytes)
         let hash = hasher.finalize()
         let mask = Self.slotCount - 1
         var slot = hash & mask
+        let arena = storage.arena
         while storage.slots[slot] >= 0 {
-            let i = Int(storage.slots[slot])
-            if storage.hashes[i] == hash, storage.keys[i] == key.bytes {
-                return storage.values[i].withUnsafeBytes(body)
+            let e = storage.entries[Int(storage.slots[slot])]
+            if e.hash == hash, e.keyLength == bytes.count, memcmp(arena + e.key, bytes.baseAddress!, bytes.count) == 0 {
+                return body(UnsafeRawBufferPointer(start: arena + e.value, count: e.valueLength))
             }
             slot = (slot + 1) & mask
         }
-        guard let rrsig = Self.sign(key.bytes, type: type, ttl: ttl, signatures: signatures) else { return false }
-        if storage.keys.count >= Self.capacity {
-            for k in storage.slots.indices { storage.slots[k] = -1 }
-            storage.hashes.removeAll(keepingCapacity: true)
-            storage.keys.removeAll(keepingCapacity: true)
-            storage.values.removeAll(keepingCapacity: true)
+        guard let rrsig = Self.sign(bytes, type: type, ttl: ttl, signatures: signatures) else { return false }
+        let counts = storage.counts
+        let needed = bytes.count + rrsig.count
+        if counts.pointee.entries >= Self.capacity || counts.pointee.arenaUsed + needed > Self.arenaSize {
+            storage.clear()
             slot = hash & mask
+            guard needed <= Self.arenaSize else { return rrsig.withUnsafeBytes(body) }
         }
-        storage.slots[slot] = Int32(storage.keys.count)
-        storage.hashes.append(hash)
-        storage.keys.append(key.bytes)
-        storage.values.append(rrsig)
-        storage.signed += 1
-        return rrsig.withUnsafeBytes(body)
+        let at = counts.pointee.arenaUsed
+        (arena + at).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        rrsig.withUnsafeBytes { (arena + at + bytes.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        storage.entries[counts.pointee.entries] = Entry(hash: hash, key: at, keyLength: bytes.count, value: at + bytes.count, valueLength: rrsig.count)
+        storage.slots[slot] = Int32(counts.pointee.entries)
+        counts.pointee.entries += 1
+        counts.pointee.arenaUsed += (needed + 7) & ~7
+        counts.pointee.signed += 1
+        return body(UnsafeRawBufferPointer(start: arena + at + bytes.count, count: rrsig.count))
     }
 
     /// The RRSIG RDATA of the RRset a key describes: the owner and RDATAs read back from it.
-    static func sign(_ key: [UInt8], type: RRType, ttl: UInt32, signatures: ZoneSignatures) -> [UInt8]? {
+    static func sign(_ key: UnsafeRawBufferPointer, type: RRType, ttl: UInt32, signatures: ZoneSignatures) -> [UInt8]? {
         var i = 16
         while i < key.count, key[i] != 0 { i += Int(key[i]) + 1 }
         guard i < key.count, let owner = try? DNSName(wire: Array(key[16...i])) else { return nil }
@@ -136,3 +190,7 @@ public struct SignatureCache {
                                      inception: signatures.validity.inception, expiration: signatures.validity.expiration).rdata
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

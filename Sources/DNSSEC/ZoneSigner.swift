@@ -1,5 +1,6 @@
 public import DNSWire
 public import DNSZone
+import Foundation
 
 /// When signatures are valid: from `inception` to `expiration`, seconds since 1970.
 public struct SignatureValidity: Sendable, Equatable {
@@ -50,49 +51,95 @@ public final class ZoneSignatures: Sendable {
         let keySigningKey = keySigningKey ?? key
         self.keySigningKey = keySigningKey
         self.validity = validity
-        var records: [UInt8] = []
-        var signatures = [(offset: Int32, length: Int32, count: Int32)](repeating: (0, 0, 0), count: zone.rrsets.count)
-        var denials = [(offset: Int32, length: Int32)](repeating: (0, 0), count: zone.nodes.count)
         let negative = zone.negativeSOA
         let negativeTTL: UInt32 = zone.negativeSOALength >= 10 ? negative.load(fromByteOffset: 4, as: UInt32.self).bigEndian : 0
         self.negativeTTL = negativeTTL
+        // The nodes are signed in chunks spread over the cores, each into its own buffer, then the
+        // buffers are joined in node order (so the result is the same however it was split).
+        let nodeCount = zone.nodes.count
+        let chunkCount = max(1, min(ProcessInfo.processInfo.activeProcessorCount * Self.chunksPerCore, nodeCount / Self.nodesPerChunk))
+        let chunks = UnsafeMutableBufferPointer<SignedChunk>.allocate(capacity: chunkCount)
+        chunks.initialize(repeating: SignedChunk())
+        defer { chunks.deinitialize(); chunks.deallocate() }
+        nonisolated(unsafe) let results = chunks
+        let zsk = key, ksk = keySigningKey
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
+            let range = (nodeCount * c / chunkCount)..<(nodeCount * (c + 1) / chunkCount)
+            results[c] = Self.sign(zone, nodes: range, zsk: zsk, ksk: ksk, validity: validity, negativeTTL: negativeTTL)
+        }
+        var records: [UInt8] = []
+        records.reserveCapacity(chunks.reduce(0) { $0 + $1.records.count })
+        var signatures = [(offset: Int32, length: Int32, count: Int32)](repeating: (0, 0, 0), count: zone.rrsets.count)
+        var denials = [(offset: Int32, length: Int32)](repeating: (0, 0), count: nodeCount)
+        for chunk in chunks {
+            if let error = chunk.error { throw error }
+            let base = Int32(records.count)
+            records += chunk.records
+            for (set, offset, length) in chunk.signatures { signatures[set] = (base + offset, length, 1) }
+            for (node, offset, length) in chunk.denials { denials[node] = (base + offset, length) }
+        }
+        rrsetSignatures = signatures
+        nodeDenials = denials
+        self.records = records
+    }
+
+    /// How finely the nodes are split: a few chunks per core so that a core that finishes early
+    /// takes another, none smaller than this many nodes (a signature is tens of microseconds, so a
+    /// chunk is milliseconds of work, far above what handing it out costs).
+    static let chunksPerCore = 4
+    static let nodesPerChunk = 256
+
+    /// What one chunk of nodes signed: its records and where each RRset's and node's are in them.
+    struct SignedChunk {
+        var records: [UInt8] = []
+        var signatures: [(set: Int, offset: Int32, length: Int32)] = []
+        var denials: [(node: Int, offset: Int32, length: Int32)] = []
+        var error: DNSSECError? = nil
+    }
+
+    /// Signs the authoritative RRsets and the NSEC of the nodes in `nodes`.
+    static func sign(_ zone: Zone, nodes: Range<Int>, zsk: SigningKey, ksk: SigningKey, validity: SignatureValidity,
+                     negativeTTL: UInt32) -> SignedChunk {
+        var chunk = SignedChunk()
         func append(_ type: RRType, ttl: UInt32, _ rdata: [UInt8]) {
-            records += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xFF), 0, 1,
-                        UInt8(ttl >> 24), UInt8(ttl >> 16 & 0xFF), UInt8(ttl >> 8 & 0xFF), UInt8(ttl & 0xFF),
-                        UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)]
-            records += rdata
+            chunk.records += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xFF), 0, 1,
+                              UInt8(ttl >> 24), UInt8(ttl >> 16 & 0xFF), UInt8(ttl >> 8 & 0xFF), UInt8(ttl & 0xFF),
+                              UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)]
+            chunk.records += rdata
         }
         func sign(_ owner: DNSName, _ type: RRType, ttl: UInt32, _ rdatas: [[UInt8]], by signer: SigningKey) throws(DNSSECError) {
             let sig = try RRSetSigner.sign(owner: owner, type: type, ttl: ttl, rdatas: rdatas, key: signer,
                                            inception: validity.inception, expiration: validity.expiration)
             append(.rrsig, ttl: ttl, sig.rdata)
         }
-        for n in 0..<zone.nodes.count {
-            let node = zone.nodes[n]
-            let occluder = node.occluder
-            guard occluder < 0 || occluder == Int32(n) else { continue }  // below a cut or a DNAME
-            let atCut = occluder == Int32(n)
-            let nameBytes = Array(zone.name(of: Int32(n)))
-            let owner = try Self.name(nameBytes)
-            var types: [UInt16] = []
-            for s in Int(node.rrsetStart)..<Int(node.rrsetStart + node.rrsetCount) {
-                let set = zone.rrsets[s]
-                types.append(set.type.rawValue)
-                guard !atCut || set.type == .ds, set.type != .soa else { continue }
-                let start = records.count
-                let keyset = n == 0 && [RRType.dnskey, .cds, .cdnskey].contains(set.type)
-                try sign(owner, set.type, ttl: set.ttl, Self.rdatas(zone.bytes(of: Int32(s)), count: Int(set.count)), by: keyset ? keySigningKey : key)
-                signatures[s] = (Int32(start), Int32(records.count - start), 1)
+        do throws(DNSSECError) {
+            for n in nodes {
+                let node = zone.nodes[n]
+                let occluder = node.occluder
+                guard occluder < 0 || occluder == Int32(n) else { continue }  // below a cut or a DNAME
+                let atCut = occluder == Int32(n)
+                let nameBytes = Array(zone.name(of: Int32(n)))
+                let owner = try Self.name(nameBytes)
+                var types: [UInt16] = []
+                for s in Int(node.rrsetStart)..<Int(node.rrsetStart + node.rrsetCount) {
+                    let set = zone.rrsets[s]
+                    types.append(set.type.rawValue)
+                    guard !atCut || set.type == .ds, set.type != .soa else { continue }
+                    let start = chunk.records.count
+                    let keyset = n == 0 && [RRType.dnskey, .cds, .cdnskey].contains(set.type)
+                    try sign(owner, set.type, ttl: set.ttl, Self.rdatas(zone.bytes(of: Int32(s)), count: Int(set.count)), by: keyset ? ksk : zsk)
+                    chunk.signatures.append((s, Int32(start), Int32(chunk.records.count - start)))
+                }
+                guard let nsec = CompactDenial.rdata(owner: nameBytes, types: types) else { continue }
+                let start = chunk.records.count
+                append(.nsec, ttl: negativeTTL, nsec)
+                try sign(owner, .nsec, ttl: negativeTTL, [nsec], by: zsk)
+                chunk.denials.append((n, Int32(start), Int32(chunk.records.count - start)))
             }
-            guard let nsec = CompactDenial.rdata(owner: nameBytes, types: types) else { continue }
-            let start = records.count
-            append(.nsec, ttl: negativeTTL, nsec)
-            try sign(owner, .nsec, ttl: negativeTTL, [nsec], by: key)
-            denials[n] = (Int32(start), Int32(records.count - start))
+        } catch {
+            chunk.error = error
         }
-        rrsetSignatures = signatures
-        nodeDenials = denials
-        self.records = records
+        return chunk
     }
 
     static func name(_ wire: [UInt8]) throws(DNSSECError) -> DNSName {

@@ -44,6 +44,10 @@ struct Answer {
     var cache: UnsafeMutablePointer<SignatureCache>? = nil
     /// RRSIG records the last `write` put after its RRset (0 or 1).
     var signaturesWritten: UInt16 = 0
+    /// The lower-case wire name being answered (the QNAME, or the CNAME or DNAME target followed
+    /// to), whose owner in the response is the `owner` the answer steps are given: what a
+    /// signature made per query is keyed by, without reading the name back out of the response.
+    var currentName = UnsafeRawBufferPointer(start: nil, count: 0)
 
     init(zone: Zone, query: ParsedQuery, packet: UnsafeRawBufferPointer, response: UnsafeMutableRawBufferPointer,
          limit: Int, opt: ResponseOPT, extras: OPTExtras, scratch: UnsafeMutableRawBufferPointer) {
@@ -68,6 +72,7 @@ struct Answer {
         var steps = 0
         chain: while true {
             let current = UnsafeRawBufferPointer(rebasing: name[0..<length])
+            currentName = current
             if let routing {
                 let service = routing.services.names.find(current.baseAddress!, length)
                 if service >= 0 {
@@ -231,9 +236,9 @@ struct Answer {
             answerCount += 1
         }
         if signing != nil {
-            let base = UnsafeRawPointer(w.base)
+            let ownerName = currentName
             let signed = writeDynamicSignature(owner: owner, type: ipv6 ? .aaaa : .a, ttl: routed.ttl) { key in
-                key.owner { Answer.copyLowercasedName(base, at: owner, into: $0) }
+                key.owner(ownerName)
                 for k in 0..<routed.selection.count {
                     let ip = addresses[Int(routed.selection.ids[k])]
                     key.rdata(capacity: 16) { out in
@@ -346,17 +351,18 @@ struct Answer {
     mutating func writeSynthesizedNSEC(owner: Int, ttl: UInt32, types: [UInt16]?) -> Bool {
         let mark = w.mark
         let base = UnsafeRawPointer(w.base)
-        return withUnsafeTemporaryAllocation(byteCount: DNSName.maxWireLength, alignment: 1) { name -> Bool in
-            let length = Answer.copyLowercasedName(base, at: owner, into: name)
+        let name = currentName
+        let length = name.count
+        do {
             guard length > 0, length + 2 <= DNSName.maxWireLength else { return false }
             let bitmap = types.map { CompactDenial.typeBitmap($0 + [RRType.rrsig.rawValue, RRType.nsec.rawValue]) } ?? CompactDenial.nxnameBitmap
             guard w.writePointer(to: owner), w.writeU16(RRType.nsec.rawValue), w.writeU16(RRClass.in.rawValue), w.writeU32(ttl),
                   w.writeU16(UInt16(2 + length + bitmap.count)), w.writeU16(0x0100),
-                  w.writeBytes(UnsafeRawBufferPointer(rebasing: name[0..<length])), bitmap.withUnsafeBytes({ w.writeBytes($0) })
+                  w.writeBytes(name), bitmap.withUnsafeBytes({ w.writeBytes($0) })
             else { w.rollBack(to: mark); return false }
             let rdata = UnsafeRawBufferPointer(start: base + (w.position - 2 - length - bitmap.count), count: 2 + length + bitmap.count)
             let signed = writeDynamicSignature(owner: owner, type: .nsec, ttl: ttl) { key in
-                key.owner(UnsafeRawBufferPointer(rebasing: name[0..<length]))
+                key.owner(name)
                 key.rdata(rdata)
             }
             if !signed { w.rollBack(to: mark) }
@@ -492,11 +498,10 @@ struct Answer {
         guard result >= 0 else { return -1 }
         let signatureOwner = owner >= 0 ? owner : start
         if info.type == .soa || synthesized {
-            let base = UnsafeRawPointer(w.base)
-            let nodeName = zone.name(of: node)
+            let ownerName = synthesized ? currentName : zone.name(of: node)
             let count = Int(info.count)
             let signed = writeDynamicSignature(owner: signatureOwner, type: info.type, ttl: info.ttl) { key in
-                if synthesized { key.owner { Answer.copyLowercasedName(base, at: owner, into: $0) } } else { key.owner(nodeName) }
+                key.owner(ownerName)
                 var i = 0
                 for _ in 0..<count where i + 10 <= data.count {
                     let length = Int(data.u16(at: i + 8))

@@ -1,5 +1,6 @@
 import Health
 public import DNSAuth
+import DNSSEC
 import DNSWire
 import DNSZone
 import Foundation
@@ -84,10 +85,32 @@ public enum FuzzFixture {
                                   since: Array(repeating: 0, count: count), reasons: Array(repeating: "fuzz", count: count))
         let half = HealthSnapshot(states: (0..<count).map { $0 % 2 == 0 ? .down : .up }, changing: (0..<count).map { $0 % 3 == 0 },
                                   since: Array(repeating: 0, count: count), reasons: Array(repeating: "fuzz", count: count))
+        // The same zones signed online (each with its DNSKEY, RFC 8080's Ed25519 key, so every
+        // signature is the same from run to run), for DO=1 queries: signed answers, compact
+        // denial, per-query signatures, TC with signatures.
+        var signedZones: [Zone] = []
+        var signed = options
+        for entry in config.zones {
+            do {
+                let key = try KeyFile.parse(key: "\(entry.origin) IN DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=",
+                                            private: "Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\nPrivateKey: ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI=\n")
+                var records = try ZoneFile.readValid(origin: entry.origin, path: entry.file)
+                records.append(ZoneRecord(owner: entry.origin, type: .dnskey, ttl: 3600, rdata: key.dnskey.rdata,
+                                          location: SourceLocation(file: "fuzz", line: 1)))
+                let zone = Zone(origin: entry.origin, records: records)
+                signedZones.append(zone)
+                signed.signatures[entry.origin] = try ZoneSignatures(zone: zone, key: key,
+                                                                     validity: SignatureValidity(inception: 1_796_000_000, expiration: 1_797_000_000))
+            } catch {
+                fatalError("fuzz fixture signed zone \(entry.file): \(error)")
+            }
+        }
+        let signedSet = ZoneSet(zones: signedZones)
         return [
             QueryEngine(zones: zoneSet, services: services, health: nil, options: options),
             QueryEngine(zones: zoneSet, services: services, health: routing.health(down), options: options),
             QueryEngine(zones: zoneSet, services: services, health: routing.health(half), options: strict),
+            QueryEngine(zones: signedSet, services: ServiceSet(routing: routing, zones: signedSet), health: routing.health(half), options: signed),
         ]
     }
 }
