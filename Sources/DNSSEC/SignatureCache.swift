@@ -89,13 +89,6 @@ public struct SignatureCache {
             return UnsafeMutableRawBufferPointer(start: base + count, count: n)
         }
 
-        /// The owner: its lower-case wire name, written by `fill` into at most 255 bytes, which
-        /// returns the name's length.
-        public mutating func owner(_ fill: (UnsafeMutableRawBufferPointer) -> Int) {
-            guard let out = room(DNSName.maxWireLength) else { return }
-            count += max(0, min(fill(out), DNSName.maxWireLength))
-        }
-
         /// The owner, already a lower-case wire name.
         public mutating func owner(_ name: UnsafeRawBufferPointer) {
             guard let out = room(name.count) else { return }

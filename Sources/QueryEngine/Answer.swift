@@ -453,11 +453,7 @@ struct Answer {
 
     /// Copies the (possibly compressed) name at `offset` in the response, lower-cased, into `name`.
     func copyLowercasedName(at offset: Int, into name: UnsafeMutableRawBufferPointer) -> Int {
-        Answer.copyLowercasedName(UnsafeRawPointer(w.base), at: offset, into: name)
-    }
-
-    /// `copyLowercasedName` over the message at `base` (names written by this answer only).
-    static func copyLowercasedName(_ base: UnsafeRawPointer, at offset: Int, into name: UnsafeMutableRawBufferPointer) -> Int {
+        let base = UnsafeRawPointer(w.base)
         var o = offset
         var n = 0
         while true {
