@@ -140,7 +140,7 @@ public struct Deployment: Sendable {
                         owners[r.owner] = r.location
                     }
                 }
-                let zone = Zone(origin: entry.origin, records: records)
+                let zone = Zone(origin: entry.origin, records: records, notes: SignatureExpiry.warnings(records, now: Int64(Date().timeIntervalSince1970)))
                 do throws(DeploymentError) {
                     notices += try ZoneVersion.check(
                         entry: entry, records: records, zone: zone, previous: previous?.zones.first { $0.entry.origin == entry.origin }?.zone)
@@ -170,6 +170,11 @@ public struct Deployment: Sendable {
                 problems.append(DeploymentError(.serviceNameOutsideZones, "\(where_): the name lies outside every zone served"))
             }
             for (_, zone) in zones where service.name.isSubdomain(of: zone.origin) {
+                if zone.presigned != nil {
+                    problems.append(DeploymentError(.serviceNameInPresignedZone,
+                        "\(where_): zone \(zone.origin) is signed elsewhere (its file holds RRSIG records) and its routed answers could not be signed: sign the zone online (zones[].dnssec) or serve the name from an unsigned zone"))
+                    continue
+                }
                 var name = DNSName?.some(service.name.lowercased())
                 while let n = name, n.wire.count > zone.apex.count {
                     let node = zone.node(n.wire, n.wire.count)
@@ -365,6 +370,9 @@ public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertib
         case serviceNameOutsideZones
         /// A service name is at or below a delegation.
         case serviceNameBelowDelegation
+        /// A service name is in a zone signed elsewhere, whose keys Meridian does not hold to
+        /// sign the routed answers.
+        case serviceNameInPresignedZone
         /// A generated catalog zone's records cannot be made (a member name too long under it).
         case catalog
         /// A zone's new SOA serial is not newer than the one served (RFC 1982), under `serial-policy: keep`.

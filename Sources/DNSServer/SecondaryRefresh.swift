@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DNSAuth
+import DNSSEC
 import DNSWire
 import DNSZone
 import Foundation
@@ -204,7 +205,7 @@ struct SecondaryRefresh: Sendable {
         } catch {
             throw .invalid("the zone received does not validate: \(error.errors.prefix(5).map(\.description).joined(separator: "; "))")
         }
-        let zone = Zone(origin: entry.origin, records: read)
+        let zone = Zone(origin: entry.origin, records: read, notes: SignatureExpiry.warnings(read, now: Int64(Date().timeIntervalSince1970)))
         guard zone.serial == serial else { throw .invalid("the zone compiled has serial \(zone.serial.map(String.init) ?? "-"), not \(serial)") }
         guard rename(temporary, entry.file) == 0 else { throw .io("cannot rename \(temporary) to \(entry.file): errno \(errno)") }
         return .transferred(primary: primary, zone: zone, kind: kind, records: read.count)

@@ -70,21 +70,25 @@ public final class Zone: @unchecked Sendable {
     /// Records that are loaded but never served: data at or below a delegation that is neither the
     /// parent side of the cut (NS, DS, NSEC, RRSIG) nor glue (an address at an NS target), which is
     /// not the zone's authoritative data (Knot and NSD load such zones and never answer with it
-    /// either), and data below a DNAME. In record order.
+    /// either), and data below a DNAME. In record order, after the `notes` the zone was compiled with.
     public let warnings: [ZoneWarning]
     /// The NSEC3 RRs and the RRSIGs that cover them, kept out of the name table but part of the
     /// zone (a transfer carries them): `hashedRecordCount` records, each its owner's uncompressed
     /// wire name, then TYPE CLASS TTL RDLENGTH RDATA, in record order.
     public let hashedRecords: [UInt8]
     public let hashedRecordCount: Int
+    /// The RRSIGs and NSEC or NSEC3 chain of a zone signed elsewhere, indexed for DO=1 answers;
+    /// nil when the zone file has no RRSIG record.
+    public let presigned: PresignedIndex?
 
     /// Compiles validated records (see ZoneFile for validation) into a zone snapshot. Records with
     /// the same owner, type and RDATA are kept once; an RRset takes the TTL of its first record.
     ///
     /// NSEC3 RRs and the RRSIGs that cover them are counted but kept out of the name table: they are
     /// not ordinary data at their hashed owner names, which answer as if the NSEC3 did not exist
-    /// (RFC 5155 §7.2.8), as in Knot's separate NSEC3 tree.
-    public init(origin: DNSName, records: [ZoneRecord]) {
+    /// (RFC 5155 §7.2.8), as in Knot's separate NSEC3 tree. `notes` are warnings about the
+    /// records found by the caller (signatures near expiry), reported first with the zone's own.
+    public init(origin: DNSName, records: [ZoneRecord], notes: [ZoneWarning] = []) {
         self.origin = origin
         let apex = origin.lowercased()
         self.apex = apex.wire
@@ -109,7 +113,7 @@ public final class Zone: @unchecked Sendable {
         // RDATA the answers would read names from must hold names: ZoneFile rejects any other, and
         // records built elsewhere that break the rule are left out here, with a warning, so that no
         // answer ever reads past a record (RFC 3597 §5).
-        var malformed: [ZoneWarning] = []
+        var malformed = notes
         // Records are read in place (`records[r].field`): copying a ZoneRecord retains its arrays.
         for r in records.indices where records[r].owner.isSubdomain(of: apex) {
             let type = records[r].type
@@ -297,6 +301,7 @@ public final class Zone: @unchecked Sendable {
             setList[s].additionalCount = Int32(additionalList.count) - setList[s].additionalStart
         }
 
+        presigned = PresignedIndex(names: names, nodes: nodeList, rrsets: setList, data: bytes, hashed: hashed)
         sharing = nil
         nodeStorage = .allocate(capacity: max(nodeList.count, 1))
         _ = nodeStorage.initialize(from: nodeList)
@@ -363,6 +368,7 @@ public final class Zone: @unchecked Sendable {
         warnings = base.warnings
         hashedRecords = base.hashedRecords
         hashedRecordCount = base.hashedRecordCount
+        presigned = base.presigned
         let data = UnsafeMutableRawBufferPointer.allocate(byteCount: base.dataStorage.count, alignment: 8)
         data.copyMemory(from: UnsafeRawBufferPointer(base.dataStorage))
         Zone.store(serial, in: data, at: soaEnd - 20)

@@ -42,7 +42,16 @@ struct Answer {
     unowned(unsafe) var signing: ZoneSignatures? = nil
     /// The query thread's cache of signatures made while answering.
     var cache: UnsafeMutablePointer<SignatureCache>? = nil
-    /// RRSIG records the last `write` put after its RRset (0 or 1).
+    /// The zone's own signatures and proofs, when the query has DO=1 and the zone was signed
+    /// elsewhere (it holds RRSIGs). Not owned: the zone holds it.
+    unowned(unsafe) var presigned: PresignedIndex? = nil
+    /// The NSEC and NSEC3 proofs the authority section is owed (see `owe`), the first
+    /// `proofsWritten` of `proofCount` written.
+    var proofs = InlineArray<8, Int32>(repeating: -1)
+    var proofCount = 0
+    var proofsWritten = 0
+    /// RRSIG records the last `write` put after its RRset (0 or 1 signed online; a zone signed
+    /// elsewhere may have one per key).
     var signaturesWritten: UInt16 = 0
     /// The lower-case wire name being answered (the QNAME, or the CNAME or DNAME target followed
     /// to), whose owner in the response is the `owner` the answer steps are given: what a
@@ -93,7 +102,7 @@ struct Answer {
             case .nxdomain:
                 // RFC 9824 §3.2: signed, a name that does not exist is answered as one that
                 // exists without the type, its NSEC marked NXNAME.
-                rcode = signing == nil ? .nxDomain : .noError
+                rcode = signing == nil ? .nxDomain : .noError  // a zone signed elsewhere has its NSEC chain
                 negative(.nxname, owner: owner)
                 break chain
             case .delegation(let cut):
@@ -105,13 +114,16 @@ struct Answer {
                 visited[steps] = d
                 target = substitute(d, current: current, owner: owner)
             }
-            // Follow the new name only while it stays in this zone (as Knot does) and the chain is short.
-            guard target >= 0, steps + 1 < QueryEngine.maxChain, query.qtype != .cname else { break chain }
+            // Follow the new name only while it stays in this zone (as Knot does), the chain is short
+            // and there is room for the proofs its end may owe.
+            guard target >= 0, steps + 1 < QueryEngine.maxChain, query.qtype != .cname,
+                  proofCount + 4 <= Self.maxProofs else { break chain }
             length = copyLowercasedName(at: target, into: name)
             guard length > 0, isInZone(UnsafeRawBufferPointer(rebasing: name[0..<length])) else { break chain }
             owner = target
             steps += 1
         }
+        if proofsWritten < proofCount { _ = writeProofs() }
         return finish()
     }
 
@@ -128,6 +140,10 @@ struct Answer {
         if set >= 0 {
             guard write(set, owner: owner, node: n, synthesized: synthesized) >= 0 else { truncated = true; return -1 }
             answerCount += UInt16(zone.rrsets[Int(set)].count) + signaturesWritten
+            if let presigned {
+                if synthesized { owePresignedWildcardAnswer(n, presigned) }
+                guard writeProofs() else { return -1 }
+            }
             addAdditional(for: set, requiredBelow: nil)
             return -1
         }
@@ -139,6 +155,7 @@ struct Answer {
             let target = write(c, owner: owner, node: n, synthesized: synthesized)
             guard target >= 0 else { truncated = true; return -1 }
             answerCount += 1 + signaturesWritten
+            if synthesized, let presigned { owePresignedWildcardAnswer(n, presigned) }
             return target
         }
         negative(synthesized ? .wildcard(n) : .node(n), owner: owner)
@@ -308,6 +325,10 @@ struct Answer {
         }
         guard let signing else {
             authorityCount += 1
+            if let presigned, writeNegativeSOASignatures(presigned, apexOffset: apexOffset) {
+                owePresignedDenial(denial, presigned)
+                _ = writeProofs()
+            }
             return
         }
         let ttl = signing.negativeTTL
@@ -407,6 +428,15 @@ struct Answer {
                 }
                 authorityCount += 2
             }
+        } else if let presigned {
+            let ds = zone.rrset(at: cut, .ds)
+            if ds >= 0 {
+                guard write(ds, owner: nsStart, node: cut) >= 0 else { truncated = true; return }
+                authorityCount += UInt16(zone.rrsets[Int(ds)].count) + signaturesWritten
+            } else {
+                owePresignedNoDS(cut, presigned)
+            }
+            guard writeProofs() else { return }
         }
         addAdditional(for: ns, requiredBelow: cut)
     }
@@ -477,6 +507,7 @@ struct Answer {
     mutating func write(_ set: Int32, owner: Int, node: Int32, synthesized: Bool = false) -> Int {
         let info = zone.rrsets[Int(set)]
         guard let signing else {
+            if let presigned { return writePresigned(set, info, owner: owner, node: node, presigned) }
             return writeRecords(zone.bytes(of: set), type: info.type, count: Int(info.count), owner: owner, node: node)
         }
         return writeSigned(set, info, owner: owner, node: node, signing, synthesized: synthesized)

@@ -272,6 +272,7 @@ public final class QueryEngine: Sendable {
                     return answer.build(name: name, state: &state)
                 }
             } else {
+                if q.edns?.dnssecOK == true { answer.presigned = answer.zone.presigned }
                 length = answer.build(name: name, state: &state)
             }
             outcome.scope = answer.scope

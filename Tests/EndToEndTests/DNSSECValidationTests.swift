@@ -16,4 +16,14 @@ struct DNSSECValidationTests {
         let run = try E2E.runSuite(Suites.dnssecUnbound, group: group, arguments: ["--db", db], modules: ["dns"], timeout: 280)
         #expect(run.status == 0, "\(run)")
     }
+
+    @Test("zones signed elsewhere by ldns-signzone (NSEC, NSEC3, NSEC3 opt-out) served as they are validate through delv and Unbound; expired ones fail and are warned about (Tests/Resolver/presigned_unbound.py)",
+          .timeLimit(.minutes(5)), arguments: Suites.groups(Suites.presignedUnbound))
+    func presigned(group: String) throws {
+        _ = try E2E.tool("unbound")
+        _ = try E2E.tool("delv")
+        _ = try E2E.tool("ldns-signzone")
+        let run = try E2E.runSuite(Suites.presignedUnbound, group: group, arguments: [], modules: ["dns"], timeout: 280)
+        #expect(run.status == 0, "\(run)")
+    }
 }

@@ -412,6 +412,7 @@ enum Suites {
     static let edgeRData = "Tests/Differential/edge_rdata.py"
     static let ecsUnbound = "Tests/Resolver/ecs_unbound.py"
     static let dnssecUnbound = "Tests/Resolver/dnssec_unbound.py"
+    static let presignedUnbound = "Tests/Resolver/presigned_unbound.py"
     static let burst = "Tests/Network/burst.py"
 
     static let groups: [String: [String]] = [
@@ -424,6 +425,7 @@ enum Suites {
         edgeRData: ["zone", "serve", "answers", "absolute", "sizes"],
         ecsUnbound: ["database", "direct", "unbound"],
         dnssecUnbound: ["delv", "unbound", "routed", "tamper", "protocol", "dnsviz"],
+        presignedUnbound: ["nsec", "nsec3", "optout", "checks"],
         burst: ["burst"],
     ]
 
