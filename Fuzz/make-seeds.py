@@ -92,6 +92,17 @@ def signed_query_seeds(rng):
             m = dns.message.make_query(name, rdtype, use_edns=0, payload=512 if i % 2 else 1232, want_dnssec=True)
             write("query", bytes([(i % 2) | (rng.randrange(8) << 1) | (3 << 4) | (rng.randrange(4) << 6)]) + m.to_wire())
 
+def presigned_query_seeds(rng):
+    """DO=1 queries to the zones signed elsewhere in the signed engine: RRSIGs with every RRset,
+    NSEC and NSEC3 (opt-out) proofs of NXDOMAIN, NODATA, wildcards, empty non-terminals, no DS."""
+    for i, zone in enumerate(["nsec.presigned.test.", "nsec3.presigned.test."]):
+        for label in ["", "www.", "nope.", "a.b.nope.", "any.wild.", "block.wild.", "b.ent.", "x.old.", "unsigned.", "x.unsigned.",
+                      "secure.", "alias.", "big."]:
+            for rdtype in ("A", "MX", "DS", "NSEC", "NSEC3", "TXT"):
+                m = dns.message.make_query(label + zone, rdtype, use_edns=0, payload=512 if (i + len(label)) % 2 else 1232, want_dnssec=True)
+                write("query", bytes([(len(label) % 2) | (rng.randrange(8) << 1) | (3 << 4) | (rng.randrange(4) << 6)]) + m.to_wire())
+
+
 def main():
     rng = random.Random(20261201)
     queries = query_seeds()
@@ -139,6 +150,7 @@ def main():
     transfer_seeds()
     fleet_seeds()
     signed_query_seeds(random.Random(20261202))
+    presigned_query_seeds(random.Random(20261203))
 
 
 def transfer_seeds():

@@ -79,12 +79,27 @@ extension Answer {
         return written
     }
 
-    /// The SOA's RRSIGs after the negative answer's SOA, their owner the apex at `apexOffset`.
-    mutating func writeNegativeSOASignatures(_ presigned: PresignedIndex, apexOffset: Int) -> Bool {
+    /// The SOA's RRSIGs after the negative answer's SOA, their owner the apex at `apexOffset`, with
+    /// the negative SOA's TTL (the TTL of the RRset they cover in this answer, as NSD serves them).
+    mutating func writeNegativeSOASignatures(_ presigned: PresignedIndex, apexOffset: Int, ttl: UInt32) -> Bool {
         let soa = zone.rrset(at: 0, .soa)
         guard soa >= 0 else { return true }
+        let mark = w.mark
         let count = presigned.signatureCount(of: soa)
-        guard presigned.signatures(of: soa, { writeRecords($0, type: .rrsig, count: $1, owner: apexOffset, node: 0) >= 0 }) else {
+        let written = presigned.signatures(of: soa) { records, count in
+            var i = 0
+            for _ in 0..<count {
+                guard i + 10 <= records.count else { return false }
+                let end = i + 10 + Int(records.u16(at: i + 8))
+                guard end <= records.count, w.writePointer(to: apexOffset), w.writeBytes(UnsafeRawBufferPointer(rebasing: records[i..<(i + 4)])),
+                      w.writeU32(ttl), w.writeBytes(UnsafeRawBufferPointer(rebasing: records[(i + 8)..<end]))
+                else { return false }
+                i = end
+            }
+            return true
+        }
+        guard written else {
+            w.rollBack(to: mark)
             truncated = true
             return false
         }

@@ -325,7 +325,7 @@ struct Answer {
         }
         guard let signing else {
             authorityCount += 1
-            if let presigned, writeNegativeSOASignatures(presigned, apexOffset: apexOffset) {
+            if let presigned, writeNegativeSOASignatures(presigned, apexOffset: apexOffset, ttl: soa.u32(at: 4)) {
                 owePresignedDenial(denial, presigned)
                 _ = writeProofs()
             }

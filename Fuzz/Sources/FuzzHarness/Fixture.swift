@@ -105,6 +105,16 @@ public enum FuzzFixture {
                 fatalError("fuzz fixture signed zone \(entry.file): \(error)")
             }
         }
+        // Two zones signed elsewhere (ldns-signzone: NSEC, and NSEC3 with opt-out), served with their
+        // own RRSIGs and proofs for DO=1 queries.
+        for origin in ["nsec.presigned.test.", "nsec3.presigned.test."] {
+            do {
+                let name = try DNSName(origin)
+                signedZones.append(try ZoneFile.load(origin: name, path: root + "/Fuzz/fixture/\(origin)zone"))
+            } catch {
+                fatalError("fuzz fixture zone \(origin): \(error)")
+            }
+        }
         let signedSet = ZoneSet(zones: signedZones)
         return [
             QueryEngine(zones: zoneSet, services: services, health: nil, options: options),
