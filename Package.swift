@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "ZoneTransferTests", dependencies: ["ZoneTransfer", "DNSWire", "DNSZone", "DNSAuth", "IPNet"], swiftSettings: strict),
         .testTarget(name: "ServiceTransferTests", dependencies: ["ServiceTransfer", "ZoneTransfer", "Routing", "HealthModel", "DNSWire", "IPNet"], swiftSettings: strict),
         .testTarget(name: "DNSAuthTests", dependencies: ["DNSAuth", "DNSWire"], swiftSettings: strict),
-        .testTarget(name: "DNSSECTests", dependencies: ["DNSSEC", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSSECTests", dependencies: ["DNSSEC", "DNSWire", "DNSZone"], swiftSettings: strict),
         .testTarget(name: "ZoneFileTests", dependencies: ["DNSWire", "DNSZone", "ZoneFile"], swiftSettings: strict),
         .testTarget(name: "QueryEngineTests", dependencies: ["DNSWire", "DNSZone", "DNSAuth", "QueryEngine", "IPNet", "GeoIP", "HealthModel", "Routing", "ServerConfig", "Health"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSWire", "DNSZone", "ZoneFile", "FuzzHarness", "FuzzHarnessTCP"], swiftSettings: strict),

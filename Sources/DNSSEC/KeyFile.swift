@@ -20,24 +20,25 @@ public enum KeyFile {
         var base = path
         for suffix in [".key", ".private"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
         let keyPath = base + ".key", privatePath = base + ".private"
-        let keyText = try contents(keyPath)
+        let keyText = try text(keyPath)
         var info = stat()
         guard stat(privatePath, &info) == 0 else { throw DNSSECError(.fileAccess, "\(privatePath): cannot read: \(String(cString: strerror(errno)))") }
         guard info.st_mode & 0o077 == 0 else {
             throw DNSSECError(.fileAccess, "\(privatePath): readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); a private key must be readable by the server's user only: chmod 600 \(privatePath)")
         }
-        return try parse(key: keyText, keyPath: keyPath, private: try contents(privatePath), privatePath: privatePath)
+        return try parse(key: keyText, keyPath: keyPath, private: try text(privatePath), privatePath: privatePath)
     }
 
     /// The zone and DNSKEY of a `.key` file alone (a key published without signing).
     public static func readPublic(_ path: String) throws(DNSSECError) -> (zone: DNSName, dnskey: DNSKEYData) {
         var base = path
         for suffix in [".key", ".private"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
-        let (zone, dnskey) = try parseDNSKEY(try contents(base + ".key"), path: base + ".key")
+        let (zone, dnskey) = try parseDNSKEY(try text(base + ".key"), path: base + ".key")
         return (zone, dnskey)
     }
 
-    private static func contents(_ path: String) throws(DNSSECError) -> String {
+    /// A key file's text.
+    static func text(_ path: String) throws(DNSSECError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DNSSECError(.fileAccess, "\(path): cannot read: \(String(cString: strerror(errno)))")
         }
@@ -153,18 +154,20 @@ public enum KeyFile {
         return fields
     }
 
-    /// The two files' texts, as BIND 9.18 writes them (format v1.3, with the key's times).
-    public static func render(_ key: SigningKey, created: Date) -> (key: String, private: String) {
+    /// The two files' texts, as BIND 9.18 writes them (format v1.3, with the key's times:
+    /// published and active from `created` unless `timing` says otherwise).
+    public static func render(_ key: SigningKey, created: Date, timing: KeyDirectory.Timing? = nil) -> (key: String, private: String) {
         let stamp = timestamp(created)
         let kind = key.dnskey.isSecureEntryPoint ? "key-signing" : "zone-signing"
-        let keyText = """
-            ; This is a \(kind) key, keyid \(key.keyTag), for \(key.zone.description.lowercased())
-            ; Created: \(stamp)
-            ; Publish: \(stamp)
-            ; Activate: \(stamp)
-            \(key.zone.description.lowercased()) IN DNSKEY \(key.dnskey.presentation)
-
-            """
+        var times = KeyDirectory.Timing()
+        times.publish = Int64(created.timeIntervalSince1970)
+        times.activate = times.publish
+        if let timing { times = timing }
+        let stamps = KeyDirectory.fields.compactMap { field in times[keyPath: field.path].map { "\(field.name): \(timestamp(Date(timeIntervalSince1970: TimeInterval($0))))" } }
+        let keyText = ([
+            "; This is a \(kind) key, keyid \(key.keyTag), for \(key.zone.description.lowercased())",
+            "; Created: \(stamp)",
+        ] + stamps.map { "; " + $0 } + ["\(key.zone.description.lowercased()) IN DNSKEY \(key.dnskey.presentation)", ""]).joined(separator: "\n")
         var lines = ["Private-key-format: v1.3", "Algorithm: \(key.algorithm.rawValue) (\(key.algorithm.mnemonic))"]
         func b64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
         switch key.material {
@@ -175,15 +178,16 @@ public enum KeyFile {
                       "Prime1: \(b64(c.prime1))", "Prime2: \(b64(c.prime2))", "Exponent1: \(b64(c.exponent1))", "Exponent2: \(b64(c.exponent2))",
                       "Coefficient: \(b64(c.coefficient))"]
         }
-        lines += ["Created: \(stamp)", "Publish: \(stamp)", "Activate: \(stamp)"]
+        lines += ["Created: \(stamp)"] + stamps
         return (keyText, lines.joined(separator: "\n") + "\n")
     }
 
     /// Writes the pair into `directory`: the `.private` file created with mode 0600, never
     /// replacing an existing file. Returns the two paths.
-    public static func write(_ key: SigningKey, directory: String, created: Date = Date()) throws(DNSSECError) -> (key: String, private: String) {
+    public static func write(_ key: SigningKey, directory: String, created: Date = Date(),
+                             timing: KeyDirectory.Timing? = nil) throws(DNSSECError) -> (key: String, private: String) {
         let base = (directory as NSString).appendingPathComponent(baseName(key))
-        let (keyText, privateText) = render(key, created: created)
+        let (keyText, privateText) = render(key, created: created, timing: timing)
         for (path, text, mode) in [(base + ".private", privateText, mode_t(0o600)), (base + ".key", keyText, mode_t(0o644))] {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
             guard fd >= 0 else { throw DNSSECError(.fileAccess, "\(path): cannot create: \(String(cString: strerror(errno)))") }
@@ -193,6 +197,38 @@ public enum KeyFile {
             guard written == bytes.count else { throw DNSSECError(.fileAccess, "\(path): short write") }
         }
         return (base + ".key", base + ".private")
+    }
+
+    /// Replaces the file at `path` with `text` (written beside it, then renamed over it, so a
+    /// reader sees the old file or the new one).
+    static func replace(_ path: String, _ text: String, mode: mode_t) throws(DNSSECError) {
+        let temporary = path + ".new"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode)
+        guard fd >= 0 else { throw DNSSECError(.fileAccess, "\(temporary): cannot create: \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw DNSSECError(.fileAccess, "\(path): cannot replace: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// A YYYYMMDDHHMMSS time in UTC as seconds since 1970, or nil.
+    static func time(_ text: String) -> Int64? {
+        let digits = Array(text.utf8)
+        guard digits.count == 14, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        func number(_ range: Range<Int>) -> Int32 { digits[range].reduce(0) { $0 * 10 + Int32($1 - 48) } }
+        var parts = tm()
+        parts.tm_year = number(0..<4) - 1900
+        parts.tm_mon = number(4..<6) - 1
+        parts.tm_mday = number(6..<8)
+        parts.tm_hour = number(8..<10)
+        parts.tm_min = number(10..<12)
+        parts.tm_sec = number(12..<14)
+        guard (0...11).contains(parts.tm_mon), (1...31).contains(parts.tm_mday), parts.tm_hour < 24, parts.tm_min < 60, parts.tm_sec < 61 else { return nil }
+        return Int64(timegm(&parts))
     }
 
     /// YYYYMMDDHHMMSS in UTC, as key files and RRSIGs write times.

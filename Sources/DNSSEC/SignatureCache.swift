@@ -39,6 +39,7 @@ public struct SignatureCache {
         var entries = 0
         var arenaUsed = 0
         var signed = 0
+        var hits = 0
     }
 
     final class Storage {
@@ -72,7 +73,9 @@ public struct SignatureCache {
 
     public init() {}
 
-    /// Signatures made (misses) since the cache was made, and entries held.
+    /// Lookups answered from the cache and signatures made (misses) since the cache was made, and
+    /// entries held. Read by the thread that owns the cache.
+    public var hits: Int { storage?.counts.pointee.hits ?? 0 }
     public var misses: Int { storage?.counts.pointee.signed ?? 0 }
     public var count: Int { storage?.counts.pointee.entries ?? 0 }
 
@@ -143,6 +146,7 @@ public struct SignatureCache {
         while storage.slots[slot] >= 0 {
             let e = storage.entries[Int(storage.slots[slot])]
             if e.hash == hash, e.keyLength == bytes.count, memcmp(arena + e.key, bytes.baseAddress!, bytes.count) == 0 {
+                storage.counts.pointee.hits += 1
                 return body(UnsafeRawBufferPointer(start: arena + e.value, count: e.valueLength))
             }
             slot = (slot + 1) & mask
@@ -171,6 +175,7 @@ public struct SignatureCache {
         var i = 16
         while i < key.count, key[i] != 0 { i += Int(key[i]) + 1 }
         guard i < key.count, let owner = try? DNSName(wire: Array(key[16...i])) else { return nil }
+        let expiration = signatures.validity.expiration(owner: UnsafeRawBufferPointer(rebasing: key[16...i]), type: type)
         i += 1
         var rdatas: [[UInt8]] = []
         while i + 2 <= key.count {
@@ -180,7 +185,7 @@ public struct SignatureCache {
             i += 2 + length
         }
         return try? RRSetSigner.sign(owner: owner, type: type, ttl: ttl, rdatas: rdatas, key: signatures.key,
-                                     inception: signatures.validity.inception, expiration: signatures.validity.expiration).rdata
+                                     inception: signatures.validity.inception, expiration: expiration).rdata
     }
 }
 

@@ -2,20 +2,38 @@ public import DNSWire
 public import DNSZone
 import Foundation
 
-/// When signatures are valid: from `inception` to `expiration`, seconds since 1970.
+/// When signatures are valid: from `inception` to `expiration`, seconds since 1970, each RRset's
+/// expiration brought forward by up to `jitter` seconds so that they do not all lapse from
+/// resolvers' caches in the same second (RFC 6781 §4.4.2.2).
 public struct SignatureValidity: Sendable, Equatable {
     public var inception: UInt32
+    /// The latest expiration: the one re-signing is scheduled from.
     public var expiration: UInt32
+    public var jitter: UInt32
 
-    public init(inception: UInt32, expiration: UInt32) {
+    public init(inception: UInt32, expiration: UInt32, jitter: UInt32 = 0) {
         self.inception = inception
         self.expiration = expiration
+        self.jitter = min(jitter, expiration &- inception)
     }
 
-    /// Valid from `now - inceptionOffset` (clocks of validators that run behind) for `validity` seconds.
-    public init(now: Int64, inceptionOffset: Int64, validity: Int64) {
-        inception = UInt32(truncatingIfNeeded: now - inceptionOffset)
-        expiration = UInt32(truncatingIfNeeded: now + validity)
+    /// Valid from `now - inceptionOffset` (clocks of validators that run behind) for `validity`
+    /// seconds, less up to `jitter` per RRset.
+    public init(now: Int64, inceptionOffset: Int64, validity: Int64, jitter: Int64 = 0) {
+        self.init(inception: UInt32(truncatingIfNeeded: now - inceptionOffset), expiration: UInt32(truncatingIfNeeded: now + validity),
+                  jitter: UInt32(clamping: max(0, min(jitter, validity - 1))))
+    }
+
+    /// The expiration of the signature of the RRset of `type` at `owner` (a wire name, lower
+    /// case): `expiration` less an offset below `jitter` drawn from the owner and type (FNV-1a), so
+    /// an RRset signed again in the same window, or per query by another thread, gets the same one.
+    public func expiration(owner: UnsafeRawBufferPointer, type: RRType) -> UInt32 {
+        guard jitter > 0 else { return expiration }
+        var hash: UInt32 = 2_166_136_261
+        for byte in owner { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        hash = (hash ^ UInt32(type.rawValue >> 8)) &* 16_777_619
+        hash = (hash ^ UInt32(type.rawValue & 0xFF)) &* 16_777_619
+        return expiration &- hash % (jitter + 1)
     }
 }
 
@@ -108,8 +126,9 @@ public final class ZoneSignatures: Sendable {
             chunk.records += rdata
         }
         func sign(_ owner: DNSName, _ type: RRType, ttl: UInt32, _ rdatas: [[UInt8]], by signer: SigningKey) throws(DNSSECError) {
+            let expiration = owner.lowercased().wire.withUnsafeBytes { validity.expiration(owner: $0, type: type) }
             let sig = try RRSetSigner.sign(owner: owner, type: type, ttl: ttl, rdatas: rdatas, key: signer,
-                                           inception: validity.inception, expiration: validity.expiration)
+                                           inception: validity.inception, expiration: expiration)
             append(.rrsig, ttl: ttl, sig.rdata)
         }
         do throws(DNSSECError) {

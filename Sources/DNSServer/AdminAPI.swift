@@ -19,6 +19,7 @@ public import ServerConfig
 ///   `file:line: reason` when the old data keeps serving;
 /// - `POST /zones/{name}/refresh`: refreshes a secondary zone from its primaries now;
 /// - `POST /zones/{name}/notify`: sends NOTIFY for a zone to its `notify` secondaries now;
+/// - `POST /zones/{name}/rollover`: begins a ZSK rollover of a zone signed from a key directory;
 /// - `GET /metrics`: Prometheus text format (see `MetricsExporter`).
 ///
 /// Mutating calls need `Authorization: Bearer <token>` with the configured token; with no token
@@ -75,6 +76,15 @@ public enum AdminAPI {
             }
             struct Outcome: Codable { var zone: String; var secondaries: [String] }
             return try json(Outcome(zone: "\(name)", secondaries: secondaries))
+        }
+        router.post("/zones/{name}/rollover") { request, context -> Response in
+            guard authorized(request) else { return message(.unauthorized, "a bearer token is required") }
+            let text = context.parameters.get("name") ?? ""
+            guard let name = try? DNSName(text.hasSuffix(".") ? text : text + ".") else { return message(.notFound, "no zone \(text)") }
+            switch await controller.rollover(name) {
+            case .success(let outcome): return try json(outcome)
+            case .failure(let problem): return message(problem.notFound ? .notFound : .unprocessableContent, problem.text)
+            }
         }
         router.post("/reload") { request, _ -> Response in
             guard authorized(request) else { return message(.unauthorized, "a bearer token is required") }

@@ -42,6 +42,9 @@ public struct Deployment: Sendable {
     var notifyInbox: NotifyInbox? = nil
     /// The signatures of each zone signed online (`dnssec:`), by origin, made from its zone.
     public internal(set) var signatures: [DNSName: ZoneSignatures] = [:]
+    /// The zones whose keys come from a `key-directory`: what their keys were at load and when
+    /// they change next.
+    public internal(set) var keySchedules: [DNSName: KeySchedule] = [:]
     /// With `fleet:`, the fleet's view read at start before the first answer (`readingFleet`);
     /// the fleet membership starts from it.
     public internal(set) var fleetView: FleetHealth? = nil
@@ -64,6 +67,7 @@ public struct Deployment: Sendable {
         var catalogMembers: [DNSName: [DNSName]] = [:]
         var notices: [String] = []
         var signatures: [DNSName: ZoneSignatures] = [:]
+        var keySchedules: [DNSName: KeySchedule] = [:]
         let serviceNames = Set(config.routing.services.map(\.name))
         var unavailable: Set<DNSName> = []
         // The members of consumed catalogs are served as secondary zones after the configured ones.
@@ -96,7 +100,12 @@ public struct Deployment: Sendable {
             }
             let stamp = FileStamp(path: entry.file)
             stamps[entry.file] = stamp
+            // A zone whose keys changed (a key time reached, a key added) is read again: its
+            // DNSKEY RRset and every signature change.
+            let schedule = Self.keySchedule(entry)
+            if let schedule { keySchedules[entry.origin] = schedule }
             if let previous, let stamp, previous.stamps[entry.file] == stamp, !previous.includers.contains(entry.file),
+               previous.keySchedules[entry.origin]?.keys == schedule?.keys,
                let old = previous.zones.first(where: { $0.entry.origin == entry.origin && $0.entry.file == entry.file }) {
                 for name in serviceNames where name.isSubdomain(of: entry.origin) {
                     let key = name.lowercased().wire
@@ -221,7 +230,19 @@ public struct Deployment: Sendable {
         var deployment = Deployment(config: config, zones: zones, zoneSet: zoneSet, services: services, geoDatabase: geoDatabase, stamps: stamps,
                                     includers: includers, catalogMembers: catalogMembers, storedJournals: stored, notices: notices)
         deployment.signatures = signatures
+        deployment.keySchedules = keySchedules
         return deployment
+    }
+
+    /// A zone's keys as its `key-directory` has them now, and when they change next (a key time,
+    /// or a rollover `zsk-lifetime` schedules); nil without a directory, or when its keys cannot
+    /// be read (`signingKeys` then says why).
+    static func keySchedule(_ entry: ZoneEntry, now: Int64 = Int64(Date().timeIntervalSince1970)) -> KeySchedule? {
+        guard let settings = entry.signing, let directory = settings.keyDirectory,
+              let keys = try? KeyDirectory.keys(in: directory, zone: entry.origin),
+              let state = try? KeyDirectory.state(keys, zone: entry.origin, directory: directory, at: now) else { return nil }
+        return KeySchedule(keys: state.fingerprint, nextChange: KeyDirectory.nextEvent(keys, after: now),
+                           rolloverDue: settings.zskLifetime.flatMap { KeyDirectory.rolloverDue(keys, state, at: now, lifetime: $0.components.seconds) })
     }
 
     /// Whether `signatures` have `refresh` or less of their validity left at `now`.
@@ -229,11 +250,13 @@ public struct Deployment: Sendable {
         Int64(signatures.validity.expiration) - now <= (entry.signing?.refreshSeconds ?? 0)
     }
 
-    /// When the first of this deployment's signatures is due to be made again, seconds since 1970.
+    /// When the first of this deployment's signatures is due to be made again, or its keys
+    /// change, seconds since 1970.
     public var nextResign: Int64? {
-        zones.compactMap { entry, _ in
+        let resign = zones.compactMap { entry, _ in
             signatures[entry.origin].map { Int64($0.validity.expiration) - (entry.signing?.refreshSeconds ?? 0) }
-        }.min()
+        }
+        return (resign + keySchedules.values.flatMap { [$0.nextChange, $0.rolloverDue].compactMap { $0 } }).min()
     }
 
     /// This deployment with the signatures of every zone due at `now` made again (the zones
@@ -270,7 +293,19 @@ public struct Deployment: Sendable {
         if let signed = records.first(where: { [.rrsig, .nsec, .nsec3, .nsec3param].contains($0.type) }) {
             throw DeploymentError(.signing, "\(signed.location): \(signed.type) in a zone signed online (\(where_)); remove it, or serve the signed file without dnssec:")
         }
-        guard let settings = entry.signing, !settings.keys.isEmpty else { throw DeploymentError(.signing, "\(where_): no key") }
+        guard let settings = entry.signing else { throw DeploymentError(.signing, "\(where_): no key") }
+        if let directory = settings.keyDirectory {
+            do throws(DNSSECError) {
+                let state = try KeyDirectory.state(KeyDirectory.keys(in: directory, zone: entry.origin), zone: entry.origin, directory: directory,
+                                                   at: Int64(Date().timeIntervalSince1970))
+                let ksk = try KeyFile.read(state.keySigning.path)
+                let zsk = state.zoneSigning == state.keySigning ? ksk : try KeyFile.read(state.zoneSigning.path)
+                return ZoneKeys(zoneSigning: zsk, keySigning: ksk, published: state.published.map(\.dnskey))
+            } catch {
+                throw DeploymentError(.signing, "\(where_).key-directory: \(error)")
+            }
+        }
+        guard !settings.keys.isEmpty else { throw DeploymentError(.signing, "\(where_): no key") }
         var keys: [SigningKey] = []
         for path in settings.keys {
             let key: SigningKey
@@ -319,7 +354,7 @@ public struct Deployment: Sendable {
     /// Every signature of `zone`, valid from now less the inception offset for the validity.
     static func sign(_ zone: Zone, keys: ZoneKeys, _ settings: SigningSettings, _ entry: ZoneEntry, _ config: ServerConfiguration) throws(DeploymentError) -> ZoneSignatures {
         let validity = SignatureValidity(now: Int64(Date().timeIntervalSince1970), inceptionOffset: settings.inceptionOffset.components.seconds,
-                                         validity: settings.validity.components.seconds)
+                                         validity: settings.validity.components.seconds, jitter: settings.jitterSeconds)
         do { return try ZoneSignatures(zone: zone, key: keys.zoneSigning, keySigningKey: keys.keySigning, validity: validity) } catch {
             throw DeploymentError(.signing, "\(config.file):\(settings.line): zones.dnssec: \(entry.origin): \(error)")
         }
@@ -435,4 +470,12 @@ struct FileStamp: Equatable, Sendable {
             return false
         }
     }
+}
+
+/// A zone's keys from its `key-directory` at load (`KeyDirectory.State.fingerprint`), when a key
+/// is next published, activated, retired or removed, and when `zsk-lifetime` begins a rollover.
+public struct KeySchedule: Sendable, Equatable {
+    public var keys: [String]
+    public var nextChange: Int64?
+    public var rolloverDue: Int64?
 }

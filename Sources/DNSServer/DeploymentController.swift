@@ -154,7 +154,27 @@ public actor DeploymentController {
     /// validity left (the zone as served, its key read again), with one swap of the engine; the
     /// old signatures serve until then, and keep serving if signing fails (logged).
     func resignIfDue() async {
-        let (next, zones, problems) = deployment.resigned(now: Int64(Date().timeIntervalSince1970))
+        let now = Int64(Date().timeIntervalSince1970)
+        // Keys of a key directory reached one of their times, or a ZSK its lifetime: a reload
+        // reads those zones again with their new DNSKEY RRsets and signs them with the keys now active.
+        var keysChanged = false
+        for (zone, schedule) in deployment.keySchedules.sorted(by: { $0.key.description < $1.key.description }) {
+            if let due = schedule.rolloverDue, due <= now {
+                switch beginRollover(zone) {
+                case .success: break
+                case .failure(let problem): logger.error("DNSSEC: the scheduled ZSK rollover cannot begin: \(problem)", metadata: ["zone": "\(zone)"])
+                }
+                keysChanged = true
+            }
+            if let change = schedule.nextChange, change <= now { keysChanged = true }
+        }
+        if keysChanged {
+            logger.notice("DNSSEC: key times reached; reloading to publish and sign with the keys of now")
+            let problems = await reload()
+            for problem in problems { logger.error("DNSSEC: reload after a key change failed; the old keys keep serving: \(problem)") }
+            return
+        }
+        let (next, zones, problems) = deployment.resigned(now: now)
         for problem in problems { logger.error("DNSSEC: signing again failed; the old signatures keep serving: \(problem)") }
         guard !zones.isEmpty else { return }
         await stop()
@@ -170,6 +190,70 @@ public actor DeploymentController {
                 "zone": "\(zone)", "expiration": "\(next.signatures[zone].map { String($0.validity.expiration) } ?? "")",
             ])
         }
+    }
+
+    /// What `POST /zones/{name}/rollover` answers: the ZSK rollover begun, times in seconds since 1970.
+    public struct RolloverOutcome: Codable, Sendable {
+        public var zone: String
+        public var newKey: UInt16
+        public var oldKey: UInt16
+        public var newKeyFile: String
+        /// The new key is published now, signs from `activate` (the old one stops then), and
+        /// the old one leaves the DNSKEY RRset at `delete`.
+        public var published: Int64
+        public var activate: Int64
+        public var delete: Int64
+    }
+
+    /// Begins a ZSK rollover by pre-publication of `zone` (signed online from a `key-directory`)
+    /// by writing the new key and the times into the directory (`KeyDirectory.beginZSKRollover`):
+    /// the new key signs once the DNSKEY RRset's TTL and the propagation delay have passed, and
+    /// the old one goes once the zone's largest TTL (routed answers' and the negative TTL
+    /// included) and the propagation delay have passed after that. Reload to publish it.
+    func beginRollover(_ zone: DNSName) -> Result<RolloverOutcome, RolloverProblem> {
+        guard let (entry, served) = deployment.zones.first(where: { $0.entry.origin == zone }) else {
+            return .failure(RolloverProblem(text: "no zone \(zone)", notFound: true))
+        }
+        guard let settings = entry.signing, let directory = settings.keyDirectory else {
+            return .failure(RolloverProblem(text: "\(deployment.config.file):\(entry.line): \(zone) has no dnssec.key-directory: roll its keys by hand (docs/OPERATIONS.md, DNSSEC)", notFound: false))
+        }
+        let apex = served.rrset(at: 0, .dnskey)
+        let soa = served.rrset(at: 0, .soa)
+        let dnskeyTTL = Int64(apex >= 0 ? served.rrsets[Int(apex)].ttl : (soa >= 0 ? served.rrsets[Int(soa)].ttl : 3_600))
+        let routed = deployment.services?.routing.services.filter { $0.name.isSubdomain(of: zone) }.map(\.ttl).max() ?? 0
+        let negative = deployment.signatures[zone]?.negativeTTL ?? 0
+        let largest = Int64(max(served.rrsets.map(\.ttl).max() ?? 0, routed, negative))
+        let now = Int64(Date().timeIntervalSince1970)
+        do {
+            let rollover = try KeyDirectory.beginZSKRollover(
+                directory: directory, zone: zone, now: now, dnskeyTTL: dnskeyTTL, largestTTL: largest,
+                propagation: settings.propagationDelay.components.seconds)
+            logger.notice("DNSSEC: ZSK rollover begun", metadata: [
+                "zone": "\(zone)", "new-key": "\(rollover.newKey.keyTag)", "old-key": "\(rollover.oldKey.keyTag)",
+                "activate": "\(rollover.activate)", "delete": "\(rollover.delete)",
+            ])
+            return .success(RolloverOutcome(zone: "\(zone)", newKey: rollover.newKey.keyTag, oldKey: rollover.oldKey.keyTag,
+                                            newKeyFile: rollover.newKey.path + ".key", published: now, activate: rollover.activate, delete: rollover.delete))
+        } catch {
+            return .failure(RolloverProblem(text: "\(deployment.config.file):\(settings.line): zones.dnssec: \(error)", notFound: false))
+        }
+    }
+
+    /// Why a rollover did not begin.
+    public struct RolloverProblem: Error, Sendable {
+        public var text: String
+        public var notFound: Bool
+    }
+
+    /// `beginRollover`, then a reload that publishes the new key.
+    func rollover(_ zone: DNSName) async -> Result<RolloverOutcome, RolloverProblem> {
+        let outcome = beginRollover(zone)
+        guard case .success = outcome else { return outcome }
+        let problems = await reload()
+        guard problems.isEmpty else {
+            return .failure(RolloverProblem(text: "the new key is written but the reload failed: " + problems.joined(separator: "; "), notFound: false))
+        }
+        return outcome
     }
 
     /// How long until the first signatures are due to be made again (at most `resignCheck`, since

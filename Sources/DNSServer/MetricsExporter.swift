@@ -50,6 +50,9 @@ public final class MetricsExporter: Sendable {
             for (transport, n) in statistics.truncated {
                 add("meridian_truncated_total", "Responses sent with the TC bit set.", [("transport", transport)], n)
             }
+            let cacheHelp = "Signatures of answers made per query (routed, wildcard, SOA, NXDOMAIN NSEC) in online-signed zones: found in a query thread's signature cache (hit) or made (miss)."
+            add("meridian_signature_cache_lookups_total", cacheHelp, [("result", "hit")], statistics.signatureCacheHits)
+            add("meridian_signature_cache_lookups_total", cacheHelp, [("result", "miss")], statistics.signatureCacheMisses)
             for limited in statistics.rateLimited {
                 add("meridian_rate_limited_total", "UDP responses held back by rate limiting: dropped, or slipped (sent truncated).",
                     [("kind", limited.kind), ("action", limited.action)], limited.count)

@@ -27,9 +27,13 @@ final class ShardedCounters: @unchecked Sendable {
 
     /// Adds one to `slot` of `shard`; only that shard's thread may call it.
     @inline(__always)
-    func bump(_ shard: Int, _ slot: Int) {
+    func bump(_ shard: Int, _ slot: Int) { add(shard, slot, 1) }
+
+    /// Adds `n` to `slot` of `shard`; only that shard's thread may call it.
+    @inline(__always)
+    func add(_ shard: Int, _ slot: Int, _ n: UInt64) {
         let counter = UnsafeAtomic<UInt64>(at: storage + (shard * stride + slot))
-        counter.store(counter.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        counter.store(counter.load(ordering: .relaxed) &+ n, ordering: .relaxed)
     }
 
     /// The sum of `slot` over every shard.
@@ -80,7 +84,10 @@ final class QueryCounters: @unchecked Sendable {
     static var scopeAt: Int { clientSubnetAt + 2 }
     /// Truncated responses by transport.
     static var truncatedAt: Int { scopeAt + maxScope + 1 }
-    static var slots: Int { truncatedAt + transportSlots }
+    /// Signature-cache lookups that hit, and signatures made per query (misses).
+    static var signatureHitsAt: Int { truncatedAt + transportSlots }
+    static var signatureMissesAt: Int { signatureHitsAt + 1 }
+    static var slots: Int { signatureMissesAt + 1 }
 
     let counters: ShardedCounters
     /// QTYPE below 256 → slot (257, CAA, is looked up apart): 256 bytes allocated once.
@@ -116,6 +123,10 @@ final class QueryCounters: @unchecked Sendable {
             counters.bump(shard, Self.scopeAt + min(Int(outcome.scope), Self.maxScope))
         }
         if outcome.truncated { counters.bump(shard, Self.truncatedAt + t) }
+        if outcome.signatureHits | outcome.signatureMisses != 0 {
+            counters.add(shard, Self.signatureHitsAt, UInt64(outcome.signatureHits))
+            counters.add(shard, Self.signatureMissesAt, UInt64(outcome.signatureMisses))
+        }
     }
 
     /// The counts so far, summed over every shard.
@@ -133,6 +144,8 @@ final class QueryCounters: @unchecked Sendable {
             }
             statistics.truncated[transportName] = counters.total(Self.truncatedAt + t)
         }
+        statistics.signatureCacheHits = counters.total(Self.signatureHitsAt)
+        statistics.signatureCacheMisses = counters.total(Self.signatureMissesAt)
         statistics.clientSubnetPresent = counters.total(Self.clientSubnetAt + 1)
         statistics.clientSubnetAbsent = answered - min(answered, statistics.clientSubnetPresent)
         statistics.scopes = (0...Self.maxScope).map { counters.total(Self.scopeAt + $0) }
@@ -195,6 +208,9 @@ public struct QueryStatistics: Sendable {
     public var scopes: [UInt64] = []
     /// Responses with TC set, by transport.
     public var truncated: [String: UInt64] = [:]
+    /// Per-query signatures of online-signed zones found in the signature caches, and made.
+    public var signatureCacheHits: UInt64 = 0
+    public var signatureCacheMisses: UInt64 = 0
     /// Routed answers per service and data center.
     public var answers: [AnswerKey: UInt64] = [:]
     /// Responses held back by rate limiting, by response kind and action (dropped or slipped).

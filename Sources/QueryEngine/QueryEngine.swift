@@ -267,10 +267,13 @@ public final class QueryEngine: Sendable {
             let length: Int
             if q.edns?.dnssecOK == true, let signed = zoneSignatures[zoneIndex] {
                 answer.signing = signed
+                let hits = signatures.hits, misses = signatures.misses
                 length = withUnsafeMutablePointer(to: &signatures) { cache in
                     answer.cache = cache
                     return answer.build(name: name, state: &state)
                 }
+                outcome.signatureHits = UInt16(truncatingIfNeeded: signatures.hits &- hits)
+                outcome.signatureMisses = UInt16(truncatingIfNeeded: signatures.misses &- misses)
             } else {
                 if q.edns?.dnssecOK == true { answer.presigned = answer.zone.presigned }
                 length = answer.build(name: name, state: &state)

@@ -26,6 +26,10 @@ public struct QueryOutcome: Sendable {
     public var tsigError: UInt16 = 0
     /// True when the response has AA set (false for referrals and errors).
     public var authoritative = false
+    /// Signatures of an online-signed zone's answer found in the thread's `SignatureCache` (hits)
+    /// and made for it (misses): the cache's hit rate, as metrics report it.
+    public var signatureHits: UInt16 = 0
+    public var signatureMisses: UInt16 = 0
     /// Where the response's question ends: a response cut there (with TC) is the shortest valid one.
     public var questionEnd = 0
 

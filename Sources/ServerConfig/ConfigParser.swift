@@ -342,7 +342,7 @@ struct ConfigParser {
     /// A zone's `transfer` mapping. Key names are checked against `tsig-keys` once the whole file
     /// is read (`checkTransferKeys`), since that section may come later.
     /// A zone's `dnssec:` mapping: `keys` (required, each pair's `.key` and `.private` must
-    /// exist), `validity` and `inception-offset`.
+    /// exist), `validity`, `refresh`, `jitter` and `inception-offset`.
     mutating func signingSettings(_ node: Node) -> SigningSettings? {
         guard let map = mapping(node, key: "zones.dnssec") else { return nil }
         var settings = SigningSettings()
@@ -367,6 +367,19 @@ struct ConfigParser {
                         settings.publish.append(path)
                     }
                 }
+            case "key-directory":
+                guard let text = scalar(value, key: key) else { break }
+                let path = text.hasPrefix("/") ? text : baseDirectory + "/" + text
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                    settings.keyDirectory = path
+                } else {
+                    fail(.invalidValue, value, key, "\(path): no such directory")
+                }
+            case "zsk-lifetime":
+                if let d = duration(value, key: key) { settings.zskLifetime = d }
+            case "propagation-delay":
+                if let d = duration(value, key: key) { settings.propagationDelay = d }
             case "cds":
                 guard let text = scalar(value, key: key) else { break }
                 if text == "true" || text == "false" { settings.cds = text == "true" } else {
@@ -381,13 +394,24 @@ struct ConfigParser {
                 if let d = duration(value, key: key) { settings.inceptionOffset = d }
             case "refresh":
                 if let d = duration(value, key: key) { settings.refresh = d }
+            case "jitter":
+                if let d = duration(value, key: key) { settings.jitter = d }
             default: fail(.unknownKey, keyNode, key, "unknown key")
             }
         }
         if let refresh = settings.refresh, refresh >= settings.validity, let node = map["refresh"] {
             fail(.badDuration, node, "zones.dnssec.refresh", "shorter than validity: signatures are made again before they expire")
         }
-        if map["keys"] == nil { fail(.missingKey, node, "zones.dnssec.keys", "required key is missing") }
+        if let jitter = settings.jitter, jitter.components.seconds >= settings.refreshSeconds, let node = map["jitter"] {
+            fail(.badDuration, node, "zones.dnssec.jitter", "shorter than refresh: a signature is made again before its earliest expiration")
+        }
+        if map["key-directory"] != nil {
+            for name in ["keys", "publish"] {
+                if let other = map[name] { fail(.invalidValue, other, "zones.dnssec." + name, "not with key-directory: the directory's key times say which keys sign and which are published") }
+            }
+        } else if let lifetime = map["zsk-lifetime"] {
+            fail(.invalidValue, lifetime, "zones.dnssec.zsk-lifetime", "needs key-directory, where the rollover's new key and times are written")
+        } else if map["keys"] == nil { fail(.missingKey, node, "zones.dnssec.keys", "required key is missing (or key-directory)") }
         else if settings.keys.count > 2 || Set(settings.keys).count < settings.keys.count, let keys = map["keys"] {
             fail(.invalidValue, keys, "zones.dnssec.keys", "one combined key (CSK), or a KSK and a ZSK; published keys go in publish")
         }

@@ -254,6 +254,15 @@ public struct SigningSettings: Sendable, Equatable {
     /// Pairs whose DNSKEY is published without signing anything: the next key of a rollover by
     /// pre-publication (RFC 6781 §4.1.1.1), or the one just retired.
     public var publish: [String] = []
+    /// Instead of `keys` and `publish`: a directory of the zone's key pairs whose timing metadata
+    /// (BIND's `Publish`, `Activate`, `Inactive`, `Delete`) says which are published and which
+    /// sign at each moment; `meridian rollover` and `zsk-lifetime` write those times.
+    public var keyDirectory: String? = nil
+    /// With `keyDirectory`: a ZSK rollover is begun when the active ZSK has signed this long.
+    public var zskLifetime: Duration? = nil
+    /// How long a change of the zone takes to reach every server of it (secondaries included):
+    /// added to the DNSKEY TTL before a new key signs, and to the largest TTL before an old one goes.
+    public var propagationDelay: Duration = .seconds(3_600)
     /// Whether the key-signing key's CDS (SHA-256) and CDNSKEY are published at the apex (RFC 7344).
     public var cds = false
     /// How long a signature is valid from the moment it is made.
@@ -262,10 +271,16 @@ public struct SigningSettings: Sendable, Equatable {
     public var refresh: Duration? = nil
     /// How far before now signatures start, for validators whose clocks run behind.
     public var inceptionOffset: Duration = .seconds(3_600)
+    /// Up to how much earlier than `validity` each RRset's signature expires (spread per RRset,
+    /// RFC 6781 §4.4.2.2); nil: 12 hours (BIND's `signatures-jitter`), at most a quarter of `refresh`.
+    public var jitter: Duration? = nil
     /// The config line of the `dnssec` key, for messages.
     public var line: Int = 1
     /// `refresh` in seconds, half the validity when not set.
     public var refreshSeconds: Int64 { refresh?.components.seconds ?? validity.components.seconds / 2 }
+    /// `jitter` in seconds: it is always less than `refresh`, so a signature is made again before
+    /// the earliest expiration of its window.
+    public var jitterSeconds: Int64 { jitter?.components.seconds ?? min(12 * 3_600, refreshSeconds / 4) }
     public init() {}
 }
 

@@ -99,3 +99,41 @@ struct DSCommand: ParsableCommand {
         if failed { throw ExitCode.failure }
     }
 }
+
+/// `meridian rollover ZONE`: begins a ZSK rollover by pre-publication on the running server.
+struct RolloverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollover",
+        abstract: "Begin a ZSK rollover of a zone signed from a key directory (POST /zones/ZONE/rollover).",
+        discussion: """
+            DESCRIPTION
+              The server writes a new ZSK (the algorithm of the active one) into the zone's
+              dnssec.key-directory, published now and signing once the DNSKEY TTL and the
+              propagation delay have passed; the old ZSK gets Inactive at that time and Delete
+              once the zone's largest TTL and the propagation delay have passed after it (RFC
+              6781 §4.1.1.1, RFC 7583 §3.2). It reloads at once and at each of those times.
+              Prints the schedule. The times are in the key files (BIND's Publish, Activate,
+              Inactive, Delete), so a restart keeps to them.
+
+            EXIT STATUS
+              0  begun; 1  refused (no key directory, a combined key, a rollover under way),
+                 or the server could not be reached
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The zone, e.g. example.com.") var zone: String
+
+    func run() async throws {
+        let origin = zone.hasSuffix(".") ? zone : zone + "."
+        let body = try await adminPost(options, path: "/zones/\(origin)/rollover", what: "rollover")
+        struct Outcome: Decodable { var new_key: UInt16; var old_key: UInt16; var new_key_file: String; var activate: Int64; var delete: Int64 }
+        guard let outcome = try? JSONDecoder().decode(Outcome.self, from: Data(body.utf8)) else {
+            print(body)
+            return
+        }
+        func at(_ t: Int64) -> String { Date(timeIntervalSince1970: TimeInterval(t)).formatted(.iso8601) }
+        print("\(origin): ZSK \(outcome.new_key) published now (\(outcome.new_key_file))")
+        print("\(origin): ZSK \(outcome.new_key) signs from \(at(outcome.activate)); ZSK \(outcome.old_key) stops signing then")
+        print("\(origin): ZSK \(outcome.old_key) leaves the DNSKEY RRset at \(at(outcome.delete)); its files can be deleted after that")
+    }
+}

@@ -90,7 +90,7 @@ struct Meridian: AsyncParsableCommand {
               docs/OPERATIONS.md, docs/ARCHITECTURE.md, dig(1)
             """,
         version: "meridian 0.1.0",
-        subcommands: [Serve.self, Check.self, Explain.self, Diff.self, Push.self, Reload.self, DrainCommand.self, ZoneCommand.self, NotifyCommand.self, Keygen.self, DSCommand.self]
+        subcommands: [Serve.self, Check.self, Explain.self, Diff.self, Push.self, Reload.self, DrainCommand.self, ZoneCommand.self, NotifyCommand.self, Keygen.self, DSCommand.self, RolloverCommand.self]
     )
 }
 

@@ -1,4 +1,5 @@
 @testable import DNSSEC
+import DNSZone
 import DNSWire
 import Foundation
 import Testing
@@ -107,5 +108,62 @@ private let mxRData: [UInt8] = [0, 10] + ((try? DNSName("mail.example.com.").wir
         #expect(throws: DNSSECError.self) { try DNSKEYData(rdata: [1, 0, 3, 13]) }
         let (wildcard, plain) = (try DNSName("*.example.com."), try DNSName("a.b.example."))
         #expect(RRSetSigner.labels(wildcard) == 2 && RRSetSigner.labels(.root) == 0 && RRSetSigner.labels(plain) == 3)
+    }
+}
+
+/// Signature jitter (RFC 6781 §4.4.2.2): each RRset's expiration is brought forward by its own
+/// offset below the jitter, the same whenever it is signed in one window.
+@Suite struct SignatureJitterTests {
+    @Test func expirationsSpreadWithinTheJitterAndRepeat() throws {
+        let key = try KeyFile.parse(key: RFCExampleTests.ed25519Key, private: RFCExampleTests.ed25519Private)
+        let origin = try DNSName("example.com.")
+        var records = [ZoneRecord(owner: origin, type: .soa, ttl: 3600,
+                                  rdata: try DNSName("ns.example.com.").wire + (try DNSName("h.example.com.").wire) + [UInt8](repeating: 0, count: 19) + [1],
+                                  location: SourceLocation(file: "t", line: 1))]
+        for i in 0..<40 {
+            records.append(ZoneRecord(owner: try DNSName("h\(i).example.com."), type: .a, ttl: 300, rdata: [192, 0, 2, UInt8(i)],
+                                      location: SourceLocation(file: "t", line: i + 2)))
+        }
+        let zone = Zone(origin: origin, records: records)
+        let validity = SignatureValidity(inception: 1_796_000_000, expiration: 1_797_000_000, jitter: 43_200)
+        let signed = try ZoneSignatures(zone: zone, key: key, validity: validity)
+        var expirations: [UInt32] = []
+        for (offset, length, count) in signed.rrsetSignatures where count > 0 && length > 0 {
+            let at = Int(offset) + 10 + 8  // TYPE CLASS TTL RDLENGTH, then type covered … original TTL
+            expirations.append(UInt32(signed.records[at]) << 24 | UInt32(signed.records[at + 1]) << 16
+                               | UInt32(signed.records[at + 2]) << 8 | UInt32(signed.records[at + 3]))
+        }
+        #expect(expirations.count == 40)
+        #expect(expirations.allSatisfy { $0 <= 1_797_000_000 && $0 >= 1_797_000_000 - 43_200 }, "\(expirations)")
+        #expect(Set(expirations).count >= 30, "spread over the window: \(Set(expirations).count) distinct of 40")
+        let again = try ZoneSignatures(zone: zone, key: key, validity: validity)
+        #expect(again.records == signed.records, "Ed25519 is deterministic and so is each offset: the same signatures")
+        let owner = try DNSName("h1.example.com.").wire
+        let e = owner.withUnsafeBytes { validity.expiration(owner: $0, type: .a) }
+        #expect(expirations.contains(e), "the per-query signer uses the same offset as the zone's")
+        let none = SignatureValidity(inception: 1_796_000_000, expiration: 1_797_000_000)
+        #expect(owner.withUnsafeBytes { none.expiration(owner: $0, type: .a) } == 1_797_000_000)
+    }
+}
+
+/// Key times as BIND's `dnssec-keygen` and `dnssec-settime` write them, and the states they give.
+@Suite struct KeyTimingTests {
+    @Test func bindTimesReadFromBothFilesAndStatesFollowThem() throws {
+        let key = "; This is a zone-signing key, keyid 1, for example.com.\n; Created: 20261201000000 (Tue Dec  1 00:00:00 2026)\n"
+            + "; Publish: 20261201000000 (Tue Dec  1 00:00:00 2026)\n; Activate: 20261202000000 (Wed Dec  2 00:00:00 2026)\n"
+            + "example.com. IN DNSKEY 256 3 13 AAAA\n"
+        let fromKey = try KeyDirectory.timing(key, comments: true)
+        #expect(fromKey.publish == 1_796_083_200 && fromKey.activate == 1_796_169_600 && fromKey.inactive == nil && fromKey.delete == nil)
+        let fromPrivate = try KeyDirectory.timing("Private-key-format: v1.3\nInactive: 20261203000000\nDelete: 20261204000000\n", comments: false)
+        #expect(fromPrivate.inactive == 1_796_256_000 && fromPrivate.delete == 1_796_342_400)
+        var timing = fromKey
+        timing.inactive = fromPrivate.inactive
+        timing.delete = fromPrivate.delete
+        #expect(!timing.isPublished(at: 1_796_083_199) && timing.isPublished(at: 1_796_083_200) && !timing.isActive(at: 1_796_083_200))
+        #expect(timing.isActive(at: 1_796_169_600) && !timing.isActive(at: 1_796_256_000) && timing.isPublished(at: 1_796_256_000))
+        #expect(!timing.isPublished(at: 1_796_342_400))
+        #expect(timing.events(after: 1_796_169_600) == [1_796_256_000, 1_796_342_400])
+        #expect(throws: DNSSECError.self) { try KeyDirectory.timing("Activate: 2026120\n", comments: false) }
+        #expect(KeyFile.time("20261301000000") == nil && KeyFile.time("19700101000000") == 0)
     }
 }

@@ -41,12 +41,14 @@ need it, naming its Debian package).
 """
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import dns.edns
 import dns.dnssec
@@ -161,12 +163,27 @@ def start_meridian(binary, db, keys):
     state = os.path.join(tmp, "operator-state")
     with open(state, "w") as f:
         f.write("dub down\n")
+    admin = free_port()
     with open(os.path.join(tmp, "meridian.yaml"), "w") as f:
-        f.write(f'listen: ["127.0.0.1:{port}"]\nworkers: 1\n')
+        f.write(f'listen: ["127.0.0.1:{port}"]\nworkers: 1\nadmin: {{ listen: "127.0.0.1:{admin}" }}\n')
         f.write(f"zones:\n  - origin: {ZONE}\n    file: example.com.zone\n    dnssec: {{ keys: [\"{keys.base}\"] }}\n")
         f.write(ROUTING.format(db=db, state=state))
-    return servers.launch("meridian", tmp, port, [binary, "serve", "--config", os.path.join(tmp, "meridian.yaml")], [ZONE],
-                          timeout=180, cwd=tmp)
+    server = servers.launch("meridian", tmp, port, [binary, "serve", "--config", os.path.join(tmp, "meridian.yaml")], [ZONE],
+                            timeout=180, cwd=tmp)
+    server.admin_port = admin
+    return server
+
+
+def signature_cache_counts(admin_port):
+    """meridian_signature_cache_lookups_total by result, from GET /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    counts = {"hit": 0.0, "miss": 0.0}
+    for line in text.splitlines():
+        for result in counts:
+            if line.startswith(f'meridian_signature_cache_lookups_total{{result="{result}"}}'):
+                counts[result] = float(line.split()[-1])
+    return counts
 
 
 def unbound_config(tmp, port, upstream, anchor, extra=()):
@@ -368,6 +385,17 @@ def original_ttl_is_served(check, fx):
     check(bool(sigs) and all(rr.original_ttl == 60 for rr in sigs[0]), f"geo: original TTL 60:\n{r}")
 
 
+def signature_cache_metric(check, fx):
+    """A routed answer asked twice for one subnet is signed at most once: the second is a hit."""
+    before = signature_cache_counts(fx.meridian.admin_port)
+    for _ in range(2):
+        r = ask(fx.meridian.port, "geo.example.com.", "A", ecs="203.0.113.0/24", ad=False)
+        check(bool(of_type(r, "RRSIG")), f"the routed answer is signed:\n{r}")
+    after = signature_cache_counts(fx.meridian.admin_port)
+    hits, misses = after["hit"] - before["hit"], after["miss"] - before["miss"]
+    check(hits + misses == 2 and hits >= 1, f"two lookups, the second a hit: {hits} hits, {misses} misses ({before} → {after})")
+
+
 def weighted_several(check, fx):
     seen = set()
     for i in range(12):
@@ -490,7 +518,8 @@ def resigned(check, fx):
             sigs = of_type(ask(port, "www.example.com.", "A"), "RRSIG")
             return list(sigs[0])[0].expiration if sigs else None
         first = expiration()
-        check(first is not None and abs(first - (time.time() + 3600)) < 120, f"valid for an hour: expires {first}")
+        # The default jitter here is a quarter of refresh (898 s): each RRset expires up to that much early.
+        check(first is not None and -898 - 120 < first - (time.time() + 3600) < 120, f"valid for an hour less the jitter: expires {first}")
         deadline = time.time() + 30
         later = first
         while time.time() < deadline and later == first:
@@ -555,6 +584,175 @@ def split_keys(check, fx):
 # nothing here reaches; their DS and its absence are checked by delv and Unbound above.)
 DNSVIZ_NAMES = [ZONE, "www.example.com.", "alias.example.com.", "x.old.example.com.", "any.wild.example.com.",
                 "nope.example.com.", "b.ent.example.com.", "geo.example.com."]
+
+
+ROLL_ZONE = "example.net."
+ROLL_ZONE_TEXT = """$ORIGIN example.net.
+$TTL 2
+@ 2 IN SOA ns hostmaster 1 3600 600 86400 2
+@ 2 IN NS ns
+ns 2 IN A 192.0.2.53
+www 3 IN A 192.0.2.80
+"""
+
+
+def key_tags(port, name, rdtype):
+    """(key tags of the DNSKEY RRset, key tags of the RRSIGs over name/rdtype)."""
+    keys = of_type(ask(port, ROLL_ZONE, "DNSKEY", ad=False), "DNSKEY")
+    sigs = of_type(ask(port, name, rdtype, ad=False), "RRSIG")
+    return ({dns.dnssec.key_id(rr) for rr in keys[0]} if keys else set(),
+            {rr.key_tag for rr in sigs[0]} if sigs else set())
+
+
+def halt(server):
+    """Stops a server without removing its directory (`stop()` does), where the keys are."""
+    server.proc.send_signal(signal.SIGTERM)
+    server.proc.wait(timeout=10)
+
+
+class RollZone:
+    """example.net. signed from a key directory with keys of `kinds` made by `meridian keygen`,
+    a config (with an admin listener and token) whose dnssec mapping is `dnssec`, not started."""
+
+    def __init__(self, fx, kinds, dnssec):
+        self.binary = fx.binary
+        self.tmp = tempfile.mkdtemp(prefix="meridian-dnssec-roll-")
+        self.keydir = os.path.join(self.tmp, "keys")
+        os.mkdir(self.keydir)
+        self.tags, self.anchor = {}, None
+        for kind in kinds:
+            self.keygen(kind)
+        with open(os.path.join(self.tmp, "example.net.zone"), "w") as f:
+            f.write(ROLL_ZONE_TEXT)
+        with open(os.path.join(self.tmp, "admin-token"), "w") as f:
+            f.write("rollover-test-token\n")
+        os.chmod(os.path.join(self.tmp, "admin-token"), 0o600)
+        self.port, admin = free_port(), free_port()
+        self.config = os.path.join(self.tmp, "meridian.yaml")
+        with open(self.config, "w") as f:
+            f.write(f'listen: ["127.0.0.1:{self.port}"]\nworkers: 1\nadmin: {{ listen: "127.0.0.1:{admin}", token-file: admin-token }}\n'
+                    f"zones:\n  - origin: {ROLL_ZONE}\n    file: example.net.zone\n    dnssec: {dnssec}\n")
+
+    def keygen(self, kind):
+        """A new pair of `kind`; a KSK's (or CSK's) DNSKEY becomes delv's trust anchor."""
+        r = subprocess.run([self.binary, "keygen", ROLL_ZONE, "--kind", kind, "--directory", self.keydir],
+                           capture_output=True, text=True, timeout=60, check=True)
+        base = next(p for p in r.stderr.split() if p.endswith(".key"))
+        self.tags[kind] = int(base.rsplit("+", 1)[1][:-4])
+        if kind != "zsk":
+            with open(base) as f:
+                record = next(line for line in f if line.strip() and not line.startswith(";")).split()
+            self.anchor = os.path.join(self.tmp, "anchor.conf")
+            with open(self.anchor, "w") as f:
+                f.write(f'trust-anchors {{ {ROLL_ZONE} static-key {record[3]} {record[4]} {record[5]} "{"".join(record[6:])}"; }};\n')
+
+    def launch(self):
+        return servers.launch("meridian", self.tmp, self.port, [self.binary, "serve", "--config", self.config], [ROLL_ZONE],
+                              timeout=60, cwd=self.tmp)
+
+    def run(self, *argv):
+        return subprocess.run([self.binary, *argv, "--config", self.config], capture_output=True, text=True, timeout=60)
+
+    def remove(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def rollover(check, fx):
+    """`meridian rollover` on a zone signed from a key directory (a KSK and a ZSK): the new ZSK is
+    published at once, signs once the DNSKEY TTL and the propagation delay have passed, and the
+    old one leaves after the largest TTL more; every stage validates through delv with the KSK as
+    the trust anchor, and a restart in the middle keeps to the times in the key files."""
+    z = RollZone(fx, ("ksk", "zsk"), "{ key-directory: keys, propagation-delay: 2s }")
+    port, keydir = z.port, z.keydir
+
+    def validated(stage):
+        out = subprocess.run([which("delv", "bind9-dnsutils"), "@127.0.0.1", "-p", str(port), "-a", z.anchor, f"+root={ROLL_ZONE}",
+                              "+nosplit", "www.example.net.", "A"], capture_output=True, text=True, timeout=30)
+        check("; fully validated" in out.stdout, f"{stage}: www validates with the KSK as anchor:\n{out.stdout}{out.stderr}")
+
+    server = z.launch()
+    try:
+        ksk, zsk = z.tags["ksk"], z.tags["zsk"]
+        keys, sigs = key_tags(port, "www.example.net.", "A")
+        check(keys == {ksk, zsk} and sigs == {zsk}, f"before: DNSKEY {keys}, www signed by {sigs}; want {{{ksk}, {zsk}}} and {{{zsk}}}")
+        validated("before")
+        r = z.run("rollover", ROLL_ZONE)
+        check(r.returncode == 0 and "published now" in r.stdout, f"meridian rollover: {r.returncode}\n{r.stdout}{r.stderr}")
+        began = time.time()
+        new = {int(p) for p in r.stdout.split() if p.isdigit()} - {zsk}
+        check(len(new) == 1, f"one new key tag in the schedule: {r.stdout}")
+        new_zsk = next(iter(new), -1)
+        keys, sigs = key_tags(port, "www.example.net.", "A")
+        check(keys == {ksk, zsk, new_zsk} and sigs == {zsk}, f"pre-published: DNSKEY {keys}, www signed by {sigs}")
+        validated("pre-published")
+        again = z.run("rollover", ROLL_ZONE)
+        check(again.returncode != 0 and "already under way" in again.stderr, f"a second rollover is refused:\n{again.stdout}{again.stderr}")
+        # A restart in the middle keeps to the key files' times.
+        first_log = server.log_text()
+        check("ZSK rollover begun" in first_log, "the log says the rollover began:\n" + first_log[-2000:])
+        halt(server)
+        server = z.launch()
+        keys, sigs = key_tags(port, "www.example.net.", "A")
+        check(keys == {ksk, zsk, new_zsk} and sigs == {zsk}, f"restarted, still pre-published: DNSKEY {keys}, www signed by {sigs}")
+        # The new key signs after the DNSKEY TTL (2 s) and the propagation delay (2 s).
+        deadline = began + 20
+        while time.time() < deadline and key_tags(port, "www.example.net.", "A")[1] != {new_zsk}:
+            time.sleep(0.3)
+        keys, sigs = key_tags(port, "www.example.net.", "A")
+        check(sigs == {new_zsk} and keys == {ksk, zsk, new_zsk}, f"switched: DNSKEY {keys}, www signed by {sigs} ({time.time() - began:.1f} s in)")
+        check(time.time() - began >= 3.0, f"not before the DNSKEY TTL and the propagation delay: {time.time() - began:.1f} s")
+        validated("switched")
+        # The old key goes after the largest TTL (3 s) and the propagation delay (2 s) more.
+        while time.time() < deadline and zsk in key_tags(port, "www.example.net.", "A")[0]:
+            time.sleep(0.3)
+        keys, sigs = key_tags(port, "www.example.net.", "A")
+        check(keys == {ksk, new_zsk} and sigs == {new_zsk}, f"retired: DNSKEY {keys}, www signed by {sigs}")
+        validated("retired")
+        with open(next(os.path.join(keydir, n) for n in os.listdir(keydir) if n.endswith(f"+{zsk:05d}.private"))) as f:
+            times = f.read()
+        check("Inactive:" in times and "Delete:" in times, f"the old ZSK's file has its times:\n{times}")
+        check(server.alive(), "meridian still running:\n" + server.log_text()[-2000:])
+        check("DNSSEC: key times reached" in server.log_text(), "the log says why it reloaded:\n" + server.log_text()[-2000:])
+    finally:
+        halt(server)
+        z.remove()
+
+
+def scheduled_rollover(check, fx):
+    """With zsk-lifetime, the server begins the rollover itself once the ZSK has signed that long."""
+    z = RollZone(fx, ("ksk", "zsk"), "{ key-directory: keys, zsk-lifetime: 3s, propagation-delay: 1s }")
+    server = z.launch()
+    try:
+        before = key_tags(z.port, ROLL_ZONE, "SOA")[0]
+        check(len(before) == 2, f"a KSK and a ZSK: {before}")
+        deadline = time.time() + 15
+        while time.time() < deadline and len(key_tags(z.port, ROLL_ZONE, "SOA")[0]) < 3:
+            time.sleep(0.3)
+        after = key_tags(z.port, ROLL_ZONE, "SOA")[0]
+        check(len(after) == 3 and before < after, f"a third key published by the schedule: {before} then {after}")
+        check("ZSK rollover begun" in server.log_text(), "the log says so:\n" + server.log_text()[-2000:])
+    finally:
+        halt(server)
+        z.remove()
+
+
+def rollover_refusals(check, fx):
+    """A rollover is refused for a CSK zone; a key-directory with two active ZSKs is refused at
+    load with the key tags."""
+    z = RollZone(fx, ("csk",), "{ key-directory: keys }")
+    try:
+        server = z.launch()
+        try:
+            r = z.run("rollover", ROLL_ZONE)
+            check(r.returncode != 0 and "combined key" in r.stderr, f"a CSK zone: refused, saying why:\n{r.stdout}{r.stderr}")
+        finally:
+            halt(server)
+        z.keygen("zsk")
+        z.keygen("zsk")
+        r = z.run("check")
+        check(r.returncode != 0 and "at most one with flags 256" in (r.stdout + r.stderr), f"two active ZSKs: refused:\n{r.stdout}{r.stderr}")
+    finally:
+        z.remove()
 
 
 def errors_in(node, key="errors", path="", found=None):
@@ -643,7 +841,11 @@ CASES = ([C("delv", f"{fqdn(l)} {t}", delv_case(l, t, k, w)) for l, t, k, w in N
          + [C("unbound", f"{fqdn(l)} {t}", unbound_case(l, t, k, w)) for l, t, k, w in NAMES]
          + [C("routed", "ECS clients each get their nearest data center, secure", routed_clients),
             C("routed", "a data center down: the degraded TTL served and signed as the original TTL", original_ttl_is_served),
-            C("routed", "weighted answers for many subnets, secure", weighted_several)]
+            C("routed", "weighted answers for many subnets, secure", weighted_several),
+            C("routed", "the signature cache's hits and misses are in /metrics", signature_cache_metric),
+            C("rollover", "a ZSK rollover by pre-publication: published, switched, retired, each validating", rollover),
+            C("rollover", "zsk-lifetime begins the rollover on schedule", scheduled_rollover),
+            C("rollover", "rollovers refused for a CSK and two active ZSKs refused at load, saying why", rollover_refusals)]
          + [C("tamper", "a flipped signature byte: SERVFAIL", tampered_signature),
             C("tamper", "signatures past their expiry: SERVFAIL", expired),
             C("tamper", "a trust anchor for another key: SERVFAIL", other_anchor)]

@@ -44,6 +44,11 @@ import Testing
         #expect(rolling?.publish == [directory + "/Kexample.com.+013+00002"] && rolling?.cds == true, "a published key needs no .private")
         let defaults = try parse("{ keys: [Kexample.com.+013+00001] }").zones[0].signing
         #expect(defaults?.validity == .seconds(14 * 86_400) && defaults?.refreshSeconds == 7 * 86_400 && defaults?.inceptionOffset == .seconds(3_600))
+        #expect(defaults?.jitterSeconds == Int64(43_200), "BIND's 12 hours by default")
+        let short = try parse("{ keys: [Kexample.com.+013+00001], validity: 4h }").zones[0].signing
+        #expect(short?.jitterSeconds == 1_800, "at most a quarter of refresh (2h)")
+        let jittered = try parse("{ keys: [Kexample.com.+013+00001], jitter: 1d }").zones[0].signing
+        #expect(jittered?.jitterSeconds == 86_400)
     }
 
     @Test func mistakesSayWhere() {
@@ -54,6 +59,7 @@ import Testing
             ("{ keys: [Kexample.com.+013+00001], validity: 30m }", "", "at least 1h"),
             ("{ keys: [Kexample.com.+013+00001], validity: 2h, refresh: 2h }", "", "zones.dnssec.refresh: shorter than validity"),
             ("{ keys: [Kexample.com.+013+00001, Kexample.com.+013+00001] }", "", "one combined key (CSK), or a KSK and a ZSK"),
+            ("{ keys: [Kexample.com.+013+00001], refresh: 2d, jitter: 2d }", "", "zones.dnssec.jitter: shorter than refresh"),
             ("{ keys: [Kexample.com.+013+00001], publish: [Kmissing] }", "", "Kmissing.key: no such file"),
             ("{ keys: [Kexample.com.+013+00001], cds: maybe }", "", "zones.dnssec.cds: \"maybe\" is not true or false"),
             ("{ keys: [Kexample.com.+013+00001], nsec3: yes }", "", "zones.dnssec.nsec3: unknown key"),
