@@ -15,18 +15,55 @@ public enum KeyFile {
     }
 
     /// Reads the pair named by `path` (either file of it, or the base name without suffix). The
-    /// private file must be readable by its owner only (mode 0600 or stricter).
+    /// private file must be readable by its owner only (mode 0600 or stricter). Without a
+    /// `.private` file, a `.pem` file (PKCS #8, as Knot's `keymgr` keeps keys in its KASP
+    /// directory's `keys/`) holds the private key of an ECDSA P-256 or Ed25519 DNSKEY.
     public static func read(_ path: String) throws(DNSSECError) -> SigningKey {
         var base = path
-        for suffix in [".key", ".private"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
-        let keyPath = base + ".key", privatePath = base + ".private"
+        for suffix in [".key", ".private", ".pem"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
+        let keyPath = base + ".key"
         let keyText = try text(keyPath)
+        let pemPath = base + ".pem"
+        let privatePath = FileManager.default.fileExists(atPath: base + ".private") || !FileManager.default.fileExists(atPath: pemPath)
+            ? base + ".private" : pemPath
         var info = stat()
         guard stat(privatePath, &info) == 0 else { throw DNSSECError(.fileAccess, "\(privatePath): cannot read: \(String(cString: strerror(errno)))") }
         guard info.st_mode & 0o077 == 0 else {
             throw DNSSECError(.fileAccess, "\(privatePath): readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); a private key must be readable by the server's user only: chmod 600 \(privatePath)")
         }
+        if privatePath == pemPath { return try parsePEM(key: keyText, keyPath: keyPath, pem: try text(pemPath), pemPath: pemPath) }
         return try parse(key: keyText, keyPath: keyPath, private: try text(privatePath), privatePath: privatePath)
+    }
+
+    /// The key in a `.key` text and a PKCS #8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
+    static func parsePEM(key keyText: String, keyPath: String, pem: String, pemPath: String) throws(DNSSECError) -> SigningKey {
+        let (zone, dnskey) = try parseDNSKEY(keyText, path: keyPath)
+        let material: SigningKey.Material
+        do {
+            switch DNSSECAlgorithm(rawValue: dnskey.algorithm) {
+            case .ecdsaP256SHA256: material = .p256(try P256.Signing.PrivateKey(pemRepresentation: pem))
+            case .ed25519:
+                // RFC 8410 §7: SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }.
+                let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+                let der = Array(Data(base64Encoded: body) ?? Data())
+                let prefix: [UInt8] = [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+                guard der.count == 48, Array(der[0..<16]) == prefix else {
+                    throw DNSSECError(.badKey, "\(pemPath): not a PKCS #8 Ed25519 private key (RFC 8410)")
+                }
+                material = .ed25519(try Curve25519.Signing.PrivateKey(rawRepresentation: der[16...]))
+            default:
+                throw DNSSECError(.unsupportedAlgorithm, "\(pemPath): a PEM key is read for algorithms 13 and 15; \(keyPath) has algorithm \(dnskey.algorithm) (give it a BIND .private file)")
+            }
+        } catch let e as DNSSECError {
+            throw e
+        } catch {
+            throw DNSSECError(.badKey, "\(pemPath): not a usable private key: \(error)")
+        }
+        let key = try SigningKey(zone: zone, flags: dnskey.flags, material: material)
+        guard key.dnskey == dnskey else {
+            throw DNSSECError(.keyMismatch, "\(pemPath): its private key is not the one whose public key \(keyPath) holds")
+        }
+        return key
     }
 
     /// The zone and DNSKEY of a `.key` file alone (a key published without signing).

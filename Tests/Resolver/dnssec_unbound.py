@@ -58,6 +58,7 @@ import dns.message
 import dns.name
 import dns.query
 import dns.rcode
+import dns.rdata
 import dns.rdatatype
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -736,6 +737,52 @@ def scheduled_rollover(check, fx):
         z.remove()
 
 
+def keymgr_keys(check, fx):
+    """Keys made by Knot's keymgr (its DNSKEY from `keymgr dnskey`, its PKCS #8 private key from
+    the KASP directory's keys/) sign the zone: `meridian ds` prints keymgr's own DS, and delv
+    validates with keymgr's DNSKEY as the anchor. keymgr's mode 0640 is refused until 0600."""
+    keymgr = which("keymgr", "knot")
+    for algorithm in (13, 15):
+        z = RollZone(fx, (), "{ key-directory: keys }")
+        try:
+            kasp = os.path.join(z.tmp, "kasp")
+            os.mkdir(kasp)
+            made = subprocess.run([keymgr, "-D", kasp, ROLL_ZONE, "generate", f"algorithm={algorithm}", "ksk=yes", "zsk=yes"],
+                                  capture_output=True, text=True, timeout=60)
+            key_id = made.stdout.strip()
+            check(made.returncode == 0 and len(key_id) == 40, f"keymgr generate algorithm={algorithm}: {made.stdout}{made.stderr}")
+            dnskey = subprocess.run([keymgr, "-D", kasp, ROLL_ZONE, "dnskey", key_id], capture_output=True, text=True, timeout=60).stdout
+            fields = dnskey.split()  # owner [TTL] DNSKEY flags protocol algorithm key
+            check("DNSKEY" in fields and len(fields) > fields.index("DNSKEY") + 4, f"keymgr dnskey: {dnskey}")
+            rdata = fields[fields.index("DNSKEY") + 1:] if "DNSKEY" in fields else fields
+            tag = dns.dnssec.key_id(dns.rdata.from_text("IN", "DNSKEY", " ".join(rdata)))
+            base = os.path.join(z.keydir, f"K{ROLL_ZONE}+{algorithm:03d}+{tag:05d}")
+            with open(base + ".key", "w") as f:
+                f.write(dnskey)
+            shutil.copyfile(os.path.join(kasp, "keys", key_id + ".pem"), base + ".pem")
+            os.chmod(base + ".pem", 0o640)
+            refused = subprocess.run([fx.binary, "ds", base], capture_output=True, text=True, timeout=60)
+            check(refused.returncode != 0 and "chmod 600" in refused.stderr, f"algorithm {algorithm}: a 0640 .pem is refused:\n{refused.stderr}")
+            os.chmod(base + ".pem", 0o600)
+            ours = subprocess.run([fx.binary, "ds", base], capture_output=True, text=True, timeout=60)
+            theirs = subprocess.run([keymgr, "-D", kasp, ROLL_ZONE, "ds", key_id], capture_output=True, text=True, timeout=60).stdout
+            digest = lambda text: sorted(" ".join(line.split()[-4:]).lower() for line in text.splitlines() if " DS " in line)
+            check(ours.returncode == 0 and digest(ours.stdout) == digest(theirs) and digest(theirs),
+                  f"algorithm {algorithm}: meridian ds = keymgr ds:\n{ours.stdout}{ours.stderr}\n{theirs}")
+            z.anchor = os.path.join(z.tmp, "anchor.conf")
+            with open(z.anchor, "w") as f:
+                f.write(f'trust-anchors {{ {ROLL_ZONE} static-key {rdata[0]} {rdata[1]} {rdata[2]} "{"".join(rdata[3:])}"; }};\n')
+            server = z.launch()
+            try:
+                out = subprocess.run([which("delv", "bind9-dnsutils"), "@127.0.0.1", "-p", str(z.port), "-a", z.anchor, f"+root={ROLL_ZONE}",
+                                      "+nosplit", "www.example.net.", "A"], capture_output=True, text=True, timeout=30)
+                check("; fully validated" in out.stdout, f"algorithm {algorithm}: signed with keymgr's key, validates:\n{out.stdout}{out.stderr}")
+            finally:
+                halt(server)
+        finally:
+            z.remove()
+
+
 def rollover_refusals(check, fx):
     """A rollover is refused for a CSK zone; a key-directory with two active ZSKs is refused at
     load with the key tags."""
@@ -845,7 +892,8 @@ CASES = ([C("delv", f"{fqdn(l)} {t}", delv_case(l, t, k, w)) for l, t, k, w in N
             C("routed", "the signature cache's hits and misses are in /metrics", signature_cache_metric),
             C("rollover", "a ZSK rollover by pre-publication: published, switched, retired, each validating", rollover),
             C("rollover", "zsk-lifetime begins the rollover on schedule", scheduled_rollover),
-            C("rollover", "rollovers refused for a CSK and two active ZSKs refused at load, saying why", rollover_refusals)]
+            C("rollover", "rollovers refused for a CSK and two active ZSKs refused at load, saying why", rollover_refusals),
+            C("rollover", "keys made by Knot's keymgr (algorithms 13 and 15) sign, and their DS is keymgr's", keymgr_keys)]
          + [C("tamper", "a flipped signature byte: SERVFAIL", tampered_signature),
             C("tamper", "signatures past their expiry: SERVFAIL", expired),
             C("tamper", "a trust anchor for another key: SERVFAIL", other_anchor)]
