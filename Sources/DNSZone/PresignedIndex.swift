@@ -200,8 +200,11 @@ public final class PresignedIndex: Sendable {
     /// The chain entry whose hash equals the `hashLength` bytes at `hash`, or -1.
     public func nsec3Matching(_ hash: UnsafeRawBufferPointer) -> Int32 {
         let i = nsec3Position(hash)
-        guard i < chain.count else { return -1 }
-        return hashes.withUnsafeBytes { memcmp($0.baseAddress! + i * Self.hashLength, hash.baseAddress!, Self.hashLength) == 0 } ? Int32(i) : -1
+        guard i < chain.count, let wanted = hash.baseAddress, hash.count >= Self.hashLength else { return -1 }
+        return hashes.withUnsafeBytes { all in
+            guard let base = all.baseAddress else { return false }
+            return memcmp(base + i * Self.hashLength, wanted, Self.hashLength) == 0
+        } ? Int32(i) : -1
     }
 
     /// The chain entry whose NSEC3 covers `hash` (RFC 5155 §8.3: its owner's hash sorts before it
@@ -214,10 +217,11 @@ public final class PresignedIndex: Sendable {
     /// The first entry whose hash is not below `hash`.
     func nsec3Position(_ hash: UnsafeRawBufferPointer) -> Int {
         hashes.withUnsafeBytes { all in
+            guard let base = all.baseAddress, let wanted = hash.baseAddress, hash.count >= Self.hashLength else { return 0 }
             var low = 0, high = chain.count
             while low < high {
                 let mid = (low + high) / 2
-                if memcmp(all.baseAddress! + mid * Self.hashLength, hash.baseAddress!, Self.hashLength) < 0 { low = mid + 1 } else { high = mid }
+                if memcmp(base + mid * Self.hashLength, wanted, Self.hashLength) < 0 { low = mid + 1 } else { high = mid }
             }
             return low
         }

@@ -217,9 +217,10 @@ extension Answer {
 
     /// The offset in `name` of its closest encloser: the longest suffix that is a node of the zone.
     func closestEncloser(_ name: UnsafeRawBufferPointer) -> Int {
+        guard let base = name.baseAddress else { return 0 }
         var i = 0
         while i < name.count, name[i] != 0 {
-            if zone.node(name.baseAddress! + i, name.count - i) >= 0 { return i }
+            if zone.node(base + i, name.count - i) >= 0 { return i }
             i += Int(name[i]) + 1
         }
         return max(0, name.count - zone.apex.count)

@@ -46,8 +46,9 @@ struct Answer {
     /// elsewhere (it holds RRSIGs). Not owned: the zone holds it.
     unowned(unsafe) var presigned: PresignedIndex? = nil
     /// The NSEC and NSEC3 proofs the authority section is owed (see `owe`), the first
-    /// `proofsWritten` of `proofCount` written.
-    var proofs = InlineArray<8, Int32>(repeating: -1)
+    /// `proofsWritten` of `proofCount` written: `maxProofs` slots of the query's scratch memory,
+    /// read only below `proofCount`, so an answer that owes none (every DO=0 one) never touches them.
+    let proofs: UnsafeMutableBufferPointer<Int32>
     var proofCount = 0
     var proofsWritten = 0
     /// RRSIG records the last `write` put after its RRset (0 or 1 signed online; a zone signed
@@ -59,7 +60,9 @@ struct Answer {
     var currentName = UnsafeRawBufferPointer(start: nil, count: 0)
 
     init(zone: Zone, query: ParsedQuery, packet: UnsafeRawBufferPointer, response: UnsafeMutableRawBufferPointer,
-         limit: Int, opt: ResponseOPT, extras: OPTExtras, scratch: UnsafeMutableRawBufferPointer) {
+         limit: Int, opt: ResponseOPT, extras: OPTExtras, scratch: UnsafeMutableRawBufferPointer,
+         proofs: UnsafeMutableBufferPointer<Int32>) {
+        self.proofs = proofs
         self.zone = zone
         self.query = query
         self.packet = packet

@@ -240,8 +240,11 @@ public final class QueryEngine: Sendable {
             return errorResponse(q, query, .refused, extras: extras, into: response)
         }
 
-        return withUnsafeTemporaryAllocation(byteCount: 2 * 256, alignment: 8) { scratch in
-            // The lower-case QNAME, for lookups; the second half holds names built by DNAME.
+        return withUnsafeTemporaryAllocation(byteCount: 2 * 256 + Answer.maxProofs * 4, alignment: 8) { memory in
+            // The lower-case QNAME, for lookups; the second 256 bytes hold names built by DNAME;
+            // then the proofs a zone signed elsewhere owes (`Answer.proofs`).
+            let scratch = UnsafeMutableRawBufferPointer(rebasing: memory[0..<512])
+            let proofs = UnsafeMutableRawBufferPointer(rebasing: memory[512...]).bindMemory(to: Int32.self)
             let name = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<256])
             lowercase(UnsafeRawBufferPointer(rebasing: query[Header.size..<(Header.size + q.qnameLength)]), into: name)
             let qname = UnsafeRawBufferPointer(rebasing: name[0..<q.qnameLength])
@@ -260,7 +263,7 @@ public final class QueryEngine: Sendable {
             if zones.unavailable[zoneIndex] { return errorResponse(q, query, .servFail, extras: extras, into: response) }
             var answer = Answer(
                 zone: zones.zones[zoneIndex], query: q, packet: query, response: response,
-                limit: transportLimit(q, transport), opt: opt, extras: extras, scratch: scratch)
+                limit: transportLimit(q, transport), opt: opt, extras: extras, scratch: scratch, proofs: proofs)
             if let services, services.zonesWithServices[zoneIndex], let health {
                 answer.routing = RoutingContext(services: services, health: health, resolver: client)
             }
