@@ -350,3 +350,44 @@ def default_meridian():
 
 def eprint(*a):
     print(*a, file=sys.stderr, flush=True)
+
+
+def unbound_config(tmp, port, stubs, modules, outgoing="127.0.0.1", extra=()):
+    """The config of an Unbound on 127.0.0.1@port for the resolver suites: one thread, no IPv6,
+    a fake root on loopback (so nothing leaves the machine), ECS sent to the stub zones' servers
+    (the client's own option when it sends one, else its address as a /24), `stubs` a list of
+    (zone, port of its server on 127.0.0.1), `modules` the module-config, `extra` more server:
+    lines. Returns the config file's path."""
+    lines = [
+        "server:",
+        f"    interface: 127.0.0.1@{port}",
+        "    interface-automatic: no",
+        "    do-ip6: no",
+        '    username: ""',
+        '    chroot: ""',
+        f'    directory: "{tmp}"',
+        f'    pidfile: "{tmp}/unbound.pid"',
+        '    logfile: ""',
+        "    use-syslog: no",
+        "    verbosity: 1",
+        "    num-threads: 1",
+        "    so-reuseport: no",
+        "    access-control: 127.0.0.0/8 allow",
+        f'    module-config: "{modules}"',
+        f"    outgoing-interface: {outgoing}",
+        "    do-not-query-localhost: no",
+        f'    root-hints: "{tmp}/root.hints"',
+        "    qname-minimisation: no",
+        "    prefetch: no",
+        "    send-client-subnet: 127.0.0.1",
+        "    max-client-subnet-ipv4: 24",
+    ] + [f"    {e}" for e in extra]
+    for zone, upstream in stubs:
+        lines += ["stub-zone:", f'    name: "{zone}"', f"    stub-addr: 127.0.0.1@{upstream}"]
+    lines += ["remote-control:", "    control-enable: no"]
+    with open(os.path.join(tmp, "root.hints"), "w") as f:
+        f.write(". 3600000 NS fake-root.\nfake-root. 3600000 A 127.0.0.254\n")
+    conf = os.path.join(tmp, "unbound.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return conf

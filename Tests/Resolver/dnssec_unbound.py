@@ -188,44 +188,9 @@ def signature_cache_counts(admin_port):
 
 
 def unbound_config(tmp, port, upstream, anchor, extra=()):
-    lines = [
-        "server:",
-        f"    interface: 127.0.0.1@{port}",
-        "    interface-automatic: no",
-        "    do-ip6: no",
-        '    username: ""',
-        '    chroot: ""',
-        f'    directory: "{tmp}"',
-        f'    pidfile: "{tmp}/unbound.pid"',
-        '    logfile: ""',
-        "    use-syslog: no",
-        "    verbosity: 1",
-        "    val-log-level: 2",
-        "    num-threads: 1",
-        "    so-reuseport: no",
-        "    access-control: 127.0.0.0/8 allow",
-        '    module-config: "subnetcache validator iterator"',
-        "    outgoing-interface: 127.0.0.1",
-        "    do-not-query-localhost: no",
-        f'    root-hints: "{tmp}/root.hints"',
-        "    qname-minimisation: no",
-        "    prefetch: no",
-        "    send-client-subnet: 127.0.0.1",
-        "    max-client-subnet-ipv4: 24",
-        f'    trust-anchor: "{anchor}"',
-    ] + [f"    {e}" for e in extra] + [
-        "stub-zone:",
-        f'    name: "{ZONE}"',
-        f"    stub-addr: 127.0.0.1@{upstream}",
-        "remote-control:",
-        "    control-enable: no",
-    ]
-    with open(os.path.join(tmp, "root.hints"), "w") as f:
-        f.write(". 3600000 NS fake-root.\nfake-root. 3600000 A 127.0.0.254\n")
-    conf = os.path.join(tmp, "unbound.conf")
-    with open(conf, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return conf
+    """A validating Unbound whose trust anchor is `anchor` (a DS or DNSKEY record of the zone)."""
+    return servers.unbound_config(tmp, port, [(ZONE, upstream)], "subnetcache validator iterator",
+                                  extra=["val-log-level: 2", f'trust-anchor: "{anchor}"', *extra])
 
 
 def start_unbound(upstream, anchor, extra=(), bogus=False):

@@ -158,44 +158,9 @@ def start_meridian(binary, db):
 
 
 def unbound_config(tmp, port, meridian_port):
-    lines = [
-        "server:",
-        f"    interface: 127.0.0.1@{port}",
-        "    interface-automatic: no",
-        "    do-ip6: no",
-        '    username: ""',
-        '    chroot: ""',
-        f'    directory: "{tmp}"',
-        f'    pidfile: "{tmp}/unbound.pid"',
-        '    logfile: ""',
-        "    use-syslog: no",
-        "    verbosity: 1",
-        "    num-threads: 1",
-        "    so-reuseport: no",
-        "    access-control: 127.0.0.0/8 allow",
-        '    module-config: "subnetcache iterator"',
-        # Only loopback, from the "São Paulo" resolver address.
-        f"    outgoing-interface: {RESOLVER}",
-        "    do-not-query-localhost: no",
-    ] + [f"    do-not-query-address: {n}" for n in NOT_LOOPBACK] + [
-        f'    root-hints: "{tmp}/root.hints"',
-        "    qname-minimisation: no",
-        "    prefetch: no",
-        # ECS to meridian: the client's own option when it sends one, else its address (/24).
-        "    send-client-subnet: 127.0.0.1",
-        "    max-client-subnet-ipv4: 24",
-        "stub-zone:",
-        f'    name: "{ZONE}"',
-        f"    stub-addr: 127.0.0.1@{meridian_port}",
-        "remote-control:",
-        "    control-enable: no",
-    ]
-    with open(os.path.join(tmp, "root.hints"), "w") as f:
-        f.write(". 3600000 NS fake-root.\nfake-root. 3600000 A 127.0.0.254\n")
-    conf = os.path.join(tmp, "unbound.conf")
-    with open(conf, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return conf
+    """Unbound without validation, querying only loopback from the "São Paulo" resolver address."""
+    return servers.unbound_config(tmp, port, [(ZONE, meridian_port)], "subnetcache iterator", outgoing=RESOLVER,
+                                  extra=[f"do-not-query-address: {n}" for n in NOT_LOOPBACK])
 
 
 def checkconf(conf, check):
