@@ -199,6 +199,16 @@ public final class ZoneSignatures: Sendable {
     /// Whether node `node` has a compiled NSEC.
     public func hasDenial(of node: Int32) -> Bool { nodeDenials[Int(node)].length > 0 }
 
+    /// The RRSIG record of node `node`'s NSEC alone, pre-encoded (false when it has none).
+    public func denialSignature(of node: Int32, _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        denial(of: node) { both in
+            guard both.count >= 10 else { return false }
+            let nsec = 10 + (Int(both[8]) << 8 | Int(both[9]))  // TYPE CLASS TTL RDLENGTH RDATA
+            guard nsec < both.count else { return false }
+            return body(UnsafeRawBufferPointer(rebasing: both[nsec...]))
+        }
+    }
+
     /// Node `node`'s NSEC record and its RRSIG record, pre-encoded (empty when it has none).
     public func denial(of node: Int32, _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
         let d = nodeDenials[Int(node)]

@@ -167,7 +167,7 @@ struct Answer {
 
     /// Signed, a name has the NSEC and RRSIG RRsets its NSEC lists (RFC 4035 §3.1): a query for
     /// NSEC is answered with the name's NSEC and its RRSIG, one for RRSIG with every signature at
-    /// the name. False when the name has none to give (the answer goes on as NODATA); true when
+    /// the name, the NSEC's included. False when the name has none to give (the answer goes on as NODATA); true when
     /// written, or when they did not fit (TC).
     mutating func answerSignedMeta(_ n: Int32, _ node: Zone.Node, _ signing: ZoneSignatures, owner: Int) -> Bool {
         let mark = w.mark
@@ -184,6 +184,15 @@ struct Answer {
         var count: UInt16 = 0
         for k in Int(node.rrsetStart)..<Int(node.rrsetStart + node.rrsetCount) where signing.isSigned(Int32(k)) {
             guard signing.signatures(of: Int32(k), { writeRecords($0, type: .rrsig, count: $1, owner: owner, node: n) >= 0 }) else {
+                w.rollBack(to: mark)
+                truncated = true
+                return true
+            }
+            count += 1
+        }
+        // The NSEC's own signature too: the NSEC lists RRSIG, so an empty non-terminal has one.
+        if signing.hasDenial(of: n) {
+            guard signing.denialSignature(of: n, { writeRecords($0, type: .rrsig, count: 1, owner: owner, node: n) >= 0 }) else {
                 w.rollBack(to: mark)
                 truncated = true
                 return true
