@@ -18,10 +18,14 @@ public struct SignatureCache {
     public static let capacity = 50_000
     /// Hash slots: a power of two over twice the capacity, so probes stay short.
     static let slotCount = 1 << 17
-    /// The arena holding every entry's key and signature: 50,000 entries of about 250 bytes
-    /// (routed answers and NSECs) fit; one of a large wildcard RRset takes more, and a full arena
-    /// empties the cache like a full table does.
+    /// The most the arena holding every entry's key and signature grows to: 50,000 entries of
+    /// about 250 bytes (routed answers and NSECs) fit; one of a large wildcard RRset takes more,
+    /// and a full arena empties the cache like a full table does.
     static let arenaSize = 16 << 20
+    /// What the arena and the entry table start with, doubled as they fill (a deployment with a
+    /// few routed names never takes more than this; one query thread's cache starts at ~0.7 MB).
+    static let initialArenaSize = 64 << 10
+    static let initialEntries = 256
     /// The largest key built: a whole TCP message's worth of RDATA.
     static let keyCapacity = 70_000
 
@@ -34,24 +38,57 @@ public struct SignatureCache {
         var valueLength: Int
     }
 
-    /// The counters, behind a pointer (no exclusivity check per access).
+    /// The counters and the growing tables, behind a pointer (no exclusivity check per access).
     struct Counts {
         var entries = 0
         var arenaUsed = 0
         var signed = 0
         var hits = 0
+        var table = UnsafeMutablePointer<Entry>.allocate(capacity: SignatureCache.initialEntries)
+        var tableCapacity = SignatureCache.initialEntries
+        var arena = UnsafeMutableRawPointer.allocate(byteCount: SignatureCache.initialArenaSize, alignment: 8)
+        var arenaCapacity = SignatureCache.initialArenaSize
     }
 
     final class Storage {
         let keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: SignatureCache.keyCapacity, alignment: 8)
         let slots = UnsafeMutablePointer<Int32>.allocate(capacity: SignatureCache.slotCount)
-        let entries = UnsafeMutablePointer<Entry>.allocate(capacity: SignatureCache.capacity)
-        let arena = UnsafeMutableRawPointer.allocate(byteCount: SignatureCache.arenaSize, alignment: 8)
         let counts = UnsafeMutablePointer<Counts>.allocate(capacity: 1)
 
         init() {
             slots.initialize(repeating: -1, count: SignatureCache.slotCount)
             counts.initialize(to: Counts())
+        }
+
+        var entries: UnsafeMutablePointer<Entry> { counts.pointee.table }
+        var arena: UnsafeMutableRawPointer { counts.pointee.arena }
+
+        /// Makes room for one more entry of `bytes` bytes, doubling the entry table or the arena
+        /// (copied: entries refer to the arena by offset) up to their bounds; false when at a bound.
+        func reserve(_ bytes: Int) -> Bool {
+            let c = counts
+            if c.pointee.entries >= c.pointee.tableCapacity {
+                guard c.pointee.tableCapacity < SignatureCache.capacity else { return false }
+                let grown = min(SignatureCache.capacity, c.pointee.tableCapacity * 2)
+                let table = UnsafeMutablePointer<Entry>.allocate(capacity: grown)
+                table.moveInitialize(from: c.pointee.table, count: c.pointee.entries)
+                c.pointee.table.deallocate()
+                c.pointee.table = table
+                c.pointee.tableCapacity = grown
+            }
+            let used = c.pointee.arenaUsed
+            if used + bytes > c.pointee.arenaCapacity {
+                guard used + bytes <= SignatureCache.arenaSize else { return false }
+                var grown = c.pointee.arenaCapacity
+                while used + bytes > grown { grown *= 2 }
+                grown = min(SignatureCache.arenaSize, grown)
+                let bigger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 8)
+                bigger.copyMemory(from: c.pointee.arena, byteCount: used)
+                c.pointee.arena.deallocate()
+                c.pointee.arena = bigger
+                c.pointee.arenaCapacity = grown
+            }
+            return true
         }
 
         func clear() {
@@ -70,14 +107,16 @@ public struct SignatureCache {
     }
 
     var storage: Storage? = nil
+    /// `storage`'s counters, kept apart so that reading them costs no reference count.
+    var counts: UnsafeMutablePointer<Counts>? = nil
 
     public init() {}
 
     /// Lookups answered from the cache and signatures made (misses) since the cache was made, and
     /// entries held. Read by the thread that owns the cache.
-    public var hits: Int { storage?.counts.pointee.hits ?? 0 }
-    public var misses: Int { storage?.counts.pointee.signed ?? 0 }
-    public var count: Int { storage?.counts.pointee.entries ?? 0 }
+    public var hits: Int { counts?.pointee.hits ?? 0 }
+    public var misses: Int { counts?.pointee.signed ?? 0 }
+    public var count: Int { counts?.pointee.entries ?? 0 }
 
     /// An RRset's identity as the cache keys it, built by the caller into the cache's buffer.
     public struct Key {
@@ -126,7 +165,11 @@ public struct SignatureCache {
     public mutating func withSignature(
         type: RRType, ttl: UInt32, signatures: ZoneSignatures, build: (inout Key) -> Void, _ body: (UnsafeRawBufferPointer) -> Bool
     ) -> Bool {
-        if storage == nil { storage = Storage() }
+        if storage == nil {
+            let made = Storage()
+            storage = made
+            counts = made.counts
+        }
         guard let storage else { return false }
         var key = Key(base: storage.keyBuffer, count: 16)
         let header = UnsafeMutableRawBufferPointer(start: storage.keyBuffer, count: 16)
@@ -142,7 +185,7 @@ public struct SignatureCache {
         let hash = hasher.finalize()
         let mask = Self.slotCount - 1
         var slot = hash & mask
-        let arena = storage.arena
+        var arena = storage.arena
         while storage.slots[slot] >= 0 {
             let e = storage.entries[Int(storage.slots[slot])]
             if e.hash == hash, e.keyLength == bytes.count, memcmp(arena + e.key, bytes.baseAddress!, bytes.count) == 0 {
@@ -154,11 +197,12 @@ public struct SignatureCache {
         guard let rrsig = Self.sign(bytes, type: type, ttl: ttl, signatures: signatures) else { return false }
         let counts = storage.counts
         let needed = bytes.count + rrsig.count
-        if counts.pointee.entries >= Self.capacity || counts.pointee.arenaUsed + needed > Self.arenaSize {
+        if !storage.reserve(needed) {
             storage.clear()
             slot = hash & mask
-            guard needed <= Self.arenaSize else { return rrsig.withUnsafeBytes(body) }
+            guard storage.reserve(needed) else { return rrsig.withUnsafeBytes(body) }
         }
+        arena = storage.arena  // it may have moved
         let at = counts.pointee.arenaUsed
         (arena + at).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         rrsig.withUnsafeBytes { (arena + at + bytes.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }

@@ -167,3 +167,33 @@ private let mxRData: [UInt8] = [0, 10] + ((try? DNSName("mail.example.com.").wir
         #expect(KeyFile.time("20261301000000") == nil && KeyFile.time("19700101000000") == 0)
     }
 }
+
+/// The per-thread signature cache grows from a small table and arena as it fills, keeping every
+/// entry: the second round of lookups all hit and hand back the bytes signed the first time.
+@Suite struct SignatureCacheGrowthTests {
+    @Test func entriesSurviveTheTablesGrowing() throws {
+        let key = try KeyFile.parse(key: RFCExampleTests.ed25519Key, private: RFCExampleTests.ed25519Private)
+        let origin = try DNSName("example.com.")
+        let soa = ZoneRecord(owner: origin, type: .soa, ttl: 3600,
+                             rdata: try DNSName("ns.example.com.").wire + (try DNSName("h.example.com.").wire) + [UInt8](repeating: 0, count: 19) + [1],
+                             location: SourceLocation(file: "t", line: 1))
+        let signatures = try ZoneSignatures(zone: Zone(origin: origin, records: [soa]), key: key,
+                                            validity: SignatureValidity(inception: 1_796_000_000, expiration: 1_797_000_000))
+        var cache = SignatureCache()
+        let count = 3 * SignatureCache.initialEntries + 7  // past two doublings of the table, and of the arena
+        var first: [[UInt8]] = []
+        for round in 0..<2 {
+            for i in 0..<count {
+                let owner = try DNSName("n\(i).example.com.").wire
+                var got: [UInt8] = []
+                let signed = cache.withSignature(type: .a, ttl: 60, signatures: signatures, build: { k in
+                    owner.withUnsafeBytes { k.owner($0) }
+                    [UInt8(i & 0xFF), 0, 2, UInt8(i >> 8)].withUnsafeBytes { k.rdata($0) }
+                }) { got = Array($0); return true }
+                #expect(signed)
+                if round == 0 { first.append(got) } else { #expect(got == first[i], "entry \(i) kept through the growth") }
+            }
+        }
+        #expect(cache.misses == count && cache.hits == count && cache.count == count)
+    }
+}
