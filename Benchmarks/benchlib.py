@@ -173,6 +173,52 @@ def probe(port, qname, qtype=6, timeout=0.2):
     return None
 
 
+def probe_dnssec(port, qname, qtype=6, timeout=0.2):
+    """Like probe(), with EDNS (1232 bytes) and DO=1. Returns (rcode, aa, ancount, RRSIGs in the
+    answer section) or None."""
+    qid = random.randrange(65536)
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 1)
+    for label in qname.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\x00" + struct.pack(">HH", qtype, 1) + b"\x00" + struct.pack(">HHIH", 41, 1232, 0x8000, 0)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(q, ("127.0.0.1", port))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            data = s.recv(65535)
+            if len(data) < 12:
+                continue
+            rid, flags, qd, an, _, _ = struct.unpack(">HHHHHH", data[:12])
+            if rid != qid:
+                continue
+            i = 12
+
+            def skip(i):
+                while True:
+                    n = data[i]
+                    if n == 0:
+                        return i + 1
+                    if n & 0xC0 == 0xC0:
+                        return i + 2
+                    i += 1 + n
+            for _ in range(qd):
+                i = skip(i) + 4
+            sigs = 0
+            for _ in range(an):
+                i = skip(i)
+                t, _, _, rdlen = struct.unpack(">HHIH", data[i:i + 10])
+                i += 10 + rdlen
+                sigs += t == 46
+            return flags & 0xF, bool(flags & 0x0400), an, sigs
+    except (OSError, IndexError, struct.error):
+        return None
+    finally:
+        s.close()
+    return None
+
+
 # --------------------------------------------------------------------------
 # servers
 
@@ -208,19 +254,24 @@ class Server:
         out.close()
         return self.proc
 
-    def wait_ready(self, timeout=30.0, interval=0.01):
-        """Poll until the zone's SOA is answered authoritatively. Returns
-        seconds since start() or raises."""
+    def wait_ready(self, timeout=30.0, interval=0.01, signed=False):
+        """Poll until the zone's SOA is answered authoritatively (signed: asked with DO=1 and
+        answered with its RRSIG). Returns seconds since start() or raises."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("%s exited with %s; log:\n%s" % (self.name, self.proc.returncode, self.log_tail()))
-            r = probe(self.port, self.origin, 6, timeout=0.05)
-            if r and r[0] == 0 and r[1] and r[2] >= 1:
+            if signed:
+                r = probe_dnssec(self.port, self.origin, 6, timeout=0.05)
+                ok = r and r[0] == 0 and r[1] and r[2] >= 1 and r[3] >= 1
+            else:
+                r = probe(self.port, self.origin, 6, timeout=0.05)
+                ok = r and r[0] == 0 and r[1] and r[2] >= 1
+            if ok:
                 return time.monotonic() - self.started_at
             time.sleep(interval)
-        raise RuntimeError("%s did not answer %s SOA within %.0fs; log:\n%s" % (
-            self.name, self.origin, timeout, self.log_tail()))
+        raise RuntimeError("%s did not answer %s SOA%s within %.0fs; log:\n%s" % (
+            self.name, self.origin, " with its RRSIG" if signed else "", timeout, self.log_tail()))
 
     def log_tail(self, n=20):
         try:

@@ -735,7 +735,7 @@ def sched_ns(root):
     return total
 
 
-def measured_run(server, args, qfile, duration, logpath):
+def measured_run(server, args, qfile, duration, logpath, binary=True, extra=()):
     """R.dnsperf, plus (with --split) the exact CPU time from schedstat and the
     user/kernel split from perf cpu-clock samples of the server during the run.
 
@@ -752,7 +752,7 @@ def measured_run(server, args, qfile, duration, logpath):
         time.sleep(0.3)
     ns0 = sched_ns(server.proc.pid)
     try:
-        r = R.dnsperf(server, args, qfile, duration, logpath, binary=True)
+        r = R.dnsperf(server, args, qfile, duration, logpath, binary=binary, extra=extra)
     finally:
         ns1 = sched_ns(server.proc.pid)
         if perf:

@@ -225,7 +225,7 @@ def parse_dnsperf(text):
     }
 
 
-def dnsperf(server, args, queries, duration, logpath, binary=False):
+def dnsperf(server, args, queries, duration, logpath, binary=False, extra=()):
     # dnsperf load settings (see --help of this script):
     #  -c clients: 8 UDP sockets (8 source ports). The servers spread load over
     #     their 2 workers with SO_REUSEPORT, which hashes by source address and
@@ -249,6 +249,8 @@ def dnsperf(server, args, queries, duration, logpath, binary=False):
         # -B: queries is a file of length-prefixed raw DNS messages (routing.py:
         # each one carries its own EDNS Client Subnet option).
         cmd.append("-B")
+    # extra: more dnsperf options, e.g. ["-D"] (DNSSEC OK bit; dnssec.py).
+    cmd += list(extra)
     pid = server.proc.pid
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0 = B.system_busy()
