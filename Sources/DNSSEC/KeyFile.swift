@@ -40,12 +40,18 @@ public enum KeyFile {
         let (zone, dnskey) = try parseDNSKEY(keyText, path: keyPath)
         let material: SigningKey.Material
         do {
+            let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+            let der = Array(Data(base64Encoded: body) ?? Data())
             switch DNSSECAlgorithm(rawValue: dnskey.algorithm) {
-            case .ecdsaP256SHA256: material = .p256(try P256.Signing.PrivateKey(pemRepresentation: pem))
+            case .ecdsaP256SHA256:
+                // Knot (GnuTLS) writes the private scalar as 31 to 33 bytes (a leading zero when
+                // its top bit is set), which swift-crypto's PEM reader refuses: read it here.
+                guard let scalar = Self.pkcs8ECPrivateKey(der) else {
+                    throw DNSSECError(.badKey, "\(pemPath): not a PKCS #8 ECDSA private key (RFC 5208, RFC 5915)")
+                }
+                material = .p256(try P256.Signing.PrivateKey(rawRepresentation: scalar))
             case .ed25519:
                 // RFC 8410 §7: SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }.
-                let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-                let der = Array(Data(base64Encoded: body) ?? Data())
                 let prefix: [UInt8] = [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
                 guard der.count == 48, Array(der[0..<16]) == prefix else {
                     throw DNSSECError(.badKey, "\(pemPath): not a PKCS #8 Ed25519 private key (RFC 8410)")
@@ -134,6 +140,43 @@ public enum KeyFile {
             throw DNSSECError(.keyMismatch, "\(privatePath): its private key is not the one whose public key \(keyPath) holds")
         }
         return key
+    }
+
+    /// The 32-byte private scalar of a PKCS #8 `PrivateKeyInfo` holding an RFC 5915 `ECPrivateKey`:
+    /// SEQUENCE { INTEGER, SEQUENCE { algorithm }, OCTET STRING { SEQUENCE { INTEGER 1, OCTET
+    /// STRING key, … } } }, the key's leading zeros dropped and it padded back to 32 bytes; nil
+    /// when the DER is not that shape.
+    static func pkcs8ECPrivateKey(_ der: [UInt8]) -> [UInt8]? {
+        /// The tag, and the content's range, of the DER element at `at` within `end`.
+        func element(_ at: Int, _ end: Int) -> (tag: UInt8, content: Range<Int>)? {
+            guard at + 2 <= end else { return nil }
+            var length = Int(der[at + 1]), start = at + 2
+            if length & 0x80 != 0 {
+                let bytes = length & 0x7F
+                guard bytes >= 1, bytes <= 2, start + bytes <= end else { return nil }
+                length = der[start..<(start + bytes)].reduce(0) { $0 << 8 | Int($1) }
+                start += bytes
+            }
+            guard start + length <= end else { return nil }
+            return (der[at], start..<(start + length))
+        }
+        /// The elements directly inside `range`.
+        func children(_ range: Range<Int>) -> [(tag: UInt8, content: Range<Int>)]? {
+            var out: [(tag: UInt8, content: Range<Int>)] = [], at = range.lowerBound
+            while at < range.upperBound {
+                guard let e = element(at, range.upperBound) else { return nil }
+                out.append(e)
+                at = e.content.upperBound
+            }
+            return out
+        }
+        guard let outer = element(0, der.count), outer.tag == 0x30, let info = children(outer.content), info.count >= 3,
+              info[0].tag == 0x02, info[1].tag == 0x30, info[2].tag == 0x04,
+              let ec = element(info[2].content.lowerBound, info[2].content.upperBound), ec.tag == 0x30,
+              let fields = children(ec.content), fields.count >= 2, fields[0].tag == 0x02, fields[1].tag == 0x04 else { return nil }
+        let key = der[fields[1].content].drop { $0 == 0 }
+        guard key.count <= 32 else { return nil }
+        return [UInt8](repeating: 0, count: 32 - key.count) + key
     }
 
     /// The owner and RDATA of the one DNSKEY record of a `.key` file (comments, `$` lines and

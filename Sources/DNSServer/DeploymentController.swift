@@ -50,6 +50,9 @@ public actor DeploymentController {
     /// This instance in its fleet (`fleet:`), made at the first start and kept across reloads.
     private(set) var fleet: FleetJoin?
     private var fleetTask: Task<Void, Never>?
+    /// After a key change that failed (a scheduled rollover that could not begin, a reload that
+    /// was rejected), key times are not acted on again before this time: no reload every second.
+    private var keyRetryAt: Int64 = 0
     /// `meridian --version`, for the fleet membership record.
     let version: String
     /// With `config-source: etcd`: this instance's own `fleet:` section (kept over the stored
@@ -158,13 +161,14 @@ public actor DeploymentController {
         // Keys of a key directory reached one of their times, or a ZSK its lifetime: a reload
         // reads those zones again with their new DNSKEY RRsets and signs them with the keys now active.
         var keysChanged = false
-        for (zone, schedule) in deployment.keySchedules.sorted(by: { $0.key.description < $1.key.description }) {
+        for (zone, schedule) in deployment.keySchedules.sorted(by: { $0.key.description < $1.key.description }) where now >= keyRetryAt {
             if let due = schedule.rolloverDue, due <= now {
                 switch beginRollover(zone) {
-                case .success: break
-                case .failure(let problem): logger.error("DNSSEC: the scheduled ZSK rollover cannot begin: \(problem)", metadata: ["zone": "\(zone)"])
+                case .success: keysChanged = true
+                case .failure(let problem):
+                    logger.error("DNSSEC: the scheduled ZSK rollover cannot begin: \(problem.text)", metadata: ["zone": "\(zone)"])
+                    keyRetryAt = now + Self.keyRetry
                 }
-                keysChanged = true
             }
             if let change = schedule.nextChange, change <= now { keysChanged = true }
         }
@@ -172,6 +176,7 @@ public actor DeploymentController {
             logger.notice("DNSSEC: key times reached; reloading to publish and sign with the keys of now")
             let problems = await reload()
             for problem in problems { logger.error("DNSSEC: reload after a key change failed; the old keys keep serving: \(problem)") }
+            if !problems.isEmpty { keyRetryAt = now + Self.keyRetry }
             return
         }
         let (next, zones, problems) = deployment.resigned(now: now)
@@ -268,6 +273,9 @@ public actor DeploymentController {
     /// signatures due sooner, and 10 minutes is far below the shortest refresh allowed (validity
     /// ≥ 1h, so the default refresh ≥ 30 min).
     static let resignCheck: Int64 = 600
+    /// How long a failed key change waits before it is tried again (seconds): long enough not to
+    /// flood the log and the disk, short enough that a fixed key directory is picked up soon.
+    static let keyRetry: Int64 = 60
 
     /// Leaves the fleet at shutdown: the member's task ends, revoking its lease, so the other
     /// instances stop counting this one at once rather than when the lease would lapse.

@@ -197,3 +197,24 @@ private let mxRData: [UInt8] = [0, 10] + ((try? DNSName("mail.example.com.").wir
         #expect(cache.misses == count && cache.hits == count && cache.count == count)
     }
 }
+
+/// Knot's keymgr keeps ECDSA keys as PKCS #8 PEM whose private scalar may be 33 bytes (a leading
+/// zero) or 31: the scalar is read whatever its padding.
+@Suite struct PKCS8Tests {
+    @Test func ecPrivateKeyScalarOfAnyPadding() {
+        let scalar: [UInt8] = [0x88] + [UInt8](repeating: 0x11, count: 31)
+        func info(_ key: [UInt8]) -> [UInt8] {
+            let ec: [UInt8] = [0x30, UInt8(3 + 2 + key.count), 0x02, 0x01, 0x01, 0x04, UInt8(key.count)] + key
+            let algorithm: [UInt8] = [0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07]
+            let body: [UInt8] = [0x02, 0x01, 0x00] + algorithm + [0x04, UInt8(ec.count)] + ec
+            return [0x30, UInt8(body.count)] + body
+        }
+        #expect(KeyFile.pkcs8ECPrivateKey(info(scalar)) == scalar)
+        #expect(KeyFile.pkcs8ECPrivateKey(info([0] + scalar)) == scalar, "33 bytes with a leading zero")
+        let short: [UInt8] = [0x00] + [UInt8](repeating: 0x22, count: 31)
+        #expect(KeyFile.pkcs8ECPrivateKey(info(Array(short.dropFirst()))) == short, "31 bytes, padded back")
+        #expect(KeyFile.pkcs8ECPrivateKey(info([1] + scalar)) == nil, "33 significant bytes")
+        #expect(KeyFile.pkcs8ECPrivateKey(Array(info(scalar).dropLast(5))) == nil, "cut short")
+        #expect(KeyFile.pkcs8ECPrivateKey([]) == nil)
+    }
+}
