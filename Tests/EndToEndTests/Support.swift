@@ -424,7 +424,7 @@ enum Suites {
         reload: ["sighup"],
         edgeRData: ["zone", "serve", "answers", "absolute", "sizes"],
         ecsUnbound: ["database", "direct", "unbound"],
-        dnssecUnbound: ["delv", "unbound", "routed", "tamper", "protocol", "dnsviz"],
+        dnssecUnbound: ["delv", "unbound", "routed", "tamper", "protocol", "rollover", "dnsviz"],
         presignedUnbound: ["nsec", "nsec3", "optout", "checks"],
         burst: ["burst"],
     ]
