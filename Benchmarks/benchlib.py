@@ -148,39 +148,27 @@ def memory(root):
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
 
-def probe(port, qname, qtype=6, timeout=0.2):
-    """Send one UDP query to 127.0.0.1:port. Returns (rcode, aa, ancount) or None."""
+def skip_name(msg, i):
+    """The offset just past the (possibly compressed) name at msg[i]."""
+    while True:
+        n = msg[i]
+        if n == 0:
+            return i + 1
+        if n & 0xC0 == 0xC0:
+            return i + 2
+        i += 1 + n
+
+
+def probe(port, qname, qtype=6, timeout=0.2, dnssec=False):
+    """Send one UDP query to 127.0.0.1:port. Returns (rcode, aa, ancount) or None; with dnssec
+    (EDNS, 1232 bytes, DO=1), (rcode, aa, ancount, RRSIGs in the answer section)."""
     qid = random.randrange(65536)
-    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 1 if dnssec else 0)
     for label in qname.rstrip(".").split("."):
         q += bytes([len(label)]) + label.encode()
     q += b"\x00" + struct.pack(">HH", qtype, 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(timeout)
-    try:
-        s.sendto(q, ("127.0.0.1", port))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            data = s.recv(65535)
-            if len(data) >= 12:
-                rid, flags, _, an, _, _ = struct.unpack(">HHHHHH", data[:12])
-                if rid == qid:
-                    return flags & 0xF, bool(flags & 0x0400), an
-    except OSError:
-        return None
-    finally:
-        s.close()
-    return None
-
-
-def probe_dnssec(port, qname, qtype=6, timeout=0.2):
-    """Like probe(), with EDNS (1232 bytes) and DO=1. Returns (rcode, aa, ancount, RRSIGs in the
-    answer section) or None."""
-    qid = random.randrange(65536)
-    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 1)
-    for label in qname.rstrip(".").split("."):
-        q += bytes([len(label)]) + label.encode()
-    q += b"\x00" + struct.pack(">HH", qtype, 1) + b"\x00" + struct.pack(">HHIH", 41, 1232, 0x8000, 0)
+    if dnssec:
+        q += b"\x00" + struct.pack(">HHIH", 41, 1232, 0x8000, 0)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
@@ -193,21 +181,14 @@ def probe_dnssec(port, qname, qtype=6, timeout=0.2):
             rid, flags, qd, an, _, _ = struct.unpack(">HHHHHH", data[:12])
             if rid != qid:
                 continue
+            if not dnssec:
+                return flags & 0xF, bool(flags & 0x0400), an
             i = 12
-
-            def skip(i):
-                while True:
-                    n = data[i]
-                    if n == 0:
-                        return i + 1
-                    if n & 0xC0 == 0xC0:
-                        return i + 2
-                    i += 1 + n
             for _ in range(qd):
-                i = skip(i) + 4
+                i = skip_name(data, i) + 4
             sigs = 0
             for _ in range(an):
-                i = skip(i)
+                i = skip_name(data, i)
                 t, _, _, rdlen = struct.unpack(">HHIH", data[i:i + 10])
                 i += 10 + rdlen
                 sigs += t == 46
@@ -261,12 +242,8 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("%s exited with %s; log:\n%s" % (self.name, self.proc.returncode, self.log_tail()))
-            if signed:
-                r = probe_dnssec(self.port, self.origin, 6, timeout=0.05)
-                ok = r and r[0] == 0 and r[1] and r[2] >= 1 and r[3] >= 1
-            else:
-                r = probe(self.port, self.origin, 6, timeout=0.05)
-                ok = r and r[0] == 0 and r[1] and r[2] >= 1
+            r = probe(self.port, self.origin, 6, timeout=0.05, dnssec=signed)
+            ok = r and r[0] == 0 and r[1] and r[2] >= 1 and (not signed or r[3] >= 1)
             if ok:
                 return time.monotonic() - self.started_at
             time.sleep(interval)

@@ -190,9 +190,12 @@ def pdns_secure(server, zone):
 # --------------------------------------------------------------------------
 # servers
 
-class SignedMeridian(B.Meridian):
-    def __init__(self, workdir, port, zone, origin, workers=2, admin_port=None):
-        super().__init__(workdir, port, zone, origin, workers)
+class Signed:
+    """A Meridian server class's config with its zone signed online by a key made by `meridian
+    keygen`, and an admin listener on admin_port (for the signature cache's metric)."""
+
+    def __init__(self, *args, admin_port=None, **kwargs):
+        super().__init__(*args, **kwargs)
         self.admin_port = admin_port
 
     def configure(self):
@@ -201,15 +204,12 @@ class SignedMeridian(B.Meridian):
         meridian_sign_config(os.path.join(self.dir, "meridian.yaml"), self.zone, self.key, self.admin_port)
 
 
-class SignedRoutedMeridian(G.RoutedMeridian):
-    def __init__(self, workdir, port, geodb, workers=2, admin_port=None):
-        super().__init__(workdir, port, geodb, workers)
-        self.admin_port = admin_port
+class SignedMeridian(Signed, B.Meridian):
+    pass
 
-    def configure(self):
-        super().configure()
-        self.key = meridian_keygen(G.ORIGIN, os.path.join(self.dir, "keys"))
-        meridian_sign_config(os.path.join(self.dir, "meridian.yaml"), self.zone, self.key, self.admin_port)
+
+class SignedRoutedMeridian(Signed, G.RoutedMeridian):
+    pass
 
 
 class SignedKnot(B.Knot):
@@ -591,12 +591,7 @@ def main():
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     outdir = os.path.join(args.out, "dnssec-" + stamp)
     os.makedirs(outdir, exist_ok=True)
-    zone = os.path.join(outdir, "bench.example.zone")
-    qstatic = os.path.join(outdir, "queries.txt")
-    sample_path = os.path.join(outdir, "sanity-sample.txt")
-    subprocess.run([sys.executable, os.path.join(B.HERE, "gen-zone.py"), "--names", str(args.names), "-o", zone], check=True)
-    subprocess.run([sys.executable, os.path.join(B.HERE, "gen-queries.py"), zone, "-n", str(args.queries),
-                    "-o", qstatic, "--sample", sample_path], check=True)
+    zone, qstatic, sample_path = R.generate_inputs(outdir, args.names, args.queries)
     qnx = write_nx_queries(os.path.join(outdir, "queries-nx.txt"), args.nx_names)
     geodb = os.path.abspath(args.geodb)
     subnets = []
@@ -647,11 +642,11 @@ def main():
             servers[group] = []
             for name in wanted:
                 if group == "static":
-                    s = {"meridian": lambda: SignedMeridian(gdir, port(), zone, ORIGIN, args.workers, port()),
+                    s = {"meridian": lambda: SignedMeridian(gdir, port(), zone, ORIGIN, args.workers, admin_port=port()),
                          "knotd": lambda: SignedKnot(gdir, port(), zone, ORIGIN, args.workers),
                          "pdns": lambda: SignedPdns(gdir, port(), zone, geodb, args.workers)}.get(name)
                 else:
-                    s = {"meridian": lambda: SignedRoutedMeridian(gdir, port(), geodb, args.workers, port()),
+                    s = {"meridian": lambda: SignedRoutedMeridian(gdir, port(), geodb, args.workers, admin_port=port()),
                          "knotd": lambda: GeoKnot(gdir, port(), geodb, args.workers),
                          "knotd-pre": lambda: KnotPresignedGeo(gdir, port(), geodb, args.workers),
                          "pdns": lambda: SignedGeoPdns(gdir, port(), geodb, args.workers)}.get(name)

@@ -216,25 +216,15 @@ def write_binary_queries(path, qname, subnets):
             f.write(struct.pack(">H", len(m)) + m)
 
 
-def skip_name(msg, i):
-    while True:
-        n = msg[i]
-        if n == 0:
-            return i + 1
-        if n & 0xC0 == 0xC0:
-            return i + 2
-        i += 1 + n
-
-
 def parse_response(msg):
     """(qid, rcode, [A/AAAA addresses], ecs scope or None)"""
     qid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", msg[:12])
     i = 12
     for _ in range(qd):
-        i = skip_name(msg, i) + 4
+        i = B.skip_name(msg, i) + 4
     addrs, scope = [], None
     for k in range(an + ns + ar):
-        i = skip_name(msg, i)
+        i = B.skip_name(msg, i)
         t, c, ttl, rdlen = struct.unpack(">HHIH", msg[i:i + 10])
         i += 10
         rd = msg[i:i + rdlen]

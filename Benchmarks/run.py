@@ -52,6 +52,18 @@ ORIGIN = "bench.example."
 # --------------------------------------------------------------------------
 # dig sanity check
 
+def generate_inputs(outdir, names, queries):
+    """The zone (gen-zone.py, `names` names), the dnsperf query file (gen-queries.py, `queries`
+    queries) and its stratified sample for the sanity check, in outdir: their three paths."""
+    zone = os.path.join(outdir, "bench.example.zone")
+    qfile = os.path.join(outdir, "queries.txt")
+    sample = os.path.join(outdir, "sanity-sample.txt")
+    subprocess.run([sys.executable, os.path.join(B.HERE, "gen-zone.py"), "--names", str(names), "-o", zone], check=True)
+    subprocess.run([sys.executable, os.path.join(B.HERE, "gen-queries.py"), zone, "-n", str(queries),
+                    "-o", qfile, "--sample", sample], check=True)
+    return zone, qfile, sample
+
+
 def dig_batch(port, sample, path):
     with open(path, "w") as f:
         for e in sample:
@@ -380,12 +392,7 @@ def main():
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     outdir = os.path.join(args.out, "run-" + stamp)
     os.makedirs(outdir, exist_ok=True)
-    zone = os.path.join(outdir, "bench.example.zone")
-    queries = os.path.join(outdir, "queries.txt")
-    sample = os.path.join(outdir, "sanity-sample.txt")
-    subprocess.run([sys.executable, os.path.join(B.HERE, "gen-zone.py"), "--names", str(args.names), "-o", zone], check=True)
-    subprocess.run([sys.executable, os.path.join(B.HERE, "gen-queries.py"), zone, "-n", str(args.queries),
-                    "-o", queries, "--sample", sample], check=True)
+    zone, queries, sample = generate_inputs(outdir, args.names, args.queries)
 
     work = B.Workdir(keep=args.keep_temp)
     servers = []

@@ -85,6 +85,12 @@ public enum KeyDirectory {
         return State(keySigning: ksk, zoneSigning: zsk, published: published.filter { $0 != ksk && $0 != zsk })
     }
 
+    /// The zone's keys in `directory`, and which of them sign and are published at `now`.
+    public static func read(_ directory: String, zone: DNSName, at now: Int64) throws(DNSSECError) -> (keys: [Key], state: State) {
+        let keys = try Self.keys(in: directory, zone: zone)
+        return (keys, try state(keys, zone: zone, directory: directory, at: now))
+    }
+
     /// The first time after `now` at which a key is published, activated, retired or removed.
     public static func nextEvent(_ keys: [Key], after now: Int64) -> Int64? { keys.flatMap { $0.timing.events(after: now) }.min() }
 
@@ -120,8 +126,7 @@ public enum KeyDirectory {
     public static func beginZSKRollover(
         directory: String, zone: DNSName, now: Int64, dnskeyTTL: Int64, largestTTL: Int64, propagation: Int64
     ) throws(DNSSECError) -> Rollover {
-        let keys = try Self.keys(in: directory, zone: zone)
-        let state = try Self.state(keys, zone: zone, directory: directory, at: now)
+        let (keys, state) = try read(directory, zone: zone, at: now)
         guard !state.zoneSigning.signsKeys else {
             throw DNSSECError(.badKeyFile, "\(directory): \(zone) is signed by one combined key (CSK \(state.zoneSigning.keyTag)); a ZSK rollover needs a KSK and a ZSK (meridian keygen --kind zsk)")
         }

@@ -65,9 +65,15 @@ public enum KeyFile {
         } catch {
             throw DNSSECError(.badKey, "\(pemPath): not a usable private key: \(error)")
         }
+        return try matched(zone, dnskey, material, privatePath: pemPath, keyPath: keyPath)
+    }
+
+    /// The key made of `material`, when its public key is the `.key` file's DNSKEY.
+    static func matched(_ zone: DNSName, _ dnskey: DNSKEYData, _ material: SigningKey.Material,
+                        privatePath: String, keyPath: String) throws(DNSSECError) -> SigningKey {
         let key = try SigningKey(zone: zone, flags: dnskey.flags, material: material)
         guard key.dnskey == dnskey else {
-            throw DNSSECError(.keyMismatch, "\(pemPath): its private key is not the one whose public key \(keyPath) holds")
+            throw DNSSECError(.keyMismatch, "\(privatePath): its private key is not the one whose public key \(keyPath) holds")
         }
         return key
     }
@@ -135,11 +141,7 @@ public enum KeyFile {
         } catch {
             throw DNSSECError(.badKey, "\(privatePath): the \(algorithm) key is not usable: \(error)")
         }
-        let key = try SigningKey(zone: zone, flags: dnskey.flags, material: material)
-        guard key.dnskey == dnskey else {
-            throw DNSSECError(.keyMismatch, "\(privatePath): its private key is not the one whose public key \(keyPath) holds")
-        }
-        return key
+        return try matched(zone, dnskey, material, privatePath: privatePath, keyPath: keyPath)
     }
 
     /// The 32-byte private scalar of a PKCS #8 `PrivateKeyInfo` holding an RFC 5915 `ECPrivateKey`:

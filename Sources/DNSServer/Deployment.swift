@@ -239,8 +239,7 @@ public struct Deployment: Sendable {
     /// be read (`signingKeys` then says why).
     static func keySchedule(_ entry: ZoneEntry, now: Int64 = Int64(Date().timeIntervalSince1970)) -> KeySchedule? {
         guard let settings = entry.signing, let directory = settings.keyDirectory,
-              let keys = try? KeyDirectory.keys(in: directory, zone: entry.origin),
-              let state = try? KeyDirectory.state(keys, zone: entry.origin, directory: directory, at: now) else { return nil }
+              let (keys, state) = try? KeyDirectory.read(directory, zone: entry.origin, at: now) else { return nil }
         return KeySchedule(keys: state.fingerprint, nextChange: KeyDirectory.nextEvent(keys, after: now),
                            rolloverDue: settings.zskLifetime.flatMap { KeyDirectory.rolloverDue(keys, state, at: now, lifetime: $0.components.seconds) })
     }
@@ -296,8 +295,7 @@ public struct Deployment: Sendable {
         guard let settings = entry.signing else { throw DeploymentError(.signing, "\(where_): no key") }
         if let directory = settings.keyDirectory {
             do throws(DNSSECError) {
-                let state = try KeyDirectory.state(KeyDirectory.keys(in: directory, zone: entry.origin), zone: entry.origin, directory: directory,
-                                                   at: Int64(Date().timeIntervalSince1970))
+                let state = try KeyDirectory.read(directory, zone: entry.origin, at: Int64(Date().timeIntervalSince1970)).state
                 let ksk = try KeyFile.read(state.keySigning.path)
                 let zsk = state.zoneSigning == state.keySigning ? ksk : try KeyFile.read(state.zoneSigning.path)
                 return ZoneKeys(zoneSigning: zsk, keySigning: ksk, published: state.published.map(\.dnskey))

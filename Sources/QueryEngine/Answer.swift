@@ -167,8 +167,8 @@ struct Answer {
 
     /// Signed, a name has the NSEC and RRSIG RRsets its NSEC lists (RFC 4035 §3.1): a query for
     /// NSEC is answered with the name's NSEC and its RRSIG, one for RRSIG with every signature at
-    /// the name, the NSEC's included. False when the name has none to give (the answer goes on as NODATA); true when
-    /// written, or when they did not fit (TC).
+    /// the name, the NSEC's included. False when the name has none to give (the answer goes on as
+    /// NODATA); true when written, or when they did not fit (TC).
     mutating func answerSignedMeta(_ n: Int32, _ node: Zone.Node, _ signing: ZoneSignatures, owner: Int) -> Bool {
         let mark = w.mark
         if query.qtype == .nsec {

@@ -303,9 +303,10 @@ def answered(check, r, name, rdtype, kind, want, validated=True):
         check(not data, f"no answer of the type: {text}")
 
 
-def delv(port, anchor_file, name, rdtype):
+def delv(port, anchor_file, name, rdtype, root=ZONE):
+    """delv asking 127.0.0.1:port, validating from the trust anchor of `root` in anchor_file."""
     tool = which("delv", "bind9-dnsutils")
-    return subprocess.run([tool, "@127.0.0.1", "-p", str(port), "-a", anchor_file, f"+root={ZONE}", "+nosplit", name, rdtype],
+    return subprocess.run([tool, "@127.0.0.1", "-p", str(port), "-a", anchor_file, f"+root={root}", "+nosplit", name, rdtype],
                           capture_output=True, text=True, timeout=30)
 
 
@@ -634,8 +635,7 @@ def rollover(check, fx):
     port, keydir = z.port, z.keydir
 
     def validated(stage):
-        out = subprocess.run([which("delv", "bind9-dnsutils"), "@127.0.0.1", "-p", str(port), "-a", z.anchor, f"+root={ROLL_ZONE}",
-                              "+nosplit", "www.example.net.", "A"], capture_output=True, text=True, timeout=30)
+        out = delv(port, z.anchor, "www.example.net.", "A", root=ROLL_ZONE)
         check("; fully validated" in out.stdout, f"{stage}: www validates with the KSK as anchor:\n{out.stdout}{out.stderr}")
 
     server = z.launch()
@@ -743,8 +743,7 @@ def keymgr_keys(check, fx):
                 f.write(f'trust-anchors {{ {ROLL_ZONE} static-key {rdata[0]} {rdata[1]} {rdata[2]} "{"".join(rdata[3:])}"; }};\n')
             server = z.launch()
             try:
-                out = subprocess.run([which("delv", "bind9-dnsutils"), "@127.0.0.1", "-p", str(z.port), "-a", z.anchor, f"+root={ROLL_ZONE}",
-                                      "+nosplit", "www.example.net.", "A"], capture_output=True, text=True, timeout=30)
+                out = delv(z.port, z.anchor, "www.example.net.", "A", root=ROLL_ZONE)
                 check("; fully validated" in out.stdout, f"algorithm {algorithm}: signed with keymgr's key, validates:\n{out.stdout}{out.stderr}")
             finally:
                 halt(server)
