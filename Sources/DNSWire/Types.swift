@@ -1,55 +1,55 @@
 /// A resource record type (RFC 1035 §3.2.2), open-ended so that TYPE65280 is as representable as A.
 public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let a = RRType(1)
-    public static let ns = RRType(2)
-    public static let md = RRType(3)
-    public static let mf = RRType(4)
-    public static let cname = RRType(5)
-    public static let soa = RRType(6)
-    public static let mb = RRType(7)
-    public static let mg = RRType(8)
-    public static let mr = RRType(9)
-    public static let null = RRType(10)
-    public static let wks = RRType(11)
-    public static let ptr = RRType(12)
-    public static let hinfo = RRType(13)
-    public static let minfo = RRType(14)
-    public static let mx = RRType(15)
-    public static let txt = RRType(16)
-    public static let rp = RRType(17)
-    public static let afsdb = RRType(18)
-    public static let aaaa = RRType(28)
-    public static let srv = RRType(33)
-    public static let naptr = RRType(35)
-    public static let dname = RRType(39)
-    public static let opt = RRType(41)
-    public static let ds = RRType(43)
-    public static let rrsig = RRType(46)
-    public static let nsec = RRType(47)
-    public static let dnskey = RRType(48)
-    public static let nsec3 = RRType(50)
-    public static let nsec3param = RRType(51)
-    public static let tlsa = RRType(52)
-    public static let cds = RRType(59)
-    public static let cdnskey = RRType(60)
-    public static let svcb = RRType(64)
-    public static let https = RRType(65)
-    public static let ixfr = RRType(251)
-    public static let axfr = RRType(252)
-    public static let mailb = RRType(253)
-    public static let maila = RRType(254)
-    public static let any = RRType(255)
-    public static let caa = RRType(257)
+    @inlinable public static var a: RRType { RRType(1) }
+    @inlinable public static var ns: RRType { RRType(2) }
+    @inlinable public static var md: RRType { RRType(3) }
+    @inlinable public static var mf: RRType { RRType(4) }
+    @inlinable public static var cname: RRType { RRType(5) }
+    @inlinable public static var soa: RRType { RRType(6) }
+    @inlinable public static var mb: RRType { RRType(7) }
+    @inlinable public static var mg: RRType { RRType(8) }
+    @inlinable public static var mr: RRType { RRType(9) }
+    @inlinable public static var null: RRType { RRType(10) }
+    @inlinable public static var wks: RRType { RRType(11) }
+    @inlinable public static var ptr: RRType { RRType(12) }
+    @inlinable public static var hinfo: RRType { RRType(13) }
+    @inlinable public static var minfo: RRType { RRType(14) }
+    @inlinable public static var mx: RRType { RRType(15) }
+    @inlinable public static var txt: RRType { RRType(16) }
+    @inlinable public static var rp: RRType { RRType(17) }
+    @inlinable public static var afsdb: RRType { RRType(18) }
+    @inlinable public static var aaaa: RRType { RRType(28) }
+    @inlinable public static var srv: RRType { RRType(33) }
+    @inlinable public static var naptr: RRType { RRType(35) }
+    @inlinable public static var dname: RRType { RRType(39) }
+    @inlinable public static var opt: RRType { RRType(41) }
+    @inlinable public static var ds: RRType { RRType(43) }
+    @inlinable public static var rrsig: RRType { RRType(46) }
+    @inlinable public static var nsec: RRType { RRType(47) }
+    @inlinable public static var dnskey: RRType { RRType(48) }
+    @inlinable public static var nsec3: RRType { RRType(50) }
+    @inlinable public static var nsec3param: RRType { RRType(51) }
+    @inlinable public static var tlsa: RRType { RRType(52) }
+    @inlinable public static var cds: RRType { RRType(59) }
+    @inlinable public static var cdnskey: RRType { RRType(60) }
+    @inlinable public static var svcb: RRType { RRType(64) }
+    @inlinable public static var https: RRType { RRType(65) }
+    @inlinable public static var ixfr: RRType { RRType(251) }
+    @inlinable public static var axfr: RRType { RRType(252) }
+    @inlinable public static var mailb: RRType { RRType(253) }
+    @inlinable public static var maila: RRType { RRType(254) }
+    @inlinable public static var any: RRType { RRType(255) }
+    @inlinable public static var caa: RRType { RRType(257) }
 
     /// Query-only types (RFC 6895 §3.1: 128–255 are meta/query types); they never appear as zone data.
-    public var isMetaType: Bool { rawValue == 41 || (rawValue >= 128 && rawValue <= 255) }
+    @inlinable public var isMetaType: Bool { rawValue == 41 || (rawValue >= 128 && rawValue <= 255) }
 
     /// RDATA name fields that may be compressed on the wire: only the types of RFC 1035 (RFC 3597 §4).
-    public var hasCompressibleNames: Bool {
+    @inlinable public var hasCompressibleNames: Bool {
         switch rawValue {
         case 2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15: return true
         default: return false
@@ -81,13 +81,13 @@ public struct RRType: RawRepresentable, Hashable, Sendable, CustomStringConverti
 /// A resource record class (RFC 1035 §3.2.4).
 public struct RRClass: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let `in` = RRClass(1)
-    public static let chaos = RRClass(3)
-    public static let none = RRClass(254)
-    public static let any = RRClass(255)
+    @inlinable public static var `in`: RRClass { RRClass(1) }
+    @inlinable public static var chaos: RRClass { RRClass(3) }
+    @inlinable public static var none: RRClass { RRClass(254) }
+    @inlinable public static var any: RRClass { RRClass(255) }
 
     public var description: String {
         switch rawValue {
@@ -101,24 +101,24 @@ public struct RRClass: RawRepresentable, Hashable, Sendable, CustomStringConvert
 /// A response code, including the extended codes carried in the OPT record (RFC 6891 §6.1.3).
 public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let noError = RCode(0)
-    public static let formErr = RCode(1)
-    public static let servFail = RCode(2)
-    public static let nxDomain = RCode(3)
-    public static let notImp = RCode(4)
-    public static let refused = RCode(5)
+    @inlinable public static var noError: RCode { RCode(0) }
+    @inlinable public static var formErr: RCode { RCode(1) }
+    @inlinable public static var servFail: RCode { RCode(2) }
+    @inlinable public static var nxDomain: RCode { RCode(3) }
+    @inlinable public static var notImp: RCode { RCode(4) }
+    @inlinable public static var refused: RCode { RCode(5) }
     /// RFC 2136 §2.2 (and RFC 6672 §2.2: a DNAME substitution would make a name too long).
-    public static let yxDomain = RCode(6)
-    public static let yxRRSet = RCode(7)
-    public static let nxRRSet = RCode(8)
-    public static let notAuth = RCode(9)
-    public static let notZone = RCode(10)
-    public static let badVers = RCode(16)
+    @inlinable public static var yxDomain: RCode { RCode(6) }
+    @inlinable public static var yxRRSet: RCode { RCode(7) }
+    @inlinable public static var nxRRSet: RCode { RCode(8) }
+    @inlinable public static var notAuth: RCode { RCode(9) }
+    @inlinable public static var notZone: RCode { RCode(10) }
+    @inlinable public static var badVers: RCode { RCode(16) }
     /// RFC 7873 §8: a server cookie is missing or invalid where one is required.
-    public static let badCookie = RCode(23)
+    @inlinable public static var badCookie: RCode { RCode(23) }
 
     /// The one table of response code names (RFC 1035, 2136, 6891, 7873).
     private static let names = MnemonicTable(numbered: "RCODE", [
@@ -166,9 +166,9 @@ private struct MnemonicTable: Sendable {
 /// A message opcode (RFC 1035 §4.1.1, RFC 1996, RFC 2136).
 public struct Opcode: RawRepresentable, Hashable, Sendable {
     public var rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    public static let query = Opcode(rawValue: 0)
-    public static let notify = Opcode(rawValue: 4)
-    public static let update = Opcode(rawValue: 5)
+    @inlinable public static var query: Opcode { Opcode(rawValue: 0) }
+    @inlinable public static var notify: Opcode { Opcode(rawValue: 4) }
+    @inlinable public static var update: Opcode { Opcode(rawValue: 5) }
 }

@@ -409,7 +409,7 @@ public final class Zone: @unchecked Sendable {
     public func name(of node: Int32) -> UnsafeRawBufferPointer { table.key(node) }
 
     /// The RRset of `type` at `node`, or -1.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func rrset(at node: Int32, _ type: RRType) -> Int32 {
         let n = nodes[Int(node)]
         var s = Int(n.rrsetStart)
@@ -422,7 +422,7 @@ public final class Zone: @unchecked Sendable {
     }
 
     /// The pre-encoded bytes of an RRset.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func bytes(of rrset: Int32) -> UnsafeRawBufferPointer {
         let s = rrsets[Int(rrset)]
         return UnsafeRawBufferPointer(start: data.baseAddress! + Int(s.dataOffset), count: Int(s.dataLength))

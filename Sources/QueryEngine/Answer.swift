@@ -37,6 +37,10 @@ struct Answer {
     var answerCount: UInt16 = 0
     var authorityCount: UInt16 = 0
     var additionalCount: UInt16 = 0
+    /// The answer carries DNSSEC records: the query has DO=1 and `signing` or `presigned` is set.
+    /// Tested before either is read, so a DO=0 answer never loads them (each `if let` of an
+    /// `unowned(unsafe)` optional is a `swift_retain` call, even of nil).
+    var dnssec = false
     /// The zone's signatures, when the query has DO=1 and the zone is signed online. Not owned:
     /// the engine holds them for as long as `respond` runs, so an answer costs no reference count.
     unowned(unsafe) var signing: ZoneSignatures? = nil
@@ -105,7 +109,7 @@ struct Answer {
             case .nxdomain:
                 // RFC 9824 §3.2: signed, a name that does not exist is answered as one that
                 // exists without the type, its NSEC marked NXNAME.
-                rcode = signing == nil ? .nxDomain : .noError  // a zone signed elsewhere has its NSEC chain
+                rcode = dnssec && signing != nil ? .noError : .nxDomain  // a zone signed elsewhere has its NSEC chain
                 negative(.nxname, owner: owner)
                 break chain
             case .delegation(let cut):
@@ -143,14 +147,14 @@ struct Answer {
         if set >= 0 {
             guard write(set, owner: owner, node: n, synthesized: synthesized) >= 0 else { truncated = true; return -1 }
             answerCount += UInt16(zone.rrsets[Int(set)].count) + signaturesWritten
-            if let presigned {
+            if dnssec, let presigned {
                 if synthesized { owePresignedWildcardAnswer(n, presigned) }
                 guard writeProofs() else { return -1 }
             }
             addAdditional(for: set, requiredBelow: nil)
             return -1
         }
-        if let signing, !synthesized, query.qtype == .nsec || query.qtype == .rrsig, answerSignedMeta(n, node, signing, owner: owner) {
+        if dnssec, let signing, !synthesized, query.qtype == .nsec || query.qtype == .rrsig, answerSignedMeta(n, node, signing, owner: owner) {
             return -1
         }
         if node.flags & Zone.Node.hasCNAME != 0 {
@@ -158,7 +162,7 @@ struct Answer {
             let target = write(c, owner: owner, node: n, synthesized: synthesized)
             guard target >= 0 else { truncated = true; return -1 }
             answerCount += 1 + signaturesWritten
-            if synthesized, let presigned { owePresignedWildcardAnswer(n, presigned) }
+            if synthesized, dnssec, let presigned { owePresignedWildcardAnswer(n, presigned) }
             return target
         }
         negative(synthesized ? .wildcard(n) : .node(n), owner: owner)
@@ -264,7 +268,7 @@ struct Answer {
             }
             answerCount += 1
         }
-        if signing != nil {
+        if dnssec && signing != nil {
             let ownerName = currentName
             let signed = writeDynamicSignature(owner: owner, type: ipv6 ? .aaaa : .a, ttl: routed.ttl) { key in
                 key.owner(ownerName)
@@ -335,9 +339,9 @@ struct Answer {
             truncated = true
             return
         }
-        guard let signing else {
+        guard dnssec, let signing else {
             authorityCount += 1
-            if let presigned, writeNegativeSOASignatures(presigned, apexOffset: apexOffset, ttl: soa.u32(at: 4)) {
+            if dnssec, let presigned, writeNegativeSOASignatures(presigned, apexOffset: apexOffset, ttl: soa.u32(at: 4)) {
                 owePresignedDenial(denial, presigned)
                 _ = writeProofs()
             }
@@ -428,7 +432,7 @@ struct Answer {
         let nsStart = w.position
         guard write(ns, owner: -1, node: cut) >= 0 else { truncated = true; return }
         authorityCount += UInt16(zone.rrsets[Int(ns)].count)
-        if let signing {
+        if dnssec, let signing {
             let ds = zone.rrset(at: cut, .ds)
             if ds >= 0 {
                 guard write(ds, owner: nsStart, node: cut) >= 0 else { truncated = true; return }
@@ -440,7 +444,7 @@ struct Answer {
                 }
                 authorityCount += 2
             }
-        } else if let presigned {
+        } else if dnssec, let presigned {
             let ds = zone.rrset(at: cut, .ds)
             if ds >= 0 {
                 guard write(ds, owner: nsStart, node: cut) >= 0 else { truncated = true; return }
@@ -518,11 +522,11 @@ struct Answer {
     @inline(__always)
     mutating func write(_ set: Int32, owner: Int, node: Int32, synthesized: Bool = false) -> Int {
         let info = zone.rrsets[Int(set)]
-        guard let signing else {
+        if dnssec {
+            if let signing { return writeSigned(set, info, owner: owner, node: node, signing, synthesized: synthesized) }
             if let presigned { return writePresigned(set, info, owner: owner, node: node, presigned) }
-            return writeRecords(zone.bytes(of: set), type: info.type, count: Int(info.count), owner: owner, node: node)
         }
-        return writeSigned(set, info, owner: owner, node: node, signing, synthesized: synthesized)
+        return writeRecords(zone.bytes(of: set), type: info.type, count: Int(info.count), owner: owner, node: node)
     }
 
     /// An RRset and its RRSIG: the one compiled with the zone, or for the SOA (whose serial health

@@ -270,6 +270,7 @@ public final class QueryEngine: Sendable {
             let length: Int
             if q.edns?.dnssecOK == true, let signed = zoneSignatures[zoneIndex] {
                 answer.signing = signed
+                answer.dnssec = true
                 let hits = signatures.hits, misses = signatures.misses
                 length = withUnsafeMutablePointer(to: &signatures) { cache in
                     answer.cache = cache
@@ -278,7 +279,10 @@ public final class QueryEngine: Sendable {
                 outcome.signatureHits = UInt16(truncatingIfNeeded: signatures.hits &- hits)
                 outcome.signatureMisses = UInt16(truncatingIfNeeded: signatures.misses &- misses)
             } else {
-                if q.edns?.dnssecOK == true { answer.presigned = answer.zone.presigned }
+                if q.edns?.dnssecOK == true, let presigned = answer.zone.presigned {
+                    answer.presigned = presigned
+                    answer.dnssec = true
+                }
                 length = answer.build(name: name, state: &state)
             }
             outcome.scope = answer.scope
