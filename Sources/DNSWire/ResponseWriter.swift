@@ -6,15 +6,17 @@
 /// every candidate before any byte is compared.
 public struct ResponseWriter {
     public let base: UnsafeMutableRawPointer
-    /// Bytes written so far.
-    public private(set) var position: Int
+    /// Bytes written so far. (The stored field is `written`, so that the writes below can be
+    /// inlined into other modules, which cannot see a private setter.)
+    @inlinable public var position: Int { written }
+    @usableFromInline var written: Int
     /// No write may end beyond this offset.
     public var limit: Int
 
     /// Name suffixes already in the message, packed as `offset << 8 | uncompressedLength`, in the
     /// tail of the caller's buffer (never cleared: only the first `suffixCount` entries are read).
     private let suffixes: UnsafeMutablePointer<UInt32>?
-    private var suffixCount = 0
+    @usableFromInline var suffixCount = 0
 
     /// Compression pointers hold 14-bit offsets (RFC 1035 §4.1.4).
     public static let maxPointerOffset = 0x3FFF
@@ -33,7 +35,7 @@ public struct ResponseWriter {
     public init(into buffer: UnsafeMutableRawBufferPointer, limit: Int) {
         guard let base = buffer.baseAddress else { preconditionFailure("ResponseWriter needs a buffer") }
         self.base = base
-        self.position = 0
+        self.written = 0
         if buffer.count >= ResponseWriter.bufferSize {
             self.limit = Swift.min(limit, ResponseWriter.maxMessageSize)
             self.suffixes = (base + ResponseWriter.suffixTableOffset).bindMemory(
@@ -46,49 +48,56 @@ public struct ResponseWriter {
 
     /// A point to roll back to.
     public struct Mark {
-        fileprivate let position: Int
-        fileprivate let suffixCount: Int
+        @usableFromInline let position: Int
+        @usableFromInline let suffixCount: Int
+        @inlinable init(position: Int, suffixCount: Int) {
+            self.position = position
+            self.suffixCount = suffixCount
+        }
     }
 
-    public var mark: Mark { Mark(position: position, suffixCount: suffixCount) }
+    @inlinable public var mark: Mark { Mark(position: written, suffixCount: suffixCount) }
 
+    @inlinable
     public mutating func rollBack(to m: Mark) {
-        position = m.position
+        written = m.position
         suffixCount = m.suffixCount
     }
 
-    @inline(__always)
+    // The writes below are inlinable: each is a few instructions, called several times per RR.
+
+    @inlinable @inline(__always)
     public func fits(_ count: Int) -> Bool { position + count <= limit }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func writeU8(_ v: UInt8) -> Bool { writeBigEndian(v) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func writeU16(_ v: UInt16) -> Bool { writeBigEndian(v) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func writeU32(_ v: UInt32) -> Bool { writeBigEndian(v) }
 
     /// Appends `v` in network byte order if it fits (specialized and inlined into each caller above).
-    @inline(__always)
-    private mutating func writeBigEndian<T: FixedWidthInteger>(_ v: T) -> Bool {
+    @inlinable @inline(__always)
+    mutating func writeBigEndian<T: FixedWidthInteger>(_ v: T) -> Bool {
         guard fits(MemoryLayout<T>.size) else { return false }
-        base.storeBytes(of: v.bigEndian, toByteOffset: position, as: T.self)
-        position += MemoryLayout<T>.size
+        base.storeBytes(of: v.bigEndian, toByteOffset: written, as: T.self)
+        written += MemoryLayout<T>.size
         return true
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard fits(bytes.count) else { return false }
-        ResponseWriter.copy(bytes, to: base + position)
-        position += bytes.count
+        ResponseWriter.copy(bytes, to: base + written)
+        written += bytes.count
         return true
     }
 
     /// Copies short runs (questions, address records: most writes) eight bytes at a time inline;
     /// a libc memmove call costs more than the copy below 64 bytes.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func copy(_ bytes: UnsafeRawBufferPointer, to target: UnsafeMutableRawPointer) {
         let n = bytes.count
         guard n > 0 else { return }
@@ -109,21 +118,22 @@ public struct ResponseWriter {
     }
 
     /// Overwrites a 16-bit field written earlier (counts, RDLENGTH).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func patchU16(_ v: UInt16, at offset: Int) {
         base.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt16.self)
     }
 
     /// Writes a reference to the name already in the message at `offset`: a compression pointer, or,
     /// when the name lies beyond what a 14-bit pointer reaches, the name itself (compressed).
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func writePointer(to offset: Int) -> Bool {
         if offset <= ResponseWriter.maxPointerOffset { return writeU16(0xC000 | UInt16(offset)) }
         return writeCopy(ofNameAt: offset)
     }
 
     /// Writes the name at `offset` in the message again, expanded from its pointers, then compressed.
-    private mutating func writeCopy(ofNameAt offset: Int) -> Bool {
+    @usableFromInline
+    mutating func writeCopy(ofNameAt offset: Int) -> Bool {
         withUnsafeTemporaryAllocation(byteCount: DNSName.maxWireLength, alignment: 1) { name in
             var o = offset
             var n = 0
@@ -190,12 +200,12 @@ public struct ResponseWriter {
         guard fits(needed) else { return -1 }
         let first = position
         ResponseWriter.copy(UnsafeRawBufferPointer(rebasing: name[0..<end]), to: base + position)
-        position += end
+        written += end
         if let target {
             _ = writePointer(to: target)
         } else {
-            base.storeBytes(of: 0, toByteOffset: position, as: UInt8.self)
-            position += 1
+            base.storeBytes(of: 0, toByteOffset: written, as: UInt8.self)
+            written += 1
         }
         var i = 0
         while i < end {
