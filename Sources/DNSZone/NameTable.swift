@@ -1,20 +1,27 @@
 /// An immutable open-addressing hash table from lower-case wire names to dense indices, probed
 /// straight from packet bytes with no allocation. Keys are stored back to back in one arena.
 public final class NameTable: @unchecked Sendable {
-    /// `hash >> 32 << 32 | (index + 1)`; 0 = empty. The upper half (the tag) rejects almost every
-    /// other key before its bytes are fetched (each fetch is a likely cache miss in a large zone).
+    /// `hash >> 32 << 32 | (record offset + 1)`; 0 = empty. The upper half (the tag) rejects almost
+    /// every other key before its record is fetched, and the lower half leads straight to it, so a
+    /// hit reads two cache lines, the slot's and the record's (with separate index, length and
+    /// offset arrays it was four: perf showed the lookup's cache misses as its cost, not its
+    /// instructions).
     private let slots: UnsafeMutableBufferPointer<UInt64>
     private let mask: Int
+    /// Where key `i`'s record starts in the arena.
     private let keyOffsets: UnsafeMutableBufferPointer<UInt32>
-    private let keyLengths: UnsafeMutableBufferPointer<UInt8>
+    /// One record per key, back to back: its index (4 bytes, native order), its length minus one
+    /// (1 byte: 256 lengths fit), its bytes.
     private let arena: UnsafeMutableRawBufferPointer
+    /// Bytes in front of a key's bytes in its record.
+    @inline(__always) private static var recordHeader: Int { 5 }
     /// Which key lengths occur (bit per length 0…255): lets callers skip suffixes no key can match.
     private(set) var lengths = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
 
     /// The upper half of a slot: the tag, the upper 32 bits of the key's hash.
     @inline(__always) private static var tagMask: UInt64 { 0xFFFF_FFFF_0000_0000 }
-    /// The lower half of a slot: the key's index plus one.
-    @inline(__always) private static var indexMask: UInt64 { 0xFFFF_FFFF }
+    /// The lower half of a slot: the key's record offset plus one.
+    @inline(__always) private static var offsetMask: UInt64 { 0xFFFF_FFFF }
 
     /// `keys` must be lower-case, distinct wire names; key `i` maps to index `i`.
     public init(keys: [[UInt8]]) {
@@ -25,27 +32,29 @@ public final class NameTable: @unchecked Sendable {
         slots = .allocate(capacity: size)
         slots.initialize(repeating: 0)
         keyOffsets = .allocate(capacity: max(keys.count, 1))
-        keyLengths = .allocate(capacity: max(keys.count, 1))
-        let total = keys.reduce(0) { $0 + $1.count }
+        let total = keys.reduce(0) { $0 + NameTable.recordHeader + $1.count }
+        // Record offsets (plus one) fill the slot's lower 32 bits.
+        precondition(total < Int(UInt32.max), "NameTable: more than 4 GB of names")
         arena = .allocate(byteCount: max(total, 1), alignment: 8)
         var offset = 0
         for (index, key) in keys.enumerated() {
             keyOffsets[index] = UInt32(offset)
-            keyLengths[index] = UInt8(key.count - 1)  // stored minus one: 256 lengths fit in a byte
-            key.withUnsafeBytes { (arena.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: key.count) }
-            offset += key.count
+            let record = arena.baseAddress! + offset
+            record.storeBytes(of: UInt32(index), as: UInt32.self)
+            record.storeBytes(of: UInt8(key.count - 1), toByteOffset: 4, as: UInt8.self)
+            key.withUnsafeBytes { (record + NameTable.recordHeader).copyMemory(from: $0.baseAddress!, byteCount: key.count) }
+            offset += NameTable.recordHeader + key.count
             setLength(key.count)
             let h = key.withUnsafeBytes { NameTable.hash($0.baseAddress!, key.count) }
             var slot = h & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = UInt64(truncatingIfNeeded: h) & NameTable.tagMask | UInt64(index + 1)
+            slots[slot] = UInt64(truncatingIfNeeded: h) & NameTable.tagMask | UInt64(keyOffsets[index] + 1)
         }
     }
 
     deinit {
         slots.deallocate()
         keyOffsets.deallocate()
-        keyLengths.deallocate()
         arena.deallocate()
     }
 
@@ -81,9 +90,10 @@ public final class NameTable: @unchecked Sendable {
             let s = slots[slot]
             if s == 0 { return -1 }
             if s & NameTable.tagMask == tag {
-                let index = Int(s & NameTable.indexMask) - 1
-                if Int(keyLengths[index]) + 1 == count && NameTable.equal(arena.baseAddress! + Int(keyOffsets[index]), name, count) {
-                    return Int32(index)
+                let record = UnsafeRawPointer(arena.baseAddress! + Int(s & NameTable.offsetMask) - 1)
+                if Int(record.load(fromByteOffset: 4, as: UInt8.self)) + 1 == count
+                    && NameTable.equal(record + NameTable.recordHeader, name, count) {
+                    return Int32(bitPattern: record.loadUnaligned(as: UInt32.self))
                 }
             }
             slot = (slot + 1) & mask
@@ -107,8 +117,9 @@ public final class NameTable: @unchecked Sendable {
 
     /// The stored key of `index`.
     func key(_ index: Int32) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(
-            start: arena.baseAddress! + Int(keyOffsets[Int(index)]), count: Int(keyLengths[Int(index)]) + 1)
+        let record = UnsafeRawPointer(arena.baseAddress! + Int(keyOffsets[Int(index)]))
+        return UnsafeRawBufferPointer(
+            start: record + NameTable.recordHeader, count: Int(record.load(fromByteOffset: 4, as: UInt8.self)) + 1)
     }
 
     // The hash's constants, borrowed from well-studied mixers rather than tuned here. Each multiply
