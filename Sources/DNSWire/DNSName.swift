@@ -129,16 +129,12 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         return result
     }
 
-    /// The name with ASCII letters folded to lower case.
+    /// The name with ASCII letters folded to lower case; the same storage when it has none
+    /// (a zone's names usually do not: a million-record load no longer copies every owner).
+    /// Length bytes are at most 63, below "A" (0x41), so every byte can be folded alike.
     public func lowercased() -> DNSName {
-        var w = wire
-        var i = 0
-        while w[i] != 0 {
-            let len = Int(w[i])
-            for k in (i + 1)...(i + len) { w[k] = DNSName.lower(w[k]) }
-            i += len + 1
-        }
-        return DNSName(validatedWire: w)
+        guard wire.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return self }
+        return DNSName(validatedWire: wire.map(DNSName.lower))
     }
 
     /// The name with its leftmost label removed, or nil for the root.

@@ -134,10 +134,12 @@ public final class Zone: @unchecked Sendable {
             let (owner, isNew) = intern(records[r].owner.lowercased().wire)
             ownerOf[r] = owner
             guard isNew else { continue }
-            var wire = ownerNames[Int(owner)]
-            while wire.count > apex.wire.count {
-                wire.removeFirst(Int(wire[0]) + 1)
-                if !intern(wire).isNew { break }
+            // Its ancestors up to the apex, each copied out only when it is new.
+            var suffix = ownerNames[Int(owner)][...]
+            while suffix.count > apex.wire.count {
+                suffix = suffix.dropFirst(Int(suffix[suffix.startIndex]) + 1)
+                if index[NameKey(suffix)] != nil { break }
+                _ = intern(Array(suffix))
             }
         }
         // Parents before children: ordered by wire length (a parent is always shorter).
@@ -163,53 +165,65 @@ public final class Zone: @unchecked Sendable {
         }
 
         // RRsets of each node, ordered by type code as Knot does (an RFC 8482 ANY answer is the
-        // first RRset); identical RDATA kept once.
+        // first RRset); identical RDATA kept once. Records are referred to by index, never
+        // copied: the RDATA of RRset s is that of records[setRecords[setRecordEnd[s - 1]..<setRecordEnd[s]]].
         var nodeList: [Node] = []
         var setList: [RRSet] = []
         var bytes: [UInt8] = []
-        var setRData: [[[UInt8]]] = []
+        var setRecords: [Int32] = []
+        var setRecordEnd: [Int32] = []
+        setRecords.reserveCapacity(grouped.count)
         var total = 0
         var serial: UInt32? = nil
         var soaRecord: (ttl: UInt32, rdata: [UInt8])? = nil
         nodeList.reserveCapacity(names.count)
         let types = records.map(\.type.rawValue)
+        // One node's records in type order, reused from node to node.
+        var recs: [Int32] = []
         for (n, name) in names.enumerated() {
-            let recs = grouped[groupStart[n]..<groupStart[n + 1]].sorted {
-                types[Int($0)] != types[Int($1)] ? types[Int($0)] < types[Int($1)] : $0 < $1
-            }
-            var sets: [(type: RRType, ttl: UInt32, rdatas: [[UInt8]])] = []
-            for r in recs {
-                let type = records[Int(r)].type
-                if sets.last?.type != type { sets.append((type, records[Int(r)].ttl, [])) }
-                if !sets[sets.count - 1].rdatas.contains(records[Int(r)].rdata) {
-                    sets[sets.count - 1].rdatas.append(records[Int(r)].rdata)
-                }
+            recs.removeAll(keepingCapacity: true)
+            recs.append(contentsOf: grouped[groupStart[n]..<groupStart[n + 1]])
+            if recs.count > 1 {
+                recs.sort { types[Int($0)] != types[Int($1)] ? types[Int($0)] < types[Int($1)] : $0 < $1 }
             }
             var flags: UInt8 = 0
             let start = setList.count
-            for g in sets {
-                let t = g.type
+            var i = 0
+            while i < recs.count {
+                let t = records[Int(recs[i])].type
+                let ttl = records[Int(recs[i])].ttl
+                let first = setRecords.count
+                while i < recs.count && types[Int(recs[i])] == t.rawValue {
+                    let r = recs[i]
+                    if !setRecords[first...].contains(where: { records[Int($0)].rdata == records[Int(r)].rdata }) {
+                        setRecords.append(r)
+                    }
+                    i += 1
+                }
                 let offset = bytes.count
-                for rd in g.rdatas {
+                for r in setRecords[first...] {
+                    let rd = records[Int(r)].rdata
                     Zone.append(t.rawValue, to: &bytes)
                     Zone.append(RRClass.in.rawValue, to: &bytes)
-                    Zone.append32(g.ttl, to: &bytes)
+                    Zone.append32(ttl, to: &bytes)
                     Zone.append(UInt16(rd.count), to: &bytes)
                     bytes.append(contentsOf: rd)
                 }
-                total += g.rdatas.count
+                let count = setRecords.count - first
+                total += count
                 setList.append(RRSet(
-                    type: t, count: Int32(g.rdatas.count), ttl: g.ttl, dataOffset: Int32(offset),
+                    type: t, count: Int32(count), ttl: ttl, dataOffset: Int32(offset),
                     dataLength: Int32(bytes.count - offset), additionalStart: 0, additionalCount: 0))
-                setRData.append(g.rdatas)
+                setRecordEnd.append(Int32(setRecords.count))
                 switch t {
                 case .ns where n != 0: flags |= Node.isDelegation
                 case .dname: flags |= Node.hasDNAME
                 case .cname: flags |= Node.hasCNAME
                 case .a, .aaaa: flags |= Node.hasAddresses
                 case .soa where n == 0:
-                    if let rd = g.rdatas.first, let fields = SOAFields(rdata: rd) {
-                        soaRecord = (g.ttl, rd)
+                    let rd = records[Int(setRecords[first])].rdata
+                    if let fields = SOAFields(rdata: rd) {
+                        soaRecord = (ttl, rd)
                         serial = fields.serial
                     }
                 default: break
@@ -246,8 +260,11 @@ public final class Zone: @unchecked Sendable {
         // Records that are never served. Address records at a name an NS record points to stay
         // usable as glue.
         var nsTargets = Set<NameKey>()
+        func setRData(_ s: Int) -> some Sequence<[UInt8]> {
+            setRecords[(s == 0 ? 0 : Int(setRecordEnd[s - 1]))..<Int(setRecordEnd[s])].lazy.map { records[Int($0)].rdata }
+        }
         for s in 0..<setList.count where setList[s].type == .ns {
-            for rd in setRData[s] { nsTargets.insert(NameKey(rd)) }
+            for rd in setRData(s) { nsTargets.insert(NameKey(rd)) }
         }
         var warnings = malformed
         for (r, o) in ownerOf.enumerated() where o >= 0 {
@@ -284,7 +301,7 @@ public final class Zone: @unchecked Sendable {
             default: continue
             }
             setList[s].additionalStart = Int32(additionalList.count)
-            for rd in setRData[s] where rd.count > position {
+            for rd in setRData(s) where rd.count > position {
                 guard let end = Zone.nameEnd(rd, from: position),
                       let target = try? DNSName(wire: Array(rd[position..<end]))
                 else { continue }

@@ -21,34 +21,34 @@ extension ZoneFile {
     ///
     /// As Knot DNS does, an RRset whose records were written with different TTLs takes the TTL
     /// of its last record (RRSIGs form one RRset per covered type).
+    /// Returns `records` itself (no copy) when nothing needs changing, the usual case.
     static func normalized(_ records: [ZoneRecord]) -> [ZoneRecord] {
         /// RRsets this large keep a set of their RDATA for the duplicate check; smaller ones are scanned.
         let scanLimit = 16
         var groupOf = [RRsetKey: Int](minimumCapacity: records.count)
         var groupTTL: [UInt32] = []
         var groupSize: [Int] = []
-        var groupLast: [Int] = []  // index in `kept` of the group's latest record
+        var groupLast: [Int] = []  // the group's latest record kept
         var largeGroups: [Int: Set<[UInt8]>] = [:]
-        var kept: [ZoneRecord] = []
-        var keptGroup: [Int] = []
-        var previousInGroup: [Int] = []
-        kept.reserveCapacity(records.count)
-        keptGroup.reserveCapacity(records.count)
-        previousInGroup.reserveCapacity(records.count)
+        // Per record: its group, -1 for a repeated record (dropped); the group's previous record kept.
+        var recordGroup = [Int](repeating: -1, count: records.count)
+        var previousInGroup = [Int](repeating: -1, count: records.count)
+        var repeated = 0
         var mismatch = false
-        for record in records {
-            let key = RRsetKey(record)
+        // Records are read in place (`records[r].field`): copying a ZoneRecord retains its arrays.
+        for r in records.indices {
+            let key = RRsetKey(records[r])
             let group: Int
             if let g = groupOf[key] {
                 group = g
-                if groupTTL[g] != record.ttl {
-                    groupTTL[g] = record.ttl
+                if groupTTL[g] != records[r].ttl {
+                    groupTTL[g] = records[r].ttl
                     mismatch = true
                 }
             } else {
                 group = groupTTL.count
                 groupOf[key] = group
-                groupTTL.append(record.ttl)
+                groupTTL.append(records[r].ttl)
                 groupSize.append(0)
                 groupLast.append(-1)
             }
@@ -56,7 +56,7 @@ extension ZoneFile {
             if groupSize[group] < scanLimit {
                 var i = groupLast[group]
                 while i >= 0 && !duplicate {
-                    duplicate = kept[i].rdata == record.rdata
+                    duplicate = records[i].rdata == records[r].rdata
                     i = previousInGroup[i]
                 }
             } else {
@@ -64,22 +64,28 @@ extension ZoneFile {
                     var set = Set<[UInt8]>()
                     var i = groupLast[group]
                     while i >= 0 {
-                        set.insert(kept[i].rdata)
+                        set.insert(records[i].rdata)
                         i = previousInGroup[i]
                     }
                     largeGroups[group] = set
                 }
-                duplicate = !largeGroups[group]!.insert(record.rdata).inserted
+                duplicate = largeGroups[group]?.insert(records[r].rdata).inserted == false
             }
-            guard !duplicate else { continue }
-            previousInGroup.append(groupLast[group])
-            groupLast[group] = kept.count
+            if duplicate {
+                repeated += 1
+                continue
+            }
+            previousInGroup[r] = groupLast[group]
+            groupLast[group] = r
             groupSize[group] += 1
-            keptGroup.append(group)
-            kept.append(record)
+            recordGroup[r] = group
         }
-        if mismatch {
-            for i in kept.indices { kept[i].ttl = groupTTL[keptGroup[i]] }
+        guard repeated > 0 || mismatch else { return records }
+        var kept: [ZoneRecord] = []
+        kept.reserveCapacity(records.count - repeated)
+        for r in records.indices where recordGroup[r] >= 0 {
+            kept.append(records[r])
+            kept[kept.count - 1].ttl = groupTTL[recordGroup[r]]
         }
         return kept
     }
