@@ -173,6 +173,9 @@ public final class Zone: @unchecked Sendable {
         var setRecords: [Int32] = []
         var setRecordEnd: [Int32] = []
         setRecords.reserveCapacity(grouped.count)
+        // The RR data at most (repeated RDATA is dropped), reserved at once: grown by doubling, a
+        // million records' 25 MB would have been up to twice that, and copied on every growth.
+        bytes.reserveCapacity(grouped.reduce(0) { $0 + 10 + records[Int($1)].rdata.count })
         var total = 0
         var serial: UInt32? = nil
         var soaRecord: (ttl: UInt32, rdata: [UInt8])? = nil

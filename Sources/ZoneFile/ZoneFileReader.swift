@@ -54,6 +54,8 @@ struct ZoneFileReader {
         var origin: DNSName
         var defaultTTL: UInt32
         var owner: DNSName?
+        /// `owner` as written (relative to `origin`); emptied when `origin` changes.
+        var ownerText: [UInt8] = []
         /// A `$ORIGIN` failed: relative names are unknown until the next one that does not.
         var originUnknown = false
         /// An owner failed: a blank owner is unknown until the next owner that parses.
@@ -189,6 +191,7 @@ struct ZoneFileReader {
             lost = nil
             scope.originUnknown = true
             try expectArguments(1...1)
+            scope.ownerText.removeAll()
             scope.origin = try Self.parseName(argument(1)!, origin: scope.origin)
             scope.originUnknown = false
         case "$TTL":
@@ -198,6 +201,7 @@ struct ZoneFileReader {
         case "$INCLUDE":
             try expectArguments(1...2)
             var inner = scope
+            inner.ownerText.removeAll()
             if let origin = argument(2) { inner.origin = try Self.parseName(origin, origin: scope.origin) }
             let file = String(decoding: Self.unquoted(argument(1)!), as: UTF8.self)
             let path: String
@@ -230,10 +234,18 @@ struct ZoneFileReader {
             if !scope.ownerUnknown { owner = scope.owner }
         } else {
             let t = Self.token(entry, from: 0)!
-            scope.ownerUnknown = true
-            owner = try Self.parseName(entry[t], origin: scope.origin)
-            scope.ownerUnknown = false
-            scope.owner = owner
+            // The same owner written again on the next line (the usual way to write an RRset or a
+            // name's second type) is the same name: its storage is shared, not parsed again.
+            if !scope.ownerUnknown, let previous = scope.owner, entry[t].elementsEqual(scope.ownerText) {
+                owner = previous
+            } else {
+                scope.ownerUnknown = true
+                owner = try Self.parseName(entry[t], origin: scope.origin)
+                scope.ownerUnknown = false
+                scope.owner = owner
+                scope.ownerText.removeAll(keepingCapacity: true)
+                scope.ownerText.append(contentsOf: entry[t])
+            }
             i = t.upperBound
         }
         if scope.originUnknown { owner = nil }

@@ -96,6 +96,28 @@ let apexLines = """
         #expect(records[6].rdata == hex("000a046d61696c03737562076578616d706c6503636f6d00"))
     }
 
+    /// An owner written as on the line before is that line's name (read once), but only under
+    /// the same origin: after `$ORIGIN` or in an included file the same text is another name.
+    @Test func anOwnerRepeatedAfterAnOriginChangeIsReadAgain() throws {
+        let f = Fixture()
+        f.write("inc", "www A 192.0.2.9\nwww AAAA 2001:db8::9\n")
+        let path = f.write("z", """
+            www A 192.0.2.1
+            www AAAA 2001:db8::1
+            WWW TXT "case"
+            $ORIGIN sub.example.com.
+            www A 192.0.2.2
+            $INCLUDE inc other.example.com.
+            www A 192.0.2.3
+
+            """)
+        let records = try read(path)
+        #expect(records.map(\.owner.description) == [
+            "www.example.com.", "www.example.com.", "WWW.example.com.", "www.sub.example.com.",
+            "www.other.example.com.", "www.other.example.com.", "www.sub.example.com.",
+        ])
+    }
+
     @Test func recordsWithoutTTLTakeKnotsDefaultUntilTTLDirective() throws {
         let f = Fixture()
         let path = f.write("z", """
