@@ -571,6 +571,11 @@ struct EntryScanner {
         var directiveStart: Int? = n > 0 && bytes[0] == UInt8(ascii: "$") ? 0 : nil
         bytes.withUnsafeBufferPointer { b in
             while position < n {
+                // Most bytes mean nothing here: skip to the next that does.
+                if !quoted {
+                    while position < n && !isSpecial(b[position]) { position += 1 }
+                    guard position < n else { break }
+                }
                 let c = b[position]
                 if quoted {
                     if c == UInt8(ascii: "\n") {
@@ -634,6 +639,15 @@ struct EntryScanner {
             parts[i].directives = directives.filter { $0.lowerBound < parts[i].range.lowerBound }
         }
         return parts
+    }
+
+    /// Whether `c` is one of the bytes `parts` acts on outside quotes: a line feed, `;`, `\\`,
+    /// `"`, `(` or `)` (a bit per byte below 128 in two words, as a table without a lookup).
+    @inline(__always)
+    private static func isSpecial(_ c: UInt8) -> Bool {
+        let low: UInt64 = 1 << 10 | 1 << 34 | 1 << 40 | 1 << 41 | 1 << 59
+        let high: UInt64 = 1 << (92 - 64)
+        return c < 64 ? (low >> c) & 1 != 0 : c < 128 && (high >> (c - 64)) & 1 != 0
     }
 
     /// Whether a line starting with `c` starts with an owner name.

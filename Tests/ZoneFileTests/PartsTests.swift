@@ -99,3 +99,57 @@ import Testing
         #expect(EntryScanner.parts(of: Array((apexLines + "x TXT ( \"open\"\n" + big).utf8), count: 2) == nil)
     }
 }
+
+/// A large zone is normalized on several threads, by owner; the result must be what one pass in
+/// file order gives.
+@Suite struct ShardedNormalizationTests {
+    /// What `normalized` must return, the plain way: a record is dropped when its RRset (owner
+    /// case-folded, type, covered type for RRSIG) already holds its RDATA; every RRset takes the
+    /// TTL of its last record.
+    static func reference(_ records: [ZoneRecord]) -> [ZoneRecord] {
+        struct Key: Hashable { let owner: [UInt8]; let type: UInt16; let covered: UInt16 }
+        func key(_ r: ZoneRecord) -> Key {
+            Key(owner: r.owner.lowercased().wire, type: r.type.rawValue,
+                covered: r.type == .rrsig ? UInt16(r.rdata[0]) << 8 | UInt16(r.rdata[1]) : 0)
+        }
+        var seen: [Key: Set<[UInt8]>] = [:]
+        var lastTTL: [Key: UInt32] = [:]
+        var kept: [ZoneRecord] = []
+        for r in records {
+            lastTTL[key(r)] = r.ttl
+            if seen[key(r), default: []].insert(r.rdata).inserted { kept.append(r) }
+        }
+        return kept.map { var r = $0; r.ttl = lastTTL[key($0)]!; return r }
+    }
+
+    @Test func shardsGiveWhatOnePassGives() throws {
+        let location = SourceLocation(file: "big.zone", line: 1)
+        var records: [ZoneRecord] = []
+        var rng = SystemRandomNumberGenerator()
+        while records.count < ZoneFile.minimumShardRecords + 50_000 {
+            let i = Int.random(in: 0..<40_000, using: &rng)
+            // The same name in two cases is one owner: each record picks its case at random.
+            let owner = name(Bool.random(using: &rng) ? "N\(i)x.Sub.example.com." : "n\(i)X.sub.example.com.")
+            let type: RRType = [.a, .txt, .rrsig][i % 3]
+            let rdata: [UInt8] = switch type {
+            case .a: [192, 0, 2, UInt8.random(in: 0...3, using: &rng)]
+            case .rrsig: [0, UInt8([1, 16].randomElement(using: &rng)!), UInt8.random(in: 0...2, using: &rng)]
+            default: [1, UInt8.random(in: 0...5, using: &rng)]
+            }
+            records.append(ZoneRecord(owner: owner, type: type, ttl: UInt32.random(in: 1...3, using: &rng), rdata: rdata, location: location))
+        }
+        let expected = Self.reference(records)
+        #expect(expected.count < records.count)
+        // Compared without printing 250,000 records when they differ: the first difference.
+        func firstDifference(_ got: [ZoneRecord]) -> String? {
+            if let i = (0..<min(got.count, expected.count)).first(where: { got[$0] != expected[$0] }) {
+                return "record \(i): \(got[i]) instead of \(expected[i])"
+            }
+            return got.count == expected.count ? nil : "\(got.count) records instead of \(expected.count)"
+        }
+        #expect(firstDifference(ZoneFile.normalized(records)) == nil)
+        for shards in [1, 3, 5, 8] {
+            #expect(firstDifference(ZoneFile.normalized(records, shards: shards)) == nil, "\(shards) shards")
+        }
+    }
+}
