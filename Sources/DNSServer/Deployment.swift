@@ -128,7 +128,21 @@ public struct Deployment: Sendable {
                 continue
             }
             do {
-                var records = try ZoneFile.readValid(origin: entry.origin, path: entry.file)
+                let now = Int64(Date().timeIntervalSince1970)
+                let origin = entry.origin
+                let compile = { @Sendable (records: [ZoneRecord]) in
+                    Zone(origin: origin, records: records, notes: SignatureExpiry.warnings(records, now: now))
+                }
+                var records: [ZoneRecord]
+                var compiled: Zone? = nil
+                if entry.signing == nil {
+                    // Compiled while it is validated; a zone signed here is compiled once its keys are in.
+                    let loaded = try ZoneFile.readValid(origin: origin, path: entry.file, compiling: compile)
+                    records = loaded.records
+                    compiled = loaded.compiled
+                } else {
+                    records = try ZoneFile.readValid(origin: origin, path: entry.file)
+                }
                 var key: ZoneKeys? = nil
                 if entry.signing != nil {
                     do throws(DeploymentError) {
@@ -149,7 +163,7 @@ public struct Deployment: Sendable {
                         owners[r.owner] = r.location
                     }
                 }
-                let zone = Zone(origin: entry.origin, records: records, notes: SignatureExpiry.warnings(records, now: Int64(Date().timeIntervalSince1970)))
+                let zone = compiled ?? compile(records)
                 do throws(DeploymentError) {
                     notices += try ZoneVersion.check(
                         entry: entry, records: records, zone: zone, previous: previous?.zones.first { $0.entry.origin == entry.origin }?.zone)

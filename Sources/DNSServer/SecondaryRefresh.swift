@@ -200,12 +200,17 @@ struct SecondaryRefresh: Sendable {
         }
         defer { unlink(temporary) }
         let read: [ZoneRecord]
+        let zone: Zone
+        let origin = entry.origin
+        let now = Int64(Date().timeIntervalSince1970)
         do {
-            read = try ZoneFile.readValid(origin: entry.origin, path: temporary)
+            // Compiled while it is validated (a large transfer's compile need not wait for the checks).
+            (read, zone) = try ZoneFile.readValid(origin: origin, path: temporary) { records in
+                Zone(origin: origin, records: records, notes: SignatureExpiry.warnings(records, now: now))
+            }
         } catch {
             throw .invalid("the zone received does not validate: \(error.errors.prefix(5).map(\.description).joined(separator: "; "))")
         }
-        let zone = Zone(origin: entry.origin, records: read, notes: SignatureExpiry.warnings(read, now: Int64(Date().timeIntervalSince1970)))
         guard zone.serial == serial else { throw .invalid("the zone compiled has serial \(zone.serial.map(String.init) ?? "-"), not \(serial)") }
         guard rename(temporary, entry.file) == 0 else { throw .io("cannot rename \(temporary) to \(entry.file): errno \(errno)") }
         return .transferred(primary: primary, zone: zone, kind: kind, records: read.count)
