@@ -142,6 +142,9 @@ public final class Zone: @unchecked Sendable {
                 _ = intern(Array(suffix))
             }
         }
+        // The intern table (reserved for every record: tens of MB for a large zone) is done with;
+        // freed now, it is not held through the rest of the compile, where the load peaks.
+        index = [:]
         // Parents before children: ordered by wire length (a parent is always shorter).
         let order = ownerNames.indices.sorted { a, b in
             ownerNames[a].count != ownerNames[b].count ? ownerNames[a].count < ownerNames[b].count : a < b
