@@ -133,6 +133,12 @@ public struct Deployment: Sendable {
                 let compile = { @Sendable (records: [ZoneRecord]) in
                     Zone(origin: origin, records: records, notes: SignatureExpiry.warnings(records, now: now))
                 }
+                // Before the read: the mapped file's pages count as resident while it is scanned, and
+                // during the compile they would add the file's size to the load's peak.
+                if let text = try? Data(contentsOf: URL(fileURLWithPath: entry.file), options: .alwaysMapped),
+                   FileStamp.mentionsInclude(text) {
+                    includers.insert(entry.file)
+                }
                 var records: [ZoneRecord]
                 var compiled: Zone? = nil
                 if entry.signing == nil {
@@ -153,10 +159,6 @@ public struct Deployment: Sendable {
                         problems.append(error)
                         continue
                     }
-                }
-                if let text = try? Data(contentsOf: URL(fileURLWithPath: entry.file), options: .alwaysMapped),
-                   FileStamp.mentionsInclude(text) {
-                    includers.insert(entry.file)
                 }
                 if !serviceNames.isEmpty {
                     for r in records where serviceNames.contains(r.owner) && owners[r.owner] == nil {
