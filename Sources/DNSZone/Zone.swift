@@ -97,6 +97,8 @@ public final class Zone: @unchecked Sendable {
         // bulk (a DNSName hashes byte by byte, which dominates a million-record load).
         var index: [NameKey: Int32] = [:]
         var ownerNames: [[UInt8]] = []
+        // Each owner's wire length minus one (1...255 bytes, DNSName's bound).
+        var ownerLengths: [UInt8] = []
         var ownerOf = [Int32](repeating: -1, count: records.count)
         index.reserveCapacity(records.count + 1)
         func intern(_ wire: [UInt8]) -> (Int32, isNew: Bool) {
@@ -105,6 +107,7 @@ public final class Zone: @unchecked Sendable {
             let i = Int32(ownerNames.count)
             index[key] = i
             ownerNames.append(wire)
+            ownerLengths.append(UInt8(truncatingIfNeeded: wire.count - 1))
             return (i, true)
         }
         _ = intern(apex.wire)
@@ -115,6 +118,8 @@ public final class Zone: @unchecked Sendable {
         // answer ever reads past a record (RFC 3597 §5).
         var malformed = notes
         // Records are read in place (`records[r].field`): copying a ZoneRecord retains its arrays.
+        var previousWire: [UInt8] = []
+        var previousOwner: Int32 = -1
         for r in records.indices where records[r].owner.isSubdomain(of: apex) {
             let type = records[r].type
             if let problem = RDataShape.problem(type, records[r].rdata) {
@@ -131,8 +136,17 @@ public final class Zone: @unchecked Sendable {
                 hashed += records[r].rdata
                 continue
             }
-            let (owner, isNew) = intern(records[r].owner.lowercased().wire)
+            let wire = records[r].owner.lowercased().wire
+            // A zone file lists an owner's records together: the owner of the record before is
+            // found without hashing (for equal storage, == compares no bytes).
+            if previousOwner >= 0 && wire == previousWire {
+                ownerOf[r] = previousOwner
+                continue
+            }
+            let (owner, isNew) = intern(wire)
             ownerOf[r] = owner
+            previousWire = wire
+            previousOwner = owner
             guard isNew else { continue }
             // Its ancestors up to the apex, each copied out only when it is new.
             var suffix = ownerNames[Int(owner)][...]
@@ -145,9 +159,17 @@ public final class Zone: @unchecked Sendable {
         // The intern table (reserved for every record: tens of MB for a large zone) is done with;
         // freed now, it is not held through the rest of the compile, where the load peaks.
         index = [:]
-        // Parents before children: ordered by wire length (a parent is always shorter).
-        let order = ownerNames.indices.sorted { a, b in
-            ownerNames[a].count != ownerNames[b].count ? ownerNames[a].count < ownerNames[b].count : a < b
+        // Parents before children: ordered by wire length (a parent is always shorter), names of
+        // one length in the order they were interned. A counting sort over the 256 lengths a wire
+        // name can have, from the lengths noted while interning (comparing the names' own counts
+        // touched 600,000 arrays per pass: 0.15-0.25 s of a million-record load).
+        var lengthStart = [Int](repeating: 0, count: 257)
+        for length in ownerLengths { lengthStart[Int(length) + 1] += 1 }
+        for l in 0..<256 { lengthStart[l + 1] += lengthStart[l] }
+        var order = [Int](repeating: 0, count: ownerNames.count)
+        for (o, length) in ownerLengths.enumerated() {
+            order[lengthStart[Int(length)]] = o
+            lengthStart[Int(length)] += 1
         }
         let names = order.map { ownerNames[$0] }
         var position = [Int32](repeating: 0, count: ownerNames.count)
