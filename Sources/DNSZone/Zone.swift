@@ -97,7 +97,7 @@ public final class Zone: @unchecked Sendable {
         // bulk (a DNSName hashes byte by byte, which dominates a million-record load).
         var index: [NameKey: Int32] = [:]
         var ownerNames: [[UInt8]] = []
-        // Each owner's wire length minus one (1...255 bytes, DNSName's bound).
+        // Each owner's wire length (1...255 bytes, DNSName's bound).
         var ownerLengths: [UInt8] = []
         var ownerOf = [Int32](repeating: -1, count: records.count)
         index.reserveCapacity(records.count + 1)
@@ -107,7 +107,7 @@ public final class Zone: @unchecked Sendable {
             let i = Int32(ownerNames.count)
             index[key] = i
             ownerNames.append(wire)
-            ownerLengths.append(UInt8(truncatingIfNeeded: wire.count - 1))
+            ownerLengths.append(UInt8(wire.count))
             return (i, true)
         }
         _ = intern(apex.wire)

@@ -76,12 +76,7 @@ public enum ZoneFile {
     /// type or owner is unknown, or an `$INCLUDE` not read) failed, and likewise for the apex NS;
     /// records whose owner is unknown because their owner or `$ORIGIN` failed are not checked.
     public static func readValid(origin: DNSName, path: String) throws(ZoneFileErrors) -> [ZoneRecord] {
-        let (records, readErrors, unread) = readCollecting(origin: origin, path: path)
-        // Without the file there is nothing to validate.
-        if readErrors.contains(where: { $0.code == .io }) { throw ZoneFileErrors(readErrors) }
-        let errors = readErrors + validate(origin: origin, records: records, unread: unread)
-        guard errors.isEmpty else { throw ZoneFileErrors(errors) }
-        return records
+        try readValid(origin: origin, path: path) { _ in () }.records
     }
 
     /// `readValid`, with `compile` run over the records (on another core) while they are
@@ -92,6 +87,7 @@ public enum ZoneFile {
         origin: DNSName, path: String, compiling compile: @Sendable ([ZoneRecord]) -> Compiled
     ) throws(ZoneFileErrors) -> (records: [ZoneRecord], compiled: Compiled) {
         let (records, readErrors, unread) = readCollecting(origin: origin, path: path)
+        // Without the file there is nothing to validate.
         if readErrors.contains(where: { $0.code == .io }) { throw ZoneFileErrors(readErrors) }
         let outcome = CompileAndValidate<Compiled>()
         DispatchQueue.concurrentPerform(iterations: 2) { i in

@@ -93,7 +93,7 @@ struct ZoneFileReader {
         includeStack.append(real)
         defer { includeStack.removeLast() }
 
-        if includeStack.count == 1, let parts = EntryScanner.parts(of: bytes, count: Self.readingThreads) {
+        if includeStack.count == 1, let parts = EntryScanner.parts(of: bytes, count: ZoneFile.loadingThreads) {
             return readParts(parts, of: bytes, path: path, scope: scope)
         }
         var scanner = EntryScanner(bytes: bytes)
@@ -129,9 +129,6 @@ struct ZoneFileReader {
 
     // MARK: Reading on several cores
 
-    /// Threads a large file is read on: one per core, at most 8 (each part needs at least
-    /// `EntryScanner.minimumPartBytes`, so small files stay on one).
-    private static let readingThreads = min(8, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// Reads `parts` of one file (`bytes`) at once, each on its own thread with its own reader
     /// (and ldns parser), then joins their records, errors and unread entries in file order: the

@@ -32,7 +32,7 @@ extension ZoneFile {
     /// shard (`ownerShard`): an RRset never spans two shards, so each decides alone.
     /// `shards` overrides the number of threads (tests).
     static func normalized(_ records: [ZoneRecord], shards: Int? = nil) -> [ZoneRecord] {
-        let shards = shards ?? (records.count >= minimumShardRecords ? min(8, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) : 1)
+        let shards = shards ?? (records.count >= minimumShardRecords ? loadingThreads : 1)
         // Per record: its group in its shard, -1 for a repeated record (dropped); the group's
         // previous record kept. Each record's slots are written only by its shard's thread.
         let recordGroup = UnsafeMutableBufferPointer<Int>.allocate(capacity: records.count)
@@ -68,6 +68,10 @@ extension ZoneFile {
         }
         return kept
     }
+
+    /// Threads a large zone is read and normalized on: one per core, at most 8 (a part of a file
+    /// needs at least `EntryScanner.minimumPartBytes`, a sharded zone `minimumShardRecords`).
+    static let loadingThreads = min(8, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// Zones smaller than this are normalized on one thread: 200,000 records take about 0.1 s.
     static let minimumShardRecords = 200_000
