@@ -255,6 +255,10 @@ def dnsperf(server, args, queries, duration, logpath, binary=False, extra=()):
     cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(server.port), "-d", queries,
            "-l", str(duration), "-c", str(args.clients), "-q", str(args.outstanding),
            "-T", str(args.threads), "-t", "1"]
+    if args.transport != "udp":
+        # -m tcp: each of the -c clients is one TCP connection, kept open for the whole run,
+        # with up to -q queries in flight over all of them (pipelined, RFC 7766 §6.2.1.1).
+        cmd += ["-m", args.transport]
     if args.qps:
         cmd += ["-Q", str(args.qps)]
     if binary:
@@ -373,6 +377,8 @@ def main():
     ap.add_argument("--clients", type=int, default=8, help="dnsperf -c (default 8)")
     ap.add_argument("--outstanding", type=int, default=200, help="dnsperf -q (default 200)")
     ap.add_argument("--threads", type=int, default=1, help="dnsperf -T (default 1)")
+    ap.add_argument("--transport", choices=["udp", "tcp"], default="udp",
+                    help="dnsperf -m: udp, or tcp (one pipelined connection per client; default udp)")
     ap.add_argument("--qps", type=int, default=0, help="dnsperf -Q: fixed offered load (default 0 = unlimited)")
     ap.add_argument("--workers", type=int, default=2, help="workers/threads/processes per server (default 2)")
     ap.add_argument("--names", type=int, default=10000, help="zone size in names (default 10000)")
@@ -450,8 +456,8 @@ def main():
         "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
         "versions": versions, "args": vars(args),
         "git": B.git_revision(), "meridian_binary": "%s (built %s)" % (B.Meridian.binary, B.binary_age(B.Meridian.binary)),
-        "dnsperf": "-c %d -q %d -T %d -l %d%s" % (args.clients, args.outstanding, args.threads, args.duration,
-                                                   " -Q %d" % args.qps if args.qps else ""),
+        "dnsperf": "-m %s -c %d -q %d -T %d -l %d%s" % (args.transport, args.clients, args.outstanding, args.threads,
+                                                         args.duration, " -Q %d" % args.qps if args.qps else ""),
     }
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"meta": meta, "runs": runs, "medians": medians, "ratios": ratios}, f, indent=1)
