@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel", "HealthModel"], swiftSettings: strict),
         .testTarget(name: "EtcdTests", dependencies: ["Etcd"], swiftSettings: strict),
         .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig", "DNSWire", "IPNet", "HealthModel", "Routing", "Health", "FleetModel"], swiftSettings: strict),
-        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "FleetModel", "HealthModel", "DNSWire", "DNSZone", "QueryEngine", "ServerConfig", "Health", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "FleetModel", "HealthModel", "DNSWire", "DNSZone", "QueryEngine", "ServerConfig", "Health", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: strict),
         // Fuzzing (docs/FUZZING.md): the targets' logic, shared with Tests/EndToEndTests/FuzzRegressionTests,
         // and one executable per target; scripts/fuzz builds them with -sanitize=fuzzer,address.
         .target(
@@ -143,7 +143,7 @@ let package = Package(
         .target(
             name: "FuzzHarnessTCP",
             dependencies: ["FuzzHarness", "DNSServer", "QueryEngine", "IPNet", "Routing",
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],
+                           .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/Sources/FuzzHarnessTCP", swiftSettings: strict),
         .executableTarget(name: "fuzz-query", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-query", swiftSettings: strict),
         .executableTarget(name: "fuzz-zone", dependencies: ["FuzzHarness"], path: "Fuzz/Sources/fuzz-zone", swiftSettings: strict),

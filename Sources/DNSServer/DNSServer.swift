@@ -354,7 +354,6 @@ private struct TCPServer {
                     let connection = connections.admit(channel)
                     try channel.pipeline.syncOperations.addHandlers(
                         TCPIdleHandler(connection: connection, timeout: idle),
-                        ByteToMessageHandler(DNSTCPFrameDecoder()),
                         DNSTCPQueryHandler(engine: engine, scratch: buffer, counters: counters,
                                            connection: connection, logger: logger))
                 }

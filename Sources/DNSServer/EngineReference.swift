@@ -5,7 +5,8 @@ import Synchronization
 
 /// The engine every transport answers with, behind one atomic reference so a reload can swap
 /// in a new snapshot while queries are answered. Readers load it once per batch (UDP) or per
-/// message (TCP); the old engine is freed when its last reader lets go.
+/// read (TCP: the messages one read completed); a load is two compare-and-swaps on the shared
+/// reference, so never once per query. The old engine is freed when its last reader lets go.
 ///
 /// The engine travels with the tally of its routing table's answers: a health change swaps in a
 /// new engine over the same routing table and keeps the tally; a new routing table gets a new one,

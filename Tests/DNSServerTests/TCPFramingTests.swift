@@ -5,7 +5,6 @@ import DNSZone
 import Logging
 import NIOCore
 import NIOEmbedded
-import NIOTestUtils
 import QueryEngine
 import Testing
 
@@ -18,43 +17,71 @@ private func framed(_ messages: [[UInt8]]) -> ByteBuffer {
     return buffer
 }
 
-/// The verifier feeds each input whole, one byte at a time, and in other splits, and checks the
-/// same messages come out in order every time.
-@Test func decoderSplitsDripFedAndPipelinedMessages() throws {
-    let query = Array(repeating: UInt8(0xAB), count: 29)
-    let long = (0..<300).map { UInt8(truncatingIfNeeded: $0) }
-    try ByteToMessageDecoderVerifier.verifyDecoder(
-        inputOutputPairs: [
-            (framed([query]), [ByteBuffer(bytes: query)]),
-            (framed([query, long, [0x01]]), [ByteBuffer(bytes: query), ByteBuffer(bytes: long), ByteBuffer(bytes: [0x01])]),
-            (framed([[]]), [ByteBuffer()]),
-        ],
-        decoderFactory: { DNSTCPFrameDecoder() })
+/// Every message `framing` returns after each piece of `wire` arrives, split at `cuts`.
+private func messages(_ wire: ByteBuffer, cutAt cuts: [Int]) -> [[UInt8]] {
+    var framing = DNSTCPFraming()
+    var out: [[UInt8]] = []
+    var start = 0
+    for end in cuts + [wire.readableBytes] where end > start {
+        framing.receive(wire.getSlice(at: start, length: end - start)!)
+        framing.takeMessages { out.append(Array($0)); return true }
+        start = end
+    }
+    return out
 }
 
-@Test func decoderWaitsForTheWholeMessageOneByteAtATime() throws {
-    let channel = EmbeddedChannel(handler: ByteToMessageHandler(DNSTCPFrameDecoder()))
+/// Each input whole, one byte at a time, and cut at every single position gives the same
+/// messages in order.
+@Test func framingSplitsDripFedAndPipelinedMessages() {
+    let query = Array(repeating: UInt8(0xAB), count: 29)
+    let long = (0..<300).map { UInt8(truncatingIfNeeded: $0) }
+    for expected in [[query], [query, long, [0x01]], [[]], [long, [], query]] {
+        let wire = framed(expected)
+        #expect(messages(wire, cutAt: []) == expected)
+        #expect(messages(wire, cutAt: Array(1..<wire.readableBytes)) == expected)
+        for cut in 1..<wire.readableBytes {
+            #expect(messages(wire, cutAt: [cut]) == expected, "cut at \(cut)")
+        }
+    }
+}
+
+@Test func framingWaitsForTheWholeMessageOneByteAtATime() {
+    var framing = DNSTCPFraming()
     let message = Array("a dns message".utf8)
     let wire = framed([message, message])
     var arrivals: [Int] = []
     for i in 0..<wire.readableBytes {
-        try channel.writeInbound(wire.getSlice(at: i, length: 1)!)
-        while let decoded = try channel.readInbound(as: ByteBuffer.self) {
-            #expect(decoded == ByteBuffer(bytes: message))
+        framing.receive(wire.getSlice(at: i, length: 1)!)
+        framing.takeMessages { decoded in
+            #expect(Array(decoded) == message)
             arrivals.append(i)
+            return true
         }
     }
     #expect(arrivals == [1 + message.count, wire.readableBytes - 1])
-    #expect(try channel.finish().isClean)
 }
 
-@Test func decoderDropsAMessageCutOffByTheEndOfTheStream() throws {
-    let channel = EmbeddedChannel(handler: ByteToMessageHandler(DNSTCPFrameDecoder()))
+@Test func framingNeverReturnsAMessageCutOffByTheEndOfTheStream() {
     var wire = framed([[1, 2, 3]])
     wire.writeBytes([0x00, 0x10, 0x01])  // a length of 16, then only one byte
-    try channel.writeInbound(wire)
-    #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [1, 2, 3]))
-    #expect(try channel.finish().isClean)
+    #expect(messages(wire, cutAt: [4]) == [[1, 2, 3]])
+}
+
+/// Messages left when the caller stops taking (as during a zone transfer) wait, and a message
+/// completed by a later read joins them, all in order.
+@Test func framingKeepsWhatIsNotTakenForLater() {
+    let first = Array(repeating: UInt8(1), count: 40), second = Array(repeating: UInt8(2), count: 70)
+    let third: [UInt8] = [3, 3, 3]
+    let wire = framed([first, second, third])
+    var framing = DNSTCPFraming()
+    framing.receive(wire.getSlice(at: 0, length: 100)!)
+    var taken: [[UInt8]] = []
+    framing.takeMessages { taken.append(Array($0)); return false }
+    #expect(taken == [first])
+    framing.receive(wire.getSlice(at: 100, length: wire.readableBytes - 100)!)
+    framing.takeMessages { taken.append(Array($0)); return true }
+    #expect(taken == [first, second, third])
+    framing.takeMessages { _ in Issue.record("nothing is left"); return true }
 }
 
 /// A connection over the real server pipeline, with an EmbeddedChannel's virtual clock.
@@ -64,7 +91,6 @@ private func connection(_ connections: TCPConnections, idle: TimeAmount = .secon
     try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()
     try channel.pipeline.syncOperations.addHandlers(
         TCPIdleHandler(connection: connections.admit(channel), timeout: idle),
-        ByteToMessageHandler(DNSTCPFrameDecoder()),
         DNSTCPQueryHandler(engine: engine, scratch: ResponseScratch(shard: 0, log: nil), counters: QueryCounters(shards: 1),
                            logger: Logger(label: "test")))
     return channel
@@ -108,13 +134,24 @@ private func query(id: UInt16) -> [UInt8] {
         + [1, UInt8(ascii: "a"), 7] + Array("example".utf8) + [0, 0, 1, 0, 1]
 }
 
-/// Reads every framed response the channel wrote, checking each frame's length prefix.
+/// Every framed response the channel wrote, each write cut into its frames (a write holds the
+/// answers to one read's messages), checking that each write holds whole frames only.
 private func responses(_ channel: EmbeddedChannel) throws -> [[UInt8]] {
-    var result: [[UInt8]] = []
-    while var frame = try channel.readOutbound(as: ByteBuffer.self) {
-        let length = frame.readInteger(as: UInt16.self)
-        #expect(length.map(Int.init) == frame.readableBytes)
-        result.append(frame.readBytes(length: frame.readableBytes)!)
+    try writes(channel).flatMap { $0 }
+}
+
+/// The frames of each write the channel made, in order.
+private func writes(_ channel: EmbeddedChannel) throws -> [[[UInt8]]] {
+    var result: [[[UInt8]]] = []
+    while var write = try channel.readOutbound(as: ByteBuffer.self) {
+        var frames: [[UInt8]] = []
+        while let length = write.readInteger(as: UInt16.self) {
+            #expect(write.readableBytes >= Int(length))
+            guard let frame = write.readBytes(length: Int(length)) else { break }
+            frames.append(frame)
+        }
+        #expect(write.readableBytes == 0)
+        result.append(frames)
     }
     return result
 }
@@ -127,6 +164,17 @@ private func responses(_ channel: EmbeddedChannel) throws -> [[UInt8]] {
     #expect(answers.map { UInt16($0[0]) << 8 | UInt16($0[1]) } == [1, 2, 3])
     #expect(answers.allSatisfy { $0[2] & 0x80 != 0 && $0[3] & 0x0F == 5 })  // QR=1, REFUSED
     #expect(channel.isActive)
+}
+
+/// The answers to the messages of one read go out in one write; the next read's in the next.
+@Test func theAnswersToOneReadAreWrittenTogether() throws {
+    let channel = try connection(TCPConnections(limit: 10))
+    var wire = framed([query(id: 1), query(id: 2), query(id: 3)])
+    wire.writeBytes(framed([query(id: 4)]).readableBytesView.prefix(5))
+    try channel.writeInbound(wire)
+    try channel.writeInbound(ByteBuffer(bytes: framed([query(id: 4)]).readableBytesView.dropFirst(5)))
+    let frames = try writes(channel)
+    #expect(frames.map { $0.map { UInt16($0[0]) << 8 | UInt16($0[1]) } } == [[1, 2, 3], [4]])
 }
 
 @Test func aMessageTheEngineWillNotAnswerClosesTheConnectionAfterEarlierAnswers() throws {
