@@ -132,18 +132,24 @@ public final class DNSServer: Sendable {
                 engine: reference, counters: counters, queryLog: queryLog, firstShard: udpThreads, group: group,
                 idleTimeout: configuration.tcpIdleTimeout, connections: TCPConnections(limit: configuration.tcpMaxConnections),
                 logger: logger)
+            // Every event loop has its own listener on each address (SO_REUSEPORT: the kernel
+            // spreads connections over them) and keeps the connections it accepts, so that a
+            // connection is never handed to another loop's thread (a task submitted across
+            // threads and an eventfd wake-up per connection).
             for address in configuration.listen {
-                let fd = try boundSocket(address, stream: true)
-                do {
-                    tcpChannels.append(try tcp.bootstrap().withBoundSocket(fd).wait())
-                    // NIO listens on a socket it is handed with a backlog of 128, which overflows when
-                    // clients connect faster than one event loop accepts: the kernel then drops the SYN
-                    // and the client waits a full second to retry. Listening again only raises the
-                    // queue (gdnsd uses 4096 too; the kernel caps it at net.core.somaxconn).
-                    listen(fd, TCPServer.backlog)
-                } catch {
-                    close(fd)
-                    throw DNSServerError(.tcp, address: address, reason: "TCP: \(error)")
+                for loop in group.makeIterator() {
+                    let fd = try boundSocket(address, stream: true)
+                    do {
+                        tcpChannels.append(try tcp.bootstrap(on: loop).withBoundSocket(fd).wait())
+                        // NIO listens on a socket it is handed with a backlog of 128, which overflows when
+                        // clients connect faster than one event loop accepts: the kernel then drops the SYN
+                        // and the client waits a full second to retry. Listening again only raises the
+                        // queue (gdnsd uses 4096 too; the kernel caps it at net.core.somaxconn).
+                        listen(fd, TCPServer.backlog)
+                    } catch {
+                        close(fd)
+                        throw DNSServerError(.tcp, address: address, reason: "TCP: \(error)")
+                    }
                 }
             }
         } catch {
@@ -341,16 +347,20 @@ private struct TCPServer {
         self.scratch = scratch
     }
 
-    func bootstrap() -> ServerBootstrap {
+    /// A listener on `loop` whose connections stay on `loop`.
+    func bootstrap(on loop: any EventLoop) -> ServerBootstrap {
         let (engine, counters, connections, scratch, logger) = (engine, counters, connections, scratch, logger)
         let idle = TimeAmount(idleTimeout)
-        return ServerBootstrap(group: group)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
+        return ServerBootstrap(group: loop, childGroup: loop)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Every loop of the group has its buffer; a channel on another loop is closed.
                     guard let buffer = scratch[ObjectIdentifier(channel.eventLoop)] else { throw ChannelError.ioOnClosedChannel }
+                    // Set here rather than as child channel options, which NIO applies through a
+                    // chain of futures per connection.
+                    let options = channel.syncOptions
+                    try options?.setOption(.socketOption(.tcp_nodelay), value: 1)
+                    try options?.setOption(.allowRemoteHalfClosure, value: true)
                     let connection = connections.admit(channel)
                     try channel.pipeline.syncOperations.addHandlers(
                         TCPIdleHandler(connection: connection, timeout: idle),
