@@ -261,6 +261,14 @@ def dnsperf(server, args, queries, duration, logpath, binary=False, extra=()):
         cmd += ["-m", args.transport]
     if args.qps:
         cmd += ["-Q", str(args.qps)]
+    if args.connect_per_query:
+        # One query per connection, connect-query-close (the load of resolvers falling back to
+        # TCP after TC=1): tcp-connect.py, since dnsperf 2.10's -O num-queries-per-conn=1 paces
+        # its reconnections by a 100 ms poll. It prints dnsperf's summary lines.
+        if binary or extra or args.qps:
+            raise SystemExit("run: --connect-per-query takes a query file of names, without -Q or dnsperf options")
+        cmd = [sys.executable, os.path.join(B.HERE, "tcp-connect.py"), "-s", "127.0.0.1", "-p", str(server.port),
+               "-d", queries, "-l", str(duration), "-c", str(args.clients), "-t", "1"]
     if binary:
         # -B: queries is a file of length-prefixed raw DNS messages (routing.py:
         # each one carries its own EDNS Client Subnet option).
@@ -379,6 +387,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="dnsperf -T (default 1)")
     ap.add_argument("--transport", choices=["udp", "tcp"], default="udp",
                     help="dnsperf -m: udp, or tcp (one pipelined connection per client; default udp)")
+    ap.add_argument("--connect-per-query", action="store_true",
+                    help="TCP, one query per connection: -c connections at a time, each connect-query-close (tcp-connect.py)")
     ap.add_argument("--qps", type=int, default=0, help="dnsperf -Q: fixed offered load (default 0 = unlimited)")
     ap.add_argument("--workers", type=int, default=2, help="workers/threads/processes per server (default 2)")
     ap.add_argument("--names", type=int, default=10000, help="zone size in names (default 10000)")
@@ -456,8 +466,10 @@ def main():
         "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
         "versions": versions, "args": vars(args),
         "git": B.git_revision(), "meridian_binary": "%s (built %s)" % (B.Meridian.binary, B.binary_age(B.Meridian.binary)),
-        "dnsperf": "-m %s -c %d -q %d -T %d -l %d%s" % (args.transport, args.clients, args.outstanding, args.threads,
-                                                         args.duration, " -Q %d" % args.qps if args.qps else ""),
+        "dnsperf": "-m %s -c %d -q %d -T %d -l %d%s%s" % (
+            args.transport, args.clients, args.outstanding, args.threads, args.duration,
+            " (tcp-connect.py: one query per connection)" if args.connect_per_query else "",
+            " -Q %d" % args.qps if args.qps else ""),
     }
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"meta": meta, "runs": runs, "medians": medians, "ratios": ratios}, f, indent=1)
