@@ -362,10 +362,9 @@ private struct TCPServer {
                     try options?.setOption(.socketOption(.tcp_nodelay), value: 1)
                     try options?.setOption(.allowRemoteHalfClosure, value: true)
                     let connection = connections.admit(channel)
-                    try channel.pipeline.syncOperations.addHandlers(
-                        TCPIdleHandler(connection: connection, timeout: idle),
+                    try channel.pipeline.syncOperations.addHandler(
                         DNSTCPQueryHandler(engine: engine, scratch: buffer, counters: counters,
-                                           connection: connection, logger: logger))
+                                           connection: connection, idleTimeout: idle, logger: logger))
                 }
             }
     }

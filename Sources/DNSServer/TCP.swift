@@ -96,6 +96,9 @@ final class ResponseScratch: @unchecked Sendable {
     @exclusivity(unchecked) var log: QueryLogWriter?
     /// The event loop's signatures made while answering (DO=1 in zones signed online).
     @exclusivity(unchecked) var signatures = SignatureCache()
+    /// Seeds of the connections' routing states: one random seed per loop, not a system call per
+    /// connection.
+    @exclusivity(unchecked) var seeds = RoutingState(seed: UInt64.random(in: 0...UInt64.max))
     init(shard: Int, log: QueryLogWriter?) {
         self.shard = shard
         self.log = log
@@ -144,61 +147,14 @@ final class TCPConnections: Sendable {
     }
 }
 
-/// First in a connection's pipeline: records every read as activity and closes the connection
-/// once nothing has been received for `timeout` — so a client that sends a length prefix and
-/// stops is dropped, while one that drips a byte at a time is not.
-final class TCPIdleHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let connection: TCPConnections.Entry
-    private let timeout: TimeAmount
-    private var check: Scheduled<Void>?
-
-    init(connection: TCPConnections.Entry, timeout: TimeAmount) {
-        self.connection = connection
-        self.timeout = timeout
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { schedule(context: context, in: timeout) }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        if check == nil { schedule(context: context, in: timeout) }
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        connection.lastActivity.store(context.eventLoop.now.uptimeNanoseconds, ordering: .relaxed)
-        context.fireChannelRead(data)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        check?.cancel()
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        check?.cancel()
-    }
-
-    private func schedule(context: ChannelHandlerContext, in delay: TimeAmount) {
-        check = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
-            let idle = TimeAmount.nanoseconds(Int64(context.eventLoop.now.uptimeNanoseconds - connection.lastActivity.load(ordering: .relaxed)))
-            if idle >= timeout {
-                context.close(promise: nil)
-            } else {
-                schedule(context: context, in: timeout - idle)
-            }
-        }
-    }
-}
-
 /// Cuts the connection's bytes into messages (`DNSTCPFraming`) and answers each in order. The
 /// answers to one read's messages are gathered in one buffer and written and flushed together
 /// when the read is done (pipelined queries, RFC 7766 §6.2.1.1, cost one write, not one per
 /// answer); reading pauses while the client is not reading. An engine result of 0 (nothing to
 /// send) or the client's end of input closes the connection once earlier answers are written.
+/// Every read counts as activity: once nothing has been received for `idleTimeout` the
+/// connection is closed, so a client that sends a length prefix and stops is dropped, while one
+/// that drips a byte at a time is not.
 final class DNSTCPQueryHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -214,7 +170,7 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
     // Exclusivity unchecked: see `ResponseScratch`.
     @exclusivity(unchecked) private var client = IPAddress.unspecified
     /// Routing state of this connection (weighted choices, round-robin rotation).
-    @exclusivity(unchecked) private var state = RoutingState(seed: UInt64.random(in: 0...UInt64.max))
+    @exclusivity(unchecked) private var state: RoutingState
     @exclusivity(unchecked) private var framing = DNSTCPFraming()
     /// Framed answers not yet written (empty between reads).
     @exclusivity(unchecked) private var answers = ByteBuffer()
@@ -229,26 +185,57 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
     @exclusivity(unchecked) private var transferMessages = 0
     @exclusivity(unchecked) private var transferBytes = 0
     @exclusivity(unchecked) private var transferStart = ContinuousClock.now
-    /// The connection's idle clock, pushed on by every transfer message sent.
-    private let connection: TCPConnections.Entry?
+    /// The connection's idle clock, pushed on by every read and every transfer message sent.
+    private let connection: TCPConnections.Entry
+    private let idleTimeout: TimeAmount
+    /// The next look at the idle clock.
+    @exclusivity(unchecked) private var idleCheck: Scheduled<Void>?
     /// Where outgoing transfers are logged (one line when each starts and one when it ends).
     private let logger: Logger
 
-    init(engine: EngineReference, scratch: ResponseScratch, counters: QueryCounters, connection: TCPConnections.Entry? = nil,
-         logger: Logger) {
+    init(engine: EngineReference, scratch: ResponseScratch, counters: QueryCounters, connection: TCPConnections.Entry,
+         idleTimeout: TimeAmount, logger: Logger) {
         self.engine = engine
         self.scratch = scratch
         self.counters = counters
         self.connection = connection
+        self.idleTimeout = idleTimeout
         self.logger = logger
+        state = RoutingState(seed: scratch.seeds.next())
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { scheduleIdleCheck(context: context, in: idleTimeout) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
         client = IPAddress(context.channel.remoteAddress)
+        if idleCheck == nil { scheduleIdleCheck(context: context, in: idleTimeout) }
         context.fireChannelActive()
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+    }
+
+    private func scheduleIdleCheck(context: ChannelHandlerContext, in delay: TimeAmount) {
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            let idle = TimeAmount.nanoseconds(Int64(context.eventLoop.now.uptimeNanoseconds - connection.lastActivity.load(ordering: .relaxed)))
+            if idle >= idleTimeout {
+                context.close(promise: nil)
+            } else {
+                scheduleIdleCheck(context: context, in: idleTimeout - idle)
+            }
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.lastActivity.store(context.eventLoop.now.uptimeNanoseconds, ordering: .relaxed)
         guard !closing else { return }
         framing.receive(unwrapInboundIn(data))
         answerReceived(context: context)
@@ -332,7 +319,7 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(out)).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success:
-                connection?.lastActivity.store(context.eventLoop.now.uptimeNanoseconds, ordering: .relaxed)
+                connection.lastActivity.store(context.eventLoop.now.uptimeNanoseconds, ordering: .relaxed)
                 sendTransfer(context: context)
             case .failure(let error):
                 if let stream = transfer {

@@ -89,10 +89,9 @@ private func connection(_ connections: TCPConnections, idle: TimeAmount = .secon
     let channel = EmbeddedChannel()
     let engine = EngineReference(QueryEngine(zones: ZoneSet(zones: [])), shards: 1)
     try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()
-    try channel.pipeline.syncOperations.addHandlers(
-        TCPIdleHandler(connection: connections.admit(channel), timeout: idle),
+    try channel.pipeline.syncOperations.addHandler(
         DNSTCPQueryHandler(engine: engine, scratch: ResponseScratch(shard: 0, log: nil), counters: QueryCounters(shards: 1),
-                           logger: Logger(label: "test")))
+                           connection: connections.admit(channel), idleTimeout: idle, logger: Logger(label: "test")))
     return channel
 }
 
