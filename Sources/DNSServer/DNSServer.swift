@@ -318,13 +318,12 @@ extension QueryEngine.Options {
     static let processCookieSecret: [UInt8] = (0..<CookieSettings.secretLength).map { _ in UInt8.random(in: 0...255) }
 }
 
-/// Accepts TCP connections for every listen address on one event loop group.
+/// Accepts TCP connections for every listen address, on every loop of one event loop group.
 private struct TCPServer {
     /// Pending-connection queue of each TCP listener (see where it is applied).
     static let backlog: Int32 = 4096
     let engine: EngineReference
     let counters: QueryCounters
-    let group: MultiThreadedEventLoopGroup
     let idleTimeout: Duration
     let connections: TCPConnections
     /// One response buffer, counter shard and query-log writer per event loop (see `ResponseScratch`).
@@ -337,7 +336,6 @@ private struct TCPServer {
         self.logger = logger
         self.engine = engine
         self.counters = counters
-        self.group = group
         self.idleTimeout = idleTimeout
         self.connections = connections
         var scratch: [ObjectIdentifier: ResponseScratch] = [:]
@@ -349,13 +347,14 @@ private struct TCPServer {
 
     /// A listener on `loop` whose connections stay on `loop`.
     func bootstrap(on loop: any EventLoop) -> ServerBootstrap {
-        let (engine, counters, connections, scratch, logger) = (engine, counters, connections, scratch, logger)
+        let (engine, counters, connections, logger) = (engine, counters, connections, logger)
         let idle = TimeAmount(idleTimeout)
+        // Every loop of the group has its buffer; a listener on another loop closes what it accepts.
+        let scratch = scratch[ObjectIdentifier(loop)]
         return ServerBootstrap(group: loop, childGroup: loop)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Every loop of the group has its buffer; a channel on another loop is closed.
-                    guard let buffer = scratch[ObjectIdentifier(channel.eventLoop)] else { throw ChannelError.ioOnClosedChannel }
+                    guard let buffer = scratch else { throw ChannelError.ioOnClosedChannel }
                     // Set here rather than as child channel options, which NIO applies through a
                     // chain of futures per connection.
                     let options = channel.syncOptions

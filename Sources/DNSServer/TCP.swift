@@ -271,10 +271,8 @@ final class DNSTCPQueryHandler: ChannelInboundHandler {
         var outcome = QueryOutcome()
         let length = box.engine.respond(to: query, from: client, over: .tcp, into: scratch.buffer, state: &state,
                                         signatures: &scratch.signatures, outcome: &outcome)
-        if scratch.log != nil {
-            scratch.log!.consider(query, outcome, client: client, transport: .tcp, engine: box.engine)
-            scratch.log!.flush()
-        }
+        scratch.log?.consider(query, outcome, client: client, transport: .tcp, engine: box.engine)
+        scratch.log?.flush()
         counters.record(outcome, over: .tcp, shard: scratch.shard, answers: box.tally)
         guard length > 0 else { return closeAfterWrites(context: context) }
         if answers.capacity == 0 { answers = context.channel.allocator.buffer(capacity: Self.answersCapacity) }
